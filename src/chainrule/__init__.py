@@ -1,0 +1,34 @@
+"""chainrule: deep learning from first principles, on NumPy.
+
+>>> import chainrule
+>>> x, y = chainrule.tensor(1.0), chainrule.tensor(2.0)
+>>> w = chainrule.tensor(1.0, requires_grad=True)
+>>> loss = (w * x - y) ** 2
+>>> loss.backward()
+>>> w.grad.item()
+-2.0
+"""
+import numpy as _numpy
+
+from .tensor import Tensor  # noqa: F401  (must come first: everything builds on it)
+from . import backend  # noqa: F401
+from .errors import (AnomalyError, ChainruleError, CheckpointError, ConfigError,  # noqa: F401
+                     DTypeError, GradcheckError, GraphError, InplaceError, ShapeError)
+from .generator import Generator, default_generator, get_rng_state, manual_seed, set_rng_state  # noqa
+from .autograd import (detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad,  # noqa
+                       set_grad_enabled)
+from . import autograd  # noqa: F401
+from .creation import *  # noqa: F401,F403
+from .ops import *  # noqa: F401,F403
+
+float16 = _numpy.dtype("float16")
+float32 = _numpy.dtype("float32")
+float64 = _numpy.dtype("float64")
+int32 = _numpy.dtype("int32")
+int64 = _numpy.dtype("int64")
+bool_ = _numpy.dtype("bool")
+float = float32  # noqa: A001  (PyTorch's alias)
+double = float64
+long = int64
+
+__version__ = "0.1.0"

@@ -1,0 +1,41 @@
+"""chainrule's own errors. Every error the public API raises on purpose is one of these.
+
+Each is also a subclass of the built-in exception a Python user would expect
+(``ShapeError`` is a ``ValueError``), so ``except ValueError`` keeps working.
+"""
+
+
+class ChainruleError(Exception):
+    """Base class of every error chainrule raises on purpose."""
+
+
+class ShapeError(ChainruleError, ValueError):
+    """Shapes that do not fit together: the message names the op and the shapes."""
+
+
+class DTypeError(ChainruleError, TypeError):
+    """A dtype an op cannot use (e.g. gradients of an integer tensor)."""
+
+
+class GraphError(ChainruleError, RuntimeError):
+    """Misuse of the autograd graph: backward twice, a non-scalar without a gradient, ..."""
+
+
+class InplaceError(GraphError):
+    """A tensor saved for backward was changed in place before backward ran."""
+
+
+class GradcheckError(ChainruleError, AssertionError):
+    """An analytic gradient disagrees with the numerical one."""
+
+
+class AnomalyError(ChainruleError, FloatingPointError):
+    """``detect_anomaly`` found a NaN or inf: names the op and where it was created."""
+
+
+class CheckpointError(ChainruleError, ValueError):
+    """A checkpoint file that is missing, truncated, corrupted, foreign or does not fit the model."""
+
+
+class ConfigError(ChainruleError, ValueError):
+    """A bad option or configuration value (command line, TOML file, fit arguments)."""

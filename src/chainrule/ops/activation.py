@@ -1,0 +1,258 @@
+"""Activations: sigmoid, tanh, relu, leaky_relu, elu, gelu, softplus, silu, softmax, log_softmax.
+
+Each forward is written to stay finite at inputs of +-1000 (no overflow, no NaN), and each
+backward is the textbook local derivative times the upstream gradient.
+"""
+import math
+
+from .. import backend
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import normalize_axis, require_float
+from .arithmetic import erf, exp, where
+
+_make = Tensor._make
+
+
+def sigmoid_array(x):
+    """1 / (1 + e^-x) without overflow: e^-|x| is at most 1."""
+    xp = backend.xp
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Sigmoid(Function):
+    """f(x) = 1 / (1 + e^-x); local gradient f(1 - f)."""
+
+    uses_output = True
+    saved_inputs = ()
+
+    def forward(self, x):
+        return sigmoid_array(x)
+
+    def backward(self, gy):
+        y = self.output
+        return gy * y * (1 - y)
+
+
+class Tanh(Function):
+    """Local gradient 1 - tanh^2."""
+
+    uses_output = True
+    saved_inputs = ()
+
+    def forward(self, x):
+        return backend.xp.tanh(x)
+
+    def backward(self, gy):
+        y = self.output
+        return gy * (1 - y * y)
+
+
+class ReLU(Function):
+    """max(x, 0); the gradient passes where x > 0 (the mask is kept from forward)."""
+
+    saved_inputs = ()
+
+    def forward(self, x):
+        self.mask = x > 0
+        return backend.xp.maximum(x, 0)
+
+    def backward(self, gy):
+        return gy * _make(self.mask, None)
+
+
+class LeakyReLU(Function):
+    saved_inputs = ()
+
+    def __init__(self, negative_slope):
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        self.mask = x > 0
+        return backend.xp.where(self.mask, x, x * self.negative_slope)
+
+    def backward(self, gy):
+        slope = backend.xp.where(self.mask, 1.0, self.negative_slope).astype(gy.data.dtype)
+        return gy * _make(slope, None)
+
+
+class ELU(Function):
+    """x for x > 0, alpha (e^x - 1) otherwise; local gradient 1 or f(x) + alpha."""
+
+    uses_output = True
+    saved_inputs = ()
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def forward(self, x):
+        xp = backend.xp
+        self.mask = x > 0
+        return xp.where(self.mask, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
+
+    def backward(self, gy):
+        return gy * where(self.mask, 1.0, self.output + self.alpha)
+
+
+class GELU(Function):
+    """x * Phi(x), with Phi the normal CDF (exact, via erf) or its tanh approximation."""
+
+    def __init__(self, approximate):
+        self.approximate = approximate
+
+    def forward(self, x):
+        xp = backend.xp
+        if self.approximate == "tanh":
+            inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
+            return 0.5 * x * (1 + xp.tanh(inner))
+        from .arithmetic import erf_array
+        return 0.5 * x * (1 + erf_array(x / math.sqrt(2.0)))
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        if self.approximate == "tanh":
+            t = tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
+            d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+            return gy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner)
+        cdf = 0.5 * (1 + erf(x * (1 / math.sqrt(2.0))))
+        pdf = exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
+        return gy * (cdf + x * pdf)
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+class Softplus(Function):
+    """log(1 + e^(beta x)) / beta, linear above ``threshold`` (as PyTorch); gradient sigmoid."""
+
+    def __init__(self, beta, threshold):
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        xp = backend.xp
+        z = self.beta * x
+        soft = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / self.beta
+        return xp.where(z > self.threshold, x, soft)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        z = x * self.beta
+        return gy * where(z.data > self.threshold, 1.0, sigmoid(z))
+
+
+class SiLU(Function):
+    """x * sigmoid(x) (a.k.a. swish); gradient s (1 + x (1 - s))."""
+
+    def forward(self, x):
+        return x * sigmoid_array(x)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        s = sigmoid(x)
+        return gy * (s * (1 + x * (1 - s)))
+
+
+class Softmax(Function):
+    """e^x / sum e^x along an axis (shifted by the max, so it never overflows)."""
+
+    uses_output = True
+    saved_inputs = ()
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = backend.xp
+        e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
+        return e / e.sum(axis=self.axis, keepdims=True)
+
+    def backward(self, gy):
+        y = self.output
+        return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """x - logsumexp(x) along an axis; gradient gy - softmax * sum(gy)."""
+
+    uses_output = True
+    saved_inputs = ()
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = backend.xp
+        shifted = x - x.max(axis=self.axis, keepdims=True)
+        return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+
+    def backward(self, gy):
+        return gy - exp(self.output) * gy.sum(axis=self.axis, keepdims=True)
+
+
+# ---------------------------------------------------------------- functional API
+
+def sigmoid(x):
+    """The logistic function, finite for any input.
+
+    >>> import chainrule
+    >>> chainrule.sigmoid(chainrule.tensor([-1000.0, 0.0, 1000.0])).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    require_float(x, "sigmoid")
+    return Sigmoid()(x)
+
+
+def tanh(x):
+    require_float(x, "tanh")
+    return Tanh()(x)
+
+
+def relu(x):
+    return ReLU()(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return LeakyReLU(negative_slope)(x)
+
+
+def elu(x, alpha=1.0):
+    require_float(x, "elu")
+    return ELU(alpha)(x)
+
+
+def gelu(x, approximate="none"):
+    """GELU; ``approximate="tanh"`` for the tanh form, ``"none"`` for the exact erf form."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    require_float(x, "gelu")
+    return GELU(approximate)(x)
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    require_float(x, "softplus")
+    return Softplus(beta, threshold)(x)
+
+
+def silu(x):
+    require_float(x, "silu")
+    return SiLU()(x)
+
+
+def softmax(x, dim=-1, axis=None):
+    require_float(x, "softmax")
+    return Softmax(_single_axis(x, dim, axis))(x)
+
+
+def log_softmax(x, dim=-1, axis=None):
+    require_float(x, "log_softmax")
+    return LogSoftmax(_single_axis(x, dim, axis))(x)
+
+
+def _single_axis(x, dim, axis):
+    chosen = dim if axis is None else axis
+    return normalize_axis(chosen, x.ndim)[0] if x.ndim else None
+
+
+__all__ = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus", "silu",
+           "softmax", "log_softmax"]

@@ -1,0 +1,139 @@
+"""Matrix products: matmul (1-D, 2-D, batched with broadcasting), dot, outer, einsum."""
+from .. import backend
+from ..autograd.function import Function
+from ..errors import ShapeError
+from ..tensor import Tensor
+from ._util import as_tensor
+from .shape import reshape, sum_to
+
+_make = Tensor._make
+
+
+class MatMul(Function):
+    """a @ b for operands with at least 2 dimensions (batch dimensions broadcast).
+
+    d/da = gy @ b^T and d/db = a^T @ gy, summed back over broadcast batch dimensions.
+    """
+
+    def forward(self, a, b):
+        return a @ b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        ga = sum_to(matmul(gy, b.mT), a.shape) if a.requires_grad else None
+        gb = sum_to(matmul(a.mT, gy), b.shape) if b.requires_grad else None
+        return ga, gb
+
+
+def matmul(a, b):
+    """Matrix product with NumPy/PyTorch semantics for 1-D, 2-D and batched operands.
+
+    >>> import chainrule
+    >>> chainrule.matmul(chainrule.ones(2, 3), chainrule.ones(3)).tolist()
+    [3.0, 3.0]
+    """
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(f"matmul: both operands need at least 1 dimension, got shapes "
+                         f"{a.shape} and {b.shape} (use * for scalars)")
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        raise ShapeError(
+            f"matmul: shapes {a.shape} and {b.shape} do not fit: the last dimension of the first "
+            f"({a.shape[-1]}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} "
+            f"dimension of the second ({b.shape[-2 if b.ndim > 1 else 0]})")
+    if a.ndim >= 2 and b.ndim >= 2:
+        return MatMul()(a, b)
+    a2 = reshape(a, 1, a.shape[0]) if a.ndim == 1 else a
+    b2 = reshape(b, b.shape[0], 1) if b.ndim == 1 else b
+    out = MatMul()(a2, b2)
+    if a.ndim == 1:
+        out = reshape(out, out.shape[:-2] + out.shape[-1:])
+    if b.ndim == 1:
+        out = reshape(out, out.shape[:-1])
+    return out
+
+
+def dot(a, b):
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ShapeError(f"dot: expects two 1-D tensors, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def outer(a, b):
+    a, b = as_tensor(a), as_tensor(b)
+    return reshape(a, a.shape[0], 1) * reshape(b, 1, b.shape[0])
+
+
+class Einsum(Function):
+    """einsum without repeated indices inside one operand.
+
+    einsum is linear in each operand, so the gradient of operand i is an einsum of the
+    upstream gradient with the other operands, broadcast over any index that only operand
+    i had (those were summed away).
+    """
+
+    def __init__(self, in_subs, out_sub):
+        self.in_subs, self.out_sub = in_subs, out_sub
+
+    def forward(self, *arrays):
+        spec = ",".join(self.in_subs) + "->" + self.out_sub
+        return backend.xp.einsum(spec, *arrays, optimize=len(arrays) > 2)
+
+    def backward(self, gy):
+        grads = []
+        for i, t in enumerate(self.inputs):
+            if not t.requires_grad:
+                grads.append(None)
+                continue
+            others = [(s, u) for j, (s, u) in enumerate(zip(self.in_subs, self.inputs)) if j != i]
+            available = set(self.out_sub).union(*[set(s) for s, _ in others])
+            reduced = "".join(c for c in self.in_subs[i] if c in available)
+            subs = [self.out_sub] + [s for s, _ in others]
+            g = Einsum(subs, reduced)(gy, *[u for _, u in others])
+            if reduced != self.in_subs[i]:
+                shape = tuple(t.shape[k] if c in available else 1
+                              for k, c in enumerate(self.in_subs[i]))
+                g = reshape(g, shape).broadcast_to(t.shape)
+            grads.append(g)
+        return tuple(grads)
+
+
+def einsum(subscripts, *operands):
+    """Einstein summation, e.g. ``einsum("bij,bjk->bik", a, b)``; differentiable in every operand.
+
+    >>> import chainrule
+    >>> chainrule.einsum("ij,j->i", chainrule.ones(2, 3), chainrule.ones(3)).tolist()
+    [3.0, 3.0]
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    operands = [as_tensor(t) for t in operands]
+    spec = subscripts.replace(" ", "")
+    if "..." in spec:
+        raise ValueError("einsum: '...' is not supported; name every index")
+    if "->" in spec:
+        lhs, out_sub = spec.split("->")
+    else:
+        lhs = spec
+        letters = lhs.replace(",", "")
+        out_sub = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    in_subs = lhs.split(",")
+    if len(in_subs) != len(operands):
+        raise ValueError(f"einsum: {subscripts!r} names {len(in_subs)} operands but "
+                         f"{len(operands)} were given")
+    sizes = {}
+    for sub, t in zip(in_subs, operands):
+        if len(sub) != t.ndim:
+            raise ShapeError(f"einsum: subscript {sub!r} has {len(sub)} indices but the operand "
+                             f"has shape {t.shape}")
+        if len(set(sub)) != len(sub):
+            raise ValueError(f"einsum: repeated index in {sub!r} (diagonals) is not supported")
+        for c, n in zip(sub, t.shape):
+            if sizes.setdefault(c, n) != n:
+                raise ShapeError(f"einsum: index {c!r} has size {sizes[c]} in one operand and "
+                                 f"{n} in another ({subscripts!r})")
+    return Einsum(in_subs, out_sub)(*operands)
+
+
+__all__ = ["matmul", "dot", "outer", "einsum"]

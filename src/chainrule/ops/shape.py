@@ -1,0 +1,375 @@
+"""Shape ops: reshape, permute, broadcast, sum_to, concatenate, stack, split, pad, flip, tile, cast.
+
+None of them changes a value, so each backward only moves the gradient back into the
+input's shape (reshape back, permute back, sum over broadcast axes, slice out a piece).
+"""
+import numpy
+
+from .. import backend
+from ..autograd.function import Function
+from ..errors import ShapeError
+from ..tensor import Tensor
+from ._util import normalize_axis, pick_axis, sum_to_array
+
+_make = Tensor._make
+
+
+class SumTo(Function):
+    saved_inputs = ()
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return sum_to_array(x, self.shape)
+
+    def backward(self, gy):
+        return broadcast_to(gy, self.inputs[0].shape)
+
+
+class BroadcastTo(Function):
+    saved_inputs = ()
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return backend.xp.broadcast_to(x, self.shape)
+
+    def backward(self, gy):
+        return sum_to(gy, self.inputs[0].shape)
+
+
+class Reshape(Function):
+    saved_inputs = ()
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return x.reshape(self.shape)
+
+    def backward(self, gy):
+        return reshape(gy, self.inputs[0].shape)
+
+
+class Permute(Function):
+    saved_inputs = ()
+
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, gy):
+        return permute(gy, *numpy.argsort(self.axes).tolist())
+
+
+class Concatenate(Function):
+    saved_inputs = ()
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, *arrays):
+        return backend.xp.concatenate(arrays, axis=self.axis)
+
+    def backward(self, gy):
+        grads, start = [], 0
+        for t in self.inputs:
+            size = t.shape[self.axis]
+            if t.requires_grad:
+                index = (slice(None),) * self.axis + (slice(start, start + size),)
+                grads.append(gy[index])
+            else:
+                grads.append(None)
+            start += size
+        return tuple(grads)
+
+
+class Pad(Function):
+    """Constant padding, NumPy style: ``pad_width`` is one (before, after) pair per axis."""
+
+    saved_inputs = ()
+
+    def __init__(self, pad_width, value):
+        self.pad_width, self.value = pad_width, value
+
+    def forward(self, x):
+        return backend.xp.pad(x, self.pad_width, mode="constant", constant_values=self.value)
+
+    def backward(self, gy):
+        index = tuple(slice(before, gy.shape[i] - after)
+                      for i, (before, after) in enumerate(self.pad_width))
+        return gy[index]
+
+
+class Flip(Function):
+    saved_inputs = ()
+
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, x):
+        return backend.xp.flip(x, self.axes)
+
+    def backward(self, gy):
+        return flip(gy, self.axes)
+
+
+class Tile(Function):
+    saved_inputs = ()
+
+    def __init__(self, reps):
+        self.reps = reps
+
+    def forward(self, x):
+        return backend.xp.tile(x, self.reps)
+
+    def backward(self, gy):
+        in_shape = self.inputs[0].shape
+        padded = (1,) * (len(self.reps) - len(in_shape)) + tuple(in_shape)
+        interleaved = []
+        for r, n in zip(self.reps, padded):
+            interleaved += [r, n]
+        summed = gy.reshape(interleaved).sum(axis=tuple(range(0, 2 * len(padded), 2)))
+        return summed.reshape(in_shape)
+
+
+class Cast(Function):
+    saved_inputs = ()
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return cast(gy, self.inputs[0].dtype)
+
+
+class Clone(Function):
+    saved_inputs = ()
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
+# ---------------------------------------------------------------- functional API
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def sum_to(x, shape):
+    """Sum ``x`` over broadcast axes so that it has ``shape`` (the adjoint of broadcasting)."""
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    return SumTo(shape)(x)
+
+
+def broadcast_to(x, *shape):
+    shape = _shape_arg(shape)
+    if x.shape == shape:
+        return x
+    try:
+        numpy.broadcast_shapes(x.shape, shape)
+    except ValueError:
+        raise ShapeError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
+    return BroadcastTo(shape)(x)
+
+
+def expand(x, *sizes):
+    """PyTorch's expand: -1 keeps a dimension's size."""
+    sizes = _shape_arg(sizes)
+    lead = len(sizes) - x.ndim
+    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    return broadcast_to(x, shape)
+
+
+def reshape(x, *shape):
+    """Same data, new shape (one entry may be -1). Also ``view``.
+
+    >>> import chainrule
+    >>> chainrule.arange(6).reshape(2, -1).shape
+    (2, 3)
+    """
+    shape = _shape_arg(shape)
+    if x.shape == shape:
+        return x
+    return Reshape(_resolve_shape(x, shape))(x)
+
+
+view = reshape
+
+
+def _resolve_shape(x, shape):
+    """Fill in a -1 entry and check that the element count fits."""
+    size = x.data.size
+    known = int(numpy.prod([n for n in shape if n != -1]))
+    if shape.count(-1) > 1 or any(n < -1 for n in shape):
+        raise ShapeError(f"reshape: invalid target shape {shape}")
+    if -1 in shape:
+        if known == 0 or size % known:
+            raise ShapeError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+                             f"({size} elements) into {shape}")
+        shape = tuple(size // known if n == -1 else n for n in shape)
+    elif known != size:
+        raise ShapeError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+                         f"({size} elements) into {shape}")
+    return shape
+
+
+def permute(x, *axes):
+    axes = _shape_arg(axes)
+    if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+        raise ShapeError(f"permute: {axes} is not a permutation of the {x.ndim} axes of "
+                         f"shape {x.shape}")
+    axes = tuple(a % x.ndim for a in axes)
+    if axes == tuple(range(x.ndim)):
+        return x
+    return Permute(axes)(x)
+
+
+def transpose(x, dim0=None, dim1=None):
+    """Swap two axes (PyTorch); with no axes given, reverse them all (NumPy)."""
+    if dim0 is None and dim1 is None:
+        return permute(x, *reversed(range(x.ndim)))
+    return swapaxes(x, dim0, dim1)
+
+
+def swapaxes(x, axis0, axis1):
+    axes = list(range(x.ndim))
+    a, b = normalize_axis(axis0, x.ndim)[0], normalize_axis(axis1, x.ndim)[0]
+    axes[a], axes[b] = axes[b], axes[a]
+    return permute(x, *axes)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    if x.ndim == 0:
+        return reshape(x, 1)
+    start = normalize_axis(start_dim, x.ndim)[0]
+    end = normalize_axis(end_dim, x.ndim)[0]
+    size = int(numpy.prod(x.shape[start:end + 1]))
+    return reshape(x, x.shape[:start] + (size,) + x.shape[end + 1:])
+
+
+def squeeze(x, dim=None, axis=None):
+    dim = pick_axis(dim, axis)
+    if dim is None:
+        return reshape(x, tuple(n for n in x.shape if n != 1))
+    axes = normalize_axis(dim, x.ndim)
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1)))
+
+
+def unsqueeze(x, dim):
+    dim = int(dim)
+    if not -x.ndim - 1 <= dim <= x.ndim:
+        raise ShapeError(f"unsqueeze: dim {dim} out of range for shape {x.shape}")
+    dim = dim % (x.ndim + 1)
+    return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
+
+
+def concatenate(tensors, axis=0, dim=None):
+    """Join tensors along an existing axis. Also ``cat``."""
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("concatenate: needs at least one tensor")
+    axis = normalize_axis(pick_axis(dim, axis), tensors[0].ndim)[0]
+    first = tensors[0].shape
+    for t in tensors[1:]:
+        if t.ndim != len(first) or any(a != b for i, (a, b) in enumerate(zip(t.shape, first))
+                                       if i != axis):
+            shapes = ", ".join(str(u.shape) for u in tensors)
+            raise ShapeError(f"concatenate: shapes {shapes} differ outside axis {axis}")
+    return Concatenate(axis)(*tensors)
+
+
+cat = concatenate
+
+
+def stack(tensors, axis=0, dim=None):
+    """Join tensors along a new axis."""
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    axis = pick_axis(dim, axis)
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise ShapeError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
+    return concatenate([unsqueeze(t, axis) for t in tensors], axis=axis % (tensors[0].ndim + 1))
+
+
+def split(x, split_size_or_sections, dim=0):
+    """PyTorch's split: pieces of a given size, or of the sizes in a list."""
+    axis = normalize_axis(dim, x.ndim)[0]
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, int):
+        sizes = [split_size_or_sections] * (n // split_size_or_sections)
+        if n % split_size_or_sections:
+            sizes.append(n % split_size_or_sections)
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ShapeError(f"split: sizes {sizes} do not add up to {n} (axis {axis} of "
+                             f"shape {x.shape})")
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(x[(slice(None),) * axis + (slice(start, start + size),)])
+        start += size
+    return tuple(pieces)
+
+
+def chunk(x, chunks, dim=0):
+    n = x.shape[normalize_axis(dim, x.ndim)[0]]
+    return split(x, -(-n // chunks), dim)
+
+
+def pad(x, pad_width, value=0.0):
+    """Constant padding with NumPy's ``pad_width`` (an int, or a (before, after) per axis)."""
+    if isinstance(pad_width, int):
+        pad_width = ((pad_width, pad_width),) * x.ndim
+    pad_width = tuple((int(a), int(b)) for a, b in pad_width)
+    if len(pad_width) != x.ndim:
+        raise ShapeError(f"pad: {len(pad_width)} (before, after) pairs for {x.ndim} axes")
+    return Pad(pad_width, value)(x)
+
+
+def flip(x, dims=None, axis=None):
+    axes = normalize_axis(pick_axis(dims, axis), x.ndim)
+    return Flip(tuple(range(x.ndim)) if axes is None else axes)(x)
+
+
+def tile(x, *reps):
+    """Repeat the whole tensor along each axis (NumPy's tile, PyTorch's ``Tensor.repeat``)."""
+    reps = _shape_arg(reps)
+    if len(reps) < x.ndim:
+        reps = (1,) * (x.ndim - len(reps)) + reps
+    return Tile(reps)(x)
+
+
+repeat = tile
+
+
+def cast(x, dtype):
+    dtype = numpy.dtype(dtype)
+    if x.data.dtype == dtype:
+        return x
+    if dtype.kind != "f" or x.data.dtype.kind != "f":
+        return _make(x.data.astype(dtype), None)
+    return Cast(dtype)(x)
+
+
+def clone(x):
+    return Clone()(x)
+
+
+__all__ = ["sum_to", "broadcast_to", "expand", "reshape", "view", "permute", "transpose",
+           "swapaxes", "flatten", "squeeze", "unsqueeze", "concatenate", "cat", "stack", "split",
+           "chunk", "pad", "flip", "tile", "repeat", "cast", "clone"]
