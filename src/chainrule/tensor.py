@@ -16,7 +16,7 @@ import weakref
 import numpy
 
 from . import backend
-from .errors import DTypeError, GraphError
+from .errors import DTypeError, GraphError, ShapeError
 
 
 class Tensor:
@@ -229,52 +229,71 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extras) + ")"
 
     # ------------------------------------------------------------ in place
-    def _inplace(self, result):
-        """Make self hold ``result`` (an out-of-place result), bumping the version."""
-        if self.requires_grad and self.grad_fn is None and _engine.grad_state.enabled:
-            raise GraphError("a leaf tensor that requires grad cannot be changed in place "
-                             "while recording: wrap the update in chainrule.no_grad()")
-        if result.grad_fn is not None:
-            self.grad_fn = result.grad_fn
-            self.requires_grad = True
-            self.data = result.data
-        else:
+    def _inplace(self, op, *args):
+        """Make self hold ``op(self, *args)``, bumping the version counter.
+
+        Outside recording this writes into self's array. While recording, self becomes
+        the output of a new node whose input is the old value, as in PyTorch; any node
+        that saved self for backward will then notice the changed version and refuse.
+        """
+        recording = _engine.grad_state.enabled and (
+            self.requires_grad or any(getattr(a, "requires_grad", False) for a in args))
+        if not recording:
+            result = op(self, *args)
             if result.data.shape != self.data.shape:
-                raise GraphError(f"in-place op would change the shape {self.shape} to "
-                                 f"{result.shape}")
+                raise ShapeError(f"in-place {op.__name__} would change the shape {self.shape} "
+                                 f"to {result.shape}")
             self.data[...] = result.data
+        elif self.grad_fn is None and self.requires_grad:
+            raise GraphError("a leaf tensor that requires grad cannot be changed in place while "
+                             "recording: wrap the update in chainrule.no_grad()")
+        else:
+            old = Tensor._make(self.data, self.grad_fn)
+            old.requires_grad = self.requires_grad
+            result = op(old, *args)
+            self.data, self.grad_fn = result.data, result.grad_fn
+            self.requires_grad = result.requires_grad
+        self._version += 1
+        return self
+
+    def _inplace_arithmetic(self, ufunc, op, other):
+        """add_/sub_/mul_/div_: write into self's array when nothing is recorded (the fast
+        path of every optimizer step), else go through :meth:`_inplace`."""
+        recording = _engine.grad_state.enabled and (
+            self.requires_grad or getattr(other, "requires_grad", False))
+        integer_division = ufunc is backend.xp.true_divide and self.data.dtype.kind != "f"
+        if recording or integer_division:
+            return self._inplace(op, other)
+        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data)
         self._version += 1
         return self
 
     def add_(self, other, alpha=1):
-        return self._inplace(self + (other * alpha if alpha != 1 else other))
+        other = other * alpha if alpha != 1 else other
+        return self._inplace_arithmetic(backend.xp.add, _ops.add, other)
 
     def sub_(self, other, alpha=1):
-        return self._inplace(self - (other * alpha if alpha != 1 else other))
+        other = other * alpha if alpha != 1 else other
+        return self._inplace_arithmetic(backend.xp.subtract, _ops.sub, other)
 
     def mul_(self, other):
-        return self._inplace(self * other)
+        return self._inplace_arithmetic(backend.xp.multiply, _ops.mul, other)
 
     def div_(self, other):
-        return self._inplace(self / other)
+        return self._inplace_arithmetic(backend.xp.true_divide, _ops.div, other)
 
     def clamp_(self, min=None, max=None):
-        return self._inplace(self.clamp(min, max))
+        return self._inplace(_ops.clamp, min, max)
 
     def copy_(self, source):
         source = source if isinstance(source, Tensor) else Tensor(source, dtype=self.dtype)
-        return self._inplace(source.to(self.dtype).broadcast_to(self.shape))
+        return self._inplace(_copy_into, source)
 
     def zero_(self):
         return self.fill_(0)
 
     def fill_(self, value):
-        if self.requires_grad and self.grad_fn is None and _engine.grad_state.enabled:
-            raise GraphError("a leaf tensor that requires grad cannot be filled in place while "
-                             "recording: wrap it in chainrule.no_grad()")
-        self.data[...] = value
-        self._version += 1
-        return self
+        return self._inplace(_filled, value)
 
     __iadd__ = add_
     __isub__ = sub_
@@ -282,7 +301,17 @@ class Tensor:
     __itruediv__ = div_
 
     def __setitem__(self, index, value):
-        self._inplace(_setitem(self, index, value))
+        self._inplace(_setitem, index, value)
+
+
+def _copy_into(target, source):
+    return source.to(target.dtype).broadcast_to(target.shape)
+
+
+def _filled(target, value):
+    """The value ``value`` everywhere, still connected to target (with zero gradient)."""
+    constant = Tensor._make(backend.xp.full(target.shape, value, dtype=target.dtype), None)
+    return _ops.where(backend.xp.ones(target.shape, dtype=bool), constant, target)
 
 
 class _HookHandle:
@@ -337,4 +366,5 @@ def ones_like_tensor(t):
 from .autograd import engine as _engine  # noqa: E402  (the engine needs Tensor defined)
 from .ops.shape import cast as _cast, clone as _clone  # noqa: E402
 from .ops.indexing import setitem as _setitem  # noqa: E402
+from . import ops as _ops  # noqa: E402
 from .ops import methods as _methods  # noqa: E402,F401  (attaches the op methods)

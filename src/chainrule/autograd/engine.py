@@ -104,8 +104,7 @@ def topological_order(roots):
                 "the first time if you need to backward twice")
         visited.add(fn)
         stack.append((fn, True))
-        for t in fn.inputs:
-            child = t.grad_fn
+        for child in fn.edges:
             if child is not None and child not in visited:
                 stack.append((child, False))
     order.reverse()
@@ -238,7 +237,7 @@ def _backward_one(fn, gy, pending, create_graph, capture, targets):
     if len(grads) != len(inputs):
         raise GraphError(f"{fn.op_name()}: backward returned {len(grads)} gradients for "
                          f"{len(inputs)} inputs")
-    for t, g in zip(inputs, grads):
+    for t, child, g in zip(inputs, fn.edges, grads):
         if g is None or not t.requires_grad:
             continue
         if g.data.dtype != t.data.dtype:
@@ -248,7 +247,6 @@ def _backward_one(fn, gy, pending, create_graph, capture, targets):
                              f"{g.shape} for an input of shape {t.shape}")
         if grad_state.anomaly:
             check_backward(fn, g)
-        child = t.grad_fn
         if child is None:
             _deliver_to_leaf(t, g, create_graph, capture, targets)
         else:

@@ -43,6 +43,7 @@ class Function:
     uses_output = False
 
     inputs = None
+    edges = None
     versions = None
     released = False
     _output_ref = None
@@ -66,6 +67,9 @@ class Function:
 
     def _record(self, inputs, out):
         self.inputs = inputs
+        # the grad_fn of each input now: an in-place op may later give the input Tensor
+        # object a new grad_fn, but this node must still send its gradient to the old one
+        self.edges = tuple([t.grad_fn for t in inputs])
         self.versions = tuple([t._version for t in inputs])
         result = _make(out, self)
         if self.uses_output:
@@ -119,6 +123,7 @@ class Function:
     def release(self):
         """Drop everything saved for backward (called after backward unless retain_graph)."""
         self.inputs = None
+        self.edges = None
         self._output_data = None
         self.released = True
         extra = getattr(self, "__dict__", None)

@@ -31,11 +31,20 @@ def lift(value, like):
 def operands(a, b):
     """Both operands of a binary op as Tensors (Python numbers take the other's dtype)."""
     if isinstance(a, Tensor):
-        return a, lift(b, a)
-    if isinstance(b, Tensor):
-        return lift(a, b), b
-    a = as_tensor(a)
-    return a, lift(b, a)
+        b = lift(b, a)
+    elif isinstance(b, Tensor):
+        a = lift(a, b)
+    else:
+        a = as_tensor(a)
+        b = lift(b, a)
+    kind_a, kind_b = a.data.dtype.kind, b.data.dtype.kind
+    if kind_a != kind_b:
+        # an integer meeting a float takes the float's dtype (NumPy would widen to float64)
+        if kind_a == "f":
+            b = _make(b.data.astype(a.data.dtype), None)
+        elif kind_b == "f":
+            a = _make(a.data.astype(b.data.dtype), None)
+    return a, b
 
 
 def as_tensor(value):

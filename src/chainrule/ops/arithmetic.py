@@ -272,8 +272,8 @@ def mul(a, b):
 
 def div(a, b):
     a, b = operands(a, b)
-    if a.data.dtype.kind != "f" and b.data.dtype.kind != "f":
-        a = a.to(backend.default_float)
+    if a.data.dtype.kind != "f" and b.data.dtype.kind != "f":   # true division of integers
+        a, b = a.to(backend.default_float), b.to(backend.default_float)
     return Div()(a, b)
 
 

@@ -56,6 +56,9 @@ for _name, _fn in _OPERATORS.items():
     setattr(Tensor, _name, _fn)
 for _fn in _METHODS:
     setattr(Tensor, _fn.__name__, _fn)   # a plain function becomes a method: t.sum(dim=0)
+Tensor.view = shape.view          # aliases: their __name__ is the original's
+Tensor.repeat = shape.repeat
+Tensor.clip = arithmetic.clip
 Tensor.divide = arithmetic.div
 Tensor.multiply = arithmetic.mul
 Tensor.subtract = arithmetic.sub
