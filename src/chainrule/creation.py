@@ -144,3 +144,8 @@ def as_tensor(data, dtype=None):
 __all__ = ["tensor", "zeros", "ones", "full", "arange", "linspace", "eye", "rand", "randn",
            "randint", "randperm", "zeros_like", "ones_like", "full_like", "rand_like",
            "randn_like", "from_numpy", "as_tensor"]
+
+
+def empty_like_shape(shape, dtype=None):
+    """Uninitialised-but-zeroed storage of ``shape`` for a layer to initialise."""
+    return backend.xp.zeros(tuple(shape), dtype=_dtype(dtype))

@@ -10,4 +10,4 @@ from .shape import (broadcast_to, cast, cat, chunk, clone, concatenate, expand, 
                     flip, pad, permute, repeat, reshape, split, squeeze, stack, sum_to,
                     swapaxes, tile, transpose, unsqueeze, view)
 from .indexing import gather, index_select, one_hot, take_along_axis  # noqa
-from .linalg import dot, einsum, matmul, outer  # noqa
+from .linalg import dot, einsum, linear, matmul, outer  # noqa

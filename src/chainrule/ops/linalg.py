@@ -136,4 +136,46 @@ def einsum(subscripts, *operands):
     return Einsum(in_subs, out_sub)(*operands)
 
 
-__all__ = ["matmul", "dot", "outer", "einsum"]
+
+
+class Linear(Function):
+    """y = x W^T + b in one node (one matrix product, bias added in place)."""
+
+    def forward(self, x, weight, bias=None):
+        y = x @ weight.T
+        if bias is not None:
+            y += bias
+        return y
+
+    def backward(self, gy):
+        x, weight = self.inputs[0], self.inputs[1]
+        out_features, in_features = weight.shape
+        gx = matmul(gy, weight) if x.requires_grad else None
+        gw = None
+        if weight.requires_grad:
+            gy2 = reshape(gy, -1, out_features)
+            gw = matmul(gy2.mT, reshape(x, -1, in_features))
+        if len(self.inputs) == 2:
+            return gx, gw
+        gb = reshape(gy, -1, out_features).sum(axis=0) if self.inputs[2].requires_grad else None
+        return gx, gw, gb
+
+
+def linear(x, weight, bias=None):
+    """``x @ weight.T + bias`` (PyTorch's F.linear), one fused node.
+
+    >>> import chainrule
+    >>> chainrule.linear(chainrule.ones(1, 2), chainrule.ones(3, 2), chainrule.zeros(3)).tolist()
+    [[2.0, 2.0, 2.0]]
+    """
+    x = as_tensor(x)
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ShapeError(f"linear: input of shape {x.shape} does not fit a weight of shape "
+                         f"{weight.shape}: the input's last dimension must be "
+                         f"in_features={weight.shape[1]}")
+    if bias is None:
+        return Linear()(x, weight)
+    return Linear()(x, weight, bias)
+
+
+__all__ = ["matmul", "dot", "outer", "einsum", "linear"]

@@ -1,0 +1,12 @@
+"""Neural-network building blocks: Module, layers, losses, init, functional, utils."""
+from . import functional, init, utils  # noqa: F401
+from .activation import (ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU,  # noqa: F401
+                         Softmax, Softplus, Tanh)
+from .container import ModuleDict, ModuleList, Sequential  # noqa: F401
+from .dropout import Dropout  # noqa: F401
+from .linear import Embedding, Flatten, Identity, Linear  # noqa: F401
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss,  # noqa
+                   MSELoss, NLLLoss, SmoothL1Loss)
+from .module import Module  # noqa: F401
+from .norm import BatchNorm1d, LayerNorm  # noqa: F401
+from .parameter import Parameter  # noqa: F401

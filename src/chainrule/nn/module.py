@@ -1,0 +1,240 @@
+"""Module: the base class of every layer and model.
+
+Assigning a Parameter, a Module or a buffer to an attribute registers it, so
+``parameters()``, ``state_dict()`` and ``train()/eval()`` find it without any bookkeeping
+by the user — exactly as in PyTorch.
+
+>>> import chainrule
+>>> class Line(chainrule.nn.Module):
+...     def __init__(self):
+...         super().__init__()
+...         self.w0 = chainrule.nn.Parameter(chainrule.zeros(1))
+...         self.w1 = chainrule.nn.Parameter(chainrule.zeros(1))
+...     def forward(self, x):
+...         return self.w0 + self.w1 * x
+>>> [name for name, _ in Line().named_parameters()]
+['w0', 'w1']
+"""
+from collections import OrderedDict
+
+import numpy
+
+from ..errors import ShapeError
+from ..tensor import Tensor
+from .parameter import Parameter
+
+
+class Module:
+    """Base class for layers and models: subclass it and write ``forward``."""
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ------------------------------------------------------------ registration
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("call super().__init__() at the start of your Module's "
+                                 "__init__, before assigning attributes")
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        elif name in self.__dict__.get("_buffer_names", ()):
+            self._buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+            return
+        self.__dict__.pop(name, None)
+
+    def __getattr__(self, name):
+        for registry in ("_parameters", "_buffers", "_modules"):
+            values = self.__dict__.get(registry)
+            if values is not None and name in values:
+                return values[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for registry in (self._parameters, self._buffers, self._modules):
+            if name in registry:
+                del registry[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name, tensor):
+        """A tensor that is part of the state (saved, loaded) but not trained, e.g. running means."""
+        names = self.__dict__.setdefault("_buffer_names", set())
+        names.add(name)
+        self._buffers[name] = tensor
+        self.__dict__.pop(name, None)
+
+    def register_parameter(self, name, param):
+        if param is None:
+            self._parameters[name] = None
+        else:
+            setattr(self, name, param)
+
+    def add_module(self, name, module):
+        self._modules[str(name)] = module
+
+    # ------------------------------------------------------------ calling
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+
+    # ------------------------------------------------------------ traversal
+    def named_modules(self, prefix="", memo=None):
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child.named_modules(f"{prefix}.{name}" if prefix else name, memo)
+
+    def modules(self):
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self):
+        for name, child in self._modules.items():
+            if child is not None:
+                yield name, child
+
+    def children(self):
+        for _, child in self.named_children():
+            yield child
+
+    def _named(self, registry, prefix, recurse):
+        seen = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, value in getattr(module, registry).items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{module_prefix}.{name}" if module_prefix else name), value
+
+    def named_parameters(self, prefix="", recurse=True):
+        yield from self._named("_parameters", prefix, recurse)
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix="", recurse=True):
+        yield from self._named("_buffers", prefix, recurse)
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def num_parameters(self, trainable_only=False):
+        return sum(p.numel() for p in self.parameters()
+                   if p.requires_grad or not trainable_only)
+
+    # ------------------------------------------------------------ modes
+    def train(self, mode=True):
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = Tensor._make(numpy.zeros_like(p.grad.data), None)
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def apply(self, fn):
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    def to(self, dtype):
+        """Cast every floating parameter and buffer to ``dtype`` (in place)."""
+        dtype = numpy.dtype(dtype)
+        for t in list(self.parameters()) + list(self.buffers()):
+            if t.data.dtype.kind == "f":
+                t.data = t.data.astype(dtype)
+                if t.grad is not None:
+                    t.grad = Tensor._make(t.grad.data.astype(dtype), None)
+        return self
+
+    def float(self):
+        return self.to(numpy.float32)
+
+    def double(self):
+        return self.to(numpy.float64)
+
+    # ------------------------------------------------------------ state
+    def state_dict(self):
+        """Parameters and buffers by PyTorch-style dotted names (``0.weight``, ``layers.1.bias``)."""
+        state = OrderedDict()
+        for prefix, module in self.named_modules():
+            for registry in (module._parameters, module._buffers):
+                for name, value in registry.items():
+                    if value is not None:
+                        state[f"{prefix}.{name}" if prefix else name] = value.detach()
+        return state
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values into this module's tensors. With ``strict``, any missing, unexpected
+        or mis-shaped key is an error that lists them by name."""
+        own = dict(self.named_parameters())
+        own.update(self.named_buffers())
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        mismatched = []
+        for key, target in own.items():
+            if key in state_dict:
+                value = state_dict[key]
+                shape = tuple(value.shape)
+                if shape != target.shape:
+                    mismatched.append(f"{key}: checkpoint {shape} vs model {target.shape}")
+        problems = []
+        if mismatched:
+            problems.append("mis-shaped keys: " + "; ".join(mismatched))
+        if strict and missing:
+            problems.append("missing keys: " + ", ".join(missing))
+        if strict and unexpected:
+            problems.append("unexpected keys: " + ", ".join(unexpected))
+        if problems:
+            raise ShapeError(f"load_state_dict into {type(self).__name__}: " + " | ".join(problems))
+        for key, target in own.items():
+            if key in state_dict:
+                value = state_dict[key]
+                array = value.data if isinstance(value, Tensor) else numpy.asarray(value)
+                target.data[...] = array.astype(target.data.dtype, copy=False)
+                target._version += 1
+        return {"missing_keys": missing, "unexpected_keys": unexpected}
+
+    # ------------------------------------------------------------ printing
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        lines = []
+        for name, child in self._modules.items():
+            child_repr = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child_repr}")
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n" + "\n".join(lines) + "\n)"

@@ -1,0 +1,73 @@
+"""Normalisation layers: LayerNorm and BatchNorm1d (running statistics as in PyTorch)."""
+import numpy
+
+from ..creation import ones, zeros
+from ..tensor import Tensor
+from . import functional as F
+from .module import Module
+from .parameter import Parameter
+
+
+class LayerNorm(Module):
+    """Normalise over the last dimensions, then scale and shift (learned)."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
+            tuple(normalized_shape)
+        self.normalized_shape, self.eps = shape, eps
+        self.weight = Parameter(ones(*shape)) if elementwise_affine else None
+        self.bias = Parameter(zeros(*shape)) if elementwise_affine else None
+
+    def forward(self, x):
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}"
+
+
+class _BatchNorm(Module):
+    expected_dims = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.weight = Parameter(ones(num_features)) if affine else None
+        self.bias = Parameter(zeros(num_features)) if affine else None
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features))
+            self.register_buffer("running_var", ones(num_features))
+            self.register_buffer("num_batches_tracked", Tensor(numpy.array(0, dtype=numpy.int64)))
+        else:
+            self.running_mean = self.running_var = None
+
+    def forward(self, x):
+        if x.ndim not in self.expected_dims or x.shape[1] != self.num_features:
+            raise ValueError(f"{type(self).__name__}({self.num_features}): expected input of "
+                             f"{' or '.join(f'{d}-D' for d in self.expected_dims)} shape "
+                             f"(N, {self.num_features}, ...), got {x.shape}")
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data += 1
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                                True, self.momentum, self.eps)
+        if self.training or not self.track_running_stats:
+            return F.batch_norm(x, None, None, self.weight, self.bias, True, self.momentum,
+                                self.eps)
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            False, self.momentum, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) input.
+
+    Training uses the batch's statistics and updates running_mean / running_var with
+    ``momentum`` (the variance update uses the unbiased estimate, as PyTorch); eval mode
+    uses the running statistics.
+    """
+
+    expected_dims = (2, 3)
