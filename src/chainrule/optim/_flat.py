@@ -1,0 +1,48 @@
+"""Helpers for optimizers that work on all parameters as one flat vector (LBFGS, Newton)."""
+import numpy
+
+from ..tensor import Tensor
+
+
+def params_of(optimizer):
+    return [p for group in optimizer.param_groups for p in group["params"]]
+
+
+def flat_grad(params):
+    parts = [numpy.zeros(p.data.size, dtype=p.data.dtype) if p.grad is None
+             else p.grad.data.reshape(-1) for p in params]
+    return numpy.concatenate(parts).astype(numpy.float64)
+
+
+def flat_params(params):
+    return numpy.concatenate([p.data.reshape(-1) for p in params]).astype(numpy.float64)
+
+
+def add_flat(params, step, direction):
+    """params += step * direction (direction flat, float64)."""
+    offset = 0
+    for p in params:
+        n = p.data.size
+        p.data += (step * direction[offset:offset + n]).reshape(p.shape).astype(p.data.dtype)
+        p._version += 1
+        offset += n
+
+
+def set_flat(params, values):
+    offset = 0
+    for p in params:
+        n = p.data.size
+        p.data[...] = values[offset:offset + n].reshape(p.shape)
+        p._version += 1
+        offset += n
+
+
+def split_like(params, flat):
+    """A flat vector -> one Tensor per parameter (for Hessian-vector products)."""
+    out, offset = [], 0
+    for p in params:
+        n = p.data.size
+        out.append(Tensor._make(flat[offset:offset + n].reshape(p.shape).astype(p.data.dtype),
+                                None))
+        offset += n
+    return out

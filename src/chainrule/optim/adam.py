@@ -1,0 +1,102 @@
+"""Adam, AdamW and Adamax, with PyTorch's exact formulas (bias-corrected moments)."""
+import math
+
+import numpy
+
+from .optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    """Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+    w -= lr / (1-b1^t) * m / (sqrt(v) / sqrt(1-b2^t) + eps). ``amsgrad`` keeps max(v).
+
+    >>> import chainrule
+    >>> w = chainrule.tensor([1.0], requires_grad=True)
+    >>> opt = Adam([w], lr=0.1)
+    >>> (w * w).sum().backward(); opt.step()
+    >>> round(w.item(), 4)
+    0.9
+    """
+
+    decoupled_weight_decay = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, maximize=False):
+        _check(type(self).__name__, lr, betas, eps, weight_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize))
+
+    def update(self, param, grad, group, state):
+        g = -grad if group["maximize"] else grad
+        beta1, beta2 = group["betas"]
+        lr, wd = group["lr"], group["weight_decay"]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = numpy.zeros_like(param)
+            state["exp_avg_sq"] = numpy.zeros_like(param)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = numpy.zeros_like(param)
+        if wd:
+            if self.decoupled_weight_decay:
+                param *= 1 - lr * wd
+            else:
+                g = g + wd * param
+        state["step"] += 1
+        step = state["step"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m += (g - m) * (1 - beta1)           # lerp, as PyTorch
+        v *= beta2
+        v += (1 - beta2) * g * g
+        bias1 = 1 - beta1 ** step
+        bias2_sqrt = math.sqrt(1 - beta2 ** step)
+        if group["amsgrad"]:
+            numpy.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            denom = numpy.sqrt(state["max_exp_avg_sq"]) / bias2_sqrt + group["eps"]
+        else:
+            denom = numpy.sqrt(v) / bias2_sqrt + group["eps"]
+        param -= (lr / bias1) * (m / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: w *= 1 - lr * weight_decay before the Adam step."""
+
+    decoupled_weight_decay = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+
+
+class Adamax(Optimizer):
+    """Adamax (Adam with the infinity norm): u = max(b2 u, |g| + eps);
+    w -= lr / (1 - b1^t) * m / u."""
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 maximize=False):
+        _check("Adamax", lr, betas, eps, weight_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, maximize=maximize))
+
+    def update(self, param, grad, group, state):
+        g = -grad if group["maximize"] else grad
+        beta1, beta2 = group["betas"]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = numpy.zeros_like(param)
+            state["exp_inf"] = numpy.zeros_like(param)
+        if group["weight_decay"]:
+            g = g + group["weight_decay"] * param
+        state["step"] += 1
+        m, u = state["exp_avg"], state["exp_inf"]
+        m += (g - m) * (1 - beta1)
+        numpy.maximum(u * beta2, numpy.abs(g) + group["eps"], out=u)
+        param -= (group["lr"] / (1 - beta1 ** state["step"])) * (m / u)
+
+
+def _check(name, lr, betas, eps, weight_decay):
+    if lr < 0 or eps < 0 or weight_decay < 0:
+        raise ValueError(f"{name}: lr, eps and weight_decay must be >= 0, got lr={lr}, "
+                         f"eps={eps}, weight_decay={weight_decay}")
+    if not all(0 <= b < 1 for b in betas):
+        raise ValueError(f"{name}: betas must be in [0, 1), got {betas}")
