@@ -20,7 +20,8 @@ from .autograd import (detect_anomaly, enable_grad, grad, is_grad_enabled, no_gr
 from . import autograd  # noqa: F401
 from .creation import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
-from . import nn, optim  # noqa: F401,E402
+from . import data, models, nn, optim, train  # noqa: F401,E402
+from .train import History, evaluate, fit, predict  # noqa: F401,E402
 
 float16 = _numpy.dtype("float16")
 float32 = _numpy.dtype("float32")

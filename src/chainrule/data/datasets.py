@@ -1,0 +1,162 @@
+"""Datasets that need no network: the seeds' toy data, spiral and moons, and the real data
+sets bundled with scikit-learn (digits, breast_cancer, iris, wine, diabetes).
+
+Every loader returns a :class:`DataSplit` with a fixed, seeded train/test split; features are
+standardised with statistics of the training split only (never the test split).
+
+>>> from chainrule.data import datasets
+>>> split = datasets.load("moons", n=100, seed=0)
+>>> len(split.train), len(split.test), split.num_classes
+(80, 20, 2)
+"""
+import math
+
+import numpy
+
+from ..errors import ConfigError
+from ..generator import Generator
+from .dataset import TensorDataset
+
+
+class DataSplit:
+    """A train/test pair of TensorDatasets plus what a model needs to know about them."""
+
+    def __init__(self, name, x_train, y_train, x_test, y_test, task, num_classes=None,
+                 feature_names=None, image_shape=None):
+        self.name, self.task, self.num_classes = name, task, num_classes
+        self.train = TensorDataset(x_train, y_train)
+        self.test = TensorDataset(x_test, y_test)
+        self.num_features = int(numpy.prod(x_train.shape[1:]))
+        self.feature_names = feature_names
+        self.image_shape = image_shape
+
+    @property
+    def num_outputs(self):
+        if self.task == "classification":
+            return self.num_classes
+        return 1
+
+    def __repr__(self):
+        return (f"DataSplit({self.name!r}, task={self.task!r}, train={len(self.train)}, "
+                f"test={len(self.test)}, features={self.num_features}, "
+                f"classes={self.num_classes})")
+
+
+def _split(name, x, y, task, seed, test_size, standardize, num_classes=None, **extra):
+    rng = Generator(seed).numpy
+    order = rng.permutation(len(x))
+    n_test = max(1, int(round(len(x) * test_size)))
+    test, train = order[:n_test], order[n_test:]
+    x = x.astype(numpy.float32)
+    x_train, x_test = x[train], x[test]
+    if standardize:
+        mean = x_train.mean(axis=0)
+        std = x_train.std(axis=0)
+        std[std == 0] = 1.0
+        x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+    if task == "regression":
+        y = y.astype(numpy.float32).reshape(-1, 1)
+    else:
+        y = y.astype(numpy.int64)
+    return DataSplit(name, x_train.astype(numpy.float32), y[train], x_test.astype(numpy.float32),
+                     y[test], task, num_classes, **extra)
+
+
+# ---------------------------------------------------------------- synthetic
+
+def toy_linear(n=200, w=2.0, b=1.0, noise=0.1, seed=0, test_size=0.2):
+    """The seeds' line: y = w*x + b + noise, x uniform in [-1, 1] (regression, 1 feature)."""
+    rng = Generator(seed).numpy
+    x = rng.uniform(-1, 1, size=(n, 1))
+    y = w * x[:, 0] + b + noise * rng.standard_normal(n)
+    return _split("toy_linear", x, y, "regression", seed, test_size, standardize=False)
+
+
+def spiral(n_per_class=100, classes=3, noise=0.2, seed=0, test_size=0.2):
+    """Interleaved spiral arms, one per class (not linearly separable)."""
+    rng = Generator(seed).numpy
+    xs, ys = [], []
+    for c in range(classes):
+        r = numpy.linspace(0.0, 1, n_per_class)
+        t = numpy.linspace(c * 4, (c + 1) * 4, n_per_class) + rng.standard_normal(n_per_class) * noise
+        xs.append(numpy.stack([r * numpy.sin(t), r * numpy.cos(t)], axis=1))
+        ys.append(numpy.full(n_per_class, c))
+    return _split("spiral", numpy.concatenate(xs), numpy.concatenate(ys), "classification",
+                  seed, test_size, standardize=False, num_classes=classes)
+
+
+def moons(n=200, noise=0.1, seed=0, test_size=0.2):
+    """Two interleaving half circles."""
+    rng = Generator(seed).numpy
+    n_out = n // 2
+    n_in = n - n_out
+    outer = numpy.linspace(0, math.pi, n_out)
+    inner = numpy.linspace(0, math.pi, n_in)
+    x = numpy.concatenate([numpy.stack([numpy.cos(outer), numpy.sin(outer)], 1),
+                           numpy.stack([1 - numpy.cos(inner), 1 - numpy.sin(inner) - 0.5], 1)])
+    x += noise * rng.standard_normal(x.shape)
+    y = numpy.concatenate([numpy.zeros(n_out), numpy.ones(n_in)])
+    return _split("moons", x, y, "classification", seed, test_size, standardize=False,
+                  num_classes=2)
+
+
+# ---------------------------------------------------------------- scikit-learn's bundled data
+
+def _sklearn(loader_name):
+    try:
+        from sklearn import datasets as sk
+    except ImportError as error:
+        raise ImportError(f"the {loader_name} data set comes with scikit-learn: "
+                          "pip install 'chainrule[data]'") from error
+    return getattr(sk, f"load_{loader_name}")()
+
+
+def digits(seed=0, test_size=0.2, standardize=True, flat=True):
+    """8x8 images of handwritten digits, 10 classes (1,797 samples). ``flat=False`` gives
+    1x8x8 images for convolutional models."""
+    bunch = _sklearn("digits")
+    x = bunch.data / 16.0
+    split = _split("digits", x, bunch.target, "classification", seed, test_size, standardize,
+                   num_classes=10, image_shape=(1, 8, 8))
+    if not flat:
+        for ds in (split.train, split.test):
+            x_img = ds.tensors[0].data.reshape(-1, 1, 8, 8)
+            ds.tensors = (type(ds.tensors[0])._make(x_img, None), ds.tensors[1])
+    return split
+
+
+def breast_cancer(seed=0, test_size=0.2, standardize=True):
+    """Breast cancer Wisconsin: 30 features, malignant (0) or benign (1) — binary."""
+    bunch = _sklearn("breast_cancer")
+    return _split("breast_cancer", bunch.data, bunch.target, "classification", seed, test_size,
+                  standardize, num_classes=2, feature_names=list(bunch.feature_names))
+
+
+def iris(seed=0, test_size=0.2, standardize=True):
+    bunch = _sklearn("iris")
+    return _split("iris", bunch.data, bunch.target, "classification", seed, test_size,
+                  standardize, num_classes=3, feature_names=list(bunch.feature_names))
+
+
+def wine(seed=0, test_size=0.2, standardize=True):
+    bunch = _sklearn("wine")
+    return _split("wine", bunch.data, bunch.target, "classification", seed, test_size,
+                  standardize, num_classes=3, feature_names=list(bunch.feature_names))
+
+
+def diabetes(seed=0, test_size=0.2, standardize=True):
+    """Diabetes progression: 10 features, a real-valued target (regression)."""
+    bunch = _sklearn("diabetes")
+    return _split("diabetes", bunch.data, bunch.target, "regression", seed, test_size,
+                  standardize, feature_names=list(bunch.feature_names))
+
+
+LOADERS = {"toy_linear": toy_linear, "spiral": spiral, "moons": moons, "digits": digits,
+           "breast_cancer": breast_cancer, "iris": iris, "wine": wine, "diabetes": diabetes}
+
+
+def load(name, **options):
+    """Load a data set by name (see ``LOADERS``); options go to its loader."""
+    if name not in LOADERS:
+        raise ConfigError(f"unknown dataset {name!r}; choose one of: {', '.join(LOADERS)}")
+    return LOADERS[name](**options)

@@ -1,0 +1,2 @@
+"""Ready-made models."""
+from .mlp import MLP  # noqa: F401

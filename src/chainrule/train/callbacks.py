@@ -1,0 +1,215 @@
+"""Callbacks: code that runs at fixed points of ``fit`` (progress, early stopping, logging...).
+
+A callback overrides any of ``on_train_begin(trainer)``, ``on_epoch_begin(trainer, epoch)``,
+``on_batch_end(trainer, step, loss)``, ``on_epoch_end(trainer, epoch, logs)`` and
+``on_train_end(trainer)``. It stops training with ``trainer.stop(reason)``.
+"""
+import copy
+import csv
+import math
+import os
+import sys
+import warnings
+
+
+
+class Callback:
+    def on_train_begin(self, trainer):
+        pass
+
+    def on_epoch_begin(self, trainer, epoch):
+        pass
+
+    def on_batch_end(self, trainer, step, loss):
+        pass
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        pass
+
+    def on_train_end(self, trainer):
+        pass
+
+
+class ProgressBar(Callback):
+    """A tqdm bar per epoch (loss, ETA) on a terminal; one plain line per epoch otherwise,
+    so logs and CI output carry no control characters."""
+
+    def __init__(self, stream=None, force_plain=False):
+        self.stream = stream
+        self.force_plain = force_plain
+        self._bar = None
+
+    def _plain(self):
+        stream = self.stream or sys.stdout
+        return self.force_plain or not (hasattr(stream, "isatty") and stream.isatty())
+
+    def on_epoch_begin(self, trainer, epoch):
+        if trainer.is_main and not self._plain():
+            from tqdm import tqdm
+            self._bar = tqdm(total=trainer.batches_per_epoch, desc=f"epoch {epoch}/{trainer.epochs}",
+                             leave=False, file=self.stream or sys.stdout, dynamic_ncols=True)
+
+    def on_batch_end(self, trainer, step, loss):
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix(loss=f"{loss:.4f}")
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        if trainer.is_main:
+            shown = "  ".join(f"{k} {v:.4f}" for k, v in logs.items()
+                              if isinstance(v, float) and k != "lr")
+            print(f"epoch {epoch}/{trainer.epochs}  {shown}  lr {logs.get('lr', 0):.3g}",
+                  file=self.stream or sys.stdout, flush=True)
+
+    def on_train_end(self, trainer):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs, and
+    (by default) put back the weights of the best epoch."""
+
+    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
+                 restore_best_weights=True):
+        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+        self.mode = mode if mode != "auto" else ("min" if "loss" in monitor or monitor in
+                                                 ("mae", "rmse", "val_mae", "val_rmse")
+                                                 else "max")
+        self.restore_best_weights = restore_best_weights
+        self.best, self.best_epoch, self.best_state, self.wait = None, None, None, 0
+
+    def _improved(self, value):
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if self.monitor not in logs:
+            raise KeyError(f"EarlyStopping: metric {self.monitor!r} is not logged; available: "
+                           f"{', '.join(logs)}")
+        value = logs[self.monitor]
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_state = copy.deepcopy({k: v.numpy().copy() for k, v in
+                                                 trainer.model.state_dict().items()})
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                trainer.stop(f"early stopping: {self.monitor} did not improve for "
+                             f"{self.patience} epochs (best {self.best:.4g} at epoch "
+                             f"{self.best_epoch})")
+
+    def on_train_end(self, trainer):
+        if self.restore_best_weights and self.best_state is not None:
+            trainer.model.load_state_dict(self.best_state)
+
+
+class LRSchedulerCallback(Callback):
+    """Step a scheduler every epoch (or every batch with ``per="batch"``);
+    ReduceLROnPlateau gets the ``monitor`` value."""
+
+    def __init__(self, scheduler, per="epoch", monitor="val_loss"):
+        if per not in ("epoch", "batch"):
+            raise ValueError(f"LRSchedulerCallback: per must be 'epoch' or 'batch', got {per!r}")
+        self.scheduler, self.per, self.monitor = scheduler, per, monitor
+
+    def on_batch_end(self, trainer, step, loss):
+        if self.per == "batch":
+            self.scheduler.step()
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if self.per != "epoch":
+            return
+        from ..optim.lr_scheduler import ReduceLROnPlateau
+        if isinstance(self.scheduler, ReduceLROnPlateau):
+            key = self.monitor if self.monitor in logs else "loss"
+            self.scheduler.step(logs[key])
+        else:
+            self.scheduler.step()
+
+
+class DivergenceGuard(Callback):
+    """Notice a loss that becomes NaN/inf, or rises ``patience`` steps in a row, and say why.
+
+    ``action="stop"`` ends training with the explanation in ``history.stop_reason``;
+    ``"warn"`` only warns. On NaN/inf the last batch is replayed under ``detect_anomaly``
+    to name the op where the first NaN appeared.
+    """
+
+    def __init__(self, patience=20, action="stop", threshold=1e6):
+        if action not in ("stop", "warn"):
+            raise ValueError(f"DivergenceGuard: action must be 'stop' or 'warn', got {action!r}")
+        self.patience, self.action, self.threshold = patience, action, threshold
+        self.previous, self.rising, self.first = None, 0, None
+
+    def on_batch_end(self, trainer, step, loss):
+        lr = trainer.optimizer.param_groups[0].get("lr")
+        if self.first is None:
+            self.first = loss
+        if not math.isfinite(loss):
+            where = trainer.locate_nan()
+            self._fire(trainer, f"the loss became {loss} at step {step}: the learning rate "
+                                f"(lr={lr:g}) is probably too large — try lr={lr / 10:g}"
+                                + (f". {where}" if where else ""))
+            return
+        if self.first is not None and loss > self.threshold * max(abs(self.first), 1e-12):
+            self._fire(trainer, f"the loss exploded to {loss:.4g} at step {step} (started at "
+                                f"{self.first:.4g}): the learning rate (lr={lr:g}) is probably "
+                                f"too large — try lr={lr / 10:g}")
+            return
+        self.rising = self.rising + 1 if self.previous is not None and loss > self.previous else 0
+        self.previous = loss
+        if self.rising >= self.patience:
+            self._fire(trainer, f"the loss rose for {self.rising} steps in a row (now "
+                                f"{loss:.4g} at step {step}): the learning rate (lr={lr:g}) is "
+                                f"probably too large — try lr={lr / 10:g}")
+            self.rising = 0
+
+    def _fire(self, trainer, message):
+        message = "DivergenceGuard: " + message
+        if self.action == "stop":
+            trainer.stop(message)
+        else:
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+
+
+class CSVLogger(Callback):
+    """Append each epoch's logs to a CSV file as training goes."""
+
+    def __init__(self, path):
+        self.path = path
+        self._keys = None
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if not trainer.is_main:
+            return
+        new_file = self._keys is None
+        if new_file:
+            self._keys = list(logs)
+            directory = os.path.dirname(os.path.abspath(self.path))
+            os.makedirs(directory, exist_ok=True)
+        with open(self.path, "w" if new_file else "a", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=self._keys, extrasaction="ignore")
+            if new_file:
+                writer.writeheader()
+            writer.writerow(logs)
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda t, e, logs: ...)``."""
+
+    def __init__(self, **hooks):
+        for name, fn in hooks.items():
+            if not hasattr(Callback, name):
+                raise ValueError(f"LambdaCallback: unknown hook {name!r}")
+            setattr(self, name, fn)
+
+

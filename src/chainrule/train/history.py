@@ -1,0 +1,102 @@
+"""History: what happened during training, step by step and epoch by epoch.
+
+For small models it can also keep every parameter and its gradient at every step, the way
+the seeds' spreadsheet keeps W, B, Loss, dLoss/dW and dLoss/dB in its history table.
+"""
+import csv
+import io
+import json
+import math
+
+
+class History:
+    """Per-step training loss, per-epoch metrics (train and validation) and learning rate.
+
+    >>> h = History()
+    >>> h.log_epoch({"epoch": 1, "loss": 0.5, "val_loss": 0.6})
+    >>> h.log_epoch({"epoch": 2, "loss": 0.3, "val_loss": 0.4})
+    >>> h.best()["epoch"]
+    2
+    """
+
+    def __init__(self):
+        self.steps = []         # {"step", "epoch", "loss", "lr"}
+        self.epochs = []        # {"epoch", "loss", "val_loss", metric..., "lr"}
+        self.params = []        # per step: {"step", name: value, "grad_" + name: grad} on request
+        self.stop_reason = None
+        self.timing = []        # wall seconds per epoch (kept apart: it is not reproducible)
+
+    def log_step(self, row):
+        self.steps.append(row)
+
+    def log_epoch(self, row):
+        self.epochs.append(row)
+
+    def __getitem__(self, key):
+        """``history["val_loss"]`` -> that column over epochs."""
+        return [row.get(key) for row in self.epochs]
+
+    def columns(self):
+        keys = []
+        for row in self.epochs:
+            keys += [k for k in row if k not in keys]
+        return keys
+
+    def best(self, metric=None, mode=None):
+        """The epoch row with the best value of ``metric`` (default: val_loss, else loss)."""
+        if not self.epochs:
+            raise ValueError("History.best: no epochs recorded")
+        metric = metric or ("val_loss" if "val_loss" in self.epochs[0] else "loss")
+        mode = mode or ("min" if "loss" in metric or metric in ("mae", "rmse") else "max")
+        rows = [r for r in self.epochs if r.get(metric) is not None and
+                not math.isnan(r[metric])]
+        if not rows:
+            raise ValueError(f"History.best: no finite values of {metric!r}")
+        pick = min if mode == "min" else max
+        return pick(rows, key=lambda r: r[metric])
+
+    def to_csv(self, path=None, table="epochs"):
+        """The epoch table (or ``table="steps"`` / ``"params"``) as CSV; written to ``path``
+        if given, and returned as text."""
+        rows = getattr(self, table)
+        keys = []
+        for row in rows:
+            keys += [k for k in row if k not in keys]
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _csv_value(row.get(k)) for k in keys})
+        text = buffer.getvalue()
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+        return text
+
+    def to_dict(self):
+        return {"steps": self.steps, "epochs": self.epochs, "params": self.params,
+                "stop_reason": self.stop_reason}
+
+    @classmethod
+    def from_dict(cls, data):
+        h = cls()
+        h.steps, h.epochs = list(data.get("steps", [])), list(data.get("epochs", []))
+        h.params, h.stop_reason = list(data.get("params", [])), data.get("stop_reason")
+        return h
+
+    def to_json(self):
+        return json.dumps(self.to_dict())
+
+    def __repr__(self):
+        last = self.epochs[-1] if self.epochs else {}
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in last.items()
+                          if isinstance(v, float))
+        return f"History({len(self.epochs)} epochs, {len(self.steps)} steps; last: {shown})"
+
+
+def _csv_value(value):
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return json.dumps(value)
+    return value
