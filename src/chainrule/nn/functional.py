@@ -215,6 +215,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     n_classes = input.shape[1]
     if target.data.dtype.kind == "f" and target.shape == input.shape:
         return _soft_cross_entropy(log_p, target, weight, reduction, label_smoothing, n_classes)
+    _check_class_targets(input, target, "cross_entropy")
     nll = nll_loss(log_p, target, weight, ignore_index, reduction)
     if not label_smoothing:
         return nll

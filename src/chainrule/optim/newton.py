@@ -69,9 +69,10 @@ class Newton(Optimizer):
         else:
             direction = self._cg_direction(params, grads, g, damping, group)
         f0 = float(loss.data)
+        # the curvature along d, for judging the quadratic model (before params move)
+        hd = self._hvp(params, grads, direction) if group["adaptive_damping"] else None
         step, f_new = self._line_search(closure, params, direction, g, f0, group)
-        if group["adaptive_damping"] and step > 0:
-            hd = self._hvp(params, grads, direction)
+        if hd is not None and step > 0:
             predicted = -(step * g.dot(direction) + 0.5 * step * step * direction.dot(hd))
             ratio = (f0 - f_new) / predicted if predicted > 0 else 0.0
             if ratio < 0.25:

@@ -1,0 +1,137 @@
+"""``chainrule train``: train a model on a bundled dataset and report train/test results."""
+import json
+import os
+import time
+
+from .common import CommandError, int_list, merge_options
+
+DEFAULTS = {
+    "dataset": "digits", "model": "mlp", "hidden": "128,128,128", "activation": "relu",
+    "optimizer": "adam", "lr": None, "epochs": 20, "batch_size": 64, "seed": 0, "out": None,
+    "dropout": 0.0, "weight_decay": 0.0, "momentum": 0.0, "progress": True,
+}
+DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "adamax": 2e-3, "sgd": 0.05, "gd": 0.1,
+              "rmsprop": 1e-3, "adagrad": 1e-2, "lbfgs": 1.0, "newton": 1.0}
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "train", help="train a model on a bundled dataset",
+        description="Train a model and print a summary table of train/test loss and metrics. "
+                    "With no options: a 3-hidden-layer MLP on the bundled digits with Adam.")
+    p.add_argument("--dataset", help="digits (default), breast_cancer, iris, wine, diabetes, "
+                                     "moons, spiral, toy_linear")
+    p.add_argument("--model", help="mlp (default)")
+    p.add_argument("--hidden", help="hidden layer sizes, comma-separated (default 128,128,128)")
+    p.add_argument("--activation", help="relu (default), tanh, sigmoid, gelu, elu, leaky_relu, "
+                                        "silu, softplus")
+    p.add_argument("--optimizer", help="adam (default), adamw, adamax, sgd, gd, rmsprop, "
+                                       "adagrad, lbfgs, newton")
+    p.add_argument("--lr", type=float, help="learning rate (default depends on the optimizer: "
+                                            "adam 1e-3, sgd 0.05, ...)")
+    p.add_argument("--epochs", type=int, help="passes over the training data (default 20)")
+    p.add_argument("--batch-size", type=int, dest="batch_size", help="mini-batch size "
+                                                                     "(default 64)")
+    p.add_argument("--seed", type=int, help="random seed for init, shuffling and splits "
+                                            "(default 0)")
+    p.add_argument("--dropout", type=float, help="dropout after each hidden layer (default 0)")
+    p.add_argument("--weight-decay", type=float, dest="weight_decay",
+                   help="L2 weight decay (default 0)")
+    p.add_argument("--momentum", type=float, help="momentum for sgd (default 0)")
+    p.add_argument("--out", help="directory for history.csv and metrics.json")
+    p.add_argument("--config", help="a TOML file with any of these options (keys like "
+                                    "batch_size = 64); the command line wins")
+    p.add_argument("--no-progress", dest="progress", action="store_const", const=False,
+                   help="no progress bar or per-epoch lines")
+    p.set_defaults(run=run)
+    return p
+
+
+def _check(args):
+    from ..data.datasets import LOADERS
+    from ..nn.activation import ACTIVATIONS
+    from ..optim import OPTIMIZERS
+    if args.dataset not in LOADERS:
+        raise CommandError(f"unknown dataset {args.dataset!r}; choose one of "
+                           f"{', '.join(LOADERS)}")
+    if args.optimizer not in OPTIMIZERS:
+        raise CommandError(f"unknown optimizer {args.optimizer!r}; choose one of "
+                           f"{', '.join(OPTIMIZERS)}")
+    if args.activation not in ACTIVATIONS:
+        raise CommandError(f"unknown activation {args.activation!r}; choose one of "
+                           f"{', '.join(ACTIVATIONS)}")
+    if args.model != "mlp":
+        raise CommandError(f"unknown model {args.model!r}; choose mlp")
+    for name in ("epochs", "batch_size"):
+        if int(getattr(args, name)) < 1:
+            raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
+    args.hidden = int_list(args.hidden)
+
+
+def build(args):
+    """Dataset, model, loss, optimizer and metrics for the parsed options."""
+    import chainrule
+    from ..data import datasets
+    from ..models import MLP
+    from ..optim import OPTIMIZERS
+    chainrule.manual_seed(args.seed)
+    split = datasets.load(args.dataset, seed=args.seed)
+    model = MLP(split.num_features, args.hidden, split.num_outputs, args.activation,
+                args.dropout)
+    if split.task == "classification":
+        loss_fn, metrics = chainrule.nn.CrossEntropyLoss(), ("accuracy",)
+    else:
+        loss_fn, metrics = chainrule.nn.MSELoss(), ("mae", "r2")
+    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
+    options = {"lr": lr}
+    if args.weight_decay and args.optimizer not in ("lbfgs", "newton", "gd"):
+        options["weight_decay"] = args.weight_decay
+    if args.momentum and args.optimizer in ("sgd", "rmsprop"):
+        options["momentum"] = args.momentum
+    optimizer = OPTIMIZERS[args.optimizer](model.parameters(), **options)
+    return split, model, loss_fn, optimizer, metrics
+
+
+def run(args):
+    import chainrule
+    merge_options(args, DEFAULTS)
+    _check(args)
+    split, model, loss_fn, optimizer, metrics = build(args)
+    started = time.perf_counter()
+    history = chainrule.fit(model, loss_fn, optimizer, split.train, epochs=args.epochs,
+                            batch_size=args.batch_size, metrics=metrics,
+                            progress=bool(args.progress))
+    seconds = time.perf_counter() - started
+    results = {"train": chainrule.evaluate(model, loss_fn, split.train, metrics),
+               "test": chainrule.evaluate(model, loss_fn, split.test, metrics)}
+    print(summary_table(results, split, model, seconds, history))
+    if args.out:
+        write_outputs(args, history, results, seconds)
+    return 0
+
+
+def summary_table(results, split, model, seconds, history):
+    names = list(results["train"])
+    lines = [f"{split.name}: {len(split.train)} train / {len(split.test)} test samples, "
+             f"{model.num_parameters():,} parameters, {len(history.epochs)} epochs in "
+             f"{seconds:.1f} s"]
+    if history.stop_reason:
+        lines.append(f"stopped: {history.stop_reason}")
+    lines.append(f"{'':8s}" + "".join(f"{n:>12s}" for n in names))
+    for part in ("train", "test"):
+        lines.append(f"{part:8s}" + "".join(f"{results[part][n]:12.4f}" for n in names))
+    return "\n".join(lines)
+
+
+def write_outputs(args, history, results, seconds):
+    os.makedirs(args.out, exist_ok=True)
+    history.to_csv(os.path.join(args.out, "history.csv"))
+    config = {k: getattr(args, k) for k in DEFAULTS}
+    with open(os.path.join(args.out, "metrics.json"), "w", encoding="utf-8") as f:
+        json.dump({"train": results["train"], "test": results["test"], "seconds": seconds,
+                   "epochs": len(history.epochs), "stop_reason": history.stop_reason,
+                   "config": config}, f, indent=2)
+    print(f"wrote {os.path.join(args.out, 'history.csv')} and "
+          f"{os.path.join(args.out, 'metrics.json')}")
+
+
