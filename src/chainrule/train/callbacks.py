@@ -150,12 +150,15 @@ class DivergenceGuard(Callback):
         self.patience, self.action, self.threshold = patience, action, threshold
         self.previous, self.rising, self.first = None, 0, None
 
+    def on_train_begin(self, trainer):
+        trainer.watch_nan = True
+
     def on_batch_end(self, trainer, step, loss):
         lr = trainer.optimizer.param_groups[0].get("lr")
         if self.first is None:
             self.first = loss
         if not math.isfinite(loss):
-            where = trainer.locate_nan()
+            where = trainer.nan_report
             self._fire(trainer, f"the loss became {loss} at step {step}: the learning rate "
                                 f"(lr={lr:g}) is probably too large — try lr={lr / 10:g}"
                                 + (f". {where}" if where else ""))

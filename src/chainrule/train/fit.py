@@ -70,7 +70,8 @@ class Trainer:
         self.epoch = 0
         self.should_stop = False
         self.is_main = True
-        self.last_batch = None
+        self.watch_nan = False      # set by DivergenceGuard: explain a NaN loss when it appears
+        self.nan_report = ""
 
     def stop(self, reason):
         self.should_stop = True
@@ -79,7 +80,6 @@ class Trainer:
 
     # ------------------------------------------------------------ one step
     def train_step(self, x, y):
-        self.last_batch = (x, y)
         if self.anomaly:
             with _detect_anomaly():
                 return self._step(x, y)
@@ -111,6 +111,8 @@ class Trainer:
         optimizer.zero_grad()
         out = model(x)
         loss = loss_fn(out, y)
+        if self.watch_nan and not numpy.isfinite(float(loss.data)):
+            self.nan_report = self.locate_nan(x, y)
         loss.backward()
         self._clip()
         if self.record_params:
@@ -139,15 +141,12 @@ class Trainer:
             row["grad_" + name] = None if p.grad is None else _plain(p.grad.data)
         self.history.params.append(row)
 
-    def locate_nan(self):
-        """Replay the last batch under detect_anomaly; say which op made the first NaN/inf."""
-        if self.last_batch is None:
-            return ""
-        x, y = self.last_batch
+    def locate_nan(self, x, y):
+        """Replay a batch (before the weights move) under detect_anomaly; say which op made
+        the first NaN/inf, in the forward or the backward pass."""
         try:
             with _detect_anomaly():
-                loss = self.loss_fn(self.model(x), y)
-                loss.backward()
+                self.loss_fn(self.model(x), y).backward()
         except AnomalyError as error:
             return f"detect_anomaly found: {error}"
         finally:
