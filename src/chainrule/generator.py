@@ -18,7 +18,7 @@ class Generator:
     """A reproducible stream of random numbers (PCG64), with state that can be saved as JSON.
 
     >>> g = Generator(42)
-    >>> g.numpy.integers(0, 10) == Generator(42).numpy.integers(0, 10)
+    >>> bool(g.numpy.integers(0, 10) == Generator(42).numpy.integers(0, 10))
     True
     """
 

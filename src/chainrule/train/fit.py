@@ -177,7 +177,7 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
         checkpoint: a callback (e.g. from ``chainrule.io``) that saves training state.
 
     >>> import chainrule, numpy as np
-    >>> chainrule.manual_seed(0)
+    >>> _ = chainrule.manual_seed(0)
     >>> from chainrule import nn
     >>> x = np.linspace(-1, 1, 64, dtype=np.float32).reshape(-1, 1); y = 3 * x + 1
     >>> model = nn.Linear(1, 1)
