@@ -9,6 +9,7 @@ so swapping the module swaps the engine without touching any op.
 'numpy'
 """
 import numpy
+from .errors import ArgumentError
 
 xp = numpy
 name = "numpy"
@@ -27,10 +28,11 @@ def use(module_name):
         try:
             import cupy
         except ImportError as error:
-            raise ImportError("the CuPy backend needs CuPy: pip install 'chainrule[gpu]'") from error
+            raise ImportError(
+                "the CuPy backend needs CuPy: pip install 'chainrule[gpu]'") from error
         xp, name = cupy, "cupy"
     else:
-        raise ValueError(f"unknown backend {module_name!r}: choose 'numpy' or 'cupy'")
+        raise ArgumentError(f"unknown backend {module_name!r}: choose 'numpy' or 'cupy'")
 
 
 def to_numpy(array):

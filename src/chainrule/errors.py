@@ -39,3 +39,15 @@ class CheckpointError(ChainruleError, ValueError):
 
 class ConfigError(ChainruleError, ValueError):
     """A bad option or configuration value (command line, TOML file, fit arguments)."""
+
+
+class ArgumentError(ChainruleError, ValueError):
+    """An argument with a value the function cannot use (a negative rate, an unknown name...)."""
+
+
+class ArgumentTypeError(ChainruleError, TypeError):
+    """An argument of the wrong kind (a module where parameters were expected, ...)."""
+
+
+class IndexOutOfRangeError(ChainruleError, IndexError):
+    """An index that does not fit the tensor's shape."""

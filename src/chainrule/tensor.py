@@ -16,7 +16,7 @@ import weakref
 import numpy
 
 from . import backend
-from .errors import DTypeError, GraphError, ShapeError
+from .errors import ArgumentError, ArgumentTypeError, DTypeError, GraphError, ShapeError
 
 
 class Tensor:
@@ -92,7 +92,7 @@ class Tensor:
 
     def __len__(self):
         if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
+            raise ArgumentTypeError("len() of a 0-d tensor")
         return self.data.shape[0]
 
     def __iter__(self):
@@ -163,8 +163,8 @@ class Tensor:
 
     def item(self):
         if self.data.size != 1:
-            raise ValueError(f"item(): only one-element tensors can be converted to Python "
-                             f"scalars, this one has shape {self.shape}")
+            raise ArgumentError(f"item(): only one-element tensors can be converted to Python "
+                                f"scalars, this one has shape {self.shape}")
         return self.data.item()
 
     def tolist(self):
@@ -206,13 +206,14 @@ class Tensor:
 
     def __index__(self):
         if self.data.dtype.kind not in "iu":
-            raise TypeError(f"only integer tensors can be used as an index, not {self.dtype}")
+            raise ArgumentTypeError(
+                f"only integer tensors can be used as an index, not {self.dtype}")
         return int(self.item())
 
     def __bool__(self):
         if self.data.size != 1:
-            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
-                             "use .any() or .all()")
+            raise ArgumentError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                                "use .any() or .all()")
         return bool(self.data)
 
     def __repr__(self):

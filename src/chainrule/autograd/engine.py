@@ -8,7 +8,7 @@ import functools
 import os
 import sys
 
-from ..errors import AnomalyError, DTypeError, GraphError, ShapeError
+from ..errors import AnomalyError, ArgumentTypeError, DTypeError, GraphError, ShapeError
 
 
 class _GradState:
@@ -168,7 +168,7 @@ def _roots_and_grads(tensors, grad_tensors, who):
     grads = []
     for t, g in zip(tensors, grad_tensors):
         if not isinstance(t, Tensor):
-            raise TypeError(f"{who}: expected a Tensor, got {type(t).__name__}")
+            raise ArgumentTypeError(f"{who}: expected a Tensor, got {type(t).__name__}")
         if not t.requires_grad:
             raise GraphError(f"{who}: the tensor (shape {t.shape}) does not require grad and has "
                              "no grad_fn: did you create its inputs with requires_grad=True, or "

@@ -9,7 +9,7 @@ import warnings
 import numpy
 
 from .. import backend
-from ..errors import GradcheckError, ShapeError
+from ..errors import ArgumentError, GradcheckError, ShapeError
 from .engine import enable_grad, grad, no_grad
 
 
@@ -31,7 +31,8 @@ def numerical_grad(fn, inputs, eps=1e-4, scheme="forward"):
     -2.0
     """
     if scheme not in ("forward", "central"):
-        raise ValueError(f"numerical_grad: scheme must be 'forward' or 'central', got {scheme!r}")
+        raise ArgumentError(
+            f"numerical_grad: scheme must be 'forward' or 'central', got {scheme!r}")
     single = not isinstance(inputs, (tuple, list))
     inputs = _as_tuple(inputs)
 
@@ -76,7 +77,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     inputs = _as_tuple(inputs)
     checked = [i for i, t in enumerate(inputs) if getattr(t, "requires_grad", False)]
     if not checked:
-        raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
+        raise ArgumentError("gradcheck: no input requires grad, so there is nothing to check")
     for i in checked:
         if inputs[i].data.dtype != numpy.float64:
             warnings.warn(f"gradcheck: input {i} is {inputs[i].dtype}; use float64 for a "
@@ -151,6 +152,6 @@ def _projection(fn, inputs, seed):
             term = _project(out, seed + 7 * k)
             total = term if total is None else total + term
         if total is None:
-            raise ValueError("gradcheck: fn returned no floating-point output")
+            raise ArgumentError("gradcheck: fn returned no floating-point output")
         return total
     return projected

@@ -133,5 +133,3 @@ def write_outputs(args, history, results, seconds):
                    "config": config}, f, indent=2)
     print(f"wrote {os.path.join(args.out, 'history.csv')} and "
           f"{os.path.join(args.out, 'metrics.json')}")
-
-

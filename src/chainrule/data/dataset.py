@@ -1,7 +1,7 @@
 """Datasets: anything with ``__len__`` and ``__getitem__``; TensorDataset, Subset, random_split."""
 import numpy
 
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 from ..generator import default_generator
 from ..tensor import Tensor
 
@@ -27,7 +27,7 @@ class TensorDataset(Dataset):
 
     def __init__(self, *tensors):
         if not tensors:
-            raise ValueError("TensorDataset needs at least one tensor")
+            raise ArgumentError("TensorDataset needs at least one tensor")
         self.tensors = tuple(t if isinstance(t, Tensor) else Tensor(numpy.asarray(t))
                              for t in tensors)
         lengths = {t.shape[0] if t.ndim else None for t in self.tensors}
@@ -67,8 +67,8 @@ def random_split(dataset, lengths, generator=None):
             counts[i % len(counts)] += 1
         lengths = counts
     if sum(lengths) != n:
-        raise ValueError(f"random_split: lengths {list(lengths)} do not add up to the dataset's "
-                         f"{n} samples")
+        raise ArgumentError(f"random_split: lengths {list(lengths)} do not add up to the dataset's "
+                            f"{n} samples")
     order = (generator or default_generator).numpy.permutation(n)
     subsets, start = [], 0
     for length in lengths:

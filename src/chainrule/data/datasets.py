@@ -78,7 +78,8 @@ def spiral(n_per_class=100, classes=3, noise=0.2, seed=0, test_size=0.2):
     xs, ys = [], []
     for c in range(classes):
         r = numpy.linspace(0.0, 1, n_per_class)
-        t = numpy.linspace(c * 4, (c + 1) * 4, n_per_class) + rng.standard_normal(n_per_class) * noise
+        t = numpy.linspace(c * 4, (c + 1) * 4, n_per_class) + \
+        rng.standard_normal(n_per_class) * noise
         xs.append(numpy.stack([r * numpy.sin(t), r * numpy.cos(t)], axis=1))
         ys.append(numpy.full(n_per_class, c))
     return _split("spiral", numpy.concatenate(xs), numpy.concatenate(ys), "classification",

@@ -5,6 +5,7 @@ from .. import backend
 from ..generator import Generator, default_generator
 from ..tensor import Tensor
 from .dataset import TensorDataset
+from ..errors import ArgumentError
 
 
 def default_collate(samples):
@@ -35,10 +36,10 @@ class DataLoader:
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None,
                  generator=None, sampler=None, transform=None):
         if batch_size is None or int(batch_size) < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive integer, got "
-                             f"{batch_size}")
+            raise ArgumentError(f"DataLoader: batch_size must be a positive integer, got "
+                                f"{batch_size}")
         if len(dataset) == 0:
-            raise ValueError("DataLoader: the dataset is empty")
+            raise ArgumentError("DataLoader: the dataset is empty")
         self.dataset, self.batch_size = dataset, int(batch_size)
         self.shuffle, self.drop_last = shuffle, drop_last
         self.collate_fn = collate_fn or default_collate

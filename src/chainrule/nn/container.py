@@ -2,6 +2,7 @@
 from collections import OrderedDict
 
 from .module import Module
+from ..errors import ArgumentTypeError
 
 
 class Sequential(Module):
@@ -21,8 +22,8 @@ class Sequential(Module):
         else:
             for i, module in enumerate(modules):
                 if not isinstance(module, Module):
-                    raise TypeError(f"Sequential: item {i} is a {type(module).__name__}, "
-                                    "not a Module")
+                    raise ArgumentTypeError(f"Sequential: item {i} is a {type(module).__name__}, "
+                                            "not a Module")
                 self.add_module(str(i), module)
 
     def forward(self, x):

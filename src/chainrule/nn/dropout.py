@@ -1,6 +1,7 @@
 """Dropout: inverted dropout in training, the identity in eval mode."""
 from . import functional as F
 from .module import Module
+from ..errors import ArgumentError
 
 
 class Dropout(Module):
@@ -15,7 +16,7 @@ class Dropout(Module):
     def __init__(self, p=0.5, generator=None):
         super().__init__()
         if not 0 <= p <= 1:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+            raise ArgumentError(f"Dropout: p must be in [0, 1], got {p}")
         self.p = p
         self.generator = generator
 

@@ -7,7 +7,7 @@ dtype mistake is an error that says what to change rather than a silently wrong 
 import numpy
 
 from .. import backend
-from ..errors import DTypeError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ..generator import default_generator
 from ..ops import (elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu,  # noqa: F401
                    softmax, softplus, tanh, one_hot)
@@ -24,7 +24,7 @@ def _as_tensor(x, name, op):
         return x
     if isinstance(x, (numpy.ndarray, list, tuple, int, float)):
         return Tensor(x)
-    raise TypeError(f"{op}: {name} must be a Tensor (or array), got {type(x).__name__}")
+    raise ArgumentTypeError(f"{op}: {name} must be a Tensor (or array), got {type(x).__name__}")
 
 
 def _reduce(loss, reduction, op):
@@ -34,7 +34,7 @@ def _reduce(loss, reduction, op):
         return loss.sum()
     if reduction == "none":
         return loss
-    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    raise ArgumentError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def _same_shape(input, target, op):
@@ -105,7 +105,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     _same_shape(input, target, "binary_cross_entropy")
     data = input.data
     if data.size and (data.min() < 0 or data.max() > 1 or numpy.isnan(data).any()):
-        raise ValueError(
+        raise ArgumentError(
             f"binary_cross_entropy: input must be probabilities in [0, 1], got values in "
             f"[{float(data.min()):.4g}, {float(data.max()):.4g}]; apply sigmoid first, or use "
             "binary_cross_entropy_with_logits on the raw scores")
@@ -172,9 +172,9 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     valid = labels != ignore_index
     safe = numpy.where(valid, labels, 0)
     if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
-        raise ValueError(f"nll_loss: class targets must lie in [0, {n_classes}) (or equal "
-                         f"ignore_index={ignore_index}), got range [{int(labels.min())}, "
-                         f"{int(labels.max())}]")
+        raise ArgumentError(f"nll_loss: class targets must lie in [0, {n_classes}) (or equal "
+                            f"ignore_index={ignore_index}), got range [{int(labels.min())}, "
+                            f"{int(labels.max())}]")
     picked = _pick_class(input, safe)                     # (N, ...)
     w = numpy.ones(n_classes, dtype=input.data.dtype) if weight is None else \
         (weight.data if isinstance(weight, Tensor) else numpy.asarray(weight))
@@ -262,7 +262,7 @@ def _soft_cross_entropy(log_p, target, weight, reduction, label_smoothing, n_cla
 def dropout(input, p=0.5, training=True, generator=None):
     """Inverted dropout: zero each element with probability p, scale the rest by 1/(1-p)."""
     if not 0 <= p <= 1:
-        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+        raise ArgumentError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0:
         return input
     if p == 1:
@@ -299,8 +299,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if training:
         count = input.data.size // input.shape[1]
         if count <= 1:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
-                             f"training, got input of shape {input.shape}")
+            raise ArgumentError(f"batch_norm: expected more than 1 value per channel when "
+                                f"training, got input of shape {input.shape}")
         mean = input.mean(dim=axes, keepdim=True)
         centered = input - mean
         var = (centered * centered).mean(dim=axes, keepdim=True)
@@ -327,8 +327,8 @@ def embedding(input, weight, padding_idx=None):
     if indices.dtype.kind not in "iu":
         raise DTypeError(f"embedding: indices must be integers, got {indices.dtype}")
     if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
-        raise ValueError(f"embedding: indices must lie in [0, {weight.shape[0]}), got range "
-                         f"[{int(indices.min())}, {int(indices.max())}]")
+        raise ArgumentError(f"embedding: indices must lie in [0, {weight.shape[0]}), got range "
+                            f"[{int(indices.min())}, {int(indices.max())}]")
     out = weight[indices]
     if padding_idx is not None:
         keep = (indices != padding_idx)[..., None].astype(weight.data.dtype)
@@ -339,9 +339,9 @@ def embedding(input, weight, padding_idx=None):
 def pad(input, pad, mode="constant", value=0.0):
     """PyTorch's F.pad: ``pad`` lists (left, right) pairs starting from the LAST dimension."""
     if mode != "constant":
-        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+        raise ArgumentError(f"pad: only mode='constant' is supported, got {mode!r}")
     if len(pad) % 2:
-        raise ValueError(f"pad: needs an even number of values, got {pad}")
+        raise ArgumentError(f"pad: needs an even number of values, got {pad}")
     widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
         widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
@@ -356,5 +356,3 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     dot = (x1 * x2).sum(dim=dim)
     return dot / clamp(x1.norm(dim=dim) * x2.norm(dim=dim), min=eps)
-
-

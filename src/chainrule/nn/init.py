@@ -13,6 +13,7 @@ import math
 from .. import backend
 from ..autograd.engine import no_grad
 from ..generator import default_generator
+from ..errors import ArgumentError
 
 
 def _fill(tensor, values):
@@ -39,12 +40,12 @@ def calculate_gain(nonlinearity, param=None):
         return math.sqrt(2.0 / (1 + slope ** 2))
     if nonlinearity == "selu":
         return 3.0 / 4
-    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
+    raise ArgumentError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
 def fan_in_and_fan_out(tensor):
     if tensor.ndim < 2:
-        raise ValueError(f"fan in/out need at least 2 dimensions, got shape {tensor.shape}")
+        raise ArgumentError(f"fan in/out need at least 2 dimensions, got shape {tensor.shape}")
     receptive = 1
     for n in tensor.shape[2:]:
         receptive *= n

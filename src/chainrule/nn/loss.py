@@ -1,14 +1,15 @@
 """Losses as modules: ``criterion = nn.CrossEntropyLoss(); loss = criterion(logits, y)``."""
 from . import functional as F
 from .module import Module
+from ..errors import ArgumentError
 
 
 class _Loss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
         if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or "
-                             f"'none', got {reduction!r}")
+            raise ArgumentError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or "
+                                f"'none', got {reduction!r}")
         self.reduction = reduction
 
     def extra_repr(self):

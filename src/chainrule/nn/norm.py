@@ -6,6 +6,7 @@ from ..tensor import Tensor
 from . import functional as F
 from .module import Module
 from .parameter import Parameter
+from ..errors import ArgumentError
 
 
 class LayerNorm(Module):
@@ -45,9 +46,9 @@ class _BatchNorm(Module):
 
     def forward(self, x):
         if x.ndim not in self.expected_dims or x.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}({self.num_features}): expected input of "
-                             f"{' or '.join(f'{d}-D' for d in self.expected_dims)} shape "
-                             f"(N, {self.num_features}, ...), got {x.shape}")
+            raise ArgumentError(f"{type(self).__name__}({self.num_features}): expected input of "
+                                f"{' or '.join(f'{d}-D' for d in self.expected_dims)} shape "
+                                f"(N, {self.num_features}, ...), got {x.shape}")
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data += 1
             return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,

@@ -10,6 +10,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import normalize_axis, require_float
 from .arithmetic import erf, exp, where
+from ..errors import ArgumentError
 
 _make = Tensor._make
 
@@ -224,7 +225,7 @@ def elu(x, alpha=1.0):
 def gelu(x, approximate="none"):
     """GELU; ``approximate="tanh"`` for the tanh form, ``"none"`` for the exact erf form."""
     if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     require_float(x, "gelu")
     return GELU(approximate)(x)
 

@@ -9,6 +9,7 @@ from .. import backend
 from ..autograd.function import Function
 from ._util import operands, require_float
 from .shape import sum_to, broadcast_to
+from ..errors import ArgumentError
 
 
 class Add(Function):
@@ -345,7 +346,7 @@ def minimum(a, b):
 def clamp(x, min=None, max=None):
     """Clip values to [min, max] (either may be None). Also called ``clip``."""
     if min is None and max is None:
-        raise ValueError("clamp: give at least one of min and max")
+        raise ArgumentError("clamp: give at least one of min and max")
     return Clamp(min, max)(x)
 
 

@@ -8,7 +8,7 @@ import numpy
 
 from .. import backend
 from ..autograd.function import Function
-from ..errors import ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, IndexOutOfRangeError, ShapeError
 from ..tensor import Tensor
 from ._util import lift, normalize_axis
 
@@ -87,7 +87,8 @@ def _to_index(index):
         if isinstance(i, Tensor):
             i = i.data
             if i.dtype.kind == "f":
-                raise TypeError(f"tensors used as indices must be integer or bool, got {i.dtype}")
+                raise ArgumentTypeError(
+                    f"tensors used as indices must be integer or bool, got {i.dtype}")
         elif isinstance(i, list):
             i = backend.xp.asarray(i)
         converted.append(i)
@@ -99,8 +100,8 @@ def getitem(x, index):
     try:
         return GetItem(index)(x)
     except IndexError as error:
-        raise IndexError(f"index {index!r} does not fit a tensor of shape {x.shape}: "
-                         f"{error}") from None
+        raise IndexOutOfRangeError(f"index {index!r} does not fit a tensor of shape {x.shape}: "
+                                   f"{error}") from None
 
 
 def setitem(x, index, value):
@@ -144,12 +145,12 @@ def one_hot(labels, num_classes=-1):
     """
     data = labels.data if isinstance(labels, Tensor) else backend.xp.asarray(labels)
     if data.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: labels must be integers, got {data.dtype}")
+        raise ArgumentTypeError(f"one_hot: labels must be integers, got {data.dtype}")
     if num_classes < 0:
         num_classes = int(data.max()) + 1 if data.size else 0
     if data.size and (data.min() < 0 or data.max() >= num_classes):
-        raise ValueError(f"one_hot: labels must lie in [0, {num_classes}), got range "
-                         f"[{int(data.min())}, {int(data.max())}]")
+        raise ArgumentError(f"one_hot: labels must lie in [0, {num_classes}), got range "
+                            f"[{int(data.min())}, {int(data.max())}]")
     eye = backend.xp.eye(num_classes, dtype=numpy.int64)
     return _make(eye[data], None)
 

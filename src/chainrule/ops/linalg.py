@@ -1,7 +1,7 @@
 """Matrix products: matmul (1-D, 2-D, batched with broadcasting), dot, outer, einsum."""
 from .. import backend
 from ..autograd.function import Function
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 from ..tensor import Tensor
 from ._util import as_tensor
 from .shape import reshape, sum_to
@@ -111,7 +111,7 @@ def einsum(subscripts, *operands):
     operands = [as_tensor(t) for t in operands]
     spec = subscripts.replace(" ", "")
     if "..." in spec:
-        raise ValueError("einsum: '...' is not supported; name every index")
+        raise ArgumentError("einsum: '...' is not supported; name every index")
     if "->" in spec:
         lhs, out_sub = spec.split("->")
     else:
@@ -120,15 +120,15 @@ def einsum(subscripts, *operands):
         out_sub = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
     in_subs = lhs.split(",")
     if len(in_subs) != len(operands):
-        raise ValueError(f"einsum: {subscripts!r} names {len(in_subs)} operands but "
-                         f"{len(operands)} were given")
+        raise ArgumentError(f"einsum: {subscripts!r} names {len(in_subs)} operands but "
+                            f"{len(operands)} were given")
     sizes = {}
     for sub, t in zip(in_subs, operands):
         if len(sub) != t.ndim:
             raise ShapeError(f"einsum: subscript {sub!r} has {len(sub)} indices but the operand "
                              f"has shape {t.shape}")
         if len(set(sub)) != len(sub):
-            raise ValueError(f"einsum: repeated index in {sub!r} (diagonals) is not supported")
+            raise ArgumentError(f"einsum: repeated index in {sub!r} (diagonals) is not supported")
         for c, n in zip(sub, t.shape):
             if sizes.setdefault(c, n) != n:
                 raise ShapeError(f"einsum: index {c!r} has size {sizes[c]} in one operand and "

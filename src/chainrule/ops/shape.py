@@ -7,7 +7,7 @@ import numpy
 
 from .. import backend
 from ..autograd.function import Function
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 from ..tensor import Tensor
 from ._util import normalize_axis, pick_axis, sum_to_array
 
@@ -282,7 +282,7 @@ def concatenate(tensors, axis=0, dim=None):
     """Join tensors along an existing axis. Also ``cat``."""
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if not tensors:
-        raise ValueError("concatenate: needs at least one tensor")
+        raise ArgumentError("concatenate: needs at least one tensor")
     axis = normalize_axis(pick_axis(dim, axis), tensors[0].ndim)[0]
     first = tensors[0].shape
     for t in tensors[1:]:

@@ -2,6 +2,7 @@
 import numpy
 
 from .optimizer import Optimizer
+from ..errors import ArgumentError
 
 
 class Adagrad(Optimizer):
@@ -10,8 +11,8 @@ class Adagrad(Optimizer):
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, eps=1e-10, maximize=False):
         if lr < 0 or lr_decay < 0 or weight_decay < 0 or eps < 0:
-            raise ValueError(f"Adagrad: invalid hyper-parameters lr={lr}, lr_decay={lr_decay}, "
-                             f"weight_decay={weight_decay}, eps={eps}")
+            raise ArgumentError(f"Adagrad: invalid hyper-parameters lr={lr}, lr_decay={lr_decay}, "
+                                f"weight_decay={weight_decay}, eps={eps}")
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps, maximize=maximize))

@@ -4,6 +4,7 @@ import math
 import numpy
 
 from .optimizer import Optimizer
+from ..errors import ArgumentError
 
 
 class Adam(Optimizer):
@@ -96,7 +97,7 @@ class Adamax(Optimizer):
 
 def _check(name, lr, betas, eps, weight_decay):
     if lr < 0 or eps < 0 or weight_decay < 0:
-        raise ValueError(f"{name}: lr, eps and weight_decay must be >= 0, got lr={lr}, "
-                         f"eps={eps}, weight_decay={weight_decay}")
+        raise ArgumentError(f"{name}: lr, eps and weight_decay must be >= 0, got lr={lr}, "
+                            f"eps={eps}, weight_decay={weight_decay}")
     if not all(0 <= b < 1 for b in betas):
-        raise ValueError(f"{name}: betas must be in [0, 1), got {betas}")
+        raise ArgumentError(f"{name}: betas must be in [0, 1), got {betas}")

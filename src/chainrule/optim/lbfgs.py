@@ -8,6 +8,7 @@ import numpy
 from ..autograd.engine import enable_grad
 from ._flat import add_flat, flat_grad, flat_params, params_of, set_flat
 from .optimizer import Optimizer
+from ..errors import ArgumentError
 
 
 def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
@@ -110,15 +111,15 @@ class LBFGS(Optimizer):
     def __init__(self, params, lr=1.0, max_iter=20, max_eval=None, tolerance_grad=1e-7,
                  tolerance_change=1e-9, history_size=100, line_search_fn=None):
         if line_search_fn not in (None, "strong_wolfe"):
-            raise ValueError(f"LBFGS: line_search_fn must be None or 'strong_wolfe', got "
-                             f"{line_search_fn!r}")
+            raise ArgumentError(f"LBFGS: line_search_fn must be None or 'strong_wolfe', got "
+                                f"{line_search_fn!r}")
         max_eval = max_eval if max_eval is not None else max_iter * 5 // 4
         super().__init__(params, dict(lr=lr, max_iter=max_iter, max_eval=max_eval,
                                       tolerance_grad=tolerance_grad,
                                       tolerance_change=tolerance_change,
                                       history_size=history_size, line_search_fn=line_search_fn))
         if len(self.param_groups) != 1:
-            raise ValueError("LBFGS supports a single param group")
+            raise ArgumentError("LBFGS supports a single param group")
 
     def _evaluate(self, closure):
         with enable_grad():
@@ -127,7 +128,7 @@ class LBFGS(Optimizer):
 
     def step(self, closure=None):
         if closure is None:
-            raise ValueError("LBFGS.step needs a closure that re-evaluates the loss")
+            raise ArgumentError("LBFGS.step needs a closure that re-evaluates the loss")
         group = self.param_groups[0]
         params = params_of(self)
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]

@@ -16,6 +16,7 @@ OneCycleLR. ``ReduceLROnPlateau.step(metric)`` takes the monitored value.
 import math
 
 from .optimizer import Optimizer
+from ..errors import ArgumentError, ArgumentTypeError
 
 
 class LRScheduler:
@@ -23,7 +24,7 @@ class LRScheduler:
 
     def __init__(self, optimizer, last_epoch=-1):
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+            raise ArgumentTypeError(f"{type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -135,8 +136,8 @@ class LinearLR(LRScheduler):
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
                  last_epoch=-1):
         if not 0 < start_factor <= 1 or not 0 <= end_factor <= 1:
-            raise ValueError(f"LinearLR: factors must be in (0, 1], got {start_factor}, "
-                             f"{end_factor}")
+            raise ArgumentError(f"LinearLR: factors must be in (0, 1], got {start_factor}, "
+                                f"{end_factor}")
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, \
             total_iters
         super().__init__(optimizer, last_epoch)
@@ -161,7 +162,7 @@ class OneCycleLR(LRScheduler):
                  last_epoch=-1):
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
-                raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
+                raise ArgumentError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
             total_steps = epochs * steps_per_epoch
         self.total_steps = total_steps
         self._anneal = _cos_anneal if anneal_strategy == "cos" else _linear_anneal
@@ -186,8 +187,8 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
             if cycle_momentum:
                 if "momentum" not in optimizer.defaults and not self._use_beta1:
-                    raise ValueError("OneCycleLR: optimizer has no momentum to cycle; pass "
-                                     "cycle_momentum=False")
+                    raise ArgumentError("OneCycleLR: optimizer has no momentum to cycle; pass "
+                                        "cycle_momentum=False")
                 group["max_momentum"], group["base_momentum"] = max_momentum, base_momentum
                 if last_epoch == -1:
                     self._set_momentum(group, max_momentum)
@@ -202,8 +203,8 @@ class OneCycleLR(LRScheduler):
     def get_lr(self):
         step = self.last_epoch
         if step > self.total_steps:
-            raise ValueError(f"OneCycleLR: stepped {step} times but total_steps is "
-                             f"{self.total_steps}")
+            raise ArgumentError(f"OneCycleLR: stepped {step} times but total_steps is "
+                                f"{self.total_steps}")
         lrs = []
         for group in self.optimizer.param_groups:
             start = 0.0
@@ -234,10 +235,10 @@ class ReduceLROnPlateau:
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
                  threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
         if factor >= 1.0:
-            raise ValueError("ReduceLROnPlateau: factor should be < 1.0")
+            raise ArgumentError("ReduceLROnPlateau: factor should be < 1.0")
         if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: bad mode {mode!r} or threshold_mode "
-                             f"{threshold_mode!r}")
+            raise ArgumentError(f"ReduceLROnPlateau: bad mode {mode!r} or threshold_mode "
+                                f"{threshold_mode!r}")
         self.optimizer = optimizer
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode = threshold, threshold_mode
@@ -283,5 +284,3 @@ class ReduceLROnPlateau:
 
     def load_state_dict(self, state_dict):
         self.__dict__.update(state_dict)
-
-

@@ -12,6 +12,7 @@ from ..autograd.engine import enable_grad, grad, no_grad
 from ..tensor import Tensor
 from ._flat import add_flat, params_of, set_flat, flat_params, split_like
 from .optimizer import Optimizer
+from ..errors import ArgumentError
 
 
 class Newton(Optimizer):
@@ -42,18 +43,18 @@ class Newton(Optimizer):
     def __init__(self, params, lr=1.0, damping=1e-4, adaptive_damping=True, cg_max_iter=None,
                  cg_tol=1e-10, hessian="cg", line_search=True, max_line_search=20):
         if hessian not in ("cg", "exact"):
-            raise ValueError(f"Newton: hessian must be 'cg' or 'exact', got {hessian!r}")
+            raise ArgumentError(f"Newton: hessian must be 'cg' or 'exact', got {hessian!r}")
         if damping < 0 or lr <= 0:
-            raise ValueError(f"Newton: need lr > 0 and damping >= 0, got lr={lr}, "
-                             f"damping={damping}")
+            raise ArgumentError(f"Newton: need lr > 0 and damping >= 0, got lr={lr}, "
+                                f"damping={damping}")
         super().__init__(params, dict(lr=lr, damping=damping, adaptive_damping=adaptive_damping,
                                       cg_max_iter=cg_max_iter, cg_tol=cg_tol, hessian=hessian,
                                       line_search=line_search, max_line_search=max_line_search))
 
     def step(self, closure=None):
         if closure is None:
-            raise ValueError("Newton.step needs a closure that returns the loss (without "
-                             "calling backward)")
+            raise ArgumentError("Newton.step needs a closure that returns the loss (without "
+                                "calling backward)")
         group = self.param_groups[0]
         params = params_of(self)
         state = self.state.setdefault(params[0], {"damping": group["damping"], "n_iter": 0})

@@ -9,7 +9,7 @@ import warnings
 import numpy
 
 from ..autograd.engine import enable_grad, no_grad
-from ..errors import ConfigError
+from ..errors import ArgumentError, ArgumentTypeError, ConfigError
 from ..tensor import Tensor
 
 
@@ -33,12 +33,12 @@ class Optimizer:
         self.state = {}
         self.param_groups = []
         if isinstance(params, Tensor):
-            raise TypeError("params must be an iterable of tensors (e.g. model.parameters()), "
-                            "not a single tensor: wrap it in a list")
+            raise ArgumentTypeError("params must be an iterable of tensors (e.g. model.parameters()), "
+                                    "not a single tensor: wrap it in a list")
         params = list(params)
         if not params:
-            raise ValueError(f"{type(self).__name__} got an empty parameter list: does the "
-                             "model have parameters (and did you pass model.parameters())?")
+            raise ArgumentError(f"{type(self).__name__} got an empty parameter list: does the "
+                                "model have parameters (and did you pass model.parameters())?")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         for group in groups:
             self.add_param_group(group)
@@ -51,14 +51,14 @@ class Optimizer:
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for p in params:
             if not isinstance(p, Tensor):
-                raise TypeError(f"{type(self).__name__}: parameters must be tensors, got "
-                                f"{type(p).__name__}")
+                raise ArgumentTypeError(f"{type(self).__name__}: parameters must be tensors, got "
+                                        f"{type(p).__name__}")
             if not p.is_leaf:
-                raise ValueError(f"{type(self).__name__}: can't optimize a non-leaf tensor "
-                                 f"(shape {p.shape}); optimize the leaves it was computed from")
+                raise ArgumentError(f"{type(self).__name__}: can't optimize a non-leaf tensor "
+                                    f"(shape {p.shape}); optimize the leaves it was computed from")
             if id(p) in seen:
-                raise ValueError(f"{type(self).__name__}: a parameter appears in more than one "
-                                 "param group")
+                raise ArgumentError(f"{type(self).__name__}: a parameter appears in more than one "
+                                    "param group")
         for key, value in self.defaults.items():
             group.setdefault(key, value)
         group["params"] = params

@@ -2,6 +2,7 @@
 import numpy
 
 from .optimizer import Optimizer
+from ..errors import ArgumentError
 
 
 class RMSprop(Optimizer):
@@ -11,8 +12,8 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
                  centered=False, maximize=False):
         if lr < 0 or eps < 0 or weight_decay < 0 or momentum < 0 or not 0 <= alpha <= 1:
-            raise ValueError(f"RMSprop: invalid hyper-parameters lr={lr}, alpha={alpha}, "
-                             f"eps={eps}, weight_decay={weight_decay}, momentum={momentum}")
+            raise ArgumentError(f"RMSprop: invalid hyper-parameters lr={lr}, alpha={alpha}, "
+                                f"eps={eps}, weight_decay={weight_decay}, momentum={momentum}")
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered, maximize=maximize))
 

@@ -10,6 +10,7 @@ import math
 import os
 import sys
 import warnings
+from ..errors import ArgumentError
 
 
 
@@ -118,7 +119,7 @@ class LRSchedulerCallback(Callback):
 
     def __init__(self, scheduler, per="epoch", monitor="val_loss"):
         if per not in ("epoch", "batch"):
-            raise ValueError(f"LRSchedulerCallback: per must be 'epoch' or 'batch', got {per!r}")
+            raise ArgumentError(f"LRSchedulerCallback: per must be 'epoch' or 'batch', got {per!r}")
         self.scheduler, self.per, self.monitor = scheduler, per, monitor
 
     def on_batch_end(self, trainer, step, loss):
@@ -146,7 +147,7 @@ class DivergenceGuard(Callback):
 
     def __init__(self, patience=20, action="stop", threshold=1e6):
         if action not in ("stop", "warn"):
-            raise ValueError(f"DivergenceGuard: action must be 'stop' or 'warn', got {action!r}")
+            raise ArgumentError(f"DivergenceGuard: action must be 'stop' or 'warn', got {action!r}")
         self.patience, self.action, self.threshold = patience, action, threshold
         self.previous, self.rising, self.first = None, 0, None
 
@@ -212,7 +213,5 @@ class LambdaCallback(Callback):
     def __init__(self, **hooks):
         for name, fn in hooks.items():
             if not hasattr(Callback, name):
-                raise ValueError(f"LambdaCallback: unknown hook {name!r}")
+                raise ArgumentError(f"LambdaCallback: unknown hook {name!r}")
             setattr(self, name, fn)
-
-

@@ -13,7 +13,7 @@ from ..autograd.engine import detect_anomaly as _detect_anomaly
 from ..autograd.engine import no_grad
 from ..data.dataset import Dataset, TensorDataset
 from ..data.loader import DataLoader
-from ..errors import AnomalyError, ConfigError, ShapeError
+from ..errors import AnomalyError, ArgumentError, ArgumentTypeError, ConfigError, ShapeError
 from ..tensor import Tensor
 from .callbacks import Callback, LRSchedulerCallback, ProgressBar
 from .history import History
@@ -35,20 +35,20 @@ def as_loader(data, batch_size=32, shuffle=False, name="data", generator=None):
             raise ShapeError(f"{name}: X has {x.shape[0]} samples but y has {y.shape[0]} "
                              f"(shapes {x.shape} and {y.shape})")
         if x.shape[0] == 0:
-            raise ValueError(f"{name}: the dataset is empty (0 samples)")
+            raise ArgumentError(f"{name}: the dataset is empty (0 samples)")
         data = TensorDataset(x, y)
     if isinstance(data, Dataset) or hasattr(data, "__getitem__"):
         if len(data) == 0:
-            raise ValueError(f"{name}: the dataset is empty (0 samples)")
+            raise ArgumentError(f"{name}: the dataset is empty (0 samples)")
         return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
-    raise TypeError(f"{name}: expected a DataLoader, a Dataset or an (X, y) pair, got "
-                    f"{type(data).__name__}")
+    raise ArgumentTypeError(f"{name}: expected a DataLoader, a Dataset or an (X, y) pair, got "
+                            f"{type(data).__name__}")
 
 
 def _split_batch(batch):
     if isinstance(batch, (tuple, list)) and len(batch) == 2:
         return batch[0], batch[1]
-    raise ValueError("each batch must be an (inputs, targets) pair")
+    raise ArgumentError("each batch must be an (inputs, targets) pair")
 
 
 def _threshold_for(loss_fn):
@@ -202,7 +202,8 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
         callbacks.append(checkpoint)
     for cb in callbacks:
         if not isinstance(cb, Callback):
-            raise TypeError(f"fit: callbacks must be Callback instances, got {type(cb).__name__}")
+            raise ArgumentTypeError(
+                f"fit: callbacks must be Callback instances, got {type(cb).__name__}")
     history = History()
     trainer = Trainer(model, loss_fn, optimizer, loader, epochs, history, grad_clip,
                       record_params, detect_anomaly)
@@ -264,7 +265,8 @@ def _train_epoch(trainer, callbacks, metric_fns, threshold):
 
 def _check_optimizer_covers(model, optimizer):
     if not hasattr(model, "named_parameters"):
-        raise TypeError(f"fit: model must be a chainrule.nn.Module, got {type(model).__name__}")
+        raise ArgumentTypeError(
+            f"fit: model must be a chainrule.nn.Module, got {type(model).__name__}")
     covered = {id(p) for g in optimizer.param_groups for p in g["params"]}
     missing = [name for name, p in model.named_parameters()
                if p.requires_grad and id(p) not in covered]

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import math
+from ..errors import ArgumentError
 
 
 class History:
@@ -45,13 +46,13 @@ class History:
     def best(self, metric=None, mode=None):
         """The epoch row with the best value of ``metric`` (default: val_loss, else loss)."""
         if not self.epochs:
-            raise ValueError("History.best: no epochs recorded")
+            raise ArgumentError("History.best: no epochs recorded")
         metric = metric or ("val_loss" if "val_loss" in self.epochs[0] else "loss")
         mode = mode or ("min" if "loss" in metric or metric in ("mae", "rmse") else "max")
         rows = [r for r in self.epochs if r.get(metric) is not None and
                 not math.isnan(r[metric])]
         if not rows:
-            raise ValueError(f"History.best: no finite values of {metric!r}")
+            raise ArgumentError(f"History.best: no finite values of {metric!r}")
         pick = min if mode == "min" else max
         return pick(rows, key=lambda r: r[metric])
 
