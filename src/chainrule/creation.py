@@ -6,6 +6,7 @@ generator (``chainrule.manual_seed``) unless a ``generator`` is given.
 import numpy
 
 from . import backend
+from .errors import ArgumentError
 from .generator import default_generator
 from .tensor import Tensor
 
@@ -26,7 +27,10 @@ def tensor(data, dtype=None, requires_grad=False, name=None):
 def _shape(size):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
-    return tuple(int(n) for n in size)
+    shape = tuple(int(n) for n in size)
+    if any(n < 0 for n in shape):
+        raise ArgumentError(f"a tensor's size cannot be negative, got {shape}")
+    return shape
 
 
 def _dtype(dtype):

@@ -4,7 +4,7 @@ Skipped when torch is not installed (.ci/run installs torch==2.13.0, so CI runs 
 """
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 import chainrule
 
@@ -105,7 +105,7 @@ def _close(a, b):
         # one library may report "unused" where the other gives zeros
         other = b if a is None else a
         return other is None or np.allclose(other, 0, atol=1e-10)
-    return np.allclose(a, b, rtol=1e-7, atol=1e-9)
+    return np.allclose(a, b, rtol=1e-7, atol=1e-9, equal_nan=True)
 
 
 @settings(max_examples=60, deadline=None)
@@ -116,6 +116,10 @@ def test_random_expressions_match_torch(case, seed):
     arrays = [rng.standard_normal((3, 4)), rng.standard_normal((3, 4))]
     # keep maximum/minimum away from ties, where the two libraries may legitimately differ
     arrays[1] += 0.05 * np.sign(arrays[1] - arrays[0])
+    value = _evaluate(chainrule, program, [chainrule.tensor(a) for a in arrays]).numpy()
+    # an expression that is identically zero (a - a) sits at the kink of norm/std, where the
+    # libraries legitimately differ (0 vs NaN); that point is not differentiable anyway
+    assume(not np.all(value == 0))
     results = _run_both(program, reduce_index, arrays)
     ours, theirs = results["chainrule"], results["torch"]
     assert np.allclose(ours[0], theirs[0], rtol=1e-9, atol=1e-12)

@@ -230,7 +230,16 @@ def _run(roots, root_grads, retain_graph, create_graph, targets, capture, captur
 
 def _backward_one(fn, gy, pending, create_graph, capture, targets):
     fn.check_versions()
-    grads = fn.backward(gy)
+    if grad_state.anomaly:
+        # check the gradients this node produces, not the ops inside its backward formula,
+        # so the error names the node (Sqrt), not a helper op (Div)
+        grad_state.anomaly = False
+        try:
+            grads = fn.backward(gy)
+        finally:
+            grad_state.anomaly = True
+    else:
+        grads = fn.backward(gy)
     if not isinstance(grads, tuple):
         grads = (grads,)
     inputs = fn.inputs

@@ -26,7 +26,7 @@ the call is just the array math plus one wrapper object.
 """
 import weakref
 
-from ..errors import GraphError, InplaceError, ShapeError
+from ..errors import DTypeError, GraphError, IndexOutOfRangeError, InplaceError, ShapeError
 from ..tensor import Tensor
 from . import engine
 
@@ -57,6 +57,13 @@ class Function:
         except ValueError as error:
             shapes = ", ".join(str(t.shape) for t in inputs)
             raise ShapeError(f"{self.op_name()}: {error} (input shapes {shapes})") from None
+        except TypeError as error:
+            dtypes = ", ".join(str(t.dtype) for t in inputs)
+            raise DTypeError(f"{self.op_name()}: {error} (input dtypes {dtypes})") from None
+        except IndexError as error:
+            shapes = ", ".join(str(t.shape) for t in inputs)
+            raise IndexOutOfRangeError(f"{self.op_name()}: {error} (input shapes {shapes})") \
+                from None
         if _state.anomaly:
             engine.check_forward(self, inputs, out)
         if _state.enabled:

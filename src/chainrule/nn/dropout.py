@@ -21,6 +21,7 @@ class Dropout(Module):
         self.generator = generator
 
     def forward(self, x):
+        self.warn_if_eval_while_recording(x)
         return F.dropout(x, self.p, self.training, self.generator)
 
     def extra_repr(self):

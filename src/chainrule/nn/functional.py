@@ -205,6 +205,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     """
     input = _as_tensor(input, "input", "cross_entropy")
     target = _as_tensor(target, "target", "cross_entropy")
+    if input.ndim == 0:
+        raise ShapeError("cross_entropy: input must be logits of shape (C,), (N, C) or "
+                         "(N, C, d1, ...), got a 0-d tensor")
     if input.ndim == 1:
         input = input.unsqueeze(0)
         target = target.unsqueeze(0) if target.ndim == 0 or target.data.dtype.kind == "f" \
@@ -251,7 +254,7 @@ def _soft_cross_entropy(log_p, target, weight, reduction, label_smoothing, n_cla
         log_p = log_p * _weight_view(weight, log_p)
     loss = -(log_p * target)
     if reduction == "mean":
-        return loss.sum() * (n_classes / log_p.data.size)
+        return loss.sum() * (n_classes / log_p.data.size if log_p.data.size else float("nan"))
     if reduction == "sum":
         return loss.sum()
     return _reduce(loss.sum(dim=1), reduction, "cross_entropy")

@@ -15,6 +15,7 @@ by the user — exactly as in PyTorch.
 >>> [name for name, _ in Line().named_parameters()]
 ['w0', 'w1']
 """
+import warnings
 from collections import OrderedDict
 
 import numpy
@@ -226,6 +227,19 @@ class Module:
         return {"missing_keys": missing, "unexpected_keys": unexpected}
 
     # ------------------------------------------------------------ printing
+    def warn_if_eval_while_recording(self, x):
+        """Dropout and BatchNorm behave differently in eval mode: if one is in eval mode while
+        a graph is being recorded, the user has probably forgotten model.train() (warned once)."""
+        if self.training or getattr(self, "_warned_eval", False):
+            return
+        from ..autograd.engine import is_grad_enabled
+        if is_grad_enabled() and (getattr(x, "requires_grad", False) or
+                                  any(p.requires_grad for p in self.parameters())):
+            object.__setattr__(self, "_warned_eval", True)
+            warnings.warn(f"{type(self).__name__} is in eval mode while gradients are being "
+                          "recorded: if you are training, call model.train() first; if you are "
+                          "evaluating, wrap it in chainrule.no_grad()", stacklevel=3)
+
     def extra_repr(self):
         return ""
 

@@ -49,6 +49,7 @@ class _BatchNorm(Module):
             raise ArgumentError(f"{type(self).__name__}({self.num_features}): expected input of "
                                 f"{' or '.join(f'{d}-D' for d in self.expected_dims)} shape "
                                 f"(N, {self.num_features}, ...), got {x.shape}")
+        self.warn_if_eval_while_recording(x)
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data += 1
             return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,

@@ -55,11 +55,23 @@ def normalize_axis(axis, ndim):
     """None, an int or a sequence of ints -> None or a sorted tuple of non-negative ints."""
     if axis is None:
         return None
+    if ndim == 0:      # a 0-d tensor has one "axis" (0 or -1): reducing over it means all
+        for a in (axis if isinstance(axis, (list, tuple)) else (axis,)):
+            _one_axis(a, 0)
+        return None
     if isinstance(axis, (list, tuple)):
         if len(axis) == 0:
             return None
         return tuple(sorted(_one_axis(a, ndim) for a in axis))
     return (_one_axis(axis, ndim),)
+
+
+def single_axis(axis, ndim, op):
+    """One axis as a non-negative int; ``op`` needs a tensor with at least one dimension."""
+    if ndim == 0:
+        from ..errors import ShapeError
+        raise ShapeError(f"{op}: needs a tensor with at least one dimension, got a 0-d tensor")
+    return _one_axis(axis, ndim)
 
 
 def _one_axis(a, ndim):

@@ -10,7 +10,7 @@ from .. import backend
 from ..autograd.function import Function
 from ..errors import ArgumentError, ArgumentTypeError, IndexOutOfRangeError, ShapeError
 from ..tensor import Tensor
-from ._util import lift, normalize_axis
+from ._util import lift, single_axis
 
 _make = Tensor._make
 
@@ -118,7 +118,7 @@ def gather(x, dim, index):
     if index.ndim != x.ndim:
         raise ShapeError(f"gather: index has {index.ndim} dimensions but the input has "
                          f"{x.ndim} (shape {x.shape})")
-    axis = normalize_axis(dim, x.ndim)[0]
+    axis = single_axis(dim, x.ndim, "gather")
     grids = backend.xp.ix_(*[backend.xp.arange(n) for n in index.shape])
     full = tuple(index if i == axis else grid for i, grid in enumerate(grids))
     return GetItem(full)(x)
@@ -132,7 +132,7 @@ def index_select(x, dim, index):
     index = index.data if isinstance(index, Tensor) else backend.xp.asarray(index)
     if index.ndim != 1:
         raise ShapeError(f"index_select: index must be 1-D, got shape {index.shape}")
-    axis = normalize_axis(dim, x.ndim)[0]
+    axis = single_axis(dim, x.ndim, "index_select")
     return GetItem((slice(None),) * axis + (index,))(x)
 
 

@@ -9,8 +9,8 @@ import numpy
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import normalize_axis, pick_axis, pick_keepdims, require_float
-from .arithmetic import abs as _abs, exp, sqrt, where
+from ._util import normalize_axis, pick_axis, pick_keepdims, require_float, single_axis
+from .arithmetic import abs as _abs, exp, where
 from .shape import broadcast_to, reshape
 
 _make = Tensor._make
@@ -162,6 +162,22 @@ class Norm2(Function):
         return gx * where(nonzero, x / where(nonzero, y, 1.0), 0.0)
 
 
+class StdSqrt(Function):
+    """The square root that turns a variance into std: its gradient is 0 where the variance
+    is 0 (all values equal), as in PyTorch, instead of 0 * inf = NaN."""
+
+    uses_output = True
+    saved_inputs = ()
+
+    def forward(self, v):
+        return backend.xp.sqrt(v)
+
+    def backward(self, gy):
+        y = self.output
+        nonzero = y.data != 0
+        return where(nonzero, gy / (2 * where(nonzero, y, 1.0)), 0.0)
+
+
 def _drop(shape, axes):
     return tuple(n for i, n in enumerate(shape) if axes is not None and i not in axes)
 
@@ -218,7 +234,7 @@ def var(x, dim=None, unbiased=True, keepdim=None, *, axis=None, keepdims=False,
     require_float(x, "var")
     axes = normalize_axis(pick_axis(dim, axis), x.ndim)
     keep = pick_keepdims(keepdim, keepdims)
-    n = x.data.size if axes is None else int(numpy.prod([x.shape[a] for a in axes]))
+    n = x.data.size if axes is None else int(numpy.prod([x.shape[a] for a in axes]))  # noqa
     ddof = (1 if unbiased else 0) if correction is None else correction
     centered = x - Mean(axes, True)(x)
     scale = 1.0 / (n - ddof) if n - ddof > 0 else float("nan")  # as PyTorch: nan, not an error
@@ -227,8 +243,8 @@ def var(x, dim=None, unbiased=True, keepdim=None, *, axis=None, keepdims=False,
 
 def std(x, dim=None, unbiased=True, keepdim=None, *, axis=None, keepdims=False,
         correction=None):
-    return sqrt(var(x, dim, unbiased, keepdim, axis=axis, keepdims=keepdims,
-                    correction=correction))
+    return StdSqrt()(var(x, dim, unbiased, keepdim, axis=axis, keepdims=keepdims,
+                         correction=correction))
 
 
 def norm(x, p=2, dim=None, keepdim=None, *, axis=None, keepdims=False):
@@ -260,7 +276,7 @@ def _arg(fn, x, axis, keepdim):
         if keepdim:
             result = result.reshape((1,) * x.ndim)
     else:
-        result = fn(x.data, axis=normalize_axis(axis, x.ndim)[0], keepdims=keepdim)
+        result = fn(x.data, axis=single_axis(axis, x.ndim, fn.__name__), keepdims=keepdim)
     return _make(backend.xp.asarray(result, dtype=numpy.int64), None)
 
 

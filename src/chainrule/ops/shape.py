@@ -9,7 +9,7 @@ from .. import backend
 from ..autograd.function import Function
 from ..errors import ArgumentError, ShapeError
 from ..tensor import Tensor
-from ._util import normalize_axis, pick_axis, sum_to_array
+from ._util import normalize_axis, pick_axis, single_axis, sum_to_array
 
 _make = Tensor._make
 
@@ -247,8 +247,11 @@ def transpose(x, dim0=None, dim1=None):
 
 
 def swapaxes(x, axis0, axis1):
+    if x.ndim == 0:
+        normalize_axis((axis0, axis1), 0)   # validates: only 0 / -1
+        return x
     axes = list(range(x.ndim))
-    a, b = normalize_axis(axis0, x.ndim)[0], normalize_axis(axis1, x.ndim)[0]
+    a, b = single_axis(axis0, x.ndim, "swapaxes"), single_axis(axis1, x.ndim, "swapaxes")
     axes[a], axes[b] = axes[b], axes[a]
     return permute(x, *axes)
 
@@ -256,8 +259,8 @@ def swapaxes(x, axis0, axis1):
 def flatten(x, start_dim=0, end_dim=-1):
     if x.ndim == 0:
         return reshape(x, 1)
-    start = normalize_axis(start_dim, x.ndim)[0]
-    end = normalize_axis(end_dim, x.ndim)[0]
+    start = single_axis(start_dim, x.ndim, "flatten")
+    end = single_axis(end_dim, x.ndim, "flatten")
     size = int(numpy.prod(x.shape[start:end + 1]))
     return reshape(x, x.shape[:start] + (size,) + x.shape[end + 1:])
 
@@ -283,7 +286,7 @@ def concatenate(tensors, axis=0, dim=None):
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if not tensors:
         raise ArgumentError("concatenate: needs at least one tensor")
-    axis = normalize_axis(pick_axis(dim, axis), tensors[0].ndim)[0]
+    axis = single_axis(pick_axis(dim, axis), tensors[0].ndim, "concatenate")
     first = tensors[0].shape
     for t in tensors[1:]:
         if t.ndim != len(first) or any(a != b for i, (a, b) in enumerate(zip(t.shape, first))
@@ -308,7 +311,11 @@ def stack(tensors, axis=0, dim=None):
 
 def split(x, split_size_or_sections, dim=0):
     """PyTorch's split: pieces of a given size, or of the sizes in a list."""
-    axis = normalize_axis(dim, x.ndim)[0]
+    if x.ndim == 0:
+        raise ShapeError("split: cannot split a 0-d tensor")
+    if isinstance(split_size_or_sections, int) and split_size_or_sections < 1:
+        raise ArgumentError(f"split: split_size must be positive, got {split_size_or_sections}")
+    axis = single_axis(dim, x.ndim, "split")
     n = x.shape[axis]
     if isinstance(split_size_or_sections, int):
         sizes = [split_size_or_sections] * (n // split_size_or_sections)
@@ -327,12 +334,14 @@ def split(x, split_size_or_sections, dim=0):
 
 
 def chunk(x, chunks, dim=0):
-    n = x.shape[normalize_axis(dim, x.ndim)[0]]
+    n = x.shape[single_axis(dim, x.ndim, "chunk")]
     return split(x, -(-n // chunks), dim)
 
 
 def pad(x, pad_width, value=0.0):
     """Constant padding with NumPy's ``pad_width`` (an int, or a (before, after) per axis)."""
+    if x.ndim == 0:
+        raise ShapeError("pad: cannot pad a 0-d tensor")
     if isinstance(pad_width, int):
         pad_width = ((pad_width, pad_width),) * x.ndim
     pad_width = tuple((int(a), int(b)) for a, b in pad_width)

@@ -32,6 +32,10 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state = {}
         self.param_groups = []
+        if hasattr(params, "named_parameters"):
+            raise ArgumentTypeError(f"{type(self).__name__} needs the parameters, not the model: "
+                                    f"pass model.parameters() instead of the "
+                                    f"{type(params).__name__} itself")
         if isinstance(params, Tensor):
             raise ArgumentTypeError("params must be an iterable of tensors (e.g. model.parameters()), "
                                     "not a single tensor: wrap it in a list")
