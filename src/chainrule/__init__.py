@@ -22,6 +22,10 @@ from .creation import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
 from . import data, models, nn, optim, train  # noqa: F401,E402
 from .train import History, evaluate, fit, predict  # noqa: F401,E402
+from .explain import explain  # noqa: F401,E402
+from .train import lr_find  # noqa: F401,E402
+from . import viz  # noqa: F401,E402
+from .viz import report, summary  # noqa: F401,E402
 
 float16 = _numpy.dtype("float16")
 float32 = _numpy.dtype("float32")

@@ -5,11 +5,12 @@ from .common import CommandError, Parser
 
 
 def make_parser():
-    from . import train
+    from . import show, train
     parser = Parser(prog="chainrule",
                     description="chainrule: deep learning from first principles, on NumPy.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     train.add_parser(sub)
+    show.add_parsers(sub)
     return parser
 
 

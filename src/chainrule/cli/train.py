@@ -106,7 +106,7 @@ def run(args):
                "test": chainrule.evaluate(model, loss_fn, split.test, metrics)}
     print(summary_table(results, split, model, seconds, history))
     if args.out:
-        write_outputs(args, history, results, seconds)
+        write_outputs(args, history, results, seconds, split, model)
     return 0
 
 
@@ -123,13 +123,26 @@ def summary_table(results, split, model, seconds, history):
     return "\n".join(lines)
 
 
-def write_outputs(args, history, results, seconds):
+def write_outputs(args, history, results, seconds, split, model):
+    """history.csv, metrics.json and (when matplotlib is installed) report.html."""
+    import chainrule
     os.makedirs(args.out, exist_ok=True)
-    history.to_csv(os.path.join(args.out, "history.csv"))
     config = {k: getattr(args, k) for k in DEFAULTS}
+    written = ["history.csv", "metrics.json"]
+    try:
+        x_test, y_test = split.test.tensors
+        evaluation = {"outputs": chainrule.predict(model, x_test).numpy(),
+                      "targets": y_test.numpy(), "inputs": x_test.numpy(),
+                      "image_shape": split.image_shape}
+        chainrule.report(history, model, args.out, config=config, metrics=results,
+                         input_shape=(1,) + tuple(x_test.shape[1:]), evaluation=evaluation,
+                         title=f"chainrule train: {split.name}")
+        written.append("report.html")
+    except ImportError as error:
+        print(f"(no report.html: {error})")
+        history.to_csv(os.path.join(args.out, "history.csv"))
     with open(os.path.join(args.out, "metrics.json"), "w", encoding="utf-8") as f:
         json.dump({"train": results["train"], "test": results["test"], "seconds": seconds,
                    "epochs": len(history.epochs), "stop_reason": history.stop_reason,
                    "config": config}, f, indent=2)
-    print(f"wrote {os.path.join(args.out, 'history.csv')} and "
-          f"{os.path.join(args.out, 'metrics.json')}")
+    print(f"wrote {', '.join(written)} in {args.out}")

@@ -1,0 +1,10 @@
+"""Tools that show the learning: graphs, plots, loss landscapes, summaries and run reports.
+
+Plotting needs matplotlib (``pip install 'chainrule[viz]'``), imported only when used.
+"""
+from .graph import Graph, graph  # noqa: F401
+from .landscape import Landscape, landscape, plot_landscape  # noqa: F401
+from .plots import (compare_optimizers, optimizer_paths, plot_history,  # noqa: F401
+                    plot_loss_curve_1d, plot_lr_find)
+from .report import report  # noqa: F401
+from .summary import Summary, summary  # noqa: F401
