@@ -26,6 +26,8 @@ from .explain import explain  # noqa: F401,E402
 from .train import lr_find  # noqa: F401,E402
 from . import viz  # noqa: F401,E402
 from .viz import report, summary  # noqa: F401,E402
+from . import io  # noqa: F401,E402
+from .io import load, load_checkpoint, onnx, save, save_checkpoint  # noqa: F401,E402
 
 float16 = _numpy.dtype("float16")
 float32 = _numpy.dtype("float32")

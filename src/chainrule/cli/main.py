@@ -5,12 +5,13 @@ from .common import CommandError, Parser
 
 
 def make_parser():
-    from . import show, train
+    from . import saved, show, train
     parser = Parser(prog="chainrule",
                     description="chainrule: deep learning from first principles, on NumPy.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     train.add_parser(sub)
     show.add_parsers(sub)
+    saved.add_parsers(sub)
     return parser
 
 

@@ -8,7 +8,8 @@ from .common import CommandError, int_list, merge_options
 DEFAULTS = {
     "dataset": "digits", "model": "mlp", "hidden": "128,128,128", "activation": "relu",
     "optimizer": "adam", "lr": None, "epochs": 20, "batch_size": 64, "seed": 0, "out": None,
-    "dropout": 0.0, "weight_decay": 0.0, "momentum": 0.0, "progress": True,
+    "dropout": 0.0, "weight_decay": 0.0, "momentum": 0.0, "progress": True, "resume": False,
+    "tensorboard": None, "checkpoint_every": 1,
 }
 DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "adamax": 2e-3, "sgd": 0.05, "gd": 0.1,
               "rmsprop": 1e-3, "adagrad": 1e-2, "lbfgs": 1.0, "newton": 1.0}
@@ -38,7 +39,13 @@ def add_parser(subparsers):
     p.add_argument("--weight-decay", type=float, dest="weight_decay",
                    help="L2 weight decay (default 0)")
     p.add_argument("--momentum", type=float, help="momentum for sgd (default 0)")
-    p.add_argument("--out", help="directory for history.csv and metrics.json")
+    p.add_argument("--out", help="directory for history.csv, metrics.json, report.html, "
+                                 "model.safetensors and checkpoints/")
+    p.add_argument("--resume", action="store_const", const=True,
+                   help="continue from the newest checkpoint in --out/checkpoints")
+    p.add_argument("--checkpoint-every", type=int, dest="checkpoint_every",
+                   help="epochs between checkpoints (default 1)")
+    p.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs to DIR")
     p.add_argument("--config", help="a TOML file with any of these options (keys like "
                                     "batch_size = 64); the command line wins")
     p.add_argument("--no-progress", dest="progress", action="store_const", const=False,
@@ -97,10 +104,19 @@ def run(args):
     merge_options(args, DEFAULTS)
     _check(args)
     split, model, loss_fn, optimizer, metrics = build(args)
+    if args.resume and not args.out:
+        raise CommandError("--resume needs --out DIR (the run's directory)")
+    callbacks = []
+    if args.tensorboard:
+        from ..io.tensorboard import TensorBoardLogger
+        callbacks.append(TensorBoardLogger(args.tensorboard))
     started = time.perf_counter()
     history = chainrule.fit(model, loss_fn, optimizer, split.train, epochs=args.epochs,
-                            batch_size=args.batch_size, metrics=metrics,
-                            progress=bool(args.progress))
+                            batch_size=args.batch_size, metrics=metrics, val_data=split.test,
+                            progress=bool(args.progress), callbacks=callbacks,
+                            checkpoint_dir=os.path.join(args.out, "checkpoints") if args.out
+                            else None, checkpoint_every=args.checkpoint_every,
+                            resume=bool(args.resume))
     seconds = time.perf_counter() - started
     results = {"train": chainrule.evaluate(model, loss_fn, split.train, metrics),
                "test": chainrule.evaluate(model, loss_fn, split.test, metrics)}
@@ -145,4 +161,14 @@ def write_outputs(args, history, results, seconds, split, model):
         json.dump({"train": results["train"], "test": results["test"], "seconds": seconds,
                    "epochs": len(history.epochs), "stop_reason": history.stop_reason,
                    "config": config}, f, indent=2)
+    chainrule.save_checkpoint(os.path.join(args.out, "model.safetensors"), model=model,
+                              history=history, extra=run_description(args, split, model))
+    written.append("model.safetensors")
     print(f"wrote {', '.join(written)} in {args.out}")
+
+
+def run_description(args, split, model):
+    """What evaluate/predict/export need to rebuild the model from a checkpoint."""
+    return {"model": {"type": "mlp", **model.config}, "dataset": split.name, "seed": args.seed,
+            "task": split.task, "feature_mean": split.feature_mean,
+            "feature_std": split.feature_std, "input_shape": [1, split.num_features]}

@@ -29,6 +29,14 @@ class DataSplit:
         self.num_features = int(numpy.prod(x_train.shape[1:]))
         self.feature_names = feature_names
         self.image_shape = image_shape
+        self.feature_mean = self.feature_std = None
+
+    def standardize(self, x):
+        """Apply the training split's standardisation to new raw inputs."""
+        if self.feature_mean is None:
+            return numpy.asarray(x, dtype=numpy.float32)
+        return ((numpy.asarray(x, dtype=numpy.float32) - self.feature_mean) /
+                self.feature_std).astype(numpy.float32)
 
     @property
     def num_outputs(self):
@@ -49,6 +57,7 @@ def _split(name, x, y, task, seed, test_size, standardize, num_classes=None, **e
     test, train = order[:n_test], order[n_test:]
     x = x.astype(numpy.float32)
     x_train, x_test = x[train], x[test]
+    mean = std = None
     if standardize:
         mean = x_train.mean(axis=0)
         std = x_train.std(axis=0)
@@ -58,8 +67,10 @@ def _split(name, x, y, task, seed, test_size, standardize, num_classes=None, **e
         y = y.astype(numpy.float32).reshape(-1, 1)
     else:
         y = y.astype(numpy.int64)
-    return DataSplit(name, x_train.astype(numpy.float32), y[train], x_test.astype(numpy.float32),
-                     y[test], task, num_classes, **extra)
+    split = DataSplit(name, x_train.astype(numpy.float32), y[train],
+                      x_test.astype(numpy.float32), y[test], task, num_classes, **extra)
+    split.feature_mean, split.feature_std = mean, std     # to standardise new inputs alike
+    return split
 
 
 # ---------------------------------------------------------------- synthetic

@@ -84,6 +84,8 @@ class Module:
 
     # ------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
+        if args and isinstance(args[0], numpy.ndarray):     # accept arrays, as PyTorch users
+            args = (Tensor(args[0]),) + args[1:]            # expect of their data
         output = self.forward(*args, **kwargs)
         hooks = self.__dict__.get("_forward_hooks")
         if hooks:

@@ -162,7 +162,8 @@ def _plain(array):
 def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
         metrics=("accuracy",), callbacks=(), scheduler=None, grad_clip=None, batch_size=32,
         shuffle=True, record_params=False, progress=False, detect_anomaly=False,
-        checkpoint=None):
+        checkpoint=None, checkpoint_dir=None, checkpoint_every=1, keep_last=3, resume=False,
+        checkpoint_monitor="val_loss"):
     """Train ``model`` and return its :class:`History`.
 
     Args:
@@ -174,7 +175,11 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
         record_params: keep every parameter and gradient per step (small models only).
         progress: show a progress bar (ProgressBar callback).
         detect_anomaly: run every step under ``chainrule.autograd.detect_anomaly``.
-        checkpoint: a callback (e.g. from ``chainrule.io``) that saves training state.
+        checkpoint: a callback (e.g. ``chainrule.io.ModelCheckpoint``) that saves state.
+        checkpoint_dir: save the whole training state there every ``checkpoint_every``
+            epochs (the last ``keep_last`` kept, plus best.safetensors by
+            ``checkpoint_monitor``); with ``resume=True`` continue from the newest one,
+            ending bit-identical to an uninterrupted run with the same seed.
 
     >>> import chainrule, numpy as np
     >>> _ = chainrule.manual_seed(0)
@@ -200,6 +205,11 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
         callbacks.append(LRSchedulerCallback(scheduler))
     if checkpoint is not None:
         callbacks.append(checkpoint)
+    if checkpoint_dir is not None:
+        from ..io.checkpoint import ModelCheckpoint
+        callbacks.append(ModelCheckpoint(checkpoint_dir, every=checkpoint_every,
+                                         keep_last=keep_last, monitor=checkpoint_monitor,
+                                         resume=resume))
     for cb in callbacks:
         if not isinstance(cb, Callback):
             raise ArgumentTypeError(
@@ -207,6 +217,7 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
     history = History()
     trainer = Trainer(model, loss_fn, optimizer, loader, epochs, history, grad_clip,
                       record_params, detect_anomaly)
+    trainer.scheduler = scheduler
     threshold = _threshold_for(loss_fn)
     start_epoch = 1
     for cb in callbacks:
