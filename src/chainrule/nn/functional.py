@@ -13,6 +13,9 @@ from ..ops import (elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu,  # n
                    softmax, softplus, tanh, one_hot)
 from ..ops import clamp, exp, log, log1p, maximum, where
 from ..ops.linalg import linear  # noqa: F401
+from ..ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
+from ..ops.pool import (adaptive_avg_pool2d, avg_pool2d, max_pool2d,  # noqa: F401
+                        upsample_nearest)
 from ..ops.shape import pad as _pad_numpy_style
 from ..tensor import Tensor
 
@@ -274,6 +277,36 @@ def dropout(input, p=0.5, training=True, generator=None):
     keep = rng.random(input.shape) >= p
     scale = backend.xp.asarray(keep * (1.0 / (1 - p)), dtype=input.data.dtype)
     return input * _make(scale, None)
+
+
+def dropout2d(input, p=0.5, training=True, generator=None):
+    """Channel dropout for (N, C, H, W): each whole channel is zeroed with probability p."""
+    if not training or p == 0:
+        return input
+    rng = (generator or default_generator).numpy
+    keep = rng.random(input.shape[:2] + (1,) * (input.ndim - 2)) >= p
+    scale = backend.xp.asarray(keep * (1.0 / (1 - p)) if p < 1 else keep * 0.0,
+                               dtype=input.data.dtype)
+    return input * _make(scale, None)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalise each group of channels over (C/G, H, W) per sample."""
+    n, c = input.shape[:2]
+    if c % num_groups:
+        raise ArgumentError(f"group_norm: {c} channels are not divisible into {num_groups} "
+                            "groups")
+    grouped = input.reshape(n, num_groups, -1)
+    mean = grouped.mean(dim=2, keepdim=True)
+    centered = grouped - mean
+    var = (centered * centered).mean(dim=2, keepdim=True)
+    out = (centered * (var + eps).rsqrt()).reshape(input.shape)
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):

@@ -73,3 +73,28 @@ class BatchNorm1d(_BatchNorm):
     """
 
     expected_dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) input over the batch and both spatial axes."""
+
+    expected_dims = (4,)
+
+
+class GroupNorm(Module):
+    """Normalise groups of channels per sample (batch-size independent)."""
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ArgumentError(f"GroupNorm: {num_channels} channels are not divisible into "
+                                f"{num_groups} groups")
+        self.num_groups, self.num_channels, self.eps = num_groups, num_channels, eps
+        self.weight = Parameter(ones(num_channels)) if affine else None
+        self.bias = Parameter(zeros(num_channels)) if affine else None
+
+    def forward(self, x):
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}"

@@ -1,0 +1,225 @@
+"""Convolution and pooling on NCHW arrays, vectorised with im2col (stride tricks) and one
+matrix product per call — no Python loop over the batch or over output pixels (col2im and
+pooling backward loop over kernel offsets only).
+
+Three bilinear ops close the family under differentiation, so double backward is exact:
+
+* ``Conv(x, w)``            y = conv2d(x, w)
+* ``ConvInputGrad(g, w)``   the adjoint in x: conv_transpose2d(g, w)
+* ``ConvWeightGrad(x, g)``  the adjoint in w
+
+The derivative of each is written with the other two.
+"""
+import numpy
+
+from .. import backend
+from ..autograd.function import Function
+from ..errors import ArgumentError, ShapeError
+from ..tensor import Tensor
+from .shape import reshape
+
+_make = Tensor._make
+
+
+class ConvGeometry:
+    """stride, padding, dilation and groups of one 2-D convolution, plus the im2col maths."""
+
+    __slots__ = ("stride", "padding", "dilation", "groups")
+
+    def __init__(self, stride, padding, dilation, groups):
+        self.stride, self.padding = stride, padding      # padding: (top, bottom, left, right)
+        self.dilation, self.groups = dilation, groups
+
+    def output_size(self, h, w, kh, kw):
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        top, bottom, left, right = self.padding
+        oh = (h + top + bottom - dh * (kh - 1) - 1) // sh + 1
+        ow = (w + left + right - dw * (kw - 1) - 1) // sw + 1
+        return oh, ow
+
+    def columns(self, x, kh, kw):
+        """(N, G, C/G * kh * kw, OH * OW) windows of x (a copy; the im2col matrix)."""
+        xp = backend.xp
+        n, c, h, w = x.shape
+        top, bottom, left, right = self.padding
+        if any(self.padding):
+            x = xp.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+        oh, ow = self.output_size(h, w, kh, kw)
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        s = x.strides
+        windows = xp.lib.stride_tricks.as_strided(
+            x, shape=(n, c, kh, kw, oh, ow),
+            strides=(s[0], s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw), writeable=False)
+        g = self.groups
+        return windows.reshape(n, g, (c // g) * kh * kw, oh * ow), (oh, ow)
+
+    def scatter_columns(self, cols, x_shape, kh, kw, out_hw):
+        """col2im: add (N, G, C/G*kh*kw, OH*OW) columns back into an x-shaped array."""
+        xp = backend.xp
+        n, c, h, w = x_shape
+        top, bottom, left, right = self.padding
+        oh, ow = out_hw
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        padded = xp.zeros((n, c, h + top + bottom, w + left + right), dtype=cols.dtype)
+        blocks = cols.reshape(n, c, kh, kw, oh, ow)
+        for i in range(kh):
+            for j in range(kw):
+                rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+                columns = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+                padded[:, :, rows, columns] += blocks[:, :, i, j]
+        return padded[:, :, top:top + h, left:left + w]
+
+
+def _grouped_weight(w, groups):
+    o = w.shape[0]
+    return w.reshape(groups, o // groups, -1)
+
+
+class Conv(Function):
+    """y[n, o] = sum over c, window of x * w (cross-correlation, as PyTorch's conv2d)."""
+
+    def __init__(self, geometry):
+        self.geometry = geometry
+
+    def forward(self, x, w):
+        cols, (oh, ow) = self.geometry.columns(x, w.shape[2], w.shape[3])
+        y = _grouped_weight(w, self.geometry.groups) @ cols          # (N, G, O/G, L)
+        return y.reshape(x.shape[0], w.shape[0], oh, ow)
+
+    def backward(self, gy):
+        x, w = self.inputs
+        gx = ConvInputGrad(self.geometry, x.shape[2:])(gy, w) if x.requires_grad else None
+        gw = ConvWeightGrad(self.geometry, w.shape)(x, gy) if w.requires_grad else None
+        return gx, gw
+
+
+class ConvInputGrad(Function):
+    """The adjoint of Conv in x (conv_transpose2d): spreads g back through each window."""
+
+    def __init__(self, geometry, x_hw):
+        self.geometry, self.x_hw = geometry, tuple(x_hw)
+
+    def forward(self, g, w):
+        n, o, oh, ow = g.shape
+        groups = self.geometry.groups
+        c = w.shape[1] * groups
+        wg = _grouped_weight(w, groups)                                 # (G, O/G, K)
+        cols = wg.transpose(0, 2, 1) @ g.reshape(n, groups, o // groups, oh * ow)
+        return self.geometry.scatter_columns(cols, (n, c) + self.x_hw, w.shape[2], w.shape[3],
+                                             (oh, ow))
+
+    def backward(self, ggx):
+        g, w = self.inputs
+        gg = Conv(self.geometry)(ggx, w) if g.requires_grad else None
+        gw = ConvWeightGrad(self.geometry, w.shape)(ggx, g) if w.requires_grad else None
+        return gg, gw
+
+
+class ConvWeightGrad(Function):
+    """The adjoint of Conv in w: correlates x with g, summed over the batch."""
+
+    def __init__(self, geometry, w_shape):
+        self.geometry, self.w_shape = geometry, tuple(w_shape)
+
+    def forward(self, x, g):
+        o, _, kh, kw = self.w_shape
+        groups = self.geometry.groups
+        cols, (oh, ow) = self.geometry.columns(x, kh, kw)              # (N, G, K, L)
+        gg = g.reshape(g.shape[0], groups, o // groups, oh * ow)
+        gw = numpy_sum_matmul(gg, cols)                                 # (G, O/G, K)
+        return gw.reshape(self.w_shape)
+
+    def backward(self, ggw):
+        x, g = self.inputs
+        gx = ConvInputGrad(self.geometry, x.shape[2:])(g, ggw) if x.requires_grad else None
+        gg = Conv(self.geometry)(x, ggw) if g.requires_grad else None
+        return gx, gg
+
+
+def numpy_sum_matmul(a, b):
+    """sum_n a[n] @ b[n]^T for (N, G, P, L) and (N, G, K, L): one contraction, no loop."""
+    xp = backend.xp
+    n, groups, p, length = a.shape
+    k = b.shape[2]
+    a2 = a.transpose(1, 2, 0, 3).reshape(groups, p, n * length)
+    b2 = b.transpose(1, 2, 0, 3).reshape(groups, k, n * length)
+    return xp.matmul(a2, b2.transpose(0, 2, 1))
+
+
+# ---------------------------------------------------------------- functional API
+
+def _pair(value, name):
+    if isinstance(value, int):
+        return (value, value)
+    value = tuple(int(v) for v in value)
+    if len(value) != 2:
+        raise ArgumentError(f"{name} must be an int or a pair, got {value}")
+    return value
+
+
+def _padding(padding, kernel, dilation, stride):
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    if padding == "same":
+        if stride != (1, 1):
+            raise ArgumentError("padding='same' needs stride 1 (as in PyTorch)")
+        total_h, total_w = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
+        return (total_h // 2, total_h - total_h // 2, total_w // 2, total_w - total_w // 2)
+    ph, pw = _pair(padding, "padding")
+    return (ph, ph, pw, pw)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation of NCHW ``x`` with OIHW ``weight`` (PyTorch's F.conv2d).
+
+    >>> import chainrule
+    >>> conv2d(chainrule.ones(1, 1, 4, 4), chainrule.ones(1, 1, 3, 3)).tolist()
+    [[[[9.0, 9.0], [9.0, 9.0]]]]
+    """
+    if x.ndim != 4 or weight.ndim != 4:
+        raise ShapeError(f"conv2d: input must be (N, C, H, W) and weight (O, C/groups, kH, kW), "
+                         f"got {x.shape} and {weight.shape}")
+    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    if x.shape[1] != weight.shape[1] * groups or weight.shape[0] % groups:
+        raise ShapeError(f"conv2d: input has {x.shape[1]} channels but the weight "
+                         f"{weight.shape} with groups={groups} expects {weight.shape[1] * groups}")
+    geometry = ConvGeometry(stride, _padding(padding, weight.shape[2:], dilation, stride),
+                            dilation, groups)
+    oh, ow = geometry.output_size(x.shape[2], x.shape[3], weight.shape[2], weight.shape[3])
+    if oh < 1 or ow < 1:
+        raise ShapeError(f"conv2d: input {x.shape} is too small for kernel {weight.shape[2:]} "
+                         f"with padding {padding}, dilation {dilation}, stride {stride}")
+    y = Conv(geometry)(x, weight)
+    if bias is not None:
+        y = y + reshape(bias, 1, -1, 1, 1)
+    return y
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """The transposed convolution (PyTorch's F.conv_transpose2d); weight (C_in, C_out/g, kH, kW)."""
+    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    ph, pw = _pair(padding, "padding")
+    oph, opw = _pair(output_padding, "output_padding")
+    kh, kw = weight.shape[2:]
+    h = (x.shape[2] - 1) * stride[0] - 2 * ph + dilation[0] * (kh - 1) + oph + 1
+    w = (x.shape[3] - 1) * stride[1] - 2 * pw + dilation[1] * (kw - 1) + opw + 1
+    if x.shape[1] != weight.shape[0]:
+        raise ShapeError(f"conv_transpose2d: input has {x.shape[1]} channels but the weight "
+                         f"{weight.shape} expects {weight.shape[0]}")
+    geometry = ConvGeometry(stride, (ph, ph, pw, pw), dilation, groups)
+    y = ConvInputGrad(geometry, (h, w))(x, weight)
+    if bias is not None:
+        y = y + reshape(bias, 1, -1, 1, 1)
+    return y
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution of (N, C, L) input, as a 2-D one of height 1."""
+    if x.ndim != 3 or weight.ndim != 3:
+        raise ShapeError(f"conv1d: input must be (N, C, L) and weight (O, C/groups, k), got "
+                         f"{x.shape} and {weight.shape}")
+    pad = padding if isinstance(padding, str) else (0, int(padding))
+    y = conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, int(stride)), pad,
+               (1, int(dilation)), groups)
+    return y.squeeze(2)
