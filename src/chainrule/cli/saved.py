@@ -43,9 +43,10 @@ def restore(path):
         raise CommandError(f"{path}: no model description inside; use the model.safetensors "
                            "that chainrule train --out writes")
     config = dict(description["model"])
-    if config.pop("type", "mlp") != "mlp":
-        raise CommandError(f"{path}: unknown model type")
-    model = chainrule.models.MLP(**config)
+    kind = config.pop("type", "mlp")
+    if kind not in chainrule.models.MODELS:
+        raise CommandError(f"{path}: unknown model type {kind!r}")
+    model = chainrule.models.MODELS[kind](**config)
     restored = load_checkpoint(path, model=model, restore_rng=False)
     return model, restored["extra"]
 
@@ -85,10 +86,12 @@ def run_predict(args):
     import chainrule
     model, info = restore(args.checkpoint)
     x = numpy.asarray(_read_inputs(args.input), dtype=numpy.float32)
-    width = model.config["in_features"]
-    if x.ndim != 2 or x.shape[1] != width:
-        raise CommandError(f"{args.input}: expected rows of {width} features, got an array of "
-                           f"shape {x.shape}")
+    sample_shape = tuple(info.get("input_shape", [1, x.shape[-1]])[1:])
+    if x.ndim == 2 and len(sample_shape) > 1 and x.shape[1] == int(numpy.prod(sample_shape)):
+        x = x.reshape((-1,) + sample_shape)              # flattened images in a CSV
+    if x.shape[1:] != sample_shape:
+        raise CommandError(f"{args.input}: expected samples of shape {sample_shape}, got an "
+                           f"array of shape {x.shape}")
     if info.get("feature_mean") is not None:
         x = (x - numpy.asarray(info["feature_mean"])) / numpy.asarray(info["feature_std"])
     outputs = chainrule.predict(model, x.astype(numpy.float32)).numpy()
@@ -116,7 +119,7 @@ def run_predict(args):
 def run_export(args):
     import chainrule
     model, info = restore(args.checkpoint)
-    shape = info.get("input_shape") or [1, model.config["in_features"]]
+    shape = info.get("input_shape") or [1, model.config["in_features"]]  # noqa: E501
     chainrule.onnx.export(model, chainrule.zeros(*shape), args.onnx)
     print(f"wrote {args.onnx}")
     return 0

@@ -3,6 +3,8 @@ import json
 import os
 import time
 
+import numpy
+
 from .common import CommandError, int_list, merge_options
 
 DEFAULTS = {
@@ -21,8 +23,10 @@ def add_parser(subparsers):
         description="Train a model and print a summary table of train/test loss and metrics. "
                     "With no options: a 3-hidden-layer MLP on the bundled digits with Adam.")
     p.add_argument("--dataset", help="digits (default), breast_cancer, iris, wine, diabetes, "
-                                     "moons, spiral, toy_linear")
-    p.add_argument("--model", help="mlp (default)")
+                                     "moons, spiral, toy_linear, shapes, or images:PATH (a "
+                                     "folder with one sub-folder of images per class)")
+    p.add_argument("--model", help="mlp (default), lenet or resnet (image datasets: shapes, "
+                                   "digits, images:PATH)")
     p.add_argument("--hidden", help="hidden layer sizes, comma-separated (default 128,128,128)")
     p.add_argument("--activation", help="relu (default), tanh, sigmoid, gelu, elu, leaky_relu, "
                                         "silu, softplus")
@@ -58,17 +62,18 @@ def _check(args):
     from ..data.datasets import LOADERS
     from ..nn.activation import ACTIVATIONS
     from ..optim import OPTIMIZERS
-    if args.dataset not in LOADERS:
+    if args.dataset not in LOADERS and not str(args.dataset).startswith("images:"):
         raise CommandError(f"unknown dataset {args.dataset!r}; choose one of "
-                           f"{', '.join(LOADERS)}")
+                           f"{', '.join(LOADERS)} or images:PATH")
     if args.optimizer not in OPTIMIZERS:
         raise CommandError(f"unknown optimizer {args.optimizer!r}; choose one of "
                            f"{', '.join(OPTIMIZERS)}")
     if args.activation not in ACTIVATIONS:
         raise CommandError(f"unknown activation {args.activation!r}; choose one of "
                            f"{', '.join(ACTIVATIONS)}")
-    if args.model != "mlp":
-        raise CommandError(f"unknown model {args.model!r}; choose mlp")
+    from ..models import MODELS
+    if args.model not in MODELS:
+        raise CommandError(f"unknown model {args.model!r}; choose one of {', '.join(MODELS)}")
     for name in ("epochs", "batch_size"):
         if int(getattr(args, name)) < 1:
             raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
@@ -78,13 +83,10 @@ def _check(args):
 def build(args):
     """Dataset, model, loss, optimizer and metrics for the parsed options."""
     import chainrule
-    from ..data import datasets
-    from ..models import MLP
     from ..optim import OPTIMIZERS
     chainrule.manual_seed(args.seed)
-    split = datasets.load(args.dataset, seed=args.seed)
-    model = MLP(split.num_features, args.hidden, split.num_outputs, args.activation,
-                args.dropout)
+    split = load_split(args)
+    model = make_model(args, split)
     if split.task == "classification":
         loss_fn, metrics = chainrule.nn.CrossEntropyLoss(), ("accuracy",)
     else:
@@ -97,6 +99,42 @@ def build(args):
         options["momentum"] = args.momentum
     optimizer = OPTIMIZERS[args.optimizer](model.parameters(), **options)
     return split, model, loss_fn, optimizer, metrics
+
+
+class FolderSplit:
+    """A user's image folder in the shape of a DataSplit."""
+
+    def __init__(self, path, seed):
+        from ..data.images import image_folder_split
+        self.train, self.test, self.class_names = image_folder_split(path, seed=seed)
+        self.name, self.task = f"images:{path}", "classification"
+        self.num_classes = self.num_outputs = len(self.class_names)
+        self.image_shape = tuple(self.test[0][0].shape)
+        self.num_features = int(numpy.prod(self.image_shape))
+        self.feature_mean = self.feature_std = None
+
+
+def load_split(args):
+    from ..data import datasets
+    if str(args.dataset).startswith("images:"):
+        return FolderSplit(args.dataset[len("images:"):], args.seed)
+    if args.dataset == "digits" and args.model != "mlp":
+        return datasets.digits(seed=args.seed, flat=False)
+    return datasets.load(args.dataset, seed=args.seed)
+
+
+def make_model(args, split):
+    from ..models import MLP, LeNet5, ResNet
+    if args.model == "mlp":
+        return MLP(split.num_features, args.hidden, split.num_outputs, args.activation,
+                   args.dropout)
+    if split.image_shape is None:
+        raise CommandError(f"--model {args.model} needs an image dataset (shapes, digits or "
+                           f"images:PATH), not {split.name}")
+    channels, size = split.image_shape[0], split.image_shape[1]
+    if args.model == "lenet":
+        return LeNet5(channels, split.num_outputs, size)
+    return ResNet(channels, split.num_outputs)
 
 
 def run(args):
@@ -169,6 +207,9 @@ def write_outputs(args, history, results, seconds, split, model):
 
 def run_description(args, split, model):
     """What evaluate/predict/export need to rebuild the model from a checkpoint."""
-    return {"model": {"type": "mlp", **model.config}, "dataset": split.name, "seed": args.seed,
+    return {"model": {"type": args.model, **model.config}, "dataset": split.name,
+            "seed": args.seed,
             "task": split.task, "feature_mean": split.feature_mean,
-            "feature_std": split.feature_std, "input_shape": [1, split.num_features]}
+            "feature_std": split.feature_std,
+            "input_shape": [1] + list(split.image_shape if args.model != "mlp" and
+                                      split.image_shape else [split.num_features])}

@@ -118,7 +118,11 @@ def _emit(b, fn, x, batch):
     if name == "Concatenate":
         return b.node("Concat", x, axis=int(fn.axis))
     if name == "BroadcastTo":
-        return b.node("Expand", [x[0], b.ints(fn.shape)])
+        shape = list(fn.shape)
+        in_shape = fn.inputs[0].shape
+        if batch and len(shape) == len(in_shape) and shape and shape[0] == in_shape[0]:
+            shape[0] = 1                       # Expand keeps the (dynamic) batch dimension
+        return b.node("Expand", [x[0], b.ints(shape)])
     if name == "Clamp":
         low = b.scalar(-numpy.inf if fn.low is None else fn.low)
         high = b.scalar(numpy.inf if fn.high is None else fn.high)
@@ -126,6 +130,26 @@ def _emit(b, fn, x, batch):
     if name == "Cast":
         from onnx import helper
         return b.node("Cast", x, to=helper.np_dtype_to_tensor_dtype(numpy.dtype(fn.dtype)))
+    if name in ("Conv", "ConvInputGrad"):
+        geo = fn.geometry
+        top, bottom, left, right = geo.padding
+        attrs = dict(strides=list(geo.stride), dilations=list(geo.dilation), group=geo.groups,
+                     pads=[top, left, bottom, right],
+                     kernel_shape=list(fn.inputs[1].shape[2:]))
+        if name == "Conv":
+            return b.node("Conv", x, **attrs)
+        attrs["output_shape"] = list(fn.x_hw)
+        return b.node("ConvTranspose", x, **attrs)
+    if name in ("MaxPool", "AvgPool"):
+        geo = fn.geometry
+        (ph, pw) = geo.padding
+        attrs = dict(kernel_shape=list(geo.kernel), strides=list(geo.stride),
+                     pads=[ph, pw, ph, pw])
+        if name == "MaxPool":
+            return b.node("MaxPool", x, **attrs)
+        return b.node("AveragePool", x, count_include_pad=1, **attrs)
+    if name == "Einsum":
+        return b.node("Einsum", x, equation=",".join(fn.in_subs) + "->" + fn.out_sub)
     export = getattr(fn, "to_onnx", None)
     if export is not None:
         return export(b, x, batch)

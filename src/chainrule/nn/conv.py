@@ -93,11 +93,11 @@ class ConvTranspose2d(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, dtype=None):
         kernel = _pair(kernel_size, "kernel_size")
-        self.output_padding = _pair(output_padding, "output_padding")
         super().__init__(in_channels, out_channels, kernel,
                          (in_channels, out_channels // groups) + kernel, _pair(stride, "stride"),
                          _pair(padding, "padding"), _pair(dilation, "dilation"), groups, bias,
                          dtype)
+        self.output_padding = _pair(output_padding, "output_padding")
 
     def forward(self, x):
         return conv_transpose2d(match_dtype(x, self.weight, "ConvTranspose2d"), self.weight,
