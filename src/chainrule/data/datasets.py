@@ -163,7 +163,7 @@ def diabetes(seed=0, test_size=0.2, standardize=True):
                   standardize, feature_names=list(bunch.feature_names))
 
 
-def shapes(n=6000, size=32, seed=0, test_size=0.2):
+def shapes(n=10000, size=32, seed=0, test_size=0.2):
     """Procedural 32x32 RGB circles, squares, triangles and crosses (see data.images)."""
     from .images import shapes as make
     return make(n=n, size=size, seed=seed, test_size=test_size)

@@ -83,13 +83,19 @@ class Conv(Function):
 
     def forward(self, x, w):
         cols, (oh, ow) = self.geometry.columns(x, w.shape[2], w.shape[3])
+        self.cols = cols                  # reused by the weight gradient: one im2col, not two
         y = _grouped_weight(w, self.geometry.groups) @ cols          # (N, G, O/G, L)
         return y.reshape(x.shape[0], w.shape[0], oh, ow)
 
     def backward(self, gy):
         x, w = self.inputs
         gx = ConvInputGrad(self.geometry, x.shape[2:])(gy, w) if x.requires_grad else None
-        gw = ConvWeightGrad(self.geometry, w.shape)(x, gy) if w.requires_grad else None
+        gw = None
+        if w.requires_grad:
+            weight_grad = ConvWeightGrad(self.geometry, w.shape)
+            weight_grad.cached_cols = self.cols
+            gw = weight_grad(x, gy)
+        self.cols = None
         return gx, gw
 
 
@@ -118,13 +124,19 @@ class ConvInputGrad(Function):
 class ConvWeightGrad(Function):
     """The adjoint of Conv in w: correlates x with g, summed over the batch."""
 
+    cached_cols = None
+
     def __init__(self, geometry, w_shape):
         self.geometry, self.w_shape = geometry, tuple(w_shape)
 
     def forward(self, x, g):
         o, _, kh, kw = self.w_shape
         groups = self.geometry.groups
-        cols, (oh, ow) = self.geometry.columns(x, kh, kw)              # (N, G, K, L)
+        oh, ow = g.shape[2:]
+        cols = self.cached_cols
+        if cols is None:
+            cols, _ = self.geometry.columns(x, kh, kw)                 # (N, G, K, L)
+        self.cached_cols = None
         gg = g.reshape(g.shape[0], groups, o // groups, oh * ow)
         gw = numpy_sum_matmul(gg, cols)                                 # (G, O/G, K)
         return gw.reshape(self.w_shape)
@@ -137,13 +149,9 @@ class ConvWeightGrad(Function):
 
 
 def numpy_sum_matmul(a, b):
-    """sum_n a[n] @ b[n]^T for (N, G, P, L) and (N, G, K, L): one contraction, no loop."""
-    xp = backend.xp
-    n, groups, p, length = a.shape
-    k = b.shape[2]
-    a2 = a.transpose(1, 2, 0, 3).reshape(groups, p, n * length)
-    b2 = b.transpose(1, 2, 0, 3).reshape(groups, k, n * length)
-    return xp.matmul(a2, b2.transpose(0, 2, 1))
+    """sum_n a[n] @ b[n]^T for (N, G, P, L) and (N, G, K, L): batched products, then a sum
+    over the batch (no transposed copy of the large im2col matrix)."""
+    return (a @ b.swapaxes(-1, -2)).sum(axis=0)
 
 
 # ---------------------------------------------------------------- functional API
