@@ -38,7 +38,8 @@ class ConvGeometry:
         return oh, ow
 
     def columns(self, x, kh, kw):
-        """(N, G, C/G * kh * kw, OH * OW) windows of x (a copy; the im2col matrix)."""
+        """(N, G, C/G * kh * kw, OH * OW) windows of x (the im2col matrix), filled one kernel
+        offset at a time: kh * kw strided slice copies, each with contiguous rows."""
         xp = backend.xp
         n, c, h, w = x.shape
         top, bottom, left, right = self.padding
@@ -46,12 +47,13 @@ class ConvGeometry:
             x = xp.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
         oh, ow = self.output_size(h, w, kh, kw)
         (sh, sw), (dh, dw) = self.stride, self.dilation
-        s = x.strides
-        windows = xp.lib.stride_tricks.as_strided(
-            x, shape=(n, c, kh, kw, oh, ow),
-            strides=(s[0], s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw), writeable=False)
+        cols = xp.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                cols[:, :, i, j] = x[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+                                     j * dw:j * dw + sw * (ow - 1) + 1:sw]
         g = self.groups
-        return windows.reshape(n, g, (c // g) * kh * kw, oh * ow), (oh, ow)
+        return cols.reshape(n, g, (c // g) * kh * kw, oh * ow), (oh, ow)
 
     def scatter_columns(self, cols, x_shape, kh, kw, out_hw):
         """col2im: add (N, G, C/G*kh*kw, OH*OW) columns back into an x-shaped array."""

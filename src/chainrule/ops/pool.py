@@ -35,6 +35,32 @@ class PoolGeometry:
             x, shape=(n, c, oh, ow, kh, kw),
             strides=(s[0], s[1], s[2] * sh, s[3] * sw, s[2], s[3]), writeable=False)
 
+    def offsets(self, x, fill):
+        """Yield (index, (i, j), the (N, C, OH, OW) values at kernel offset (i, j))."""
+        xp = backend.xp
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        if ph or pw:
+            x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+        oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+        for i in range(kh):
+            for j in range(kw):
+                yield i * kw + j, x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+
+    def running_max(self, x):
+        """The max of each window and the (first) kernel offset where it is, in one pass
+        over the kernel offsets."""
+        xp = backend.xp
+        best = argmax = None
+        for index, values in self.offsets(x, -numpy.inf):
+            if best is None:
+                best = values.copy()
+                argmax = xp.zeros(values.shape, dtype=numpy.int64)
+                continue
+            better = values > best
+            best = xp.where(better, values, best)
+            argmax[better] = index
+        return best, argmax
+
     def scatter(self, values_per_offset, x_shape, dtype):
         """Add, for each kernel offset (i, j), an (N, C, OH, OW) array back into x's shape."""
         xp = backend.xp
@@ -56,11 +82,8 @@ class MaxPool(Function):
         self.geometry = geometry
 
     def forward(self, x):
-        windows = self.geometry.windows(x, -numpy.inf)
-        n, c, oh, ow, kh, kw = windows.shape
-        flat = windows.reshape(n, c, oh, ow, kh * kw)
-        self.argmax = flat.argmax(axis=-1)
-        return flat.max(axis=-1)
+        best, self.argmax = self.geometry.running_max(x)
+        return best
 
     def backward(self, gy):
         return MaxPoolScatter(self.geometry, self.argmax, self.inputs[0].shape)(gy)

@@ -1,0 +1,59 @@
+"""conv_train: LeNet-5 on 28x28 single-channel synthetic images, batch 64, one training step:
+samples per second for chainrule and PyTorch side by side.
+
+    python benchmarks/conv_train.py [--quick]
+"""
+import sys
+
+import numpy as np
+
+from _common import blas_report, median_time, ratio, torch_or_none
+
+
+def main(quick=False):
+    import chainrule
+    from chainrule import nn, optim
+    steps = 5 if quick else 20
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, 64)
+    chainrule.manual_seed(0)
+    model = chainrule.models.LeNet5(1, 10, 28)
+    opt = optim.SGD(model.parameters(), lr=0.01)
+    xt, yt = chainrule.tensor(x), chainrule.tensor(y)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def ours():
+        for _ in range(steps):
+            opt.zero_grad()
+            loss_fn(model(xt), yt).backward()
+            opt.step()
+    print("conv_train: LeNet-5, 28x28x1, batch 64")
+    print(blas_report())
+    results = {"chainrule": steps * 64 / median_time(ours, 5)}
+    torch = torch_or_none()
+    if torch is not None:
+        tm = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Flatten(), torch.nn.Linear(400, 120), torch.nn.ReLU(),
+            torch.nn.Linear(120, 84), torch.nn.ReLU(), torch.nn.Linear(84, 10))
+        topt = torch.optim.SGD(tm.parameters(), lr=0.01)
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+        def theirs():
+            for _ in range(steps):
+                topt.zero_grad()
+                torch.nn.functional.cross_entropy(tm(tx), ty).backward()
+                topt.step()
+        results["pytorch"] = steps * 64 / median_time(theirs, 5)
+    for name, value in results.items():
+        print(f"  {name:10s} {value:9.0f} samples/s")
+    if "pytorch" in results:
+        print(f"  ratio chainrule/pytorch speed: {ratio(results['chainrule'], results['pytorch']):.2f}"
+              " (aim: >= 0.7)")
+    return results
+
+
+if __name__ == "__main__":
+    main(quick="--quick" in sys.argv)
