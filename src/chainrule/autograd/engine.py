@@ -21,6 +21,11 @@ class _GradState:
 
 grad_state = _GradState()
 
+#: id(leaf tensor) -> [hook(tensor)], called after the leaf's .grad is updated by backward
+#: (PyTorch's post-accumulate-grad hooks; DistributedDataParallel uses them to start
+#: all-reduces while the rest of the backward pass runs).
+post_accumulate_hooks = {}
+
 
 class _GradModeContext:
     """Base of no_grad/enable_grad: a context manager that is also a decorator."""
@@ -283,6 +288,9 @@ def _deliver_to_leaf(t, g, create_graph, capture, targets):
         # .grad array in place: optimizers and clipping write new arrays.
         g = _fresh(g)
     t.grad = g if t.grad is None else t.grad + g
+    if post_accumulate_hooks:
+        for hook in post_accumulate_hooks.get(id(t), ()):
+            hook(t)
 
 
 def _fresh(g):

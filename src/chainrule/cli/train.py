@@ -11,7 +11,7 @@ DEFAULTS = {
     "dataset": "digits", "model": "mlp", "hidden": "128,128,128", "activation": "relu",
     "optimizer": "adam", "lr": None, "epochs": 20, "batch_size": 64, "seed": 0, "out": None,
     "dropout": 0.0, "weight_decay": 0.0, "momentum": 0.0, "progress": True, "resume": False,
-    "tensorboard": None, "checkpoint_every": 1,
+    "tensorboard": None, "checkpoint_every": 1, "distributed": False,
 }
 DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "adamax": 2e-3, "sgd": 0.05, "gd": 0.1,
               "rmsprop": 1e-3, "adagrad": 1e-2, "lbfgs": 1.0, "newton": 1.0}
@@ -50,6 +50,9 @@ def add_parser(subparsers):
     p.add_argument("--checkpoint-every", type=int, dest="checkpoint_every",
                    help="epochs between checkpoints (default 1)")
     p.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs to DIR")
+    p.add_argument("--distributed", action="store_const", const=True,
+                   help="data-parallel over MPI: run as mpiexec -n 4 chainrule train "
+                        "--distributed (batch size is per process)")
     p.add_argument("--config", help="a TOML file with any of these options (keys like "
                                     "batch_size = 64); the command line wins")
     p.add_argument("--no-progress", dest="progress", action="store_const", const=False,
@@ -154,9 +157,13 @@ def run(args):
                             progress=bool(args.progress), callbacks=callbacks,
                             checkpoint_dir=os.path.join(args.out, "checkpoints") if args.out
                             else None, checkpoint_every=args.checkpoint_every,
-                            resume=bool(args.resume))
+                            resume=bool(args.resume), distributed=bool(args.distributed))
+    if args.distributed:
+        from .. import distributed
+        if not distributed.is_main():
+            return 0                          # rank 0 reports and writes
     seconds = time.perf_counter() - started
-    results = {"train": chainrule.evaluate(model, loss_fn, split.train, metrics),
+    results = {"train": chainrule.evaluate(model, loss_fn, split.train, metrics),  # noqa: E501
                "test": chainrule.evaluate(model, loss_fn, split.test, metrics)}
     print(summary_table(results, split, model, seconds, history))
     if args.out:

@@ -114,6 +114,9 @@ class Trainer:
         if self.watch_nan and not numpy.isfinite(float(loss.data)):
             self.nan_report = self.locate_nan(x, y)
         loss.backward()
+        synchronize = getattr(model, "synchronize", None)
+        if synchronize is not None:
+            synchronize()
         self._clip()
         if self.record_params:
             self._record_params(loss)
@@ -163,7 +166,7 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
         metrics=("accuracy",), callbacks=(), scheduler=None, grad_clip=None, batch_size=32,
         shuffle=True, record_params=False, progress=False, detect_anomaly=False,
         checkpoint=None, checkpoint_dir=None, checkpoint_every=1, keep_last=3, resume=False,
-        checkpoint_monitor="val_loss"):
+        checkpoint_monitor="val_loss", distributed=False):
     """Train ``model`` and return its :class:`History`.
 
     Args:
@@ -180,6 +183,10 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
             epochs (the last ``keep_last`` kept, plus best.safetensors by
             ``checkpoint_monitor``); with ``resume=True`` continue from the newest one,
             ending bit-identical to an uninterrupted run with the same seed.
+        distributed: data-parallel over MPI (run under mpiexec): the model is wrapped in
+            DistributedDataParallel, each rank trains on its DistributedSampler shard with
+            ``batch_size`` per rank, losses and metrics are all-reduced so every rank reports
+            the global figure, and only rank 0 prints, logs and checkpoints.
 
     >>> import chainrule, numpy as np
     >>> _ = chainrule.manual_seed(0)
@@ -194,6 +201,8 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
     if epochs < 1:
         raise ConfigError(f"fit: epochs must be at least 1, got {epochs}")
     loader = as_loader(train_data, batch_size, shuffle, "fit(train_data)")
+    if distributed:
+        model, loader = _distribute(model, loader, shuffle)
     val_loader = None if val_data is None else as_loader(val_data, batch_size, False,
                                                          "fit(val_data)")
     _check_optimizer_covers(model, optimizer)
@@ -218,6 +227,10 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
     trainer = Trainer(model, loss_fn, optimizer, loader, epochs, history, grad_clip,
                       record_params, detect_anomaly)
     trainer.scheduler = scheduler
+    trainer.distributed = distributed
+    if distributed:
+        from ..distributed import runtime
+        trainer.is_main = runtime.is_main()
     threshold = _threshold_for(loss_fn)
     start_epoch = 1
     for cb in callbacks:
@@ -243,9 +256,36 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
     return history
 
 
+def _distribute(model, loader, shuffle):
+    """Wrap the model in DDP and give the loader a DistributedSampler over its dataset."""
+    from ..distributed import DistributedDataParallel, DistributedSampler
+    if not isinstance(model, DistributedDataParallel):
+        model = DistributedDataParallel(model)
+    sampler = DistributedSampler(loader.dataset, shuffle=shuffle)
+    loader = DataLoader(loader.dataset, batch_size=loader.batch_size, sampler=sampler,
+                        collate_fn=loader.collate_fn, drop_last=loader.drop_last)
+    return model, loader
+
+
+def _global(total, count, outputs, targets):
+    """Loss sums and epoch outputs from every rank (once per epoch, not per step)."""
+    from ..distributed import runtime
+    if not runtime.is_distributed():
+        return total, count, outputs, targets
+    sums = numpy.array([total, count], dtype=numpy.float64)
+    runtime.all_reduce(sums)
+    gathered = runtime.all_gather_objects((outputs, targets))
+    outputs = [o for part in gathered for o in part[0]]
+    targets = [t for part in gathered for t in part[1]]
+    return float(sums[0]), float(sums[1]), outputs, targets
+
+
 def _train_epoch(trainer, callbacks, metric_fns, threshold):
     model, history = trainer.model, trainer.history
     model.train()
+    sampler = getattr(trainer.loader, "sampler", None)
+    if hasattr(sampler, "set_epoch"):
+        sampler.set_epoch(trainer.epoch)
     for cb in callbacks:
         cb.on_epoch_begin(trainer, trainer.epoch)
     total, count = 0.0, 0
@@ -266,6 +306,8 @@ def _train_epoch(trainer, callbacks, metric_fns, threshold):
             cb.on_batch_end(trainer, trainer.step_count, value)
         if trainer.should_stop:
             break
+    if getattr(trainer, "distributed", False):
+        total, count, outputs, targets = _global(total, count, outputs, targets)
     logs = {"epoch": trainer.epoch, "loss": total / max(count, 1)}
     if metric_fns and outputs:
         all_out, all_y = numpy.concatenate(outputs), numpy.concatenate(targets)

@@ -1,0 +1,86 @@
+"""Real 2-process runs under mpiexec (skipped with a reason when MPI is not installed)."""
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable) + os.pathsep +
+                       os.environ.get("PATH", ""))
+try:
+    import mpi4py  # noqa: F401
+except ImportError:
+    MPIEXEC = None
+pytestmark = pytest.mark.skipif(MPIEXEC is None, reason="MPI is not installed: "
+                                "pip install 'chainrule[distributed]'")
+
+TRAIN = """
+import os, sys, numpy as np, chainrule
+from chainrule import nn, optim, distributed as dist
+dist.init()
+chainrule.manual_seed(0)
+rng = np.random.default_rng(0)
+x = rng.standard_normal((96, 6)).astype(np.float32)
+y = rng.integers(0, 3, 96)
+model = chainrule.models.MLP(6, (16, 16), 3, dropout=float(sys.argv[3]))
+opt = optim.Adam(model.parameters(), lr=0.01)
+epochs = int(sys.argv[4]) if len(sys.argv) > 4 else 3
+history = chainrule.fit(model, nn.CrossEntropyLoss(), opt, (x, y), epochs=epochs,
+                        batch_size=int(sys.argv[1]), shuffle=sys.argv[3] != "0.0",
+                        distributed=dist.world_size() > 1,
+                        checkpoint_dir=os.path.join(sys.argv[2], "ckpt"), resume=True)
+flat = np.concatenate([p.numpy().ravel() for p in model.parameters()])
+gathered = dist.all_gather(chainrule.tensor(flat))
+if dist.rank() == 0:
+    same = all(np.array_equal(gathered[0].numpy(), g.numpy()) for g in gathered)
+    np.save(os.path.join(sys.argv[2], "weights.npy"), flat)
+    print("SAME" if same else "DIFFERENT", history.epochs[-1]["loss"], flush=True)
+"""
+
+
+def _mpirun(n, *args, tmp, timeout=120):
+    script = tmp / "train.py"
+    script.write_text(TRAIN)
+    command = [MPIEXEC, "-n", str(n), sys.executable, str(script), *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+def test_two_ranks_stay_identical_and_match_one_process_with_twice_the_batch(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir(), two.mkdir()
+    single = subprocess.run([sys.executable, "-c", TRAIN, "16", str(one), "0.0"],
+                            capture_output=True, text=True, timeout=120)
+    assert single.returncode == 0, single.stderr
+    result = _mpirun(2, 8, two, "0.0", tmp=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("SAME")
+    np.testing.assert_allclose(np.load(two / "weights.npy"), np.load(one / "weights.npy"),
+                               atol=1e-6)
+
+
+def test_checkpoint_of_a_two_rank_run_resumes_identically(tmp_path):
+    full, part = tmp_path / "full", tmp_path / "part"
+    full.mkdir(), part.mkdir()
+    assert _mpirun(2, 8, full, "0.2", 4, tmp=tmp_path).returncode == 0
+    assert _mpirun(2, 8, part, "0.2", 2, tmp=tmp_path).returncode == 0     # stops after 2
+    resumed = _mpirun(2, 8, part, "0.2", 4, tmp=tmp_path)                   # resumes to 4
+    assert resumed.returncode == 0, resumed.stderr
+    assert np.array_equal(np.load(full / "weights.npy"), np.load(part / "weights.npy"))
+
+
+def test_a_failing_rank_ends_the_job_instead_of_hanging(tmp_path):
+    script = tmp_path / "fail.py"
+    script.write_text("""
+import chainrule, numpy as np
+from chainrule import distributed as dist
+dist.init()
+if dist.rank() == 1:
+    raise RuntimeError("rank one is broken")
+dist.all_reduce(chainrule.ones(3))       # rank 0 would wait here forever without the abort
+""")
+    result = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(script)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "rank one is broken" in result.stderr
