@@ -254,8 +254,12 @@ class Tensor:
             result = op(old, *args)
             self.data, self.grad_fn = result.data, result.grad_fn
             self.requires_grad = result.requires_grad
-        self._version += 1
+        self._bump_version()
         return self
+
+    def _bump_version(self):
+        self._version += 1
+        _engine.grad_state.inplace_count += 1
 
     def _inplace_arithmetic(self, ufunc, op, other):
         """add_/sub_/mul_/div_: write into self's array when nothing is recorded (the fast
@@ -266,7 +270,7 @@ class Tensor:
         if recording or integer_division:
             return self._inplace(op, other)
         ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data)
-        self._version += 1
+        self._bump_version()
         return self
 
     def add_(self, other, alpha=1):

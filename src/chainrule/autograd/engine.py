@@ -12,11 +12,13 @@ from ..errors import AnomalyError, ArgumentTypeError, DTypeError, GraphError, Sh
 
 
 class _GradState:
-    __slots__ = ("enabled", "anomaly")
+    __slots__ = ("enabled", "anomaly", "inplace_count")
 
     def __init__(self):
         self.enabled = True
         self.anomaly = False
+        self.inplace_count = 0       # bumped by every in-place change: lets backward skip
+        #                              version checks when nothing was changed in place
 
 
 grad_state = _GradState()

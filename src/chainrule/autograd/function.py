@@ -43,6 +43,7 @@ class Function:
     uses_output = False
 
     inputs = None
+    inplace_mark = -1
     edges = None
     versions = None
     released = False
@@ -53,7 +54,12 @@ class Function:
 
     def __call__(self, *inputs):
         try:
-            out = self.forward(*[t.data for t in inputs])
+            if len(inputs) == 1:
+                out = self.forward(inputs[0].data)
+            elif len(inputs) == 2:
+                out = self.forward(inputs[0].data, inputs[1].data)
+            else:
+                out = self.forward(*[t.data for t in inputs])
         except ValueError as error:
             shapes = ", ".join(str(t.shape) for t in inputs)
             raise ShapeError(f"{self.op_name()}: {error} (input shapes {shapes})") from None
@@ -76,8 +82,14 @@ class Function:
         self.inputs = inputs
         # the grad_fn of each input now: an in-place op may later give the input Tensor
         # object a new grad_fn, but this node must still send its gradient to the old one
-        self.edges = tuple([t.grad_fn for t in inputs])
-        self.versions = tuple([t._version for t in inputs])
+        if len(inputs) == 2:
+            a, b = inputs
+            self.edges = (a.grad_fn, b.grad_fn)
+            self.versions = (a._version, b._version)
+        else:
+            self.edges = tuple([t.grad_fn for t in inputs])
+            self.versions = tuple([t._version for t in inputs])
+        self.inplace_mark = _state.inplace_count
         result = _make(out, self)
         if self.uses_output:
             self._output_data = out
@@ -112,6 +124,8 @@ class Function:
         return self.inputs[index].requires_grad
 
     def check_versions(self):
+        if _state.inplace_count == self.inplace_mark:
+            return                       # nothing anywhere was changed in place since forward
         indices = range(len(self.inputs)) if self.saved_inputs is None else self.saved_inputs
         for i in indices:
             t = self.inputs[i]
@@ -128,16 +142,10 @@ class Function:
                     "after it was saved for backward; use an out-of-place op or clone() it")
 
     def release(self):
-        """Drop everything saved for backward (called after backward unless retain_graph)."""
-        self.inputs = None
-        self.edges = None
-        self._output_data = None
+        """Drop everything saved for backward (called after backward unless retain_graph):
+        inputs, edges, the output array and any arrays the op kept (masks, im2col...)."""
+        self.__dict__.clear()
         self.released = True
-        extra = getattr(self, "__dict__", None)
-        if extra:
-            keep = {k: extra[k] for k in ("released", "output_hooks", "created_at") if k in extra}
-            extra.clear()
-            extra.update(keep)
 
     @classmethod
     def op_name(cls):

@@ -133,5 +133,6 @@ def _store(tensor, array):
     if isinstance(tensor, Tensor):
         if tensor.data is not array:
             tensor.data[...] = backend.xp.asarray(array)
+        tensor._bump_version()
     elif tensor is not array:
         tensor[...] = array

@@ -19,7 +19,7 @@ from ..errors import ArgumentError
 def _fill(tensor, values):
     with no_grad():
         tensor.data[...] = backend.xp.asarray(values, dtype=tensor.data.dtype)
-        tensor._version += 1
+        tensor._bump_version()
     return tensor
 
 

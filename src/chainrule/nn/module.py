@@ -240,7 +240,7 @@ class Module:
                 value = state_dict[key]
                 array = value.data if isinstance(value, Tensor) else numpy.asarray(value)
                 target.data[...] = array.astype(target.data.dtype, copy=False)
-                target._version += 1
+                target._bump_version()
         return {"missing_keys": missing, "unexpected_keys": unexpected}
 
     # ------------------------------------------------------------ printing

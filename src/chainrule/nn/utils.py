@@ -63,5 +63,5 @@ def vector_to_parameters(vector, parameters):
     for p in parameters:
         n = p.numel()
         p.data[...] = data[offset:offset + n].reshape(p.shape)
-        p._version += 1
+        p._bump_version()
         offset += n

@@ -22,10 +22,25 @@ def lift(value, like):
             dtype = backend.default_float
         elif dtype.kind == "b" and not isinstance(value, bool):
             dtype = numpy.dtype(numpy.int64) if isinstance(value, int) else dtype
-        return _make(backend.xp.asarray(value, dtype=dtype), None)
+        return _scalar(value, dtype)
     if isinstance(value, numpy.ndarray) and value.dtype.kind == "f" and like.data.dtype.kind == "f":
         return _make(backend.xp.asarray(value), None)
     return Tensor(value)
+
+
+_SCALARS = {}
+
+
+def _scalar(value, dtype):
+    """A constant 0-d tensor, cached: training loops use the same few numbers (lr, 1, 2, 0.5)
+    millions of times. The cache never hands these tensors to the user to modify."""
+    key = (value, type(value), dtype, backend.name)
+    t = _SCALARS.get(key)
+    if t is None:
+        if len(_SCALARS) > 4096:
+            _SCALARS.clear()
+        t = _SCALARS[key] = _make(backend.xp.asarray(value, dtype=dtype), None)
+    return t
 
 
 def operands(a, b):

@@ -20,7 +20,8 @@ class Add(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        return sum_to(gy, a.shape), sum_to(gy, b.shape)
+        return (sum_to(gy, a.shape) if a.requires_grad else None,
+                sum_to(gy, b.shape) if b.requires_grad else None)
 
 
 class Sub(Function):
@@ -31,7 +32,8 @@ class Sub(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        return sum_to(gy, a.shape), sum_to(-gy, b.shape)
+        return (sum_to(gy, a.shape) if a.requires_grad else None,
+                sum_to(-gy, b.shape) if b.requires_grad else None)
 
 
 class Mul(Function):

@@ -24,7 +24,7 @@ def add_flat(params, step, direction):
     for p in params:
         n = p.data.size
         p.data += (step * direction[offset:offset + n]).reshape(p.shape).astype(p.data.dtype)
-        p._version += 1
+        p._bump_version()
         offset += n
 
 
@@ -33,7 +33,7 @@ def set_flat(params, values):
     for p in params:
         n = p.data.size
         p.data[...] = values[offset:offset + n].reshape(p.shape)
-        p._version += 1
+        p._bump_version()
         offset += n
 
 

@@ -92,7 +92,7 @@ class Optimizer:
                     any_grad = True
                     state = self.state.setdefault(p, {})
                     self.update(p.data, p.grad.data, group, state)
-                    p._version += 1
+                    p._bump_version()
         if not any_grad and not self._warned_no_grad:
             self._warned_no_grad = True
             warnings.warn(f"{type(self).__name__}.step() found no gradients: call "
