@@ -16,6 +16,21 @@ def median_time(fn, repeat=7, warmup=2):
     return statistics.median(times)
 
 
+def interleaved_medians(functions, repeat=7, warmup=2):
+    """Median time of each function, timing them in turn round after round, so a slow
+    phase of a noisy machine hits every contender alike."""
+    for fn in functions.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in functions}
+    for _ in range(repeat):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def blas_report():
     """Which BLAS kernel runs, and whether the machine's OPENBLAS_* variables are set."""
     try:
@@ -40,3 +55,17 @@ def torch_or_none(threads=None):
 
 def ratio(a, b):
     return float("nan") if not b else a / b
+
+
+def isolated(module, function, *args):
+    """Run ``module.function(*args)`` in a fresh Python process and return its (JSON) result,
+    so thread pools of different libraries (OpenBLAS, PyTorch's OpenMP) never compete."""
+    import json
+    import subprocess
+    import sys
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = (f"import sys, json; sys.path.insert(0, {here!r}); import {module}; "
+            f"print(json.dumps({module}.{function}(*{list(args)!r})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])

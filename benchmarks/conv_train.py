@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from _common import blas_report, median_time, ratio, torch_or_none
+from _common import blas_report, interleaved_medians, ratio, torch_or_none
 
 
 def main(quick=False):
@@ -30,7 +30,7 @@ def main(quick=False):
             opt.step()
     print("conv_train: LeNet-5, 28x28x1, batch 64")
     print(blas_report())
-    results = {"chainrule": steps * 64 / median_time(ours, 5)}
+    contenders = {"chainrule": ours}
     torch = torch_or_none()
     if torch is not None:
         tm = torch.nn.Sequential(
@@ -46,7 +46,9 @@ def main(quick=False):
                 topt.zero_grad()
                 torch.nn.functional.cross_entropy(tm(tx), ty).backward()
                 topt.step()
-        results["pytorch"] = steps * 64 / median_time(theirs, 5)
+        contenders["pytorch"] = theirs
+    results = {name: steps * 64 / seconds
+               for name, seconds in interleaved_medians(contenders, 5).items()}
     for name, value in results.items():
         print(f"  {name:10s} {value:9.0f} samples/s")
     if "pytorch" in results:

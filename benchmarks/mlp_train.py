@@ -3,11 +3,12 @@ float32, synthetic MNIST-shaped data (60,000 x 784): training samples per second
 
     python benchmarks/mlp_train.py [--quick]
 """
+import statistics
 import sys
 
 import numpy as np
 
-from _common import blas_report, median_time, ratio, torch_or_none
+from _common import blas_report, isolated, median_time, ratio, torch_or_none
 
 SIZES = (784, 256, 256, 256, 10)
 BATCH = 128
@@ -22,7 +23,7 @@ def data(n=60_000, seed=0):
 
 def init_weights(seed=0):
     rng = np.random.default_rng(seed)
-    return [(rng.uniform(-1, 1, (o, i)).astype(np.float32) / np.sqrt(i),
+    return [((rng.uniform(-1, 1, (o, i)) / np.sqrt(i)).astype(np.float32),
              np.zeros(o, np.float32)) for i, o in zip(SIZES[:-1], SIZES[1:])]
 
 
@@ -89,7 +90,7 @@ def numpy_trainer(x, y):
             acts[0][...] = x[start:start + BATCH]
             yb = y[start:start + BATCH]
             for i, (w, b) in enumerate(params):
-                np.matmul(acts[i], w.T, out=acts[i + 1])
+                np.dot(acts[i], w.T, out=acts[i + 1])
                 acts[i + 1] += b
                 if i < n_layers - 1:
                     np.maximum(acts[i + 1], 0, out=acts[i + 1])
@@ -102,31 +103,46 @@ def numpy_trainer(x, y):
             g /= BATCH
             for i in range(n_layers - 1, -1, -1):
                 w, b = params[i]
-                np.matmul(grads_a[i + 1].T, acts[i], out=grad_w[i])
+                np.dot(grads_a[i + 1].T, acts[i], out=grad_w[i])
                 gb = grads_a[i + 1].sum(axis=0)
                 if i:
-                    np.matmul(grads_a[i + 1], w, out=grads_a[i])
-                    grads_a[i] *= acts[i] > 0
-                w -= 0.01 * grad_w[i]
+                    np.dot(grads_a[i + 1], w, out=grads_a[i])
+                    np.copyto(grads_a[i], 0, where=acts[i] <= 0)
+                grad_w[i] *= 0.01
+                w -= grad_w[i]
                 b -= 0.01 * gb
     return run
 
 
+def samples_per_second(which, steps, repeat, n):
+    """One contender's median training speed (run in its own process by ``main``)."""
+    x, y = data(n)
+    if which == "chainrule":
+        run = chainrule_trainer(x, y)
+    elif which == "numpy":
+        run = numpy_trainer(x, y)
+    else:
+        torch = torch_or_none()
+        if torch is None:
+            return None
+        run = torch_trainer(torch, x, y)
+    return steps * BATCH / median_time(lambda: run(steps), repeat)
+
+
 def main(quick=False):
     steps = 10 if quick else 40
-    repeat = 3 if quick else 5
-    x, y = data(6_000 if quick else 60_000)
-    print(f"mlp_train: 784-256-256-256-10, batch {BATCH}, SGD, {steps} steps per timing")
+    repeat = 3 if quick else 7
+    n = 6_000 if quick else 60_000
+    print(f"mlp_train: 784-256-256-256-10, batch {BATCH}, SGD, {steps} steps per timing; "
+          "each library in its own fresh process, 3 rounds taken in turn, medians")
     print(blas_report())
-    results = {}
-    run_c = chainrule_trainer(x, y)
-    run_n = numpy_trainer(x, y)
-    results["chainrule"] = steps * BATCH / median_time(lambda: run_c(steps), repeat)
-    results["numpy"] = steps * BATCH / median_time(lambda: run_n(steps), repeat)
-    torch = torch_or_none()
-    if torch is not None:
-        run_t = torch_trainer(torch, x, y)
-        results["pytorch"] = steps * BATCH / median_time(lambda: run_t(steps), repeat)
+    rounds = {}
+    for _ in range(1 if quick else 3):            # rounds of fresh processes, in turn
+        for which in ("chainrule", "numpy", "pytorch"):
+            value = isolated("mlp_train", "samples_per_second", which, steps, repeat, n)
+            if value is not None:
+                rounds.setdefault(which, []).append(value)
+    results = {which: statistics.median(values) for which, values in rounds.items()}
     for name, value in results.items():
         print(f"  {name:10s} {value:10.0f} samples/s")
     if "pytorch" in results:

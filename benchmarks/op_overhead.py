@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from _common import blas_report, median_time, ratio, torch_or_none
+from _common import blas_report, interleaved_medians, median_time, ratio, torch_or_none
 
 N_OPS = 2000
 
@@ -72,16 +72,17 @@ def main(quick=False):
     print(f"op_overhead: {n} elementwise ops on shape (4,), forward + backward")
     print(blas_report())
     import chainrule
-    results = {"chainrule": median_time(lambda: chainrule_chain(n), repeat) / n * 1e6,
-               "numpy": median_time(lambda: numpy_chain(n), repeat) / n * 1e6}
+    contenders = {"chainrule": lambda: chainrule_chain(n), "numpy": lambda: numpy_chain(n)}
+    torch = torch_or_none()
+    if torch is not None:
+        contenders["pytorch"] = lambda: torch_chain(torch, n)
+    results = {name: seconds / n * 1e6
+               for name, seconds in interleaved_medians(contenders, repeat).items()}
 
     def with_anomaly():
         with chainrule.autograd.detect_anomaly():
             chainrule_chain(n)
     anomaly = median_time(with_anomaly, repeat) / n * 1e6
-    torch = torch_or_none()
-    if torch is not None:
-        results["pytorch"] = median_time(lambda: torch_chain(torch, n), repeat) / n * 1e6
     for name, us in results.items():
         print(f"  {name:10s} {us:8.2f} us/op")
     if "pytorch" in results:

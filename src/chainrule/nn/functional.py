@@ -217,16 +217,42 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             else target.reshape(1)
     if input.data.dtype.kind != "f":
         raise DTypeError(f"cross_entropy: input must be floating-point logits, got {input.dtype}")
-    log_p = log_softmax(input, dim=1)
     n_classes = input.shape[1]
-    if target.data.dtype.kind == "f" and target.shape == input.shape:
+    soft = target.data.dtype.kind == "f" and target.shape == input.shape
+    if not soft:
+        _check_class_targets(input, target, "cross_entropy")
+        if input.ndim == 2 and not label_smoothing:
+            return _fused_cross_entropy(input, target, weight, ignore_index, reduction)
+    log_p = log_softmax(input, dim=1)
+    if soft:
         return _soft_cross_entropy(log_p, target, weight, reduction, label_smoothing, n_classes)
-    _check_class_targets(input, target, "cross_entropy")
     nll = nll_loss(log_p, target, weight, ignore_index, reduction)
     if not label_smoothing:
         return nll
     return (1 - label_smoothing) * nll + _smoothing_term(
         log_p, target, weight, ignore_index, reduction) * (label_smoothing / n_classes)
+
+
+def _fused_cross_entropy(input, target, weight, ignore_index, reduction):
+    """The common case — (N, C) logits, class indices — as one SoftmaxCrossEntropy node."""
+    from ..ops.loss import SoftmaxCrossEntropy
+    if reduction not in ("mean", "sum", "none"):
+        raise ArgumentError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got "
+                            f"{reduction!r}")
+    n_classes = input.shape[1]
+    labels = target.data
+    valid = labels != ignore_index
+    safe = numpy.where(valid, labels, 0)
+    if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
+        raise ArgumentError(f"cross_entropy: class targets must lie in [0, {n_classes}) (or "
+                            f"equal ignore_index={ignore_index}), got range "
+                            f"[{int(labels.min())}, {int(labels.max())}]")
+    w = None if weight is None else (weight.data if isinstance(weight, Tensor)
+                                     else numpy.asarray(weight))
+    sample_weights = (numpy.ones(len(safe)) if w is None else w[safe]) * valid
+    total = float(sample_weights.sum())
+    scale = (1.0 / total if total else float("nan")) if reduction == "mean" else 1.0
+    return SoftmaxCrossEntropy(safe, sample_weights, scale, reduction != "none")(input)
 
 
 def _weight_view(weight, log_p):

@@ -1,0 +1,51 @@
+"""Softmax cross-entropy with class-index targets as one node.
+
+Forward computes log-softmax and picks each sample's class; backward is the textbook
+(softmax(x) - onehot) * weight / N, with no graph of a dozen small ops in between. When the
+backward pass is itself recorded (create_graph=True) the softmax is taken with the
+differentiable op, so second derivatives (Newton, Hessian-vector products) stay exact.
+"""
+from .. import backend
+from ..autograd.engine import grad_state
+from ..autograd.function import Function
+from ..tensor import Tensor
+from .activation import softmax
+
+_make = Tensor._make
+
+
+class SoftmaxCrossEntropy(Function):
+    """Per-sample losses -w[t] log softmax(x)[t] for (N, C) logits, scaled by ``scale``
+    (1/sum of weights for "mean", 1 for "sum"); reduced unless reduction is "none"."""
+
+    def __init__(self, targets, sample_weights, scale, reduce):
+        self.targets, self.sample_weights = targets, sample_weights
+        self.scale, self.reduce = scale, reduce
+
+    def forward(self, x):
+        xp = backend.xp
+        shifted = x - x.max(axis=1, keepdims=True)
+        exp = xp.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        self.probabilities = exp / total
+        rows = xp.arange(x.shape[0])
+        losses = (xp.log(total[:, 0]) - shifted[rows, self.targets]) * self.sample_weights
+        if self.reduce:
+            return xp.asarray(losses.sum() * self.scale, dtype=x.dtype)
+        return losses.astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        xp = backend.xp
+        x = self.inputs[0]
+        n = x.shape[0]
+        rows = xp.arange(n)
+        onehot = xp.zeros(x.shape, dtype=x.data.dtype)
+        onehot[rows, self.targets] = 1
+        factor = (self.sample_weights * self.scale).astype(x.data.dtype)[:, None]
+        if grad_state.enabled:           # create_graph: keep softmax differentiable
+            p = softmax(x, dim=1)
+            local = (p - _make(onehot, None)) * _make(factor, None)
+        else:
+            local = _make((self.probabilities - onehot) * factor, None)
+        g = gy if self.reduce else gy.reshape(n, 1)
+        return local * g
