@@ -24,7 +24,7 @@ def main():
         print(f"===== {title} =====", flush=True)
         for name in BENCHMARKS:
             args = [sys.executable, os.path.join(here, name + ".py")] + (["--quick"] if quick
-                                                                        else [])
+                                                                         else [])
             result = subprocess.run(args, env=env, cwd=os.path.dirname(here))
             failures += result.returncode != 0
             print(flush=True)

@@ -135,7 +135,7 @@ def explain(output, inputs=None):
             local = _as_tuple(fn.backward(ones))
             passed = _as_tuple(fn.backward(gy))
             input_labels = [_label(t, edge, names, labels) for t, edge in zip(fn.inputs,
-                                                                                 fn.edges)]
+                                                                              fn.edges)]
             row_local, row_passed = {}, {}
             for t, edge, label, lg, pg in zip(fn.inputs, fn.edges, input_labels, local, passed):
                 if pg is None or not t.requires_grad:

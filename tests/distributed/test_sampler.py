@@ -1,6 +1,4 @@
 """DistributedSampler: disjoint shards covering every sample, reshuffled, consistently padded."""
-import numpy as np
-
 from chainrule.distributed import DistributedSampler
 
 

@@ -44,5 +44,5 @@ def test_unsupported_op_is_named(tmp_path):
         def forward(self, x):
             return chainrule.logsumexp(x, dim=1)
     with pytest.raises(chainrule.io.onnx.UnsupportedOpError, match="op LogSumExp is not "
-                                                                    "supported"):
+                       "supported"):
         chainrule.onnx.export(Odd(), chainrule.randn(2, 3), str(tmp_path / "odd.onnx"))

@@ -55,7 +55,6 @@ def test_pooling_and_norm_gradients(fn):
     check(fn, x)
 
 
-
 @pytest.mark.torch
 def test_layers_match_pytorch_forward_and_backward():
     torch = pytest.importorskip("torch")

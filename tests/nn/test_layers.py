@@ -76,7 +76,6 @@ def test_layer_norm_and_batch_norm_gradients():
                      (x, w, b))
 
 
-
 @pytest.mark.torch
 def test_batchnorm1d_running_stats_and_eval_match_pytorch():
     torch = pytest.importorskip("torch")

@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 
 import chainrule
-from chainrule import nn
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn import functional as F
 from tests.helpers import check, make
@@ -51,7 +50,6 @@ def test_bce_rejects_values_outside_unit_interval():
 def test_mse_shape_mismatch_names_both_shapes():
     with pytest.raises(ShapeError, match=r"\(8, 1\).*\(8,\)"):
         F.mse_loss(chainrule.zeros(8, 1), chainrule.zeros(8))
-
 
 
 @pytest.mark.torch

@@ -43,7 +43,7 @@ OPTIMIZERS = {
     "adamax": ("Adamax", dict(lr=0.02, weight_decay=0.01)),
     "rmsprop": ("RMSprop", dict(lr=0.01)),
     "rmsprop_centered_momentum": ("RMSprop", dict(lr=0.005, centered=True, momentum=0.5,
-                                                   weight_decay=0.01)),
+                                                  weight_decay=0.01)),
     "adagrad": ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.01,
                                 initial_accumulator_value=0.1)),
 }

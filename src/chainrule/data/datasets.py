@@ -90,7 +90,7 @@ def spiral(n_per_class=100, classes=3, noise=0.2, seed=0, test_size=0.2):
     for c in range(classes):
         r = numpy.linspace(0.0, 1, n_per_class)
         t = numpy.linspace(c * 4, (c + 1) * 4, n_per_class) + \
-        rng.standard_normal(n_per_class) * noise
+            rng.standard_normal(n_per_class) * noise
         xs.append(numpy.stack([r * numpy.sin(t), r * numpy.cos(t)], axis=1))
         ys.append(numpy.full(n_per_class, c))
     return _split("spiral", numpy.concatenate(xs), numpy.concatenate(ys), "classification",
@@ -137,30 +137,30 @@ def digits(seed=0, test_size=0.2, standardize=True, flat=True):
     return split
 
 
+def _tabular(name, task, num_classes, seed, test_size, standardize):
+    bunch = _sklearn(name)
+    return _split(name, bunch.data, bunch.target, task, seed, test_size, standardize,
+                  num_classes=num_classes, feature_names=list(bunch.feature_names))
+
+
 def breast_cancer(seed=0, test_size=0.2, standardize=True):
     """Breast cancer Wisconsin: 30 features, malignant (0) or benign (1) — binary."""
-    bunch = _sklearn("breast_cancer")
-    return _split("breast_cancer", bunch.data, bunch.target, "classification", seed, test_size,
-                  standardize, num_classes=2, feature_names=list(bunch.feature_names))
+    return _tabular("breast_cancer", "classification", 2, seed, test_size, standardize)
 
 
 def iris(seed=0, test_size=0.2, standardize=True):
-    bunch = _sklearn("iris")
-    return _split("iris", bunch.data, bunch.target, "classification", seed, test_size,
-                  standardize, num_classes=3, feature_names=list(bunch.feature_names))
+    """Iris flowers: 4 features, 3 classes."""
+    return _tabular("iris", "classification", 3, seed, test_size, standardize)
 
 
 def wine(seed=0, test_size=0.2, standardize=True):
-    bunch = _sklearn("wine")
-    return _split("wine", bunch.data, bunch.target, "classification", seed, test_size,
-                  standardize, num_classes=3, feature_names=list(bunch.feature_names))
+    """Wine cultivars: 13 features, 3 classes."""
+    return _tabular("wine", "classification", 3, seed, test_size, standardize)
 
 
 def diabetes(seed=0, test_size=0.2, standardize=True):
     """Diabetes progression: 10 features, a real-valued target (regression)."""
-    bunch = _sklearn("diabetes")
-    return _split("diabetes", bunch.data, bunch.target, "regression", seed, test_size,
-                  standardize, feature_names=list(bunch.feature_names))
+    return _tabular("diabetes", "regression", None, seed, test_size, standardize)
 
 
 def shapes(n=10000, size=32, seed=0, test_size=0.2):

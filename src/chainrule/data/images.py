@@ -167,5 +167,3 @@ def image_folder_split(root, image_size=32, seed=0, test_size=0.2, augment=True)
         train = TransformDataset(train, Compose([RandomHorizontalFlip(),
                                                  RandomCrop(image_size, padding=2)]))
     return train, test, full.classes
-
-

@@ -201,7 +201,7 @@ class ModelCheckpoint(_callback_base()):
             trainer.history.__dict__.update(restored["history"].__dict__)
         trainer.step_count = restored["step"] or 0
         self.best = (restored["extra"] or {}).get("best") if isinstance(restored["extra"],
-                                                                          dict) else None
+                                                                        dict) else None
         self.resume_epoch = epoch + 1
 
     def on_epoch_end(self, trainer, epoch, logs):

@@ -164,6 +164,18 @@ def _check_class_targets(input, target, op):
     return n_classes
 
 
+def _class_labels(target, n_classes, ignore_index, op):
+    """(labels with ignored ones replaced by 0, mask of the kept ones), range-checked."""
+    labels = target.data
+    valid = labels != ignore_index
+    safe = numpy.where(valid, labels, 0)
+    if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
+        raise ArgumentError(f"{op}: class targets must lie in [0, {n_classes}) (or equal "
+                            f"ignore_index={ignore_index}), got range [{int(labels.min())}, "
+                            f"{int(labels.max())}]")
+    return safe, valid
+
+
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` (N, C, ...) at class ``target``."""
     input = _as_tensor(input, "input", "nll_loss")
@@ -171,13 +183,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     if input.ndim < 2:
         raise ShapeError(f"nll_loss: input must be (N, C) or (N, C, d1, ...), got {input.shape}")
     n_classes = _check_class_targets(input, target, "nll_loss")
-    labels = target.data
-    valid = labels != ignore_index
-    safe = numpy.where(valid, labels, 0)
-    if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
-        raise ArgumentError(f"nll_loss: class targets must lie in [0, {n_classes}) (or equal "
-                            f"ignore_index={ignore_index}), got range [{int(labels.min())}, "
-                            f"{int(labels.max())}]")
+    safe, valid = _class_labels(target, n_classes, ignore_index, "nll_loss")
     picked = _pick_class(input, safe)                     # (N, ...)
     w = numpy.ones(n_classes, dtype=input.data.dtype) if weight is None else \
         (weight.data if isinstance(weight, Tensor) else numpy.asarray(weight))
@@ -239,14 +245,7 @@ def _fused_cross_entropy(input, target, weight, ignore_index, reduction):
     if reduction not in ("mean", "sum", "none"):
         raise ArgumentError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got "
                             f"{reduction!r}")
-    n_classes = input.shape[1]
-    labels = target.data
-    valid = labels != ignore_index
-    safe = numpy.where(valid, labels, 0)
-    if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
-        raise ArgumentError(f"cross_entropy: class targets must lie in [0, {n_classes}) (or "
-                            f"equal ignore_index={ignore_index}), got range "
-                            f"[{int(labels.min())}, {int(labels.max())}]")
+    safe, valid = _class_labels(target, input.shape[1], ignore_index, "cross_entropy")
     w = None if weight is None else (weight.data if isinstance(weight, Tensor)
                                      else numpy.asarray(weight))
     sample_weights = (numpy.ones(len(safe)) if w is None else w[safe]) * valid

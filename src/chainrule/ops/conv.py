@@ -10,7 +10,6 @@ Three bilinear ops close the family under differentiation, so double backward is
 
 The derivative of each is written with the other two.
 """
-import numpy
 
 from .. import backend
 from ..autograd.function import Function

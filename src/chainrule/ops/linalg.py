@@ -136,8 +136,6 @@ def einsum(subscripts, *operands):
     return Einsum(in_subs, out_sub)(*operands)
 
 
-
-
 class Linear(Function):
     """y = x W^T + b in one node (one matrix product, bias added in place)."""
 

@@ -64,7 +64,7 @@ class PoolGeometry:
     def scatter(self, values_per_offset, x_shape, dtype):
         """Add, for each kernel offset (i, j), an (N, C, OH, OW) array back into x's shape."""
         xp = backend.xp
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        (sh, sw), (ph, pw) = self.stride, self.padding
         n, c, h, w = x_shape
         padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=dtype)
         for (i, j), values in values_per_offset:

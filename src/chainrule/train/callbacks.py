@@ -13,7 +13,6 @@ import warnings
 from ..errors import ArgumentError
 
 
-
 class Callback:
     def on_train_begin(self, trainer):
         pass

@@ -155,5 +155,3 @@ def _model_graph(model, example_input, collapse, max_nodes):
         previous = f"m{i}"
     lines.append("}")
     return Graph("\n".join(lines), len(records))
-
-
