@@ -84,3 +84,31 @@ dist.all_reduce(chainrule.ones(3))       # rank 0 would wait here forever withou
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "rank one is broken" in result.stderr
+
+
+def test_no_sync_accumulates_then_synchronises(tmp_path):
+    script = tmp_path / "accumulate.py"
+    script.write_text("""
+import numpy as np, chainrule
+from chainrule import nn, distributed as dist
+dist.init()
+chainrule.manual_seed(0)
+model = dist.DistributedDataParallel(nn.Linear(3, 2))
+rng = np.random.default_rng(dist.rank())
+x1, x2 = (chainrule.tensor(rng.standard_normal((4, 3)).astype(np.float32)) for _ in range(2))
+with model.no_sync():
+    model(x1).sum().backward()
+local = model.module.weight.grad.numpy().copy()
+model(x2).sum().backward()           # synchronised: the average of both ranks' sums
+assert np.allclose(local, np.repeat(x1.numpy().sum(0)[None], 2, 0), atol=1e-5)  # not averaged
+expected = dist.all_gather(chainrule.tensor(
+    (x1.numpy().sum(0) + x2.numpy().sum(0))[None].repeat(2, 0)))
+average = sum(e.numpy() for e in expected) / dist.world_size()
+assert np.allclose(model.module.weight.grad.numpy(), average, atol=1e-5), "no_sync"
+if dist.rank() == 0:
+    print("OK")
+""")
+    result = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(script)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout

@@ -19,6 +19,30 @@ MODELS = {
     "sigmoid_softmax": lambda: nn.Sequential(nn.Linear(8, 5), nn.Sigmoid(),
                                              nn.GELU("tanh"), nn.Softmax(-1)),
 }
+IMAGE_MODELS = {
+    "lenet": lambda: chainrule.models.LeNet5(3, 4, 16),
+    "resnet": lambda: chainrule.models.ResNet(3, 4, blocks=(1, 1), width=4),
+    "conv_zoo": lambda: nn.Sequential(
+        nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+        nn.Conv2d(4, 4, 3, padding="same", groups=4, dilation=2), nn.AvgPool2d(2, 1, 1),
+        nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1), nn.Upsample(2),
+        nn.GroupNorm(1, 2), nn.MaxPool2d(2), nn.AdaptiveAvgPool2d((3, 2)), nn.Flatten(),
+        nn.Linear(12, 3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IMAGE_MODELS))
+def test_cnn_export_matches_onnxruntime(name, tmp_path):
+    chainrule.manual_seed(2)
+    model = IMAGE_MODELS[name]()
+    model(chainrule.randn(8, 3, 16, 16))                 # running statistics
+    path = chainrule.onnx.export(model, chainrule.randn(2, 3, 16, 16), str(tmp_path / "c.onnx"))
+    session = ort.InferenceSession(path)
+    x = np.random.default_rng(3).standard_normal((5, 3, 16, 16)).astype(np.float32)
+    model.eval()
+    with chainrule.no_grad():
+        expected = model(x).numpy()
+    assert np.abs(session.run(None, {"input": x})[0] - expected).max() < 1e-5
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
