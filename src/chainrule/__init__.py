@@ -26,7 +26,7 @@ from .explain import explain  # noqa: F401,E402
 from .train import lr_find  # noqa: F401,E402
 from . import viz  # noqa: F401,E402
 from .viz import report, summary  # noqa: F401,E402
-from . import io  # noqa: F401,E402
+from . import distributed, io  # noqa: F401,E402  (distributed imports MPI lazily)
 from .io import load, load_checkpoint, onnx, save, save_checkpoint  # noqa: F401,E402
 
 float16 = _numpy.dtype("float16")
