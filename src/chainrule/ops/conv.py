@@ -37,43 +37,54 @@ class ConvGeometry:
         return oh, ow
 
     def columns(self, x, kh, kw):
-        """(N, G, C/G * kh * kw, OH * OW) windows of x (the im2col matrix), filled one kernel
-        offset at a time: kh * kw strided slice copies, each with contiguous rows."""
+        """The im2col matrix of x as (G, C/G * kh * kw, N * OH * OW): channel-major, so one
+        matrix product per group covers the whole batch. Filled one kernel offset at a time
+        (kh * kw strided slice copies, no loop over the batch or the pixels)."""
         xp = backend.xp
         n, c, h, w = x.shape
-        top, bottom, left, right = self.padding
-        if any(self.padding):
-            x = xp.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
         oh, ow = self.output_size(h, w, kh, kw)
+        source = self._padded(x.transpose(1, 0, 2, 3))                 # (C, N, Hp, Wp)
         (sh, sw), (dh, dw) = self.stride, self.dilation
-        cols = xp.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
+        cols = xp.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
         for i in range(kh):
             for j in range(kw):
-                cols[:, :, i, j] = x[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
-                                     j * dw:j * dw + sw * (ow - 1) + 1:sw]
+                cols[:, i, j] = source[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+                                       j * dw:j * dw + sw * (ow - 1) + 1:sw]
         g = self.groups
-        return cols.reshape(n, g, (c // g) * kh * kw, oh * ow), (oh, ow)
+        return cols.reshape(g, (c // g) * kh * kw, n * oh * ow), (oh, ow)
+
+    def _padded(self, x):
+        top, bottom, left, right = self.padding
+        if not any(self.padding):
+            return x
+        return backend.xp.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
 
     def scatter_columns(self, cols, x_shape, kh, kw, out_hw):
-        """col2im: add (N, G, C/G*kh*kw, OH*OW) columns back into an x-shaped array."""
+        """col2im: add (G, C/G * kh * kw, N * OH * OW) columns back into an (N, C, H, W) array."""
         xp = backend.xp
         n, c, h, w = x_shape
         top, bottom, left, right = self.padding
         oh, ow = out_hw
         (sh, sw), (dh, dw) = self.stride, self.dilation
-        padded = xp.zeros((n, c, h + top + bottom, w + left + right), dtype=cols.dtype)
-        blocks = cols.reshape(n, c, kh, kw, oh, ow)
+        padded = xp.zeros((c, n, h + top + bottom, w + left + right), dtype=cols.dtype)
+        blocks = cols.reshape(c, kh, kw, n, oh, ow)
         for i in range(kh):
             for j in range(kw):
                 rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
                 columns = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-                padded[:, :, rows, columns] += blocks[:, :, i, j]
-        return padded[:, :, top:top + h, left:left + w]
+                padded[:, :, rows, columns] += blocks[:, i, j]
+        return padded[:, :, top:top + h, left:left + w].transpose(1, 0, 2, 3)
 
 
 def _grouped_weight(w, groups):
     o = w.shape[0]
     return w.reshape(groups, o // groups, -1)
+
+
+def _grouped_batch(g, groups):
+    """(N, O, OH, OW) -> (G, O/G, N * OH * OW), the layout of the im2col products."""
+    n, o, oh, ow = g.shape
+    return g.transpose(1, 0, 2, 3).reshape(groups, o // groups, n * oh * ow)
 
 
 class Conv(Function):
@@ -85,8 +96,8 @@ class Conv(Function):
     def forward(self, x, w):
         cols, (oh, ow) = self.geometry.columns(x, w.shape[2], w.shape[3])
         self.cols = cols                  # reused by the weight gradient: one im2col, not two
-        y = _grouped_weight(w, self.geometry.groups) @ cols          # (N, G, O/G, L)
-        return y.reshape(x.shape[0], w.shape[0], oh, ow)
+        y = _grouped_weight(w, self.geometry.groups) @ cols            # (G, O/G, N*L)
+        return y.reshape(w.shape[0], x.shape[0], oh, ow).transpose(1, 0, 2, 3)
 
     def backward(self, gy):
         x, w = self.inputs
@@ -111,7 +122,7 @@ class ConvInputGrad(Function):
         groups = self.geometry.groups
         c = w.shape[1] * groups
         wg = _grouped_weight(w, groups)                                 # (G, O/G, K)
-        cols = wg.transpose(0, 2, 1) @ g.reshape(n, groups, o // groups, oh * ow)
+        cols = wg.transpose(0, 2, 1) @ _grouped_batch(g, groups)        # (G, K, N*L)
         return self.geometry.scatter_columns(cols, (n, c) + self.x_hw, w.shape[2], w.shape[3],
                                              (oh, ow))
 
@@ -131,15 +142,12 @@ class ConvWeightGrad(Function):
         self.geometry, self.w_shape = geometry, tuple(w_shape)
 
     def forward(self, x, g):
-        o, _, kh, kw = self.w_shape
-        groups = self.geometry.groups
-        oh, ow = g.shape[2:]
+        _, _, kh, kw = self.w_shape
         cols = self.cached_cols
         if cols is None:
-            cols, _ = self.geometry.columns(x, kh, kw)                 # (N, G, K, L)
+            cols, _ = self.geometry.columns(x, kh, kw)                 # (G, K, N*L)
         self.cached_cols = None
-        gg = g.reshape(g.shape[0], groups, o // groups, oh * ow)
-        gw = numpy_sum_matmul(gg, cols)                                 # (G, O/G, K)
+        gw = _grouped_batch(g, self.geometry.groups) @ cols.swapaxes(1, 2)  # (G, O/G, K)
         return gw.reshape(self.w_shape)
 
     def backward(self, ggw):
@@ -147,12 +155,6 @@ class ConvWeightGrad(Function):
         gx = ConvInputGrad(self.geometry, x.shape[2:])(g, ggw) if x.requires_grad else None
         gg = Conv(self.geometry)(x, ggw) if g.requires_grad else None
         return gx, gg
-
-
-def numpy_sum_matmul(a, b):
-    """sum_n a[n] @ b[n]^T for (N, G, P, L) and (N, G, K, L): batched products, then a sum
-    over the batch (no transposed copy of the large im2col matrix)."""
-    return (a @ b.swapaxes(-1, -2)).sum(axis=0)
 
 
 # ---------------------------------------------------------------- functional API

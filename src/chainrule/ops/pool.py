@@ -50,15 +50,15 @@ class PoolGeometry:
         """The max of each window and the (first) kernel offset where it is, in one pass
         over the kernel offsets."""
         xp = backend.xp
-        best = argmax = None
-        for index, values in self.offsets(x, -numpy.inf):
-            if best is None:
-                best = values.copy()
-                argmax = xp.zeros(values.shape, dtype=numpy.int64)
-                continue
+        offsets = self.offsets(x, -numpy.inf)
+        _, first = next(offsets)
+        best = first.copy()
+        kernel_size = self.kernel[0] * self.kernel[1]
+        argmax = xp.zeros(best.shape, dtype=numpy.int8 if kernel_size < 128 else numpy.int32)
+        for index, values in offsets:
             better = values > best
-            best = xp.where(better, values, best)
-            argmax[better] = index
+            xp.copyto(argmax, index, where=better)
+            xp.maximum(best, values, out=best)
         return best, argmax
 
     def scatter(self, values_per_offset, x_shape, dtype):
