@@ -14,8 +14,6 @@ from .errors import ArgumentError
 xp = numpy
 name = "numpy"
 
-#: floating dtypes a tensor may carry gradients in
-FLOAT_DTYPES = (numpy.dtype("float16"), numpy.dtype("float32"), numpy.dtype("float64"))
 default_float = numpy.dtype("float32")
 
 
@@ -41,7 +39,3 @@ def to_numpy(array):
         return array
     get = getattr(array, "get", None)
     return get() if get is not None else numpy.asarray(array)
-
-
-def is_floating(dtype):
-    return dtype.kind == "f"

@@ -8,7 +8,7 @@ import functools
 import os
 import sys
 
-from ..errors import AnomalyError, ArgumentTypeError, DTypeError, GraphError, ShapeError
+from ..errors import AnomalyError, ArgumentTypeError, GraphError, ShapeError
 
 
 class _GradState:
@@ -399,9 +399,3 @@ def check_backward(fn, g):
         where = fn.created_at or "<created outside detect_anomaly>"
         raise AnomalyError(f"{fn.op_name()} produced {kind} in its backward gradient: "
                            f"{_describe_inputs(fn.inputs)}; the node was created at {where}")
-
-
-def _check_dtype_for_grad(t):
-    if t.data.dtype.kind != "f":
-        raise DTypeError(f"only floating-point tensors can require gradients, got {t.dtype}; "
-                         "convert with .to(chainrule.float32) first")

@@ -9,6 +9,7 @@ OneCycleLR. ``ReduceLROnPlateau.step(metric)`` takes the monitored value.
 >>> sched = StepLR(opt, step_size=2, gamma=0.5)
 >>> lrs = []
 >>> for _ in range(4):
+...     opt.zero_grad(); (w * 2).sum().backward()
 ...     opt.step(); sched.step(); lrs.append(sched.get_last_lr()[0])
 >>> lrs
 [1.0, 0.5, 0.5, 0.25]
