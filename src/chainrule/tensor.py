@@ -269,7 +269,15 @@ class Tensor:
         integer_division = ufunc is backend.xp.true_divide and self.data.dtype.kind != "f"
         if recording or integer_division:
             return self._inplace(op, other)
-        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data)
+        try:
+            ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data)
+        except TypeError:
+            raise DTypeError(f"in-place {ufunc.__name__}: the result cannot be stored in this "
+                             f"{self.dtype} tensor; use an out-of-place op or convert it "
+                             "first") from None
+        except ValueError as error:
+            raise ShapeError(f"in-place {ufunc.__name__} on a tensor of shape {self.shape}: "
+                             f"{error}") from None
         self._bump_version()
         return self
 
