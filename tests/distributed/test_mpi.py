@@ -112,3 +112,34 @@ if dist.rank() == 0:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout
+
+
+def test_sync_batchnorm_uses_the_global_batch(tmp_path):
+    script = tmp_path / "syncbn.py"
+    script.write_text("""
+import numpy as np, chainrule
+from chainrule import nn, distributed as dist
+dist.init()
+rng = np.random.default_rng(0)
+full = rng.standard_normal((8, 3, 2, 2)).astype(np.float32) * 2 + 1
+mine = chainrule.tensor(full[dist.rank() * 4:(dist.rank() + 1) * 4], requires_grad=True)
+bn = dist.convert_sync_batchnorm(nn.Sequential(nn.BatchNorm2d(3)))
+out = bn(mine)
+(out * out * chainrule.arange(4).float().reshape(4, 1, 1, 1)).sum().backward()
+reference = chainrule.tensor(full, requires_grad=True)
+ref_out = nn.BatchNorm2d(3)(reference)
+weights = chainrule.tensor(np.tile(np.arange(4, dtype=np.float32), 2)).reshape(8, 1, 1, 1)
+(ref_out * ref_out * weights).sum().backward()
+part = slice(dist.rank() * 4, (dist.rank() + 1) * 4)
+assert np.allclose(out.numpy(), ref_out.numpy()[part], atol=1e-5), "forward"
+assert np.allclose(mine.grad.numpy(), reference.grad.numpy()[part], atol=1e-4), "backward"
+single = nn.BatchNorm2d(3)
+single(chainrule.tensor(full))
+assert np.allclose(bn[0].running_var.numpy(), single.running_var.numpy(), atol=1e-6), "stats"
+if dist.rank() == 0:
+    print("OK")
+""")
+    result = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(script)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout

@@ -8,6 +8,7 @@ for, averaged and written back, so every replica takes the same optimizer step.
 
 BatchNorm statistics stay per replica (as in PyTorch's default): each process normalises its
 own batch and keeps its own running statistics; rank 0's are the ones saved in checkpoints.
+``convert_sync_batchnorm(model)`` opts in to statistics over the global batch.
 """
 import contextlib
 
