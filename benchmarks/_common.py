@@ -69,3 +69,16 @@ def isolated(module, function, *args):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def isolated_medians(module, function, contenders, args, rounds):
+    """Median of ``module.function(name, *args)`` per contender, each call in a fresh
+    process, taking the contenders in turn for ``rounds`` rounds (None results are skipped)."""
+    import statistics
+    values = {}
+    for _ in range(rounds):
+        for name in contenders:
+            value = isolated(module, function, name, *args)
+            if value is not None:
+                values.setdefault(name, []).append(value)
+    return {name: statistics.median(found) for name, found in values.items()}

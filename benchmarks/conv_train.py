@@ -3,12 +3,11 @@ samples per second for chainrule and PyTorch side by side.
 
     python benchmarks/conv_train.py [--quick]
 """
-import statistics
 import sys
 
 import numpy as np
 
-from _common import blas_report, isolated, median_time, ratio, torch_or_none
+from _common import blas_report, isolated_medians, median_time, ratio, torch_or_none
 
 
 def samples_per_second(which, steps):
@@ -55,13 +54,8 @@ def main(quick=False):
     print("conv_train: LeNet-5, 28x28x1, batch 64; each library in its own fresh process, "
           "3 rounds taken in turn, medians")
     print(blas_report())
-    rounds = {}
-    for _ in range(1 if quick else 3):
-        for which in ("chainrule", "pytorch"):
-            value = isolated("conv_train", "samples_per_second", which, steps)
-            if value is not None:
-                rounds.setdefault(which, []).append(value)
-    results = {which: statistics.median(values) for which, values in rounds.items()}
+    results = isolated_medians("conv_train", "samples_per_second", ("chainrule", "pytorch"),
+                               (steps,), 1 if quick else 3)
     for name, value in results.items():
         print(f"  {name:10s} {value:9.0f} samples/s")
     if "pytorch" in results:

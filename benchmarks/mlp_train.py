@@ -3,12 +3,11 @@ float32, synthetic MNIST-shaped data (60,000 x 784): training samples per second
 
     python benchmarks/mlp_train.py [--quick]
 """
-import statistics
 import sys
 
 import numpy as np
 
-from _common import blas_report, isolated, median_time, ratio, torch_or_none
+from _common import blas_report, isolated_medians, median_time, ratio, torch_or_none
 
 SIZES = (784, 256, 256, 256, 10)
 BATCH = 128
@@ -136,13 +135,9 @@ def main(quick=False):
     print(f"mlp_train: 784-256-256-256-10, batch {BATCH}, SGD, {steps} steps per timing; "
           "each library in its own fresh process, 3 rounds taken in turn, medians")
     print(blas_report())
-    rounds = {}
-    for _ in range(1 if quick else 3):            # rounds of fresh processes, in turn
-        for which in ("chainrule", "numpy", "pytorch"):
-            value = isolated("mlp_train", "samples_per_second", which, steps, repeat, n)
-            if value is not None:
-                rounds.setdefault(which, []).append(value)
-    results = {which: statistics.median(values) for which, values in rounds.items()}
+    results = isolated_medians("mlp_train", "samples_per_second",
+                               ("chainrule", "numpy", "pytorch"), (steps, repeat, n),
+                               1 if quick else 3)
     for name, value in results.items():
         print(f"  {name:10s} {value:10.0f} samples/s")
     if "pytorch" in results:

@@ -108,10 +108,7 @@ assert np.allclose(model.module.weight.grad.numpy(), average, atol=1e-5), "no_sy
 if dist.rank() == 0:
     print("OK")
 """)
-    result = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(script)],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert "OK" in result.stdout
+    _expect_ok(script)
 
 
 def test_sync_batchnorm_uses_the_global_batch(tmp_path):
@@ -139,6 +136,10 @@ assert np.allclose(bn[0].running_var.numpy(), single.running_var.numpy(), atol=1
 if dist.rank() == 0:
     print("OK")
 """)
+    _expect_ok(script)
+
+
+def _expect_ok(script):
     result = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(script)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
