@@ -42,3 +42,20 @@ def test_bad_files_exit_2(tmp_path):
     result = run("predict", "--checkpoint", "junk.safetensors", "--input", "none.npy",
                  cwd=tmp_path)
     assert result.returncode == 2
+
+
+def test_train_on_a_users_image_folder_with_resnet(tmp_path):
+    pil = pytest.importorskip("PIL.Image")
+    rng = np.random.default_rng(0)
+    for label, channel in (("cats", 0), ("dogs", 2)):          # reddish vs bluish pictures
+        folder = tmp_path / "photos" / label
+        folder.mkdir(parents=True)
+        for i in range(12):
+            pixels = (rng.random((20, 20, 3)) * 80).astype(np.uint8)
+            pixels[:, :, channel] += 150
+            pil.fromarray(pixels).save(folder / f"{i}.png")
+    result = run("train", "--dataset", "images:photos", "--model", "resnet", "--epochs", "3",
+                 "--batch-size", "8", "--no-progress", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("images:photos: 19 train / 5 test samples")
+    assert "accuracy" in result.stdout
