@@ -1,11 +1,12 @@
-"""Every ```python block in docs/*.md runs (blocks of one page share a namespace, in order)."""
+"""Every ```python block in docs/*.md and README.md runs (blocks of one page share a namespace,
+in order), so the documentation cannot drift from the code."""
 import pathlib
 import re
 
 import pytest
 
 DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs"
-PAGES = sorted(DOCS.glob("*.md"))
+PAGES = sorted(DOCS.glob("*.md")) + [DOCS.parent / "README.md"]
 
 
 def code_blocks(path):
