@@ -168,7 +168,7 @@ def _class_labels(target, n_classes, ignore_index, op):
     """(labels with ignored ones replaced by 0, mask of the kept ones), range-checked."""
     labels = target.data
     valid = labels != ignore_index
-    safe = numpy.where(valid, labels, 0)
+    safe = backend.xp.where(valid, labels, 0)
     if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
         raise ArgumentError(f"{op}: class targets must lie in [0, {n_classes}) (or equal "
                             f"ignore_index={ignore_index}), got range [{int(labels.min())}, "
@@ -185,8 +185,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     n_classes = _check_class_targets(input, target, "nll_loss")
     safe, valid = _class_labels(target, n_classes, ignore_index, "nll_loss")
     picked = _pick_class(input, safe)                     # (N, ...)
-    w = numpy.ones(n_classes, dtype=input.data.dtype) if weight is None else \
-        (weight.data if isinstance(weight, Tensor) else numpy.asarray(weight))
+    w = backend.xp.ones(n_classes, dtype=input.data.dtype) if weight is None else \
+        (weight.data if isinstance(weight, Tensor) else backend.xp.asarray(weight))
     sample_w = w[safe] * valid
     loss = -picked * _make(sample_w.astype(input.data.dtype), None)
     if reduction == "mean":
@@ -199,7 +199,7 @@ def _pick_class(input, labels):
     """input[n, labels[n], ...] for every n (and trailing position)."""
     moved = input.swapaxes(0, 1) if input.ndim == 2 else input.permute(
         1, 0, *range(2, input.ndim))
-    grids = numpy.indices(labels.shape, sparse=True)
+    grids = backend.xp.indices(labels.shape, sparse=True)
     return moved[(labels,) + tuple(grids)]
 
 
@@ -247,8 +247,8 @@ def _fused_cross_entropy(input, target, weight, ignore_index, reduction):
                             f"{reduction!r}")
     safe, valid = _class_labels(target, input.shape[1], ignore_index, "cross_entropy")
     w = None if weight is None else (weight.data if isinstance(weight, Tensor)
-                                     else numpy.asarray(weight))
-    sample_weights = (numpy.ones(len(safe)) if w is None else w[safe]) * valid
+                                     else backend.xp.asarray(weight))
+    sample_weights = (backend.xp.ones(len(safe)) if w is None else w[safe]) * valid
     total = float(sample_weights.sum())
     scale = (1.0 / total if total else float("nan")) if reduction == "mean" else 1.0
     return SoftmaxCrossEntropy(safe, sample_weights, scale, reduction != "none")(input)
@@ -269,7 +269,7 @@ def _smoothing_term(log_p, target, weight, ignore_index, reduction):
         if weight is None:
             denominator = float((~ignored).sum())
         else:
-            w = weight.data if isinstance(weight, Tensor) else numpy.asarray(weight)
+            w = weight.data if isinstance(weight, Tensor) else backend.xp.asarray(weight)
             denominator = float(w[target.data[~ignored]].sum())
         return smooth.sum() * (1.0 / denominator if denominator else float("nan"))
     return _reduce(smooth, reduction, "cross_entropy")
@@ -384,7 +384,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 
 def embedding(input, weight, padding_idx=None):
-    indices = input.data if isinstance(input, Tensor) else numpy.asarray(input)
+    indices = input.data if isinstance(input, Tensor) else backend.xp.asarray(input)
     if indices.dtype.kind not in "iu":
         raise DTypeError(f"embedding: indices must be integers, got {indices.dtype}")
     if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
