@@ -36,22 +36,46 @@ class ConvGeometry:
         ow = (w + left + right - dw * (kw - 1) - 1) // sw + 1
         return oh, ow
 
+    def flat(self):
+        """Stride 1: windows can be read as contiguous runs of the flattened padded image
+        (each run one output row at full padded width, the extra columns cropped later)."""
+        return self.stride == (1, 1)
+
+    def width(self, w, kw):
+        """The width of one output row in the im2col layout (padded width when ``flat``)."""
+        top, bottom, left, right = self.padding
+        return w + left + right if self.flat() else self.output_size(1, w, 1, kw)[1]
+
     def columns(self, x, kh, kw):
-        """The im2col matrix of x as (G, C/G * kh * kw, N * OH * OW): channel-major, so one
-        matrix product per group covers the whole batch. Filled one kernel offset at a time
-        (kh * kw strided slice copies, no loop over the batch or the pixels)."""
+        """The im2col matrix of x as (G, C/G * kh * kw, N * OH * width): channel-major, so
+        one matrix product per group covers the whole batch. Filled one kernel offset at a
+        time (kh * kw slice copies; contiguous runs for stride 1), never looping over the
+        batch or the pixels."""
         xp = backend.xp
         n, c, h, w = x.shape
         oh, ow = self.output_size(h, w, kh, kw)
         source = self._padded(x.transpose(1, 0, 2, 3))                 # (C, N, Hp, Wp)
         (sh, sw), (dh, dw) = self.stride, self.dilation
-        cols = xp.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                cols[:, i, j] = source[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
-                                       j * dw:j * dw + sw * (ow - 1) + 1:sw]
+        if self.flat():
+            hp, wp = source.shape[2:]
+            flat = xp.zeros((c, n, hp * wp + (kw - 1) * dw), dtype=x.dtype)
+            flat[:, :, :hp * wp] = source.reshape(c, n, hp * wp)
+            run = oh * wp
+            cols = xp.empty((c, kh, kw, n, run), dtype=x.dtype)
+            for i in range(kh):
+                for j in range(kw):
+                    start = i * dh * wp + j * dw
+                    cols[:, i, j] = flat[:, :, start:start + run]
+            width = wp
+        else:
+            cols = xp.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
+            for i in range(kh):
+                for j in range(kw):
+                    cols[:, i, j] = source[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+                                           j * dw:j * dw + sw * (ow - 1) + 1:sw]
+            width = ow
         g = self.groups
-        return cols.reshape(g, (c // g) * kh * kw, n * oh * ow), (oh, ow)
+        return cols.reshape(g, (c // g) * kh * kw, n * oh * width), (oh, ow)
 
     def _padded(self, x):
         top, bottom, left, right = self.padding
@@ -60,19 +84,31 @@ class ConvGeometry:
         return backend.xp.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
 
     def scatter_columns(self, cols, x_shape, kh, kw, out_hw):
-        """col2im: add (G, C/G * kh * kw, N * OH * OW) columns back into an (N, C, H, W) array."""
+        """col2im: add (G, C/G * kh * kw, N * OH * width) columns back into an (N, C, H, W)
+        array (the adjoint of ``columns``)."""
         xp = backend.xp
         n, c, h, w = x_shape
         top, bottom, left, right = self.padding
         oh, ow = out_hw
         (sh, sw), (dh, dw) = self.stride, self.dilation
-        padded = xp.zeros((c, n, h + top + bottom, w + left + right), dtype=cols.dtype)
-        blocks = cols.reshape(c, kh, kw, n, oh, ow)
-        for i in range(kh):
-            for j in range(kw):
-                rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
-                columns = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-                padded[:, :, rows, columns] += blocks[:, i, j]
+        hp, wp = h + top + bottom, w + left + right
+        if self.flat():
+            run = oh * wp
+            flat = xp.zeros((c, n, hp * wp + (kw - 1) * dw), dtype=cols.dtype)
+            blocks = cols.reshape(c, kh, kw, n, run)
+            for i in range(kh):
+                for j in range(kw):
+                    start = i * dh * wp + j * dw
+                    flat[:, :, start:start + run] += blocks[:, i, j]
+            padded = flat[:, :, :hp * wp].reshape(c, n, hp, wp)
+        else:
+            padded = xp.zeros((c, n, hp, wp), dtype=cols.dtype)
+            blocks = cols.reshape(c, kh, kw, n, oh, ow)
+            for i in range(kh):
+                for j in range(kw):
+                    rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+                    columns = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+                    padded[:, :, rows, columns] += blocks[:, i, j]
         return padded[:, :, top:top + h, left:left + w].transpose(1, 0, 2, 3)
 
 
@@ -81,10 +117,16 @@ def _grouped_weight(w, groups):
     return w.reshape(groups, o // groups, -1)
 
 
-def _grouped_batch(g, groups):
-    """(N, O, OH, OW) -> (G, O/G, N * OH * OW), the layout of the im2col products."""
+def _grouped_batch(g, groups, width):
+    """(N, O, OH, OW) -> (G, O/G, N * OH * width), the layout of the im2col products (rows
+    widened with zeros to ``width`` where the flat stride-1 layout reads full padded rows)."""
     n, o, oh, ow = g.shape
-    return g.transpose(1, 0, 2, 3).reshape(groups, o // groups, n * oh * ow)
+    rows = g.transpose(1, 0, 2, 3)
+    if width != ow:
+        wide = backend.xp.zeros((o, n, oh, width), dtype=g.dtype)
+        wide[..., :ow] = rows
+        rows = wide
+    return rows.reshape(groups, o // groups, n * oh * width)
 
 
 class Conv(Function):
@@ -97,7 +139,9 @@ class Conv(Function):
         cols, (oh, ow) = self.geometry.columns(x, w.shape[2], w.shape[3])
         self.cols = cols                  # reused by the weight gradient: one im2col, not two
         y = _grouped_weight(w, self.geometry.groups) @ cols            # (G, O/G, N*L)
-        return y.reshape(w.shape[0], x.shape[0], oh, ow).transpose(1, 0, 2, 3)
+        width = self.geometry.width(x.shape[3], w.shape[3])
+        y = y.reshape(w.shape[0], x.shape[0], oh, width)[..., :ow]
+        return y.transpose(1, 0, 2, 3)
 
     def backward(self, gy):
         x, w = self.inputs
@@ -122,7 +166,8 @@ class ConvInputGrad(Function):
         groups = self.geometry.groups
         c = w.shape[1] * groups
         wg = _grouped_weight(w, groups)                                 # (G, O/G, K)
-        cols = wg.transpose(0, 2, 1) @ _grouped_batch(g, groups)        # (G, K, N*L)
+        width = self.geometry.width(self.x_hw[1], w.shape[3])
+        cols = wg.transpose(0, 2, 1) @ _grouped_batch(g, groups, width)  # (G, K, N*L)
         return self.geometry.scatter_columns(cols, (n, c) + self.x_hw, w.shape[2], w.shape[3],
                                              (oh, ow))
 
@@ -147,7 +192,8 @@ class ConvWeightGrad(Function):
         if cols is None:
             cols, _ = self.geometry.columns(x, kh, kw)                 # (G, K, N*L)
         self.cached_cols = None
-        gw = _grouped_batch(g, self.geometry.groups) @ cols.swapaxes(1, 2)  # (G, O/G, K)
+        width = self.geometry.width(x.shape[3], kw)
+        gw = _grouped_batch(g, self.geometry.groups, width) @ cols.swapaxes(1, 2)  # (G,O/G,K)
         return gw.reshape(self.w_shape)
 
     def backward(self, ggw):
