@@ -48,10 +48,22 @@ def zeros(*size, dtype=None, requires_grad=False):
 
 
 def ones(*size, dtype=None, requires_grad=False):
+    """
+
+    >>> import chainrule
+    >>> chainrule.ones(2).tolist()
+    [1.0, 1.0]
+    """
     return _finish(backend.xp.ones(_shape(size), dtype=_dtype(dtype)), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False):
+    """
+
+    >>> import chainrule
+    >>> chainrule.full((2,), 0.5).tolist()
+    [0.5, 0.5]
+    """
     if dtype is None and isinstance(fill_value, bool):
         dtype = numpy.bool_
     elif dtype is None and isinstance(fill_value, int):
@@ -76,11 +88,23 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False):
+    """Evenly spaced values from start to end, inclusive.
+
+    >>> import chainrule
+    >>> chainrule.linspace(0, 1, 5).tolist()
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    """
     return _finish(backend.xp.linspace(start, end, int(steps), dtype=_dtype(dtype)),
                    requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False):
+    """The identity matrix.
+
+    >>> import chainrule
+    >>> chainrule.eye(2).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
     return _finish(backend.xp.eye(n, m, dtype=_dtype(dtype)), requires_grad)
 
 
@@ -89,19 +113,36 @@ def _random(array, dtype, requires_grad):
 
 
 def rand(*size, dtype=None, requires_grad=False, generator=None):
-    """Uniform on [0, 1), drawn from ``generator`` or the global one."""
+    """Uniform on [0, 1), drawn from ``generator`` or the global one.
+
+    >>> import chainrule
+    >>> _ = chainrule.manual_seed(0)
+    >>> chainrule.rand(2, 3).shape
+    (2, 3)
+    """
     g = generator or default_generator
     return _random(g.numpy.random(_shape(size)), dtype, requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad=False, generator=None):
-    """Standard normal samples."""
+    """Standard normal samples.
+
+    >>> import chainrule
+    >>> chainrule.randn(4, dtype="float64").dtype
+    dtype('float64')
+    """
     g = generator or default_generator
     return _random(g.numpy.standard_normal(_shape(size)), dtype, requires_grad)
 
 
 def randint(low, high=None, size=(), dtype=None, generator=None):
-    """Integers in [low, high) (int64 unless ``dtype`` says otherwise)."""
+    """Integers in [low, high) (int64 unless ``dtype`` says otherwise).
+
+    >>> import chainrule
+    >>> x = chainrule.randint(0, 3, (100,))
+    >>> bool((x >= 0).all() and (x < 3).all())
+    True
+    """
     if high is None:
         low, high = 0, low
     g = generator or default_generator
@@ -115,14 +156,32 @@ def randperm(n, generator=None):
 
 
 def zeros_like(t, dtype=None, requires_grad=False):
+    """Zeros with the shape and dtype of ``t``.
+
+    >>> import chainrule
+    >>> chainrule.zeros_like(chainrule.ones(2, 2)).tolist()
+    [[0.0, 0.0], [0.0, 0.0]]
+    """
     return _finish(backend.xp.zeros(t.shape, dtype=dtype or t.dtype), requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad=False):
+    """Ones with the shape and dtype of ``t``.
+
+    >>> import chainrule
+    >>> chainrule.ones_like(chainrule.arange(3)).tolist()
+    [1, 1, 1]
+    """
     return _finish(backend.xp.ones(t.shape, dtype=dtype or t.dtype), requires_grad)
 
 
 def full_like(t, fill_value, dtype=None, requires_grad=False):
+    """``fill_value`` with the shape and dtype of ``t``.
+
+    >>> import chainrule
+    >>> chainrule.full_like(chainrule.zeros(2), 7.0).tolist()
+    [7.0, 7.0]
+    """
     return _finish(backend.xp.full(t.shape, fill_value, dtype=dtype or t.dtype), requires_grad)
 
 

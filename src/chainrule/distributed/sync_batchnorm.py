@@ -73,5 +73,3 @@ def convert_sync_batchnorm(module):
         elif child is not None:
             convert_sync_batchnorm(child)
     return module
-
-

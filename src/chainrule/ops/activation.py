@@ -205,25 +205,54 @@ def sigmoid(x):
 
 
 def tanh(x):
+    """The hyperbolic tangent; local gradient 1 - tanh^2.
+
+    >>> import chainrule
+    >>> chainrule.tanh(chainrule.tensor([0.0])).tolist()
+    [0.0]
+    """
     require_float(x, "tanh")
     return Tanh()(x)
 
 
 def relu(x):
+    """max(x, 0); the gradient passes where x > 0.
+
+    >>> import chainrule
+    >>> chainrule.relu(chainrule.tensor([-1.0, 2.0])).tolist()
+    [0.0, 2.0]
+    """
     return ReLU()(x)
 
 
 def leaky_relu(x, negative_slope=0.01):
+    """x where x > 0, else negative_slope * x.
+
+    >>> import chainrule
+    >>> chainrule.leaky_relu(chainrule.tensor([-10.0, 1.0]), 0.1).tolist()
+    [-1.0, 1.0]
+    """
     return LeakyReLU(negative_slope)(x)
 
 
 def elu(x, alpha=1.0):
+    """x where x > 0, else alpha (e^x - 1).
+
+    >>> import chainrule
+    >>> chainrule.elu(chainrule.tensor([0.0, 1.0])).tolist()
+    [0.0, 1.0]
+    """
     require_float(x, "elu")
     return ELU(alpha)(x)
 
 
 def gelu(x, approximate="none"):
-    """GELU; ``approximate="tanh"`` for the tanh form, ``"none"`` for the exact erf form."""
+    """GELU; ``approximate="tanh"`` for the tanh form, ``"none"`` for the exact erf form.
+
+    >>> import chainrule
+    >>> chainrule.gelu(chainrule.tensor([0.0])).tolist()
+    [0.0]
+    """
     if approximate not in ("none", "tanh"):
         raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     require_float(x, "gelu")
@@ -231,21 +260,45 @@ def gelu(x, approximate="none"):
 
 
 def softplus(x, beta=1.0, threshold=20.0):
+    """log(1 + e^x) (linear above ``threshold``); gradient sigmoid(x).
+
+    >>> import chainrule
+    >>> round(chainrule.softplus(chainrule.tensor([0.0])).item(), 4)
+    0.6931
+    """
     require_float(x, "softplus")
     return Softplus(beta, threshold)(x)
 
 
 def silu(x):
+    """x * sigmoid(x).
+
+    >>> import chainrule
+    >>> chainrule.silu(chainrule.tensor([0.0])).tolist()
+    [0.0]
+    """
     require_float(x, "silu")
     return SiLU()(x)
 
 
 def softmax(x, dim=-1, axis=None):
+    """e^x / sum e^x along ``dim``.
+
+    >>> import chainrule
+    >>> chainrule.softmax(chainrule.tensor([1.0, 1.0])).tolist()
+    [0.5, 0.5]
+    """
     require_float(x, "softmax")
     return Softmax(_single_axis(x, dim, axis))(x)
 
 
 def log_softmax(x, dim=-1, axis=None):
+    """x - logsumexp(x) along ``dim``.
+
+    >>> import chainrule
+    >>> round(chainrule.log_softmax(chainrule.tensor([0.0, 0.0]))[0].item(), 4)
+    -0.6931
+    """
     require_float(x, "log_softmax")
     return LogSoftmax(_single_axis(x, dim, axis))(x)
 

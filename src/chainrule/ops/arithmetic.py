@@ -266,14 +266,32 @@ def add(a, b):
 
 
 def sub(a, b):
+    """``a - b`` with broadcasting.
+
+    >>> import chainrule
+    >>> (chainrule.tensor(3.0) - 1.0).item()
+    2.0
+    """
     return Sub()(*operands(a, b))
 
 
 def mul(a, b):
+    """``a * b`` with broadcasting; d/da = b, d/db = a.
+
+    >>> import chainrule
+    >>> chainrule.mul(chainrule.tensor([2.0]), 3.0).tolist()
+    [6.0]
+    """
     return Mul()(*operands(a, b))
 
 
 def div(a, b):
+    """``a / b`` (true division: integers give floats).
+
+    >>> import chainrule
+    >>> chainrule.div(chainrule.tensor([1, 2]), 2).tolist()
+    [0.5, 1.0]
+    """
     a, b = operands(a, b)
     if a.data.dtype.kind != "f" and b.data.dtype.kind != "f":   # true division of integers
         a, b = a.to(backend.default_float), b.to(backend.default_float)
@@ -281,11 +299,22 @@ def div(a, b):
 
 
 def neg(x):
+    """``-x``.
+
+    >>> import chainrule
+    >>> chainrule.neg(chainrule.tensor([1.0])).tolist()
+    [-1.0]
+    """
     return Neg()(x)
 
 
 def pow(x, exponent):
-    """``x ** exponent``: a constant exponent or a tensor one (both differentiable)."""
+    """``x ** exponent``: a constant exponent or a tensor one (both differentiable).
+
+    >>> import chainrule
+    >>> chainrule.pow(chainrule.tensor([3.0]), 2).tolist()
+    [9.0]
+    """
     if isinstance(exponent, (int, float)):
         if isinstance(exponent, float) and x.data.dtype.kind != "f":
             x = x.to(backend.default_float)
@@ -294,59 +323,129 @@ def pow(x, exponent):
 
 
 def exp(x):
+    """e^x; its derivative is itself.
+
+    >>> import chainrule
+    >>> chainrule.exp(chainrule.tensor([0.0])).tolist()
+    [1.0]
+    """
     require_float(x, "exp")
     return Exp()(x)
 
 
 def log(x):
+    """The natural logarithm; derivative 1/x.
+
+    >>> import chainrule
+    >>> chainrule.log(chainrule.tensor([1.0])).tolist()
+    [0.0]
+    """
     require_float(x, "log")
     return Log()(x)
 
 
 def log1p(x):
+    """log(1 + x), accurate near 0.
+
+    >>> import chainrule
+    >>> chainrule.log1p(chainrule.tensor([0.0])).tolist()
+    [0.0]
+    """
     require_float(x, "log1p")
     return Log1p()(x)
 
 
 def sqrt(x):
+    """The square root; derivative 1/(2 sqrt x).
+
+    >>> import chainrule
+    >>> chainrule.sqrt(chainrule.tensor([4.0])).tolist()
+    [2.0]
+    """
     require_float(x, "sqrt")
     return Sqrt()(x)
 
 
 def rsqrt(x):
+    """1 / sqrt(x).
+
+    >>> import chainrule
+    >>> chainrule.rsqrt(chainrule.tensor([4.0])).tolist()
+    [0.5]
+    """
     require_float(x, "rsqrt")
     return Rsqrt()(x)
 
 
 def abs(x):
+    """|x|; derivative sign(x).
+
+    >>> import chainrule
+    >>> chainrule.abs(chainrule.tensor([-2.0])).tolist()
+    [2.0]
+    """
     return Abs()(x)
 
 
 def sign(x):
-    """-1, 0 or 1 elementwise. Its derivative is 0 almost everywhere, so it records no graph."""
+    """-1, 0 or 1 elementwise. Its derivative is 0 almost everywhere, so it records no graph.
+
+    >>> import chainrule
+    >>> chainrule.sign(chainrule.tensor([-2.0, 0.0])).tolist()
+    [-1.0, 0.0]
+    """
     return _const(backend.xp.sign(x.data))
 
 
 def sin(x):
+    """sin(x); derivative cos(x).
+
+    >>> import chainrule
+    >>> chainrule.sin(chainrule.tensor([0.0])).tolist()
+    [0.0]
+    """
     require_float(x, "sin")
     return Sin()(x)
 
 
 def cos(x):
+    """cos(x); derivative -sin(x).
+
+    >>> import chainrule
+    >>> chainrule.cos(chainrule.tensor([0.0])).tolist()
+    [1.0]
+    """
     require_float(x, "cos")
     return Cos()(x)
 
 
 def maximum(a, b):
+    """Elementwise larger of a and b (ties share the gradient).
+
+    >>> import chainrule
+    >>> chainrule.maximum(chainrule.tensor([1.0, 5.0]), 2.0).tolist()
+    [2.0, 5.0]
+    """
     return Maximum()(*operands(a, b))
 
 
 def minimum(a, b):
+    """Elementwise smaller of a and b (ties share the gradient).
+
+    >>> import chainrule
+    >>> chainrule.minimum(chainrule.tensor([1.0, 5.0]), 2.0).tolist()
+    [1.0, 2.0]
+    """
     return Minimum()(*operands(a, b))
 
 
 def clamp(x, min=None, max=None):
-    """Clip values to [min, max] (either may be None). Also called ``clip``."""
+    """Clip values to [min, max] (either may be None). Also called ``clip``.
+
+    >>> import chainrule
+    >>> chainrule.clamp(chainrule.tensor([-2.0, 0.5, 3.0]), 0.0, 1.0).tolist()
+    [0.0, 0.5, 1.0]
+    """
     if min is None and max is None:
         raise ArgumentError("clamp: give at least one of min and max")
     return Clamp(min, max)(x)
@@ -356,22 +455,45 @@ clip = clamp
 
 
 def where(condition, a, b):
-    """Elementwise choice: ``a`` where condition holds, else ``b`` (gradients follow)."""
+    """Elementwise choice: ``a`` where condition holds, else ``b`` (gradients follow).
+
+    >>> import chainrule
+    >>> x = chainrule.tensor([-1.0, 2.0])
+    >>> chainrule.where(x > 0, x, 0.0).tolist()
+    [0.0, 2.0]
+    """
     from ..tensor import Tensor
     condition = condition.data if isinstance(condition, Tensor) else backend.xp.asarray(condition)
     return Where(condition.astype(bool))(*operands(a, b))
 
 
 def square(x):
+    """x ** 2.
+
+    >>> import chainrule
+    >>> chainrule.square(chainrule.tensor([3.0])).tolist()
+    [9.0]
+    """
     return PowScalar(2)(x)
 
 
 def reciprocal(x):
+    """1 / x.
+
+    >>> import chainrule
+    >>> chainrule.reciprocal(chainrule.tensor([4.0])).tolist()
+    [0.25]
+    """
     return div(1.0, x)
 
 
 def erf(x):
-    """The error function, differentiable: d/dx erf(x) = 2/sqrt(pi) exp(-x^2)."""
+    """The error function, differentiable: d/dx erf(x) = 2/sqrt(pi) exp(-x^2).
+
+    >>> import chainrule
+    >>> chainrule.erf(chainrule.tensor([0.0])).tolist()
+    [0.0]
+    """
     require_float(x, "erf")
     return Erf()(x)
 

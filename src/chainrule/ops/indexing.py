@@ -113,7 +113,13 @@ def setitem(x, index, value):
 
 
 def gather(x, dim, index):
-    """PyTorch's gather: ``out[i][j] = x[i][index[i][j]]`` along ``dim``."""
+    """PyTorch's gather: ``out[i][j] = x[i][index[i][j]]`` along ``dim``.
+
+    >>> import chainrule
+    >>> x = chainrule.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> x.gather(1, chainrule.tensor([[1], [0]])).tolist()
+    [[2.0], [3.0]]
+    """
     index = index.data if isinstance(index, Tensor) else backend.xp.asarray(index)
     if index.ndim != x.ndim:
         raise ShapeError(f"gather: index has {index.ndim} dimensions but the input has "
@@ -129,6 +135,12 @@ def take_along_axis(x, indices, axis):
 
 
 def index_select(x, dim, index):
+    """Pick whole slices along ``dim`` by index (repeats allowed).
+
+    >>> import chainrule
+    >>> chainrule.arange(6).reshape(3, 2).index_select(0, chainrule.tensor([2, 0])).tolist()
+    [[4, 5], [0, 1]]
+    """
     index = index.data if isinstance(index, Tensor) else backend.xp.asarray(index)
     if index.ndim != 1:
         raise ShapeError(f"index_select: index must be 1-D, got shape {index.shape}")

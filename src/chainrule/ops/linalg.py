@@ -54,6 +54,12 @@ def matmul(a, b):
 
 
 def dot(a, b):
+    """Inner product of two 1-D tensors.
+
+    >>> import chainrule
+    >>> chainrule.dot(chainrule.tensor([1.0, 2.0]), chainrule.tensor([3.0, 4.0])).item()
+    11.0
+    """
     a, b = as_tensor(a), as_tensor(b)
     if a.ndim != 1 or b.ndim != 1:
         raise ShapeError(f"dot: expects two 1-D tensors, got shapes {a.shape} and {b.shape}")
@@ -61,6 +67,12 @@ def dot(a, b):
 
 
 def outer(a, b):
+    """Outer product of two 1-D tensors.
+
+    >>> import chainrule
+    >>> chainrule.outer(chainrule.tensor([1.0, 2.0]), chainrule.tensor([3.0])).tolist()
+    [[3.0], [6.0]]
+    """
     a, b = as_tensor(a), as_tensor(b)
     return reshape(a, a.shape[0], 1) * reshape(b, 1, b.shape[0])
 

@@ -204,33 +204,67 @@ def sum(x, dim=None, keepdim=None, *, axis=None, keepdims=False, dtype=None):
 
 
 def mean(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
+    """The average over ``dim`` (all elements by default).
+
+    >>> import chainrule
+    >>> chainrule.tensor([[1.0, 2.0], [3.0, 4.0]]).mean(dim=1).tolist()
+    [1.5, 3.5]
+    """
     require_float(x, "mean")
     return _reduce(Mean, x, dim, axis, keepdim, keepdims)
 
 
 def max(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
-    """Largest value over ``dim``; the gradient is split evenly among ties."""
+    """Largest value over ``dim``; the gradient is split evenly among ties.
+
+    >>> import chainrule
+    >>> chainrule.tensor([[1.0, 5.0], [7.0, 2.0]]).max(dim=1).tolist()
+    [5.0, 7.0]
+    """
     _check_nonempty(x, "max")
     return _reduce(Max, x, dim, axis, keepdim, keepdims)
 
 
 def min(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
+    """Smallest value over ``dim``; the gradient is split evenly among ties.
+
+    >>> import chainrule
+    >>> chainrule.tensor([3.0, 1.0, 2.0]).min().item()
+    1.0
+    """
     _check_nonempty(x, "min")
     return _reduce(Min, x, dim, axis, keepdim, keepdims)
 
 
 def prod(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
+    """Product over ``dim``; exact gradients even where an element is 0.
+
+    >>> import chainrule
+    >>> chainrule.tensor([2.0, 3.0, 4.0]).prod().item()
+    24.0
+    """
     return _reduce(Prod, x, dim, axis, keepdim, keepdims)
 
 
 def logsumexp(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
+    """log(sum(exp(x))) over ``dim``, without overflow.
+
+    >>> import chainrule
+    >>> round(chainrule.tensor([1000.0, 1000.0]).logsumexp().item(), 3)
+    1000.693
+    """
     require_float(x, "logsumexp")
     return _reduce(LogSumExp, x, dim, axis, keepdim, keepdims)
 
 
 def var(x, dim=None, unbiased=True, keepdim=None, *, axis=None, keepdims=False,
         correction=None):
-    """Variance; ``unbiased=True`` divides by n - 1 (``correction`` overrides it)."""
+    """Variance; ``unbiased=True`` divides by n - 1 (``correction`` overrides it).
+
+    >>> import chainrule
+    >>> round(chainrule.tensor([1.0, 2.0, 3.0, 4.0]).var().item(), 4)
+    1.6667
+    """
     require_float(x, "var")
     axes = normalize_axis(pick_axis(dim, axis), x.ndim)
     keep = pick_keepdims(keepdim, keepdims)
@@ -243,12 +277,23 @@ def var(x, dim=None, unbiased=True, keepdim=None, *, axis=None, keepdims=False,
 
 def std(x, dim=None, unbiased=True, keepdim=None, *, axis=None, keepdims=False,
         correction=None):
+    """Standard deviation (``unbiased=True`` divides by n - 1).
+
+    >>> import chainrule
+    >>> round(chainrule.tensor([2.0, 4.0]).std(unbiased=False).item(), 3)
+    1.0
+    """
     return StdSqrt()(var(x, dim, unbiased, keepdim, axis=axis, keepdims=keepdims,
                          correction=correction))
 
 
 def norm(x, p=2, dim=None, keepdim=None, *, axis=None, keepdims=False):
-    """The p-norm (p = 1, 2, inf, or any positive number) over ``dim`` or all elements."""
+    """The p-norm (p = 1, 2, inf, or any positive number) over ``dim`` or all elements.
+
+    >>> import chainrule
+    >>> chainrule.tensor([3.0, 4.0]).norm().item()
+    5.0
+    """
     require_float(x, "norm")
     axes = normalize_axis(pick_axis(dim, axis), x.ndim)
     keep = pick_keepdims(keepdim, keepdims)
@@ -262,10 +307,22 @@ def norm(x, p=2, dim=None, keepdim=None, *, axis=None, keepdims=False):
 
 
 def argmax(x, dim=None, keepdim=False, *, axis=None):
+    """Index of the largest value (flattened, or along ``dim``); no gradient.
+
+    >>> import chainrule
+    >>> chainrule.tensor([[1.0, 9.0], [8.0, 2.0]]).argmax(dim=1).tolist()
+    [1, 0]
+    """
     return _arg(backend.xp.argmax, x, pick_axis(dim, axis), keepdim)
 
 
 def argmin(x, dim=None, keepdim=False, *, axis=None):
+    """Index of the smallest value (flattened, or along ``dim``); no gradient.
+
+    >>> import chainrule
+    >>> chainrule.tensor([4.0, 1.0, 3.0]).argmin().item()
+    1
+    """
     return _arg(backend.xp.argmin, x, pick_axis(dim, axis), keepdim)
 
 
@@ -281,11 +338,23 @@ def _arg(fn, x, axis, keepdim):
 
 
 def all(x, dim=None, keepdim=False, *, axis=None):
+    """True where every element (over ``dim``) is non-zero.
+
+    >>> import chainrule
+    >>> chainrule.tensor([True, False]).all().item()
+    False
+    """
     axes = normalize_axis(pick_axis(dim, axis), x.ndim)
     return _make(backend.xp.asarray(x.data.astype(bool).all(axis=axes, keepdims=keepdim)), None)
 
 
 def any(x, dim=None, keepdim=False, *, axis=None):
+    """True where some element (over ``dim``) is non-zero.
+
+    >>> import chainrule
+    >>> chainrule.tensor([True, False]).any().item()
+    True
+    """
     axes = normalize_axis(pick_axis(dim, axis), x.ndim)
     return _make(backend.xp.asarray(x.data.astype(bool).any(axis=axes, keepdims=keepdim)), None)
 

@@ -169,7 +169,12 @@ def _shape_arg(shape):
 
 
 def sum_to(x, shape):
-    """Sum ``x`` over broadcast axes so that it has ``shape`` (the adjoint of broadcasting)."""
+    """Sum ``x`` over broadcast axes so that it has ``shape`` (the adjoint of broadcasting).
+
+    >>> import chainrule
+    >>> chainrule.sum_to(chainrule.ones(2, 3), (1, 3)).tolist()
+    [[2.0, 2.0, 2.0]]
+    """
     shape = tuple(shape)
     if x.shape == shape:
         return x
@@ -177,6 +182,12 @@ def sum_to(x, shape):
 
 
 def broadcast_to(x, *shape):
+    """Repeat ``x`` along new or size-1 axes up to ``shape`` (no copy); gradient summed back.
+
+    >>> import chainrule
+    >>> chainrule.ones(3).broadcast_to(2, 3).shape
+    (2, 3)
+    """
     shape = _shape_arg(shape)
     if x.shape == shape:
         return x
@@ -188,7 +199,12 @@ def broadcast_to(x, *shape):
 
 
 def expand(x, *sizes):
-    """PyTorch's expand: -1 keeps a dimension's size."""
+    """PyTorch's expand: -1 keeps a dimension's size.
+
+    >>> import chainrule
+    >>> chainrule.ones(1, 3).expand(2, -1).shape
+    (2, 3)
+    """
     sizes = _shape_arg(sizes)
     lead = len(sizes) - x.ndim
     shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
@@ -229,6 +245,12 @@ def _resolve_shape(x, shape):
 
 
 def permute(x, *axes):
+    """Reorder the axes; the gradient is permuted back.
+
+    >>> import chainrule
+    >>> chainrule.zeros(2, 3, 4).permute(2, 0, 1).shape
+    (4, 2, 3)
+    """
     axes = _shape_arg(axes)
     if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
         raise ShapeError(f"permute: {axes} is not a permutation of the {x.ndim} axes of "
@@ -240,13 +262,24 @@ def permute(x, *axes):
 
 
 def transpose(x, dim0=None, dim1=None):
-    """Swap two axes (PyTorch); with no axes given, reverse them all (NumPy)."""
+    """Swap two axes (PyTorch); with no axes given, reverse them all (NumPy).
+
+    >>> import chainrule
+    >>> chainrule.zeros(2, 3).transpose(0, 1).shape
+    (3, 2)
+    """
     if dim0 is None and dim1 is None:
         return permute(x, *reversed(range(x.ndim)))
     return swapaxes(x, dim0, dim1)
 
 
 def swapaxes(x, axis0, axis1):
+    """Exchange two axes.
+
+    >>> import chainrule
+    >>> chainrule.zeros(2, 3, 4).swapaxes(0, 2).shape
+    (4, 3, 2)
+    """
     if x.ndim == 0:
         normalize_axis((axis0, axis1), 0)   # validates: only 0 / -1
         return x
@@ -257,6 +290,12 @@ def swapaxes(x, axis0, axis1):
 
 
 def flatten(x, start_dim=0, end_dim=-1):
+    """Merge axes start_dim..end_dim into one.
+
+    >>> import chainrule
+    >>> chainrule.zeros(2, 3, 4).flatten(1).shape
+    (2, 12)
+    """
     if x.ndim == 0:
         return reshape(x, 1)
     start = single_axis(start_dim, x.ndim, "flatten")
@@ -266,6 +305,12 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 
 def squeeze(x, dim=None, axis=None):
+    """Drop size-1 axes (all, or those in ``dim``).
+
+    >>> import chainrule
+    >>> chainrule.zeros(2, 1, 3).squeeze(1).shape
+    (2, 3)
+    """
     dim = pick_axis(dim, axis)
     if dim is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
@@ -274,6 +319,12 @@ def squeeze(x, dim=None, axis=None):
 
 
 def unsqueeze(x, dim):
+    """Insert a size-1 axis at ``dim``.
+
+    >>> import chainrule
+    >>> chainrule.zeros(2, 3).unsqueeze(0).shape
+    (1, 2, 3)
+    """
     dim = int(dim)
     if not -x.ndim - 1 <= dim <= x.ndim:
         raise ShapeError(f"unsqueeze: dim {dim} out of range for shape {x.shape}")
@@ -282,7 +333,12 @@ def unsqueeze(x, dim):
 
 
 def concatenate(tensors, axis=0, dim=None):
-    """Join tensors along an existing axis. Also ``cat``."""
+    """Join tensors along an existing axis. Also ``cat``.
+
+    >>> import chainrule
+    >>> chainrule.cat([chainrule.ones(2), chainrule.zeros(1)]).tolist()
+    [1.0, 1.0, 0.0]
+    """
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if not tensors:
         raise ArgumentError("concatenate: needs at least one tensor")
@@ -300,7 +356,12 @@ cat = concatenate
 
 
 def stack(tensors, axis=0, dim=None):
-    """Join tensors along a new axis."""
+    """Join tensors along a new axis.
+
+    >>> import chainrule
+    >>> chainrule.stack([chainrule.ones(2), chainrule.zeros(2)]).shape
+    (2, 2)
+    """
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     axis = pick_axis(dim, axis)
     shapes = {t.shape for t in tensors}
@@ -310,7 +371,12 @@ def stack(tensors, axis=0, dim=None):
 
 
 def split(x, split_size_or_sections, dim=0):
-    """PyTorch's split: pieces of a given size, or of the sizes in a list."""
+    """PyTorch's split: pieces of a given size, or of the sizes in a list.
+
+    >>> import chainrule
+    >>> [p.tolist() for p in chainrule.arange(5).split(2)]
+    [[0, 1], [2, 3], [4]]
+    """
     if x.ndim == 0:
         raise ShapeError("split: cannot split a 0-d tensor")
     if isinstance(split_size_or_sections, int) and split_size_or_sections < 1:
@@ -334,12 +400,23 @@ def split(x, split_size_or_sections, dim=0):
 
 
 def chunk(x, chunks, dim=0):
+    """Split into ``chunks`` nearly equal pieces along ``dim``.
+
+    >>> import chainrule
+    >>> [p.shape for p in chainrule.zeros(6).chunk(3)]
+    [(2,), (2,), (2,)]
+    """
     n = x.shape[single_axis(dim, x.ndim, "chunk")]
     return split(x, -(-n // chunks), dim)
 
 
 def pad(x, pad_width, value=0.0):
-    """Constant padding with NumPy's ``pad_width`` (an int, or a (before, after) per axis)."""
+    """Constant padding with NumPy's ``pad_width`` (an int, or a (before, after) per axis).
+
+    >>> import chainrule
+    >>> chainrule.pad(chainrule.ones(2), 1).tolist()
+    [0.0, 1.0, 1.0, 0.0]
+    """
     if x.ndim == 0:
         raise ShapeError("pad: cannot pad a 0-d tensor")
     if isinstance(pad_width, int):
@@ -351,12 +428,23 @@ def pad(x, pad_width, value=0.0):
 
 
 def flip(x, dims=None, axis=None):
+    """Reverse the order of elements along ``dims`` (all axes by default).
+
+    >>> import chainrule
+    >>> chainrule.arange(3).flip().tolist()
+    [2, 1, 0]
+    """
     axes = normalize_axis(pick_axis(dims, axis), x.ndim)
     return Flip(tuple(range(x.ndim)) if axes is None else axes)(x)
 
 
 def tile(x, *reps):
-    """Repeat the whole tensor along each axis (NumPy's tile, PyTorch's ``Tensor.repeat``)."""
+    """Repeat the whole tensor along each axis (NumPy's tile, PyTorch's ``Tensor.repeat``).
+
+    >>> import chainrule
+    >>> chainrule.arange(2).tile(2).tolist()
+    [0, 1, 0, 1]
+    """
     reps = _shape_arg(reps)
     if len(reps) < x.ndim:
         reps = (1,) * (x.ndim - len(reps)) + reps
@@ -367,6 +455,12 @@ repeat = tile
 
 
 def cast(x, dtype):
+    """Convert to ``dtype``; differentiable between floating dtypes.
+
+    >>> import chainrule
+    >>> chainrule.cast(chainrule.tensor([1.7]), "int64").tolist()
+    [1]
+    """
     dtype = numpy.dtype(dtype)
     if x.data.dtype == dtype:
         return x
@@ -376,6 +470,12 @@ def cast(x, dtype):
 
 
 def clone(x):
+    """A copy with its own memory (differentiable).
+
+    >>> import chainrule
+    >>> chainrule.ones(2).clone().tolist()
+    [1.0, 1.0]
+    """
     return Clone()(x)
 
 
