@@ -49,7 +49,13 @@ class Sequential(Module):
 
 
 class ModuleList(Module):
-    """A list of modules whose parameters are registered."""
+    """A list of modules whose parameters are registered.
+
+    >>> import chainrule.nn as nn
+    >>> layers = ModuleList([nn.Linear(2, 2), nn.Linear(2, 1)])
+    >>> len(list(layers.parameters()))
+    4
+    """
 
     def __init__(self, modules=()):
         super().__init__()
@@ -77,7 +83,13 @@ class ModuleList(Module):
 
 
 class ModuleDict(Module):
-    """A dict of modules whose parameters are registered."""
+    """A dict of modules whose parameters are registered.
+
+    >>> import chainrule.nn as nn
+    >>> heads = ModuleDict({"a": nn.Linear(2, 1)})
+    >>> [name for name, _ in heads.named_parameters()]
+    ['a.weight', 'a.bias']
+    """
 
     def __init__(self, modules=None):
         super().__init__()

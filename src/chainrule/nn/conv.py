@@ -74,7 +74,12 @@ class Conv2d(_ConvNd):
 
 
 class Conv1d(_ConvNd):
-    """1-D convolution over (N, C, L) input."""
+    """1-D convolution over (N, C, L) input.
+
+    >>> import chainrule
+    >>> Conv1d(2, 4, 3)(chainrule.zeros(1, 2, 10)).shape
+    (1, 4, 8)
+    """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, dtype=None):
@@ -88,7 +93,12 @@ class Conv1d(_ConvNd):
 
 
 class ConvTranspose2d(_ConvNd):
-    """Transposed convolution ("deconvolution"); weight (C_in, C_out/groups, kH, kW)."""
+    """Transposed convolution ("deconvolution"); weight (C_in, C_out/groups, kH, kW).
+
+    >>> import chainrule
+    >>> ConvTranspose2d(3, 2, 2, stride=2)(chainrule.zeros(1, 3, 4, 4)).shape
+    (1, 2, 8, 8)
+    """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, dtype=None):
@@ -106,6 +116,12 @@ class ConvTranspose2d(_ConvNd):
 
 
 class MaxPool2d(Module):
+    """Max over each kernel_size window (stride defaults to kernel_size).
+
+    >>> import chainrule
+    >>> MaxPool2d(2)(chainrule.zeros(1, 1, 4, 4)).shape
+    (1, 1, 2, 2)
+    """
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
@@ -118,11 +134,23 @@ class MaxPool2d(Module):
 
 
 class AvgPool2d(MaxPool2d):
+    """Mean over each kernel_size window (zero padding counted, as PyTorch).
+
+    >>> import chainrule
+    >>> AvgPool2d(2)(chainrule.ones(1, 1, 4, 4)).tolist()
+    [[[[1.0, 1.0], [1.0, 1.0]]]]
+    """
     def forward(self, x):
         return avg_pool2d(x, self.kernel_size, self.stride, self.padding)
 
 
 class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed output size, whatever the input size.
+
+    >>> import chainrule
+    >>> AdaptiveAvgPool2d(1)(chainrule.ones(2, 3, 5, 5)).shape
+    (2, 3, 1, 1)
+    """
     def __init__(self, output_size):
         super().__init__()
         self.output_size = output_size
@@ -135,7 +163,12 @@ class AdaptiveAvgPool2d(Module):
 
 
 class Dropout2d(Module):
-    """Zero whole channels with probability p while training (scaling the rest)."""
+    """Zero whole channels with probability p while training (scaling the rest).
+
+    >>> import chainrule
+    >>> Dropout2d(0.5).eval()(chainrule.ones(1, 2, 2, 2)).shape
+    (1, 2, 2, 2)
+    """
 
     def __init__(self, p=0.5, generator=None):
         super().__init__()
@@ -149,7 +182,12 @@ class Dropout2d(Module):
 
 
 class Upsample(Module):
-    """Nearest-neighbour upsampling by an integer scale factor."""
+    """Nearest-neighbour upsampling by an integer scale factor.
+
+    >>> import chainrule
+    >>> Upsample(2)(chainrule.zeros(1, 1, 3, 3)).shape
+    (1, 1, 6, 6)
+    """
 
     def __init__(self, scale_factor=2, mode="nearest"):
         super().__init__()

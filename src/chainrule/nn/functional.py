@@ -75,6 +75,12 @@ def mse_loss(input, target, reduction="mean"):
 
 
 def l1_loss(input, target, reduction="mean"):
+    """Mean absolute error: mean(|input - target|).
+
+    >>> import chainrule
+    >>> l1_loss(chainrule.tensor([1.0]), chainrule.tensor([3.0])).item()
+    2.0
+    """
     input = _as_tensor(input, "input", "l1_loss")
     target = _float_target(target, input, "l1_loss")
     _same_shape(input, target, "l1_loss")
@@ -82,7 +88,12 @@ def l1_loss(input, target, reduction="mean"):
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
-    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta).
+
+    >>> import chainrule
+    >>> huber_loss(chainrule.tensor([0.0]), chainrule.tensor([0.5])).item()
+    0.125
+    """
     input = _as_tensor(input, "input", "huber_loss")
     target = _float_target(target, input, "huber_loss")
     _same_shape(input, target, "huber_loss")
@@ -93,7 +104,12 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
-    """huber_loss / beta (PyTorch's smooth_l1); plain L1 when beta = 0."""
+    """huber_loss / beta (PyTorch's smooth_l1); plain L1 when beta = 0.
+
+    >>> import chainrule
+    >>> smooth_l1_loss(chainrule.tensor([0.0]), chainrule.tensor([2.0])).item()
+    1.5
+    """
     if beta == 0:
         return l1_loss(input, target, reduction)
     return huber_loss(input, target, reduction, delta=beta) * (1.0 / beta)
@@ -102,7 +118,12 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
 # ---------------------------------------------------------------- binary classification
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
-    """-[t log p + (1 - t) log(1 - p)] for probabilities p in [0, 1] (logs clamped at -100)."""
+    """-[t log p + (1 - t) log(1 - p)] for probabilities p in [0, 1] (logs clamped at -100).
+
+    >>> import chainrule
+    >>> round(binary_cross_entropy(chainrule.tensor([0.9]), chainrule.tensor([1.0])).item(), 4)
+    0.1054
+    """
     input = _as_tensor(input, "input", "binary_cross_entropy")
     target = _float_target(target, input, "binary_cross_entropy")
     _same_shape(input, target, "binary_cross_entropy")
@@ -177,7 +198,12 @@ def _class_labels(target, n_classes, ignore_index, op):
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
-    """Negative log-likelihood of log-probabilities ``input`` (N, C, ...) at class ``target``."""
+    """Negative log-likelihood of log-probabilities ``input`` (N, C, ...) at class ``target``.
+
+    >>> import chainrule
+    >>> nll_loss(chainrule.tensor([[-0.5, -1.5]]), chainrule.tensor([0])).item()
+    0.5
+    """
     input = _as_tensor(input, "input", "nll_loss")
     target = _as_tensor(target, "target", "nll_loss")
     if input.ndim < 2:
@@ -291,7 +317,12 @@ def _soft_cross_entropy(log_p, target, weight, reduction, label_smoothing, n_cla
 # ---------------------------------------------------------------- layers as functions
 
 def dropout(input, p=0.5, training=True, generator=None):
-    """Inverted dropout: zero each element with probability p, scale the rest by 1/(1-p)."""
+    """Inverted dropout: zero each element with probability p, scale the rest by 1/(1-p).
+
+    >>> import chainrule
+    >>> dropout(chainrule.ones(3), 0.5, training=False).tolist()
+    [1.0, 1.0, 1.0]
+    """
     if not 0 <= p <= 1:
         raise ArgumentError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0:
@@ -335,6 +366,12 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the trailing ``normalized_shape`` axes of each sample, then scale and shift.
+
+    >>> import chainrule
+    >>> [round(v, 4) for v in layer_norm(chainrule.tensor([[1.0, 3.0]]), 2)[0].tolist()]
+    [-1.0, 1.0]
+    """
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
         tuple(normalized_shape)
     if input.shape[-len(normalized_shape):] != normalized_shape:
@@ -384,6 +421,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 
 def embedding(input, weight, padding_idx=None):
+    """Rows of ``weight`` picked by integer ``input`` (the gradient scatter-adds into them).
+
+    >>> import chainrule
+    >>> embedding(chainrule.tensor([1]), chainrule.eye(3)).tolist()
+    [[0.0, 1.0, 0.0]]
+    """
     indices = input.data if isinstance(input, Tensor) else backend.xp.asarray(input)
     if indices.dtype.kind not in "iu":
         raise DTypeError(f"embedding: indices must be integers, got {indices.dtype}")
@@ -398,7 +441,12 @@ def embedding(input, weight, padding_idx=None):
 
 
 def pad(input, pad, mode="constant", value=0.0):
-    """PyTorch's F.pad: ``pad`` lists (left, right) pairs starting from the LAST dimension."""
+    """PyTorch's F.pad: ``pad`` lists (left, right) pairs starting from the LAST dimension.
+
+    >>> import chainrule
+    >>> pad(chainrule.ones(1, 2), (1, 1)).tolist()
+    [[0.0, 1.0, 1.0, 0.0]]
+    """
     if mode != "constant":
         raise ArgumentError(f"pad: only mode='constant' is supported, got {mode!r}")
     if len(pad) % 2:
@@ -410,10 +458,22 @@ def pad(input, pad, mode="constant", value=0.0):
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12):
+    """``input`` divided by its p-norm along ``dim`` (at least ``eps``).
+
+    >>> import chainrule
+    >>> [round(v, 4) for v in normalize(chainrule.tensor([[3.0, 4.0]]))[0].tolist()]
+    [0.6, 0.8]
+    """
     norm = input.norm(p=p, dim=dim, keepdim=True)
     return input / clamp(norm, min=eps)
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """Cosine of the angle between x1 and x2 along ``dim``.
+
+    >>> import chainrule
+    >>> cosine_similarity(chainrule.tensor([[1.0, 0.0]]), chainrule.tensor([[1.0, 0.0]])).tolist()
+    [1.0]
+    """
     dot = (x1 * x2).sum(dim=dim)
     return dot / clamp(x1.norm(dim=dim) * x2.norm(dim=dim), min=eps)

@@ -61,14 +61,24 @@ class Linear(Module):
 
 
 class Identity(Module):
-    """Returns its input unchanged (a placeholder layer)."""
+    """Returns its input unchanged (a placeholder layer).
+
+    >>> import chainrule
+    >>> Identity()(chainrule.ones(2)).tolist()
+    [1.0, 1.0]
+    """
 
     def forward(self, x):
         return x
 
 
 class Flatten(Module):
-    """Flatten dimensions start_dim..end_dim (by default all but the batch dimension)."""
+    """Flatten dimensions start_dim..end_dim (by default all but the batch dimension).
+
+    >>> import chainrule
+    >>> Flatten()(chainrule.zeros(2, 3, 4)).shape
+    (2, 12)
+    """
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
@@ -82,7 +92,12 @@ class Flatten(Module):
 
 
 class Embedding(Module):
-    """A lookup table: integer ids -> rows of a (num_embeddings, embedding_dim) weight."""
+    """A lookup table: integer ids -> rows of a (num_embeddings, embedding_dim) weight.
+
+    >>> import chainrule
+    >>> Embedding(10, 3)(chainrule.tensor([[1, 2], [3, 4]])).shape
+    (2, 2, 3)
+    """
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, dtype=None):
         super().__init__()

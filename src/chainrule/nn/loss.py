@@ -29,11 +29,23 @@ class MSELoss(_Loss):
 
 
 class L1Loss(_Loss):
+    """Mean absolute error.
+
+    >>> import chainrule
+    >>> L1Loss()(chainrule.tensor([0.0, 2.0]), chainrule.tensor([1.0, 2.0])).item()
+    0.5
+    """
     def forward(self, input, target):
         return F.l1_loss(input, target, self.reduction)
 
 
 class HuberLoss(_Loss):
+    """Squared error near 0, absolute error beyond ``delta``.
+
+    >>> import chainrule
+    >>> HuberLoss()(chainrule.tensor([0.0]), chainrule.tensor([3.0])).item()
+    2.5
+    """
     def __init__(self, reduction="mean", delta=1.0):
         super().__init__(reduction)
         self.delta = delta
@@ -43,6 +55,12 @@ class HuberLoss(_Loss):
 
 
 class SmoothL1Loss(_Loss):
+    """Huber loss divided by ``beta`` (PyTorch's smooth L1).
+
+    >>> import chainrule
+    >>> SmoothL1Loss()(chainrule.tensor([0.0]), chainrule.tensor([0.5])).item()
+    0.125
+    """
     def __init__(self, reduction="mean", beta=1.0):
         super().__init__(reduction)
         self.beta = beta
@@ -52,6 +70,12 @@ class SmoothL1Loss(_Loss):
 
 
 class BCELoss(_Loss):
+    """Binary cross-entropy on probabilities in [0, 1].
+
+    >>> import chainrule
+    >>> round(BCELoss()(chainrule.tensor([0.5]), chainrule.tensor([1.0])).item(), 4)
+    0.6931
+    """
     def __init__(self, weight=None, reduction="mean"):
         super().__init__(reduction)
         self.weight = weight
@@ -61,6 +85,12 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
+    """Binary cross-entropy on raw scores (stable for any logit), with ``pos_weight``.
+
+    >>> import chainrule
+    >>> round(BCEWithLogitsLoss()(chainrule.tensor([0.0]), chainrule.tensor([1.0])).item(), 4)
+    0.6931
+    """
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
         super().__init__(reduction)
         self.weight, self.pos_weight = weight, pos_weight
@@ -71,6 +101,12 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class CrossEntropyLoss(_Loss):
+    """Softmax cross-entropy from logits, with class indices or probabilities as targets.
+
+    >>> import chainrule
+    >>> round(CrossEntropyLoss()(chainrule.zeros(2, 4), chainrule.tensor([0, 3])).item(), 4)
+    1.3863
+    """
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(reduction)
         self.weight, self.ignore_index = weight, ignore_index
@@ -82,6 +118,12 @@ class CrossEntropyLoss(_Loss):
 
 
 class NLLLoss(_Loss):
+    """Negative log-likelihood of log-probabilities at the target classes.
+
+    >>> import chainrule
+    >>> NLLLoss()(chainrule.tensor([[-1.0, -2.0]]), chainrule.tensor([1])).item()
+    2.0
+    """
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
         super().__init__(reduction)
         self.weight, self.ignore_index = weight, ignore_index

@@ -26,7 +26,13 @@ from .parameter import Parameter
 
 
 class Module:
-    """Base class for layers and models: subclass it and write ``forward``."""
+    """Base class for layers and models: subclass it and write ``forward``.
+
+    >>> import chainrule
+    >>> model = chainrule.nn.Sequential(chainrule.nn.Linear(2, 1))
+    >>> model.eval().training
+    False
+    """
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())

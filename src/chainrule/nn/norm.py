@@ -10,7 +10,12 @@ from ..errors import ArgumentError
 
 
 class LayerNorm(Module):
-    """Normalise over the last dimensions, then scale and shift (learned)."""
+    """Normalise over the last dimensions, then scale and shift (learned).
+
+    >>> import chainrule
+    >>> LayerNorm(4)(chainrule.randn(2, 4)).mean(dim=1).abs().max().item() < 1e-6
+    True
+    """
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True):
         super().__init__()
@@ -70,19 +75,33 @@ class BatchNorm1d(_BatchNorm):
     Training uses the batch's statistics and updates running_mean / running_var with
     ``momentum`` (the variance update uses the unbiased estimate, as PyTorch); eval mode
     uses the running statistics.
+
+    >>> import chainrule
+    >>> BatchNorm1d(3)(chainrule.randn(8, 3)).shape
+    (8, 3)
     """
 
     expected_dims = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
-    """Batch normalisation of (N, C, H, W) input over the batch and both spatial axes."""
+    """Batch normalisation of (N, C, H, W) input over the batch and both spatial axes.
+
+    >>> import chainrule
+    >>> BatchNorm2d(3)(chainrule.randn(4, 3, 5, 5)).shape
+    (4, 3, 5, 5)
+    """
 
     expected_dims = (4,)
 
 
 class GroupNorm(Module):
-    """Normalise groups of channels per sample (batch-size independent)."""
+    """Normalise groups of channels per sample (batch-size independent).
+
+    >>> import chainrule
+    >>> GroupNorm(2, 4)(chainrule.randn(2, 4, 3, 3)).shape
+    (2, 4, 3, 3)
+    """
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True):
         super().__init__()

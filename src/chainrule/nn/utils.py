@@ -47,7 +47,14 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 
 
 def clip_grad_value_(parameters, clip_value):
-    """Clip every gradient element into [-clip_value, clip_value]."""
+    """Clip every gradient element into [-clip_value, clip_value].
+
+    >>> import chainrule
+    >>> w = chainrule.tensor([1.0], requires_grad=True)
+    >>> w.grad = chainrule.tensor([5.0])
+    >>> clip_grad_value_([w], 1.0); w.grad.tolist()
+    [1.0]
+    """
     for p in _with_grads(parameters):
         p.grad = Tensor._make(backend.xp.clip(p.grad.data, -clip_value, clip_value), None)
 

@@ -6,7 +6,15 @@ from ..errors import ArgumentError
 
 
 class Adagrad(Optimizer):
-    """PyTorch's Adagrad: sum += g^2; w -= lr / (1 + (t-1) lr_decay) * g / (sqrt(sum) + eps)."""
+    """PyTorch's Adagrad: sum += g^2; w -= lr / (1 + (t-1) lr_decay) * g / (sqrt(sum) + eps).
+
+    >>> import chainrule
+    >>> w = chainrule.tensor([1.0], requires_grad=True)
+    >>> opt = Adagrad([w], lr=0.1)
+    >>> (w * w).sum().backward(); opt.step()
+    >>> w.item() < 1.0
+    True
+    """
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, eps=1e-10, maximize=False):

@@ -60,7 +60,15 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay: w *= 1 - lr * weight_decay before the Adam step."""
+    """Adam with decoupled weight decay: w *= 1 - lr * weight_decay before the Adam step.
+
+    >>> import chainrule
+    >>> w = chainrule.tensor([1.0], requires_grad=True)
+    >>> opt = AdamW([w], lr=0.1)
+    >>> (w * w).sum().backward(); opt.step()
+    >>> w.item() < 1.0
+    True
+    """
 
     decoupled_weight_decay = True
 
@@ -71,7 +79,15 @@ class AdamW(Adam):
 
 class Adamax(Optimizer):
     """Adamax (Adam with the infinity norm): u = max(b2 u, |g| + eps);
-    w -= lr / (1 - b1^t) * m / u."""
+    w -= lr / (1 - b1^t) * m / u.
+
+    >>> import chainrule
+    >>> w = chainrule.tensor([1.0], requires_grad=True)
+    >>> opt = Adamax([w], lr=0.1)
+    >>> (w * w).sum().backward(); opt.step()
+    >>> w.item() < 1.0
+    True
+    """
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  maximize=False):

@@ -106,7 +106,17 @@ def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_chang
 
 class LBFGS(Optimizer):
     """L-BFGS with PyTorch's defaults; ``step(closure)`` needs a closure that zeroes the
-    gradients, computes the loss, calls backward and returns the loss."""
+    gradients, computes the loss, calls backward and returns the loss.
+
+    >>> import chainrule
+    >>> w = chainrule.tensor([3.0], dtype="float64", requires_grad=True)
+    >>> opt = LBFGS([w], line_search_fn="strong_wolfe")
+    >>> def closure():
+    ...     opt.zero_grad(); loss = ((w - 1) ** 2).sum(); loss.backward(); return loss
+    >>> _ = opt.step(closure)
+    >>> round(w.item(), 6)
+    1.0
+    """
 
     def __init__(self, params, lr=1.0, max_iter=20, max_eval=None, tolerance_grad=1e-7,
                  tolerance_change=1e-9, history_size=100, line_search_fn=None):

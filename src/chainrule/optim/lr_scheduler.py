@@ -60,7 +60,16 @@ class LRScheduler:
 
 
 class LambdaLR(LRScheduler):
-    """lr = initial_lr * lr_lambda(epoch)."""
+    """lr = initial_lr * lr_lambda(epoch).
+
+    >>> import chainrule
+    >>> w = chainrule.tensor([1.0], requires_grad=True)
+    >>> opt = chainrule.optim.SGD([w], lr=1.0, momentum=0.9)
+    >>> sched = LambdaLR(opt, lambda epoch: 1 / (epoch + 1))
+    >>> (w * 1).sum().backward(); opt.step(); sched.step()
+    >>> round(sched.get_last_lr()[0], 2)
+    0.5
+    """
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
         n = len(optimizer.param_groups)
@@ -86,7 +95,16 @@ class StepLR(LRScheduler):
 
 
 class MultiStepLR(LRScheduler):
-    """Multiply the rate by gamma at each milestone epoch."""
+    """Multiply the rate by gamma at each milestone epoch.
+
+    >>> import chainrule
+    >>> w = chainrule.tensor([1.0], requires_grad=True)
+    >>> opt = chainrule.optim.SGD([w], lr=1.0, momentum=0.9)
+    >>> sched = MultiStepLR(opt, [1], 0.1)
+    >>> (w * 1).sum().backward(); opt.step(); sched.step()
+    >>> round(sched.get_last_lr()[0], 2)
+    0.1
+    """
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
         self.milestones = sorted(milestones)
@@ -101,7 +119,16 @@ class MultiStepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """Multiply the rate by gamma every epoch."""
+    """Multiply the rate by gamma every epoch.
+
+    >>> import chainrule
+    >>> w = chainrule.tensor([1.0], requires_grad=True)
+    >>> opt = chainrule.optim.SGD([w], lr=1.0, momentum=0.9)
+    >>> sched = ExponentialLR(opt, gamma=0.5)
+    >>> (w * 1).sum().backward(); opt.step(); sched.step()
+    >>> round(sched.get_last_lr()[0], 2)
+    0.5
+    """
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
         self.gamma = gamma
@@ -114,7 +141,16 @@ class ExponentialLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    """Cosine from the initial rate down to eta_min over T_max epochs (then back up)."""
+    """Cosine from the initial rate down to eta_min over T_max epochs (then back up).
+
+    >>> import chainrule
+    >>> w = chainrule.tensor([1.0], requires_grad=True)
+    >>> opt = chainrule.optim.SGD([w], lr=1.0, momentum=0.9)
+    >>> sched = CosineAnnealingLR(opt, T_max=2)
+    >>> (w * 1).sum().backward(); opt.step(); sched.step()
+    >>> round(sched.get_last_lr()[0], 2)
+    0.5
+    """
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
         self.T_max, self.eta_min = T_max, eta_min
@@ -132,7 +168,16 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class LinearLR(LRScheduler):
-    """Warm-up: scale the rate linearly from start_factor to end_factor over total_iters."""
+    """Warm-up: scale the rate linearly from start_factor to end_factor over total_iters.
+
+    >>> import chainrule
+    >>> w = chainrule.tensor([1.0], requires_grad=True)
+    >>> opt = chainrule.optim.SGD([w], lr=1.0, momentum=0.9)
+    >>> sched = LinearLR(opt, 0.5, 1.0, 2)
+    >>> (w * 1).sum().backward(); opt.step(); sched.step()
+    >>> round(sched.get_last_lr()[0], 2)
+    0.75
+    """
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
                  last_epoch=-1):
@@ -155,7 +200,16 @@ class LinearLR(LRScheduler):
 
 
 class OneCycleLR(LRScheduler):
-    """The 1cycle policy: warm up to max_lr, then anneal far below the start (per batch)."""
+    """The 1cycle policy: warm up to max_lr, then anneal far below the start (per batch).
+
+    >>> import chainrule
+    >>> w = chainrule.tensor([1.0], requires_grad=True)
+    >>> opt = chainrule.optim.SGD([w], lr=1.0, momentum=0.9)
+    >>> sched = OneCycleLR(opt, max_lr=1.0, total_steps=10)
+    >>> (w * 1).sum().backward(); opt.step(); sched.step()
+    >>> round(sched.get_last_lr()[0], 2)
+    0.52
+    """
 
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
                  pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
@@ -231,7 +285,17 @@ def _linear_anneal(start, end, pct):
 
 class ReduceLROnPlateau:
     """Cut the rate by ``factor`` when a monitored metric stops improving for ``patience``
-    epochs: ``scheduler.step(val_loss)``."""
+    epochs: ``scheduler.step(val_loss)``.
+
+    >>> import chainrule
+    >>> w = chainrule.tensor([1.0], requires_grad=True)
+    >>> opt = chainrule.optim.SGD([w], lr=1.0)
+    >>> sched = ReduceLROnPlateau(opt, patience=0, factor=0.5)
+    >>> for loss in (1.0, 1.0):
+    ...     sched.step(loss)
+    >>> sched.get_last_lr()
+    [0.5]
+    """
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
                  threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):

@@ -7,7 +7,15 @@ from ..errors import ArgumentError
 
 class RMSprop(Optimizer):
     """PyTorch's RMSprop: s = a s + (1-a) g^2; w -= lr g / (sqrt(s) + eps), with optional
-    centering (subtract the running mean's square) and momentum."""
+    centering (subtract the running mean's square) and momentum.
+
+    >>> import chainrule
+    >>> w = chainrule.tensor([1.0], requires_grad=True)
+    >>> opt = RMSprop([w], lr=0.01)
+    >>> (w * w).sum().backward(); opt.step()
+    >>> w.item() < 1.0
+    True
+    """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
                  centered=False, maximize=False):

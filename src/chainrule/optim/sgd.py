@@ -48,7 +48,15 @@ class SGD(Optimizer):
 
 
 class GD(SGD):
-    """Plain (full-batch) gradient descent: SGD with no momentum, the seeds' update rule."""
+    """Plain (full-batch) gradient descent: SGD with no momentum, the seeds' update rule.
+
+    >>> import chainrule
+    >>> w = chainrule.tensor([1.0], requires_grad=True)
+    >>> opt = GD([w], lr=0.25)
+    >>> (w * w).sum().backward(); opt.step()
+    >>> w.item() < 1.0
+    True
+    """
 
     def __init__(self, params, lr=1e-3):
         super().__init__(params, lr=lr)
