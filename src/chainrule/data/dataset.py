@@ -7,7 +7,14 @@ from ..tensor import Tensor
 
 
 class Dataset:
-    """Base class: implement ``__len__`` and ``__getitem__(i) -> sample``."""
+    """Base class: implement ``__len__`` and ``__getitem__(i) -> sample``.
+
+    >>> class Squares(Dataset):
+    ...     def __len__(self): return 3
+    ...     def __getitem__(self, i): return i, i * i
+    >>> Squares()[2]
+    (2, 4)
+    """
 
     def __getitem__(self, index):
         raise NotImplementedError
@@ -48,6 +55,13 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``.
+
+    >>> import chainrule
+    >>> ds = TensorDataset(chainrule.arange(5))
+    >>> Subset(ds, [4, 0])[0][0].item()
+    4
+    """
     def __init__(self, dataset, indices):
         self.dataset, self.indices = dataset, list(indices)
 
@@ -59,7 +73,13 @@ class Subset(Dataset):
 
 
 def random_split(dataset, lengths, generator=None):
-    """Split into non-overlapping subsets of the given lengths (or fractions summing to 1)."""
+    """Split into non-overlapping subsets of the given lengths (or fractions summing to 1).
+
+    >>> import chainrule
+    >>> train, test = random_split(TensorDataset(chainrule.arange(10)), [8, 2])
+    >>> len(train), len(test)
+    (8, 2)
+    """
     n = len(dataset)
     if all(isinstance(x, float) for x in lengths) and abs(sum(lengths) - 1) < 1e-6:
         counts = [int(numpy.floor(n * f)) for f in lengths]

@@ -19,7 +19,12 @@ from .dataset import TensorDataset
 
 
 class DataSplit:
-    """A train/test pair of TensorDatasets plus what a model needs to know about them."""
+    """A train/test pair of TensorDatasets plus what a model needs to know about them.
+
+    >>> split = load("iris")
+    >>> (split.task, split.num_classes, split.num_outputs)
+    ('classification', 3, 3)
+    """
 
     def __init__(self, name, x_train, y_train, x_test, y_test, task, num_classes=None,
                  feature_names=None, image_shape=None):
@@ -76,7 +81,11 @@ def _split(name, x, y, task, seed, test_size, standardize, num_classes=None, **e
 # ---------------------------------------------------------------- synthetic
 
 def toy_linear(n=200, w=2.0, b=1.0, noise=0.1, seed=0, test_size=0.2):
-    """The seeds' line: y = w*x + b + noise, x uniform in [-1, 1] (regression, 1 feature)."""
+    """The seeds' line: y = w*x + b + noise, x uniform in [-1, 1] (regression, 1 feature).
+
+    >>> toy_linear(n=50).train.tensors[0].shape
+    (40, 1)
+    """
     rng = Generator(seed).numpy
     x = rng.uniform(-1, 1, size=(n, 1))
     y = w * x[:, 0] + b + noise * rng.standard_normal(n)
@@ -84,7 +93,11 @@ def toy_linear(n=200, w=2.0, b=1.0, noise=0.1, seed=0, test_size=0.2):
 
 
 def spiral(n_per_class=100, classes=3, noise=0.2, seed=0, test_size=0.2):
-    """Interleaved spiral arms, one per class (not linearly separable)."""
+    """Interleaved spiral arms, one per class (not linearly separable).
+
+    >>> spiral(n_per_class=10).num_classes
+    3
+    """
     rng = Generator(seed).numpy
     xs, ys = [], []
     for c in range(classes):
@@ -98,7 +111,11 @@ def spiral(n_per_class=100, classes=3, noise=0.2, seed=0, test_size=0.2):
 
 
 def moons(n=200, noise=0.1, seed=0, test_size=0.2):
-    """Two interleaving half circles."""
+    """Two interleaving half circles.
+
+    >>> moons(n=20).task
+    'classification'
+    """
     rng = Generator(seed).numpy
     n_out = n // 2
     n_in = n - n_out
@@ -125,7 +142,11 @@ def _sklearn(loader_name):
 
 def digits(seed=0, test_size=0.2, standardize=True, flat=True):
     """8x8 images of handwritten digits, 10 classes (1,797 samples). ``flat=False`` gives
-    1x8x8 images for convolutional models."""
+    1x8x8 images for convolutional models.
+
+    >>> digits().num_features
+    64
+    """
     bunch = _sklearn("digits")
     x = bunch.data / 16.0
     split = _split("digits", x, bunch.target, "classification", seed, test_size, standardize,
@@ -144,27 +165,47 @@ def _tabular(name, task, num_classes, seed, test_size, standardize):
 
 
 def breast_cancer(seed=0, test_size=0.2, standardize=True):
-    """Breast cancer Wisconsin: 30 features, malignant (0) or benign (1) — binary."""
+    """Breast cancer Wisconsin: 30 features, malignant (0) or benign (1) — binary.
+
+    >>> breast_cancer().num_classes
+    2
+    """
     return _tabular("breast_cancer", "classification", 2, seed, test_size, standardize)
 
 
 def iris(seed=0, test_size=0.2, standardize=True):
-    """Iris flowers: 4 features, 3 classes."""
+    """Iris flowers: 4 features, 3 classes.
+
+    >>> len(iris().test)
+    30
+    """
     return _tabular("iris", "classification", 3, seed, test_size, standardize)
 
 
 def wine(seed=0, test_size=0.2, standardize=True):
-    """Wine cultivars: 13 features, 3 classes."""
+    """Wine cultivars: 13 features, 3 classes.
+
+    >>> wine().num_features
+    13
+    """
     return _tabular("wine", "classification", 3, seed, test_size, standardize)
 
 
 def diabetes(seed=0, test_size=0.2, standardize=True):
-    """Diabetes progression: 10 features, a real-valued target (regression)."""
+    """Diabetes progression: 10 features, a real-valued target (regression).
+
+    >>> diabetes().task
+    'regression'
+    """
     return _tabular("diabetes", "regression", None, seed, test_size, standardize)
 
 
 def shapes(n=10000, size=32, seed=0, test_size=0.2):
-    """Procedural 32x32 RGB circles, squares, triangles and crosses (see data.images)."""
+    """Procedural 32x32 RGB circles, squares, triangles and crosses (see data.images).
+
+    >>> shapes(n=40).image_shape
+    (3, 32, 32)
+    """
     from .images import shapes as make
     return make(n=n, size=size, seed=seed, test_size=test_size)
 
@@ -175,7 +216,11 @@ LOADERS = {"toy_linear": toy_linear, "spiral": spiral, "moons": moons, "digits":
 
 
 def load(name, **options):
-    """Load a data set by name (see ``LOADERS``); options go to its loader."""
+    """Load a data set by name (see ``LOADERS``); options go to its loader.
+
+    >>> load("moons", n=10).name
+    'moons'
+    """
     if name not in LOADERS:
         raise ConfigError(f"unknown dataset {name!r}; choose one of: {', '.join(LOADERS)}")
     return LOADERS[name](**options)

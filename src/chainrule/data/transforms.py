@@ -28,7 +28,12 @@ class Compose:
 
 
 class ToTensor:
-    """An (H, W, C) or (H, W) uint8 image (or PIL image) -> a (C, H, W) float32 array in [0, 1]."""
+    """An (H, W, C) or (H, W) uint8 image (or PIL image) -> a (C, H, W) float32 array in [0, 1].
+
+    >>> import numpy as np
+    >>> ToTensor()(np.zeros((4, 5, 3), dtype=np.uint8)).shape
+    (3, 4, 5)
+    """
 
     def __call__(self, image):
         array = numpy.asarray(image)
@@ -52,7 +57,12 @@ class Normalize:
 
 
 class RandomCrop:
-    """A random size x size crop, after zero ``padding`` on every side."""
+    """A random size x size crop, after zero ``padding`` on every side.
+
+    >>> import numpy as np
+    >>> RandomCrop(2)(np.zeros((1, 4, 4), dtype=np.float32)).shape
+    (1, 2, 2)
+    """
 
     def __init__(self, size, padding=0, generator=None):
         self.size = (size, size) if isinstance(size, int) else tuple(size)

@@ -12,6 +12,9 @@ class DistributedSampler:
     repeating its start so every rank gets ``ceil(n / world)`` samples, then every world-th.
 
     Call ``set_epoch(e)`` at the start of each epoch (``fit`` does) to reshuffle.
+
+    >>> list(DistributedSampler(6, num_replicas=2, rank=1, shuffle=False))
+    [1, 3, 5]
     """
 
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0,

@@ -63,7 +63,13 @@ class SyncBatchNorm(_BatchNorm):
 
 
 def convert_sync_batchnorm(module):
-    """Replace every BatchNorm1d/2d inside ``module`` by a SyncBatchNorm with the same state."""
+    """Replace every BatchNorm1d/2d inside ``module`` by a SyncBatchNorm with the same state.
+
+    >>> import chainrule
+    >>> model = convert_sync_batchnorm(chainrule.nn.Sequential(chainrule.nn.BatchNorm1d(3)))
+    >>> type(model[0]).__name__
+    'SyncBatchNorm'
+    """
     for name, child in list(module._modules.items()):
         if isinstance(child, _BatchNorm) and not isinstance(child, SyncBatchNorm):
             sync = SyncBatchNorm(child.num_features, child.eps, child.momentum, child.affine,

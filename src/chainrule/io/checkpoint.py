@@ -94,7 +94,14 @@ def _hashable(key):
 def save_checkpoint(path, model=None, optimizer=None, scheduler=None, epoch=None, step=None,
                     history=None, rng=True, loader=None, extra=None):
     """Save a whole training state atomically: model and optimizer tensors in the body;
-    counters, hyper-parameters, scheduler, History, RNG and data-loader state as JSON."""
+    counters, hyper-parameters, scheduler, History, RNG and data-loader state as JSON.
+
+    >>> import chainrule, os, tempfile
+    >>> model = chainrule.nn.Linear(2, 1)
+    >>> path = save_checkpoint(os.path.join(tempfile.mkdtemp(), "c.safetensors"), model=model, epoch=3)
+    >>> load_checkpoint(path, model)["epoch"]
+    3
+    """
     arrays, state = {}, {"format": FORMAT, "epoch": epoch, "step": step}
     if model is not None:
         for name, value in model.state_dict().items():

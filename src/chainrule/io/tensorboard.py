@@ -9,6 +9,11 @@ class TensorBoardLogger(Callback):
     Scalars: ``train/loss_step`` per step; ``train/<metric>``, ``val/<metric>`` and ``lr``
     per epoch. Histograms of every parameter and its gradient every ``histogram_every``
     epochs. The model summary is logged as text once.
+
+    >>> import tempfile
+    >>> logger = TensorBoardLogger(tempfile.mkdtemp())
+    >>> logger.histogram_every
+    1
     """
 
     def __init__(self, log_dir, histogram_every=1, flush_secs=10):

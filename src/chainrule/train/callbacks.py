@@ -72,7 +72,12 @@ class ProgressBar(Callback):
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs, and
-    (by default) put back the weights of the best epoch."""
+    (by default) put back the weights of the best epoch.
+
+    >>> stopper = EarlyStopping(monitor="val_loss", patience=3)
+    >>> stopper.mode
+    'min'
+    """
 
     def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
                  restore_best_weights=True):
@@ -142,6 +147,14 @@ class DivergenceGuard(Callback):
     ``action="stop"`` ends training with the explanation in ``history.stop_reason``;
     ``"warn"`` only warns. On NaN/inf the last batch is replayed under ``detect_anomaly``
     to name the op where the first NaN appeared.
+
+    >>> import chainrule, numpy as np
+    >>> model = chainrule.nn.Linear(1, 1)
+    >>> x = np.linspace(-1, 1, 32, dtype=np.float32).reshape(-1, 1)
+    >>> h = chainrule.fit(model, chainrule.nn.MSELoss(), chainrule.optim.SGD(model.parameters(), lr=50.0),
+    ...                 (x, 100 * x), epochs=20, metrics=(), callbacks=[DivergenceGuard(patience=3)])
+    >>> h.stop_reason.startswith("DivergenceGuard: ")
+    True
     """
 
     def __init__(self, patience=20, action="stop", threshold=1e6):
@@ -185,7 +198,17 @@ class DivergenceGuard(Callback):
 
 
 class CSVLogger(Callback):
-    """Append each epoch's logs to a CSV file as training goes."""
+    """Append each epoch's logs to a CSV file as training goes.
+
+    >>> import chainrule, numpy as np, os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "log.csv")
+    >>> model = chainrule.nn.Linear(1, 1)
+    >>> _ = chainrule.fit(model, chainrule.nn.MSELoss(), chainrule.optim.SGD(model.parameters(), lr=0.1),
+    ...               (np.ones((4, 1), np.float32), np.ones((4, 1), np.float32)), epochs=2,
+    ...               metrics=(), callbacks=[CSVLogger(path)])
+    >>> open(path).read().splitlines()[0]
+    'epoch,loss,lr'
+    """
 
     def __init__(self, path):
         self.path = path
@@ -207,7 +230,13 @@ class CSVLogger(Callback):
 
 
 class LambdaCallback(Callback):
-    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda t, e, logs: ...)``."""
+    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda t, e, logs: ...)``.
+
+    >>> seen = []
+    >>> callback = LambdaCallback(on_epoch_end=lambda trainer, epoch, logs: seen.append(epoch))
+    >>> callback.on_epoch_end(None, 1, {}); seen
+    [1]
+    """
 
     def __init__(self, **hooks):
         for name, fn in hooks.items():

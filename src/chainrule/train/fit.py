@@ -334,6 +334,12 @@ def evaluate(model, loss_fn, data, metrics=("accuracy",), batch_size=256, _metri
     """The mean loss and metrics of ``model`` on ``data`` (no graph, eval mode).
 
     Returns a dict like ``{"loss": 0.12, "accuracy": 0.97}``.
+
+    >>> import chainrule, numpy as np
+    >>> model = chainrule.nn.Linear(2, 2)
+    >>> x, y = np.zeros((4, 2), np.float32), np.array([0, 1, 0, 1])
+    >>> sorted(evaluate(model, chainrule.nn.CrossEntropyLoss(), (x, y)))
+    ['accuracy', 'loss']
     """
     loader = as_loader(data, batch_size, False, "evaluate(data)")
     metric_fns = _metric_fns or [get_metric(m) for m in metrics]
@@ -364,6 +370,10 @@ def predict(model, data, batch_size=256):
     """The model's outputs for every sample (a Tensor), in eval mode with no graph.
 
     ``data`` is an array/tensor of inputs, a Dataset or a DataLoader (targets are ignored).
+
+    >>> import chainrule, numpy as np
+    >>> predict(chainrule.nn.Linear(2, 3), np.zeros((5, 2), np.float32)).shape
+    (5, 3)
     """
     if isinstance(data, (numpy.ndarray, Tensor, list)):
         x = data if isinstance(data, Tensor) else Tensor(numpy.asarray(data))

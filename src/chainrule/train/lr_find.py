@@ -29,6 +29,15 @@ def lr_find(model, loss_fn, optimizer, data, start_lr=1e-7, end_lr=10.0, num_ite
     """Run the range test and suggest a rate (the steepest descent of the smoothed loss).
 
     The model and optimizer are restored afterwards, so training can start fresh.
+
+    >>> import chainrule
+    >>> from chainrule.data import datasets
+    >>> split = datasets.iris()
+    >>> model = chainrule.models.MLP(4, (8,), 3)
+    >>> result = lr_find(model, chainrule.nn.CrossEntropyLoss(),
+    ...                 chainrule.optim.SGD(model.parameters(), lr=0.1), split.train, num_iter=30)
+    >>> 1e-7 <= result.suggestion <= 10
+    True
     """
     if not 0 < start_lr < end_lr:
         raise ArgumentError(f"lr_find: need 0 < start_lr < end_lr, got {start_lr}, {end_lr}")

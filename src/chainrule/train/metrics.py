@@ -31,6 +31,12 @@ def accuracy(outputs, targets, threshold=0.5):
 
 
 def top_k_accuracy(outputs, targets, k=5):
+    """Share of samples whose class is among the ``k`` highest scores.
+
+    >>> import numpy as np
+    >>> top_k_accuracy(np.array([[0.1, 0.5, 0.4]]), np.array([2]), k=2)
+    1.0
+    """
     outputs = numpy.asarray(outputs)
     top = numpy.argsort(-outputs, axis=1)[:, :k]
     return float((top == _labels(targets)[:, None]).any(axis=1).mean())
@@ -50,35 +56,68 @@ def _safe_divide(a, b):
 
 
 def precision(outputs, targets, threshold=0.5):
-    """Macro-averaged precision."""
+    """Macro-averaged precision.
+
+    >>> import numpy as np
+    >>> precision(np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([0, 0]))
+    0.5
+    """
     tp, fp, _ = _per_class(outputs, targets, threshold)
     return float(_safe_divide(tp, tp + fp).mean())
 
 
 def recall(outputs, targets, threshold=0.5):
-    """Macro-averaged recall."""
+    """Macro-averaged recall.
+
+    >>> import numpy as np
+    >>> recall(np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([0, 0]))
+    0.25
+    """
     tp, _, fn = _per_class(outputs, targets, threshold)
     return float(_safe_divide(tp, tp + fn).mean())
 
 
 def f1(outputs, targets, threshold=0.5):
-    """Macro-averaged F1 (the mean over classes of each class's F1)."""
+    """Macro-averaged F1 (the mean over classes of each class's F1).
+
+    >>> import numpy as np
+    >>> round(f1(np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([0, 1])), 3)
+    1.0
+    """
     tp, fp, fn = _per_class(outputs, targets, threshold)
     p, r = _safe_divide(tp, tp + fp), _safe_divide(tp, tp + fn)
     return float(_safe_divide(2 * p * r, p + r).mean())
 
 
 def mae(outputs, targets, threshold=None):
+    """Mean absolute error.
+
+    >>> import numpy as np
+    >>> mae(np.array([1.0, 3.0]), np.array([2.0, 2.0]))
+    1.0
+    """
     return float(numpy.abs(numpy.asarray(outputs).reshape(-1) -
                            numpy.asarray(targets).reshape(-1)).mean())
 
 
 def rmse(outputs, targets, threshold=None):
+    """Root mean squared error.
+
+    >>> import numpy as np
+    >>> rmse(np.array([0.0, 0.0]), np.array([3.0, 4.0]))
+    3.5355339059327378
+    """
     diff = numpy.asarray(outputs).reshape(-1) - numpy.asarray(targets).reshape(-1)
     return float(numpy.sqrt((diff * diff).mean()))
 
 
 def r2(outputs, targets, threshold=None):
+    """Coefficient of determination (1 is a perfect fit).
+
+    >>> import numpy as np
+    >>> r2(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0]))
+    1.0
+    """
     y = numpy.asarray(targets, dtype=float).reshape(-1)
     residual = ((numpy.asarray(outputs).reshape(-1) - y) ** 2).sum()
     total = ((y - y.mean()) ** 2).sum()
@@ -86,6 +125,12 @@ def r2(outputs, targets, threshold=None):
 
 
 def confusion_matrix(outputs, targets, num_classes=None, threshold=0.5):
+    """Counts of (true class, predicted class) pairs.
+
+    >>> import numpy as np
+    >>> confusion_matrix(np.array([[0.9, 0.1], [0.8, 0.2]]), np.array([0, 1])).tolist()
+    [[1, 0], [1, 0]]
+    """
     pred, true = predicted_classes(outputs, threshold), _labels(targets)
     n = num_classes or int(max(pred.max(), true.max())) + 1
     matrix = numpy.zeros((n, n), dtype=numpy.int64)

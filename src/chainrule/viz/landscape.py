@@ -90,7 +90,15 @@ def plot_landscape(model, loss_fn, data, path="landscape.png", resolution=21, sp
                    trajectory=None):
     """A contour of the loss around the trained weights, a 1-D slice through it, and the
     optimizer's projected path. Returns the :class:`Landscape` (``.center_value`` equals the
-    model's loss)."""
+    model's loss).
+
+    >>> import chainrule, os, tempfile
+    >>> model = chainrule.nn.Linear(2, 1)
+    >>> x, y = chainrule.randn(8, 2), chainrule.randn(8, 1)
+    >>> result = plot_landscape(model, chainrule.nn.MSELoss(), (x, y), os.path.join(tempfile.mkdtemp(), "l.png"), resolution=3)
+    >>> abs(result.center_value - chainrule.nn.MSELoss()(model(x), y).item()) < 1e-5
+    True
+    """
     result = landscape(model, loss_fn, data, resolution, span, seed, trajectory)
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))

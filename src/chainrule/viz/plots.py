@@ -8,7 +8,15 @@ from ._mpl import pyplot, save
 
 
 def plot_history(history, path="history.png"):
-    """Loss (train/validation) and metrics per epoch, loss per step, learning rate."""
+    """Loss (train/validation) and metrics per epoch, loss per step, learning rate.
+
+    >>> import chainrule, numpy as np, os, tempfile
+    >>> model = chainrule.nn.Linear(1, 1)
+    >>> h = chainrule.fit(model, chainrule.nn.MSELoss(), chainrule.optim.SGD(model.parameters(), lr=0.1),
+    ...                 (np.ones((4, 1), np.float32), np.ones((4, 1), np.float32)), epochs=2, metrics=())
+    >>> os.path.exists(plot_history(h, os.path.join(tempfile.mkdtemp(), "h.png")))
+    True
+    """
     plt = pyplot()
     metric_names = [k for k in history.columns()
                     if k not in ("epoch", "loss", "val_loss", "lr") and not k.startswith("val_")]
@@ -43,6 +51,11 @@ def plot_loss_curve_1d(f, w_range=(-1.0, 3.0), path="loss_curve.png", start=None
     """The loss against one weight, with gradient-descent steps and their tangent slopes.
 
     ``f(w)`` maps a scalar tensor to a scalar loss, e.g. ``lambda w: (w * 1.0 - 2.0) ** 2``.
+
+    >>> import os, tempfile
+    >>> path = plot_loss_curve_1d(lambda w: (w * 1.0 - 2.0) ** 2, (-1, 4), os.path.join(tempfile.mkdtemp(), "c.png"))
+    >>> os.path.exists(path)
+    True
     """
     plt = pyplot()
     grid = numpy.linspace(w_range[0], w_range[1], 200)
@@ -117,7 +130,12 @@ def optimizer_paths(problem="rosenbrock", optimizers=None, steps=200, seed=0):
 
 
 def compare_optimizers(problem="rosenbrock", optimizers=None, path="optimizers.png", steps=200):
-    """Paths of GD, SGD, momentum, Adam, Adamax and Newton on one surface, and loss vs step."""
+    """Paths of GD, SGD, momentum, Adam, Adamax and Newton on one surface, and loss vs step.
+
+    >>> import os, tempfile
+    >>> os.path.exists(compare_optimizers("bowl", path=os.path.join(tempfile.mkdtemp(), "o.png"), steps=5))
+    True
+    """
     plt = pyplot()
     f, _, (xr, yr) = PROBLEMS[problem] if isinstance(problem, str) else problem
     results = optimizer_paths(problem, optimizers, steps)

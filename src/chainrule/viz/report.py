@@ -72,6 +72,13 @@ def report(history, model, out_dir, config=None, metrics=None, input_shape=None,
     ``evaluation``: optional dict with ``outputs`` and ``targets`` (test-set arrays), and for
     images ``inputs`` and ``image_shape``, giving a confusion matrix and misclassified examples.
     Returns the report's path.
+
+    >>> import chainrule, numpy as np, tempfile
+    >>> model = chainrule.nn.Linear(1, 1)
+    >>> h = chainrule.fit(model, chainrule.nn.MSELoss(), chainrule.optim.SGD(model.parameters(), lr=0.1),
+    ...                 (np.ones((4, 1), np.float32), np.ones((4, 1), np.float32)), epochs=2, metrics=())
+    >>> report(h, model, tempfile.mkdtemp(), metrics={"loss": h.epochs[-1]["loss"]}).endswith("report.html")
+    True
     """
     from ..train.metrics import confusion_matrix
     from .summary import summary
