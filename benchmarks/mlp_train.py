@@ -38,7 +38,12 @@ def chainrule_trainer(x, y):
     model = nn.Sequential(*layers[:-1])
     opt = optim.SGD(model.parameters(), lr=0.01)
     loss_fn = nn.CrossEntropyLoss()
-    batches = [(chainrule.tensor(x[i:i + BATCH]), chainrule.tensor(y[i:i + BATCH]))
+    return training_loop(model, opt, loss_fn, x, y, chainrule.tensor)
+
+
+def training_loop(model, opt, loss_fn, x, y, to_tensor):
+    """``run(steps)``: SGD steps over fixed batches — the same code for chainrule and PyTorch."""
+    batches = [(to_tensor(x[i:i + BATCH]), to_tensor(y[i:i + BATCH]))
                for i in range(0, len(x) - BATCH + 1, BATCH)]
 
     def run(steps):
@@ -61,17 +66,7 @@ def torch_trainer(torch, x, y):
         layers += [linear, torch.nn.ReLU()]
     model = torch.nn.Sequential(*layers[:-1])
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    batches = [(torch.from_numpy(x[i:i + BATCH]), torch.from_numpy(y[i:i + BATCH]))
-               for i in range(0, len(x) - BATCH + 1, BATCH)]
-
-    def run(steps):
-        for i in range(steps):
-            xb, yb = batches[i % len(batches)]
-            opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(xb), yb)
-            loss.backward()
-            opt.step()
-    return run
+    return training_loop(model, opt, torch.nn.functional.cross_entropy, x, y, torch.from_numpy)
 
 
 def numpy_trainer(x, y):

@@ -12,35 +12,29 @@ from _common import blas_report, interleaved_medians, median_time, ratio, torch_
 N_OPS = 2000
 
 
+def chain(x, tanh, n):
+    """mul, add, tanh in turn, then backward: the same code for chainrule and PyTorch."""
+    y = x
+    for i in range(n):
+        k = i % 3
+        if k == 0:
+            y = y * 1.0001
+        elif k == 1:
+            y = y + 0.001
+        else:
+            y = tanh(y)
+    y.sum().backward()
+    return x.grad
+
+
 def chainrule_chain(n=N_OPS):
     import chainrule
     x = chainrule.tensor(np.linspace(-1, 1, 4, dtype=np.float32), requires_grad=True)
-    y = x
-    for i in range(n):
-        k = i % 3
-        if k == 0:
-            y = y * 1.0001
-        elif k == 1:
-            y = y + 0.001
-        else:
-            y = chainrule.tanh(y)
-    y.sum().backward()
-    return x.grad
+    return chain(x, chainrule.tanh, n)
 
 
 def torch_chain(torch, n=N_OPS):
-    x = torch.linspace(-1, 1, 4, requires_grad=True)
-    y = x
-    for i in range(n):
-        k = i % 3
-        if k == 0:
-            y = y * 1.0001
-        elif k == 1:
-            y = y + 0.001
-        else:
-            y = torch.tanh(y)
-    y.sum().backward()
-    return x.grad
+    return chain(torch.linspace(-1, 1, 4, requires_grad=True), torch.tanh, n)
 
 
 def numpy_chain(n=N_OPS):

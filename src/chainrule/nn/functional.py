@@ -51,6 +51,14 @@ def _same_shape(input, target, op):
                          f"{target.shape}; they must match{hint}")
 
 
+def _regression_pair(input, target, op):
+    """input and target as same-shape float tensors, or an error naming ``op`` and the shapes."""
+    input = _as_tensor(input, "input", op)
+    target = _float_target(target, input, op)
+    _same_shape(input, target, op)
+    return input, target
+
+
 def _float_target(target, input, op):
     target = _as_tensor(target, "target", op)
     if target.data.dtype.kind != "f":
@@ -67,9 +75,7 @@ def mse_loss(input, target, reduction="mean"):
     >>> mse_loss(chainrule.tensor([1.0, 2.0]), chainrule.tensor([1.0, 4.0])).item()
     2.0
     """
-    input = _as_tensor(input, "input", "mse_loss")
-    target = _float_target(target, input, "mse_loss")
-    _same_shape(input, target, "mse_loss")
+    input, target = _regression_pair(input, target, "mse_loss")
     diff = input - target
     return _reduce(diff * diff, reduction, "mse_loss")
 
@@ -81,9 +87,7 @@ def l1_loss(input, target, reduction="mean"):
     >>> l1_loss(chainrule.tensor([1.0]), chainrule.tensor([3.0])).item()
     2.0
     """
-    input = _as_tensor(input, "input", "l1_loss")
-    target = _float_target(target, input, "l1_loss")
-    _same_shape(input, target, "l1_loss")
+    input, target = _regression_pair(input, target, "l1_loss")
     return _reduce((input - target).abs(), reduction, "l1_loss")
 
 
@@ -94,9 +98,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     >>> huber_loss(chainrule.tensor([0.0]), chainrule.tensor([0.5])).item()
     0.125
     """
-    input = _as_tensor(input, "input", "huber_loss")
-    target = _float_target(target, input, "huber_loss")
-    _same_shape(input, target, "huber_loss")
+    input, target = _regression_pair(input, target, "huber_loss")
     diff = input - target
     small = diff.abs().data < delta
     loss = where(small, 0.5 * diff * diff, delta * (diff.abs() - 0.5 * delta))
@@ -124,9 +126,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     >>> round(binary_cross_entropy(chainrule.tensor([0.9]), chainrule.tensor([1.0])).item(), 4)
     0.1054
     """
-    input = _as_tensor(input, "input", "binary_cross_entropy")
-    target = _float_target(target, input, "binary_cross_entropy")
-    _same_shape(input, target, "binary_cross_entropy")
+    input, target = _regression_pair(input, target, "binary_cross_entropy")
     data = input.data
     if data.size and (data.min() < 0 or data.max() > 1 or numpy.isnan(data).any()):
         raise ArgumentError(
@@ -150,9 +150,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     ...                                  chainrule.tensor([1.0, 0.0])).item()
     0.0
     """
-    input = _as_tensor(input, "input", "binary_cross_entropy_with_logits")
-    target = _float_target(target, input, "binary_cross_entropy_with_logits")
-    _same_shape(input, target, "binary_cross_entropy_with_logits")
+    input, target = _regression_pair(input, target, "binary_cross_entropy_with_logits")
     # log(1 + e^-x) written stably: max(-x, 0) + log1p(e^-|x|)
     softplus_neg = maximum(-input, 0.0) + log1p(exp(-input.abs()))
     if pos_weight is None:
