@@ -19,7 +19,7 @@ steps = int(sys.argv[1])
 x, y = data(BATCH * 16, seed=dist.rank())
 layers = []
 for w, b in init_weights():
-    linear = nn.Linear(w.shape[1], w.shape[0]); linear.weight.data[...] = w; linear.bias.data[...] = b
+    linear = nn.Linear(w.shape[1], w.shape[0]); linear.weight._data[...] = w; linear.bias._data[...] = b
     layers += [linear, nn.ReLU()]
 model = dist.DistributedDataParallel(nn.Sequential(*layers[:-1]))
 opt = optim.SGD(model.parameters(), lr=0.01)

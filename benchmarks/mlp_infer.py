@@ -15,7 +15,7 @@ def chainrule_model():
     layers = []
     for w, b in init_weights():
         linear = nn.Linear(w.shape[1], w.shape[0])
-        linear.weight.data[...], linear.bias.data[...] = w, b
+        linear.weight._data[...], linear.bias._data[...] = w, b
         layers += [linear, nn.ReLU()]
     return nn.Sequential(*layers[:-1]).eval()
 

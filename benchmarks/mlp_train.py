@@ -32,8 +32,8 @@ def chainrule_trainer(x, y):
     layers = []
     for (w, b) in init_weights():
         linear = nn.Linear(w.shape[1], w.shape[0])
-        linear.weight.data[...] = w
-        linear.bias.data[...] = b
+        linear.weight._data[...] = w
+        linear.bias._data[...] = b
         layers += [linear, nn.ReLU()]
     model = nn.Sequential(*layers[:-1])
     opt = optim.SGD(model.parameters(), lr=0.01)

@@ -47,7 +47,7 @@ def main(quick=False):
                 closure()
                 opt.step()
             with chainrule.no_grad():
-                value = float(loss().data)
+                value = float(loss()._data)
             if value < target:
                 break
         elapsed = time.perf_counter() - start

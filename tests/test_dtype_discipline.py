@@ -15,7 +15,7 @@ def no_float64(monkeypatch):
 
     def checked(self, *inputs):
         out = original(self, *inputs)
-        if out.data.dtype == np.float64:
+        if out._data.dtype == np.float64:
             seen.append(type(self).__name__)
         return out
     monkeypatch.setattr(Function, "__call__", checked)

@@ -32,7 +32,7 @@ def test_03_matmul_shapes():
 
 
 def test_04_broadcast_shapes():
-    with pytest.raises(ShapeError, match=r"Add: .*input shapes \(2, 3\), \(4,\)"):
+    with pytest.raises(ShapeError, match=r"add: shapes \(2, 3\) and \(4,\) cannot be broadcast"):
         chainrule.ones(2, 3) + chainrule.ones(4)
 
 

@@ -6,7 +6,7 @@ from chainrule.errors import ChainruleError, DTypeError, GraphError, InplaceErro
 
 
 def test_broadcast_mismatch_names_op_and_shapes():
-    with pytest.raises(ShapeError, match=r"Add: .*\(2, 3\), \(4,\)"):
+    with pytest.raises(ShapeError, match=r"add: shapes \(2, 3\) and \(4,\) cannot be broadcast"):
         chainrule.ones(2, 3) + chainrule.ones(4)
 
 

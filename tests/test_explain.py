@@ -42,5 +42,5 @@ def test_three_layer_mlp_trace_gives_the_same_gradients_as_backward():
 
 
 def test_explain_needs_a_graph():
-    with pytest.raises(ValueError, match="no graph"):
+    with pytest.raises(chainrule.GraphError, match="no graph"):
         chainrule.explain(chainrule.tensor(1.0))

@@ -15,8 +15,8 @@ from . import backend  # noqa: F401
 from .errors import (AnomalyError, ChainruleError, CheckpointError, ConfigError,  # noqa: F401
                      DTypeError, GradcheckError, GraphError, InplaceError, ShapeError)
 from .generator import Generator, default_generator, get_rng_state, manual_seed, set_rng_state  # noqa
-from .autograd import (detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad,  # noqa
-                       set_grad_enabled)
+from .autograd import (detect_anomaly, enable_grad, grad, inference_mode,  # noqa
+                       is_grad_enabled, no_grad, set_grad_enabled)
 from . import autograd  # noqa: F401
 from .creation import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403

@@ -20,7 +20,7 @@ def tensor(data, dtype=None, requires_grad=False, name=None):
     (dtype('float32'), (2,), True)
     """
     if isinstance(data, Tensor):
-        data = data.data.copy()
+        data = data._data.copy()
     return Tensor(data, dtype=dtype, requires_grad=requires_grad, name=name)
 
 

@@ -25,6 +25,11 @@ class InplaceError(GraphError):
     """A tensor saved for backward was changed in place before backward ran."""
 
 
+class ReadOnlyError(ChainruleError, RuntimeError):
+    """An in-place change of a tensor whose memory cannot be written (an expanded view, where
+    several elements share one memory location, or a read-only array)."""
+
+
 class GradcheckError(ChainruleError, AssertionError):
     """An analytic gradient disagrees with the numerical one."""
 

@@ -15,11 +15,15 @@ step  gate          inputs    forward  upstream  local      passed on
 3     Mul           w, x      1        -2        w: 1       w: -2
 leaf gradients: w = -2
 """
+import copy
+
 import numpy
 
 from . import backend
-from .autograd.engine import no_grad, topological_order
-from .tensor import Tensor
+from .autograd.engine import grad, topological_order
+from .autograd.function import Function
+from .autograd.grad_mode import no_grad, state
+from .errors import GraphError
 
 
 class Row:
@@ -114,41 +118,54 @@ def explain(output, inputs=None):
     """Trace the backward pass of ``output`` (a scalar, or any tensor: then d(sum)/d...).
 
     ``inputs`` names tensors for the table: a dict {name: tensor}, a Module (its parameter
-    names) or a list of tensors; tensors created with ``name=`` are named anyway. The graph
-    is left intact and no ``.grad`` is changed.
+    names) or a list of tensors; tensors created with ``name=`` are named anyway. The rows
+    are recorded by a tracer inside the engine's own backward pass (so they are what
+    ``backward()`` computes); the graph is kept and no ``.grad`` is changed.
     """
     names = _names(inputs)
     if output.grad_fn is None:
-        raise ValueError("explain: the output has no graph; compute it from tensors with "
+        raise GraphError("explain: the output has no graph; compute it from tensors with "
                          "requires_grad=True (outside no_grad)")
     order = topological_order([output.grad_fn])
-    labels = {fn: f"{fn.op_name()}#{len(order) - i}" for i, fn in enumerate(order)}
-    pending = {output.grad_fn: Tensor._make(backend.xp.ones_like(output.data), None)}
-    rows, leaf_grads = [], {}
-    with no_grad():
-        for step, fn in enumerate(order, 1):
-            gy = pending.pop(fn, None)
-            if gy is None:
-                continue
-            value = fn.forward(*[t.data for t in fn.inputs])
-            ones = Tensor._make(backend.xp.ones_like(value), None)
+    gates = [node for node in order if isinstance(node, Function)]
+    labels = {fn: f"{fn.op_name()}#{len(gates) - i}" for i, fn in enumerate(gates)}
+    leaves = [node for node in order if not isinstance(node, Function)]
+    recorder = _Recorder(names, labels)
+    gradient = output._make(backend.xp.ones_like(output._data), None)
+    previous, state.tracer = state.tracer, recorder
+    try:
+        found = grad(output, leaves, gradient, retain_graph=True, allow_unused=True)
+    finally:
+        state.tracer = previous
+    leaf_grads = {}
+    for leaf, g in zip(leaves, found):
+        if g is not None:
+            leaf_grads[_label(leaf, leaf, names, labels)] = g._data
+    return Trace(recorder.rows, leaf_grads)
+
+
+class _Recorder:
+    """The tracer explain hands the engine: one Row per node, as the engine visits it."""
+
+    def __init__(self, names, labels):
+        self.names, self.labels, self.rows = names, labels, []
+
+    def on_node(self, fn, upstream, passed):
+        value = copy.copy(fn).forward(*[t._data for t in fn.inputs])
+        ones = upstream._make(backend.xp.ones_like(upstream._data), None)
+        with no_grad():
             local = _as_tuple(fn.backward(ones))
-            passed = _as_tuple(fn.backward(gy))
-            input_labels = [_label(t, edge, names, labels) for t, edge in zip(fn.inputs,
-                                                                              fn.edges)]
-            row_local, row_passed = {}, {}
-            for t, edge, label, lg, pg in zip(fn.inputs, fn.edges, input_labels, local, passed):
-                if pg is None or not t.requires_grad:
-                    continue
-                row_local[label], row_passed[label] = lg.data, pg.data
-                if edge is None:
-                    previous = leaf_grads.get(label)
-                    leaf_grads[label] = pg.data if previous is None else previous + pg.data
-                else:
-                    pending[edge] = pg if edge not in pending else pending[edge] + pg
-            rows.append(Row(len(rows) + 1, _op_label(fn), input_labels, value, gy.data,
-                            row_local, row_passed))
-    return Trace(rows, leaf_grads)
+        input_labels = [_label(t, edge, self.names, self.labels)
+                        for t, edge in zip(fn.inputs, fn.edges)]
+        row_local, row_passed = {}, {}
+        for label, lg, pg in zip(input_labels, local, passed):
+            if pg is not None:
+                row_local[label], row_passed[label] = lg._data, pg._data
+        self.rows.append(Row(len(self.rows) + 1, _op_label(fn), input_labels, value,
+                             upstream._data, row_local, row_passed))
+
+    def on_leaf(self, leaf, g):
+        pass
 
 
 def _as_tuple(grads):
@@ -170,8 +187,8 @@ def _label(t, edge, names, labels):
         return names[id(t)]
     if t.name:
         return t.name
-    if edge is not None:
+    if edge is not None and edge in labels:
         return labels[edge]
-    if t.data.size == 1:
-        return f"{t.data.item():g}"
+    if t._data.size == 1:
+        return f"{t._data.item():g}"
     return f"const{tuple(t.shape)}"

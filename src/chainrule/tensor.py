@@ -1,8 +1,10 @@
 """Tensor: an n-d array plus what autograd needs (grad, requires_grad, grad_fn).
 
-Nothing clever happens here: arithmetic and methods hand over to the ops in
-``chainrule.ops``, which record the graph. ``Tensor.data`` is the raw backend array
-(NumPy or CuPy), so chainrule stays hackable with plain array code.
+Nothing clever happens here: every method and operator hands over to an op in
+``chainrule.ops``, which records the graph. The data model (the array, version counters,
+views) is :class:`~chainrule.tensor_base.TensorBase`; ``Tensor.data`` is, as in PyTorch, a
+tensor sharing the same memory that autograd does not track, and ``numpy()`` gives the
+array itself.
 
 >>> import chainrule
 >>> w = chainrule.tensor(1.0, requires_grad=True, name="w")
@@ -16,10 +18,19 @@ import weakref
 import numpy
 
 from . import backend
-from .errors import ArgumentError, ArgumentTypeError, DTypeError, GraphError, ShapeError
+from .autograd import engine
+from .autograd.broadcast import sum_to
+from .autograd.function import edge_of
+from .autograd.grad_mode import state
+from .errors import (ArgumentError, ArgumentTypeError, DTypeError, GraphError, ReadOnlyError,
+                     ShapeError)
+from .ops import activation, arithmetic, indexing, linalg, reduction, shape
+from .tensor_base import TensorBase, VersionCounter, to_array
+
+_new = object.__new__
 
 
-class Tensor:
+class Tensor(TensorBase):
     """An n-dimensional array that can record the operations applied to it.
 
     Create tensors with :func:`chainrule.tensor` and the other factories. Floating tensors
@@ -27,122 +38,117 @@ class Tensor:
     get gradients.
     """
 
-    __slots__ = ("data", "grad", "grad_fn", "requires_grad", "name", "_version", "_hooks",
-                 "__weakref__")
+    __slots__ = ()
     __array_ufunc__ = None      # make NumPy defer to Tensor's reflected operators
     __hash__ = object.__hash__  # == is elementwise, identity still hashes
 
     def __init__(self, data, dtype=None, requires_grad=False, name=None):
-        self.data = to_array(data, dtype)
+        self._data = to_array(data, dtype)
         self.grad = None
         self.grad_fn = None
         self.requires_grad = False
         self.name = name
-        self._version = 0
+        self._version_counter = VersionCounter()
+        self._view = None
         self._hooks = None
+        self._post_hooks = None
         if requires_grad:
             self.requires_grad_(True)
 
-    @classmethod
-    def _make(cls, data, grad_fn):
-        """Fast internal constructor: no conversion, no checks."""
-        t = _new(cls)
-        t.data = data
+    @staticmethod
+    def _make(data, grad_fn):
+        """Fast internal constructor: no conversion, no checks (but a NumPy scalar, which
+        ufuncs return for 0-d inputs, becomes a 0-d array, so that it can be written)."""
+        if isinstance(data, numpy.generic):
+            data = numpy.asarray(data)
+        t = _new(Tensor)
+        t._data = data
         t.grad = None
         t.grad_fn = grad_fn
         t.requires_grad = grad_fn is not None
         t.name = None
-        t._version = 0
+        t._version_counter = VersionCounter()
+        t._view = None
         t._hooks = None
+        t._post_hooks = None
         return t
 
     # ------------------------------------------------------------ attributes
     @property
-    def shape(self):
-        return self.data.shape
-
-    @property
-    def dtype(self):
-        return self.data.dtype
-
-    @property
-    def ndim(self):
-        return self.data.ndim
-
-    @property
-    def is_leaf(self):
-        return self.grad_fn is None
-
-    @property
     def T(self):
-        return self.permute(*reversed(range(self.data.ndim)))
+        return shape.permute(self, *reversed(range(self._data.ndim)))
 
     @property
     def mT(self):
-        return self.swapaxes(-1, -2)
+        return shape.swapaxes(self, -1, -2)
 
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def dim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self):
-        return int(self.data.size)
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self):
+        return self._data.itemsize
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise ArgumentTypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
 
     # ------------------------------------------------------------ autograd
-    def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.data.dtype.kind != "f":
-            raise DTypeError(f"only floating-point tensors can require gradients, but this one "
-                             f"is {self.dtype}; convert it first: x.to(chainrule.float32)")
-        if not requires_grad and self.grad_fn is not None:
-            raise GraphError("requires_grad_(False) on a non-leaf tensor: use detach() instead")
-        self.requires_grad = bool(requires_grad)
-        return self
-
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Backpropagate: accumulate d(self)/d(leaf) into the ``.grad`` of every leaf.
 
         ``gradient`` is needed when self is not a scalar (it is the upstream gradient).
-        The graph is freed afterwards unless ``retain_graph=True``; with
+        The graph's saved values are freed afterwards unless ``retain_graph=True``; with
         ``create_graph=True`` the backward pass is recorded too, for higher derivatives.
         """
-        _engine.backward(self, gradient, retain_graph, create_graph, inputs)
+        engine.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def detach(self):
-        """The same data, cut from the graph (shares memory, like PyTorch)."""
-        return Tensor._make(self.data, None)
+        """The same data, cut from the graph (shares memory and the version counter, like
+        PyTorch: an in-place change of either is seen by autograd)."""
+        t = Tensor._make(self._data, None)
+        t._version_counter = self._version_counter
+        return t
 
     def detach_(self):
+        if self._view is not None:
+            raise GraphError("detach_() on a view: use detach() (a new tensor) instead")
         self.grad_fn = None
         self.requires_grad = False
         return self
 
     def retain_grad(self):
-        """Keep ``.grad`` on this non-leaf tensor after backward."""
+        """Keep ``.grad`` on this non-leaf tensor after backward (accumulated, as a leaf's)."""
         if self.grad_fn is None:
+            if not self.requires_grad:
+                raise GraphError("retain_grad() on a tensor that does not require grad")
             return self
-        me = weakref.ref(self)
-
-        def keep(grad):
-            target = me()
-            if target is not None:
-                target.grad = grad if target.grad is None else target.grad + grad
-        self.register_hook(keep)
+        self.grad_fn.retained = weakref.ref(self)
         return self
 
+    @property
+    def retains_grad(self):
+        return self.grad_fn is not None and self.grad_fn.retained is not None and \
+            self.grad_fn.retained() is self
+
     def register_hook(self, hook):
-        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor
-        replaces the gradient. Returns a handle with ``remove()``."""
+        """Call ``hook(grad)`` once per backward with this tensor's total gradient; a returned
+        Tensor replaces the gradient. Returns a handle with ``remove()``."""
         if not self.requires_grad:
             raise GraphError("register_hook on a tensor that does not require grad")
         if self.grad_fn is None:
@@ -156,46 +162,67 @@ class Tensor:
         hooks.append(hook)
         return _HookHandle(hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` once per backward, after this leaf's ``.grad`` was updated
+        (PyTorch's name; DistributedDataParallel starts its all-reduces from here)."""
+        if self.grad_fn is not None:
+            raise GraphError("post accumulate grad hooks cannot be registered on non-leaf "
+                             "tensors")
+        if not self.requires_grad:
+            raise GraphError("register_post_accumulate_grad_hook on a tensor that does not "
+                             "require grad")
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(hook)
+        return _HookHandle(self._post_hooks, hook)
+
     # ------------------------------------------------------------ conversion
     def numpy(self):
-        """The data as a NumPy array (shares memory on the CPU)."""
-        return backend.to_numpy(self.data)
+        """The data as a NumPy array (shares memory on the CPU). Unlike PyTorch this works on
+        a tensor that requires grad too (see docs/pytorch.md): learners look at weights."""
+        return backend.to_numpy(self._data)
 
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ArgumentError(f"item(): only one-element tensors can be converted to Python "
                                 f"scalars, this one has shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self):
-        return self.numpy().tolist()
+        return backend.to_numpy(self._data).tolist()
 
     def to(self, dtype):
         """Cast to ``dtype`` (differentiable between floating dtypes)."""
-        return _cast(self, dtype)
+        return shape.cast(self, dtype)
 
     astype = to
 
     def float(self):
-        return self.to(numpy.float32)
+        return shape.cast(self, numpy.float32)
 
     def double(self):
-        return self.to(numpy.float64)
+        return shape.cast(self, numpy.float64)
+
+    def half(self):
+        return shape.cast(self, numpy.float16)
 
     def long(self):
-        return self.to(numpy.int64)
+        return shape.cast(self, numpy.int64)
 
     def int(self):
-        return self.to(numpy.int32)
+        return shape.cast(self, numpy.int32)
 
     def bool(self):
-        return self.to(numpy.bool_)
+        return shape.cast(self, numpy.bool_)
+
+    def type_as(self, other):
+        return shape.cast(self, other.dtype)
 
     def clone(self):
-        return _clone(self)
+        return shape.clone(self)
 
     def __array__(self, dtype=None, copy=None):
-        array = self.numpy()
+        array = backend.to_numpy(self._data)
         return array if dtype is None else array.astype(dtype)
 
     def __float__(self):
@@ -205,21 +232,22 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iu":
+        if self._data.dtype.kind not in "iu":
             raise ArgumentTypeError(
                 f"only integer tensors can be used as an index, not {self.dtype}")
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ArgumentError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
                                 "use .any() or .all()")
-        return bool(self.data)
+        return bool(self._data)
 
     def __repr__(self):
-        body = numpy.array2string(self.numpy(), precision=4, separator=", ", prefix="tensor(")
+        body = numpy.array2string(backend.to_numpy(self._data), precision=4, separator=", ",
+                                  prefix="tensor(")
         extras = []
-        if self.data.dtype not in (numpy.float32, numpy.int64, numpy.bool_):
+        if self._data.dtype not in (numpy.float32, numpy.int64, numpy.bool_):
             extras.append(f"dtype={self.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn={self.grad_fn!r}")
@@ -229,78 +257,255 @@ class Tensor:
             extras.append(f"name={self.name!r}")
         return "tensor(" + ", ".join([body] + extras) + ")"
 
+    # ------------------------------------------------------------ operators
+    __add__ = arithmetic.add
+    __sub__ = arithmetic.sub
+    __mul__ = arithmetic.mul
+    __truediv__ = arithmetic.div
+    __pow__ = arithmetic.pow
+    __matmul__ = linalg.matmul
+    __neg__ = arithmetic.neg
+    __abs__ = arithmetic.abs
+    __getitem__ = indexing.getitem
+
+    def __radd__(self, other):
+        return arithmetic.add(other, self)
+
+    def __rsub__(self, other):
+        return arithmetic.sub(other, self)
+
+    def __rmul__(self, other):
+        return arithmetic.mul(other, self)
+
+    def __rtruediv__(self, other):
+        return arithmetic.div(other, self)
+
+    def __rpow__(self, other):
+        return arithmetic.pow(other, self)
+
+    def __rmatmul__(self, other):
+        return linalg.matmul(other, self)
+
+    def __pos__(self):
+        return self
+
+    def __lt__(self, other):
+        return arithmetic.lt(self, other)
+
+    def __le__(self, other):
+        return arithmetic.le(self, other)
+
+    def __gt__(self, other):
+        return arithmetic.gt(self, other)
+
+    def __ge__(self, other):
+        return arithmetic.ge(self, other)
+
+    def __eq__(self, other):
+        return arithmetic.eq(self, other)
+
+    def __ne__(self, other):
+        return arithmetic.ne(self, other)
+
+    # ------------------------------------------------------------ methods (one op each)
+    add = arithmetic.add
+    sub = subtract = arithmetic.sub
+    mul = multiply = arithmetic.mul
+    div = divide = arithmetic.div
+    pow = arithmetic.pow
+    neg = arithmetic.neg
+    exp = arithmetic.exp
+    log = arithmetic.log
+    log1p = arithmetic.log1p
+    sqrt = arithmetic.sqrt
+    rsqrt = arithmetic.rsqrt
+    abs = arithmetic.abs
+    sign = arithmetic.sign
+    sin = arithmetic.sin
+    cos = arithmetic.cos
+    maximum = arithmetic.maximum
+    minimum = arithmetic.minimum
+    clamp = clip = arithmetic.clamp
+    square = arithmetic.square
+    reciprocal = arithmetic.reciprocal
+    erf = arithmetic.erf
+    eq = arithmetic.eq
+    ne = arithmetic.ne
+    lt = arithmetic.lt
+    le = arithmetic.le
+    gt = arithmetic.gt
+    ge = arithmetic.ge
+
+    sigmoid = activation.sigmoid
+    tanh = activation.tanh
+    relu = activation.relu
+    softmax = activation.softmax
+    log_softmax = activation.log_softmax
+
+    sum = reduction.sum
+    mean = reduction.mean
+    max = reduction.max
+    min = reduction.min
+    amax = reduction.amax
+    amin = reduction.amin
+    prod = reduction.prod
+    logsumexp = reduction.logsumexp
+    var = reduction.var
+    std = reduction.std
+    norm = reduction.norm
+    argmax = reduction.argmax
+    argmin = reduction.argmin
+    all = reduction.all
+    any = reduction.any
+
+    reshape = view = shape.reshape
+    permute = shape.permute
+    transpose = shape.transpose
+    swapaxes = shape.swapaxes
+    flatten = shape.flatten
+    squeeze = shape.squeeze
+    unsqueeze = shape.unsqueeze
+    expand = shape.expand
+    broadcast_to = shape.broadcast_to
+    flip = shape.flip
+    tile = repeat = shape.tile
+    sum_to = sum_to
+    split = shape.split
+    chunk = shape.chunk
+    contiguous = shape.contiguous
+
+    gather = indexing.gather
+    index_select = indexing.index_select
+    take_along_axis = indexing.take_along_axis
+
+    matmul = linalg.matmul
+    dot = linalg.dot
+    outer = linalg.outer
+
+    def view_as(self, other):
+        return shape.reshape(self, other.shape)
+
+    def expand_as(self, other):
+        return shape.expand(self, other.shape)
+
+    def is_contiguous(self):
+        return bool(self._data.flags.c_contiguous)
+
     # ------------------------------------------------------------ in place
     def _inplace(self, op, *args):
         """Make self hold ``op(self, *args)``, bumping the version counter.
 
-        Outside recording this writes into self's array. While recording, self becomes
-        the output of a new node whose input is the old value, as in PyTorch; any node
-        that saved self for backward will then notice the changed version and refuse.
+        Outside recording this writes into self's memory. While recording, as in PyTorch,
+        self becomes the output of a new node whose input is self's old value, and the
+        result is written into self's own memory (so views of self see it); a view changed
+        in place rewrites its base's history instead. Any node that saved self for backward
+        notices the new version and refuses.
         """
-        recording = _engine.grad_state.enabled and (
-            self.requires_grad or any(getattr(a, "requires_grad", False) for a in args))
-        if not recording:
+        if not _recording(self, args):
             result = op(self, *args)
-            if result.data.shape != self.data.shape:
-                raise ShapeError(f"in-place {op.__name__} would change the shape {self.shape} "
-                                 f"to {result.shape}")
-            self.data[...] = result.data
-        elif self.grad_fn is None and self.requires_grad:
-            raise GraphError("a leaf tensor that requires grad cannot be changed in place while "
-                             "recording: wrap the update in chainrule.no_grad()")
+            _write_into(self, result, op)
+        elif self._view is not None:
+            self._inplace_on_view(op, args)
         else:
-            old = Tensor._make(self.data, self.grad_fn)
-            old.requires_grad = self.requires_grad
+            if self.grad_fn is None and self.requires_grad:
+                raise GraphError("a leaf tensor that requires grad cannot be changed in place "
+                                 "while recording: wrap the update in chainrule.no_grad()")
+            old = self._old_value()
             result = op(old, *args)
-            self.data, self.grad_fn = result.data, result.grad_fn
-            self.requires_grad = result.requires_grad
+            node = result.grad_fn
+            if node is not None and node.saves(old):
+                old._data = old._data.copy()      # the node must keep the value before
+            _write_into(self, result, op)
+            self.grad_fn, self.requires_grad = node, result.requires_grad
+            self._bump_version()
+            if node is not None:
+                node.adopt_output(self)
+            return self
         self._bump_version()
         return self
 
-    def _bump_version(self):
-        self._version += 1
-        _engine.grad_state.inplace_count += 1
+    def _old_value(self):
+        old = Tensor._make(self._data, engine_edge_fn(self))
+        old.requires_grad = self.requires_grad
+        return old
+
+    def _inplace_on_view(self, op, args):
+        view = self._view
+        base = view.base
+        if base.grad_fn is None and base.requires_grad:
+            raise GraphError("a view of a leaf tensor that requires grad is being changed in "
+                             "place while recording: wrap the change in chainrule.no_grad(), "
+                             "or clone() the leaf first")
+        old = self._old_value()
+        new_value = op(old, *args)
+        node = new_value.grad_fn
+        if node is not None and node.saves(old):
+            old._data = old._data.copy()
+        base._inplace(indexing.write_through_view, view.view_fn, new_value)
+        refreshed = _replay_view(view.view_fn, base)
+        self.grad_fn, self.requires_grad = refreshed.grad_fn, refreshed.requires_grad
+        view.version = self._version_counter.value
 
     def _inplace_arithmetic(self, ufunc, op, other):
         """add_/sub_/mul_/div_: write into self's array when nothing is recorded (the fast
         path of every optimizer step), else go through :meth:`_inplace`."""
-        recording = _engine.grad_state.enabled and (
-            self.requires_grad or getattr(other, "requires_grad", False))
-        integer_division = ufunc is backend.xp.true_divide and self.data.dtype.kind != "f"
-        if recording or integer_division:
+        integer_division = ufunc is backend.xp.true_divide and self._data.dtype.kind != "f"
+        if _recording(self, (other,)) or integer_division:
             return self._inplace(op, other)
+        other_data = other._data if isinstance(other, TensorBase) else other
+        if not self._data.flags.writeable:
+            raise ReadOnlyError(_read_only_message(self, ufunc.__name__))
         try:
-            ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data)
+            ufunc(self._data, other_data, out=self._data)
         except TypeError:
             raise DTypeError(f"in-place {ufunc.__name__}: the result cannot be stored in this "
                              f"{self.dtype} tensor; use an out-of-place op or convert it "
                              "first") from None
-        except ValueError as error:
-            raise ShapeError(f"in-place {ufunc.__name__} on a tensor of shape {self.shape}: "
-                             f"{error}") from None
+        except ValueError:
+            other_shape = getattr(other_data, "shape", ())
+            raise ShapeError(f"in-place {ufunc.__name__}: a tensor of shape {other_shape} does "
+                             f"not broadcast to this tensor's shape {self.shape}") from None
         self._bump_version()
         return self
 
     def add_(self, other, alpha=1):
         other = other * alpha if alpha != 1 else other
-        return self._inplace_arithmetic(backend.xp.add, _ops.add, other)
+        return self._inplace_arithmetic(backend.xp.add, arithmetic.add, other)
 
     def sub_(self, other, alpha=1):
         other = other * alpha if alpha != 1 else other
-        return self._inplace_arithmetic(backend.xp.subtract, _ops.sub, other)
+        return self._inplace_arithmetic(backend.xp.subtract, arithmetic.sub, other)
 
     def mul_(self, other):
-        return self._inplace_arithmetic(backend.xp.multiply, _ops.mul, other)
+        return self._inplace_arithmetic(backend.xp.multiply, arithmetic.mul, other)
 
     def div_(self, other):
-        return self._inplace_arithmetic(backend.xp.true_divide, _ops.div, other)
+        return self._inplace_arithmetic(backend.xp.true_divide, arithmetic.div, other)
+
+    def pow_(self, exponent):
+        return self._inplace(arithmetic.pow, exponent)
 
     def clamp_(self, min=None, max=None):
-        return self._inplace(_ops.clamp, min, max)
+        return self._inplace(arithmetic.clamp, min, max)
+
+    def relu_(self):
+        return self._inplace(activation.relu)
+
+    def sigmoid_(self):
+        return self._inplace(activation.sigmoid)
+
+    def tanh_(self):
+        return self._inplace(activation.tanh)
+
+    def exp_(self):
+        return self._inplace(arithmetic.exp)
+
+    def neg_(self):
+        return self._inplace(arithmetic.neg)
 
     def copy_(self, source):
-        source = source if isinstance(source, Tensor) else Tensor(source, dtype=self.dtype)
-        return self._inplace(_copy_into, source)
+        source = source if isinstance(source, TensorBase) else Tensor(source, dtype=self.dtype)
+        return self._inplace(_copied_into, source)
 
     def zero_(self):
         return self.fill_(0)
@@ -314,17 +519,70 @@ class Tensor:
     __itruediv__ = div_
 
     def __setitem__(self, index, value):
-        self._inplace(_setitem, index, value)
+        if _recording(self, (value,)):
+            self._inplace(indexing.setitem, index, value)
+        else:
+            indexing.assign(self, index, value)
+            self._bump_version()
 
 
-def _copy_into(target, source):
-    return source.to(target.dtype).broadcast_to(target.shape)
+def engine_edge_fn(tensor):
+    """The grad_fn a tensor's gradient goes to right now (a stale view refreshed first)."""
+    edge = edge_of(tensor)
+    return edge if edge is not tensor else None
+
+
+def _replay_view(view_fn, base):
+    previous = state.enabled
+    state.enabled = True
+    try:
+        return view_fn(base)
+    finally:
+        state.enabled = previous
+
+
+def _recording(tensor, args):
+    if not state.enabled:
+        return False
+    if tensor.requires_grad:
+        return True
+    for a in args:
+        if isinstance(a, TensorBase) and a.requires_grad:
+            return True
+    return False
+
+
+def _write_into(target, result, op):
+    """Copy an in-place op's result into the target's own memory."""
+    name = getattr(op, "__name__", "op")
+    if result.shape != target.shape:
+        raise ShapeError(f"in-place {name}: the result has shape {result.shape}, which does not "
+                         f"fit this tensor's shape {target.shape}")
+    if result._data is target._data:
+        return
+    if not target._data.flags.writeable:
+        raise ReadOnlyError(_read_only_message(target, name))
+    if result._data.dtype != target._data.dtype and not numpy.can_cast(
+            result._data.dtype, target._data.dtype, casting="same_kind"):
+        raise DTypeError(f"in-place {name}: a {result.dtype} result cannot be stored in this "
+                         f"{target.dtype} tensor; use an out-of-place op or convert it first")
+    backend.xp.copyto(target._data, result._data, casting="unsafe")
+
+
+def _read_only_message(tensor, name):
+    return (f"in-place {name} on a tensor of shape {tensor.shape} whose memory is read-only "
+            "(an expand()/broadcast_to() view, where several elements share one memory "
+            "location, or a read-only array): clone() it before changing it in place")
+
+
+def _copied_into(target, source):
+    return shape.cast(source, target.dtype).broadcast_to(target.shape)
 
 
 def _filled(target, value):
     """The value ``value`` everywhere, still connected to target (with zero gradient)."""
     constant = Tensor._make(backend.xp.full(target.shape, value, dtype=target.dtype), None)
-    return _ops.where(backend.xp.ones(target.shape, dtype=bool), constant, target)
+    return arithmetic.where(backend.xp.ones(target.shape, dtype=bool), constant, target)
 
 
 class _HookHandle:
@@ -336,48 +594,3 @@ class _HookHandle:
     def remove(self):
         if self.hook in self.hooks:
             self.hooks.remove(self.hook)
-
-
-_new = object.__new__
-
-
-def to_array(data, dtype=None):
-    """Convert Python numbers, lists, NumPy arrays or Tensors to a backend array.
-
-    Python floats become float32 (PyTorch's default); arrays keep their dtype unless
-    ``dtype`` says otherwise.
-    """
-    xp = backend.xp
-    if isinstance(data, Tensor):
-        data = data.data
-    if dtype is not None:
-        dtype = numpy.dtype(dtype)
-        _check_supported(dtype)
-        return xp.asarray(data, dtype=dtype)
-    if isinstance(data, (numpy.ndarray, numpy.generic)) or type(data).__module__.startswith("cupy"):
-        array = xp.asarray(data)
-    else:
-        array = xp.asarray(data)
-        if array.dtype.kind == "f":
-            array = array.astype(backend.default_float)
-        elif array.dtype.kind == "i":
-            array = array.astype(numpy.int64)
-    _check_supported(array.dtype)
-    return array
-
-
-def _check_supported(dtype):
-    if dtype.kind not in "fiub":
-        raise DTypeError(f"unsupported dtype {dtype}: chainrule tensors hold floating, integer "
-                         "or bool data")
-
-
-def ones_like_tensor(t):
-    return Tensor._make(backend.xp.ones_like(t.data), None)
-
-
-from .autograd import engine as _engine  # noqa: E402  (the engine needs Tensor defined)
-from .ops.shape import cast as _cast, clone as _clone  # noqa: E402
-from .ops.indexing import setitem as _setitem  # noqa: E402
-from . import ops as _ops  # noqa: E402
-from .ops import methods as _methods  # noqa: E402,F401  (attaches the op methods)

@@ -51,7 +51,7 @@ def test_conv_transpose_and_conv1d_gradients():
 ])
 def test_pooling_and_norm_gradients(fn):
     x = make((2, 4, 5, 7), 4)
-    x.data += np.arange(x.data.size).reshape(x.shape) * 1e-3     # no exact ties for max
+    x._data += np.arange(x._data.size).reshape(x.shape) * 1e-3     # no exact ties for max
     check(fn, x)
 
 

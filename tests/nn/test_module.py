@@ -65,7 +65,7 @@ def test_non_strict_load_ignores_missing_and_unexpected():
     model = TwoLayer()
     state = {"scale": chainrule.tensor([5.0]), "bogus": chainrule.zeros(1)}
     result = model.load_state_dict(state, strict=False)
-    assert model.scale.item() == 5.0 and result["unexpected_keys"] == ["bogus"]
+    assert model.scale.item() == 5.0 and result.unexpected_keys == ["bogus"]
 
 
 def test_repr_is_a_readable_tree():

@@ -59,7 +59,7 @@ def test_unary_ops(name, shape, seed):
     low, high = bounds if bounds else (None, None)
     x = make(shape, seed, low, high)
     if name == "clamp":  # keep away from the kinks at +-0.5
-        x.data[np.abs(np.abs(x.data) - 0.5) < 1e-3] += 0.01
+        x._data[np.abs(np.abs(x._data) - 0.5) < 1e-3] += 0.01
     check(fn, x)
 
 
@@ -72,10 +72,13 @@ def test_where_routes_gradients(pair, seed):
     check(lambda a, b: chainrule.where(cond, a, b), a, b)
 
 
-def test_sign_has_no_graph_and_values():
+def test_sign_values_and_zero_gradient_like_pytorch():
     x = chainrule.tensor([-2.0, 0.0, 3.0], requires_grad=True)
-    assert chainrule.sign(x).tolist() == [-1.0, 0.0, 1.0]
-    assert not chainrule.sign(x).requires_grad
+    y = chainrule.sign(x)
+    assert y.tolist() == [-1.0, 0.0, 1.0]
+    assert y.requires_grad          # PyTorch records sign too, with a zero derivative
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 0.0]
 
 
 def test_maximum_splits_gradient_at_ties_like_pytorch():

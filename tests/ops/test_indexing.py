@@ -13,7 +13,7 @@ INDEXES = {
     "int_array_repeats": lambda t: t[np.array([0, 0, 2, 0])],
     "list_index": lambda t: t[[2, 1, 1]],
     "two_arrays": lambda t: t[np.array([0, 1, 1]), np.array([3, 0, 0])],
-    "bool_mask": lambda t: t[t.data > 0],
+    "bool_mask": lambda t: t[t._data > 0],
     "tensor_index": lambda t: t[chainrule.tensor([1, 1, 0])],
     "mixed": lambda t: t[1:, np.array([0, 0, 3])],
 }

@@ -45,7 +45,7 @@ def test_newton_trains_logistic_regression_in_ten_steps():
     loss_fn = lambda: nn.functional.binary_cross_entropy_with_logits(model(xd), yd) \
         + 1e-3 * (model.weight ** 2).sum()  # noqa: E731
     opt = optim.Newton(model.parameters())
-    losses = [float(opt.step(loss_fn).data) for _ in range(10)]
+    losses = [float(opt.step(loss_fn)._data) for _ in range(10)]
     assert losses[-1] < 0.08
     xt, yt = split.test.tensors
     accuracy = ((model(xt.double()).numpy().reshape(-1) > 0) == yt.numpy()).mean()
@@ -65,10 +65,10 @@ def test_newton_is_safe_on_a_non_convex_function():
     w = chainrule.tensor([-1.2, 1.0], dtype="float64", requires_grad=True)
     f = lambda: (1 - w[0]) ** 2 + 100 * (w[1] - w[0] ** 2) ** 2  # noqa: E731
     opt = optim.Newton([w])
-    previous = float(f().data)
+    previous = float(f()._data)
     for _ in range(40):
         opt.step(f)
-        current = float(f().data)
+        current = float(f()._data)
         assert current <= previous + 1e-12
         previous = current
     np.testing.assert_allclose(w.numpy(), [1.0, 1.0], atol=1e-5)

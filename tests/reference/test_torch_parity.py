@@ -45,7 +45,7 @@ REDUCE = [
     ("var", lambda m, x: x.var(dim=0).sum()),
     ("std", lambda m, x: x.std()),
     ("norm", lambda m, x: m.norm(x)),
-    ("max", lambda m, x: x.max(dim=-1)[0].sum() if m is torch else x.max(dim=-1).sum()),
+    ("max", lambda m, x: x.max(dim=-1)[0].sum()),
     ("prod", lambda m, x: (x * 0.5 + 1.0).prod(dim=0).sum()),
 ]
 

@@ -1,6 +1,8 @@
 """Reverse-mode automatic differentiation: the engine, grad, functional transforms, checks."""
-from .engine import (backward, detect_anomaly, enable_grad, grad, is_grad_enabled,  # noqa
-                     no_grad, set_grad_enabled)
+from .anomaly import detect_anomaly  # noqa
+from .engine import backward, grad, topological_order  # noqa
 from .function import Function  # noqa
+from .grad_mode import (enable_grad, inference_mode, is_anomaly_enabled,  # noqa
+                        is_grad_enabled, no_grad, set_grad_enabled)
 from . import functional  # noqa
 from .gradcheck import gradcheck, gradgradcheck, numerical_grad  # noqa

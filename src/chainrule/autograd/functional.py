@@ -3,15 +3,18 @@
 ``hvp`` is the Hessian-vector product by double backward (Pearlmutter's trick): it costs
 two backward passes and never forms the Hessian, which is what makes Newton-CG possible.
 """
+from .. import backend
 from ..errors import ShapeError
-from .engine import enable_grad, grad
+from ..ops.shape import stack
+from ..tensor_base import TensorBase
+from .engine import grad
+from .grad_mode import enable_grad
 
 
 def _prepare(inputs):
-    from ..tensor import Tensor
-    single = isinstance(inputs, Tensor)
+    single = isinstance(inputs, TensorBase)
     inputs = (inputs,) if single else tuple(inputs)
-    prepared = tuple(Tensor._make(t.data, None).requires_grad_(True) for t in inputs)
+    prepared = tuple(t._make(t._data, None).requires_grad_(True) for t in inputs)
     return single, prepared
 
 
@@ -20,10 +23,12 @@ def _as_tuple(x):
 
 
 def _zero_if_none(grads, like):
-    from ..tensor import Tensor
-    from .. import backend
-    return tuple(Tensor._make(backend.xp.zeros_like(t.data), None) if g is None else g
-                 for g, t in zip(grads, like))
+    return tuple(_zeros_like(t) if g is None else g for g, t in zip(grads, like))
+
+
+def _zeros_like(t, shape=None):
+    shape = t.shape if shape is None else shape
+    return t._make(backend.xp.zeros(shape, dtype=t.dtype), None)
 
 
 def _unwrap(single, values):
@@ -42,23 +47,21 @@ def vjp(func, inputs, v=None, create_graph=False):
 
 def jvp(func, inputs, v, create_graph=False):
     """(func(inputs), J v): the Jacobian-vector product, by the double-vjp trick."""
-    from ..tensor import Tensor
-    from .. import backend
     single, xs = _prepare(inputs)
     vs = _as_tuple(v)
     if len(vs) != len(xs):
         raise ShapeError(f"jvp: {len(vs)} tangent vectors for {len(xs)} inputs")
     with enable_grad():
         out = func(*xs)
-        dummy = Tensor._make(backend.xp.zeros_like(out.data), None).requires_grad_(True)
+        dummy = _zeros_like(out).requires_grad_(True)
         grads = grad(out, xs, dummy, create_graph=True, allow_unused=True)
         pairs = [(g, u) for g, u in zip(grads, vs) if g is not None and g.requires_grad]
         if not pairs:
-            return out.detach(), Tensor._make(backend.xp.zeros_like(out.data), None)
+            return out.detach(), _zeros_like(out)
         (result,) = grad([g for g, _ in pairs], dummy, [u for _, u in pairs],
                          create_graph=create_graph, allow_unused=True)
     if result is None:
-        result = Tensor._make(backend.xp.zeros_like(out.data), None)
+        result = _zeros_like(out)
     return (out if create_graph else out.detach()), result
 
 
@@ -70,7 +73,6 @@ def jacobian(func, inputs, create_graph=False):
     >>> jacobian(lambda x: x ** 2, chainrule.tensor([1.0, 2.0])).tolist()
     [[2.0, 0.0], [0.0, 4.0]]
     """
-    from ..ops.shape import stack
     single, xs = _prepare(inputs)
     with enable_grad():
         out = func(*xs)
@@ -85,8 +87,7 @@ def jacobian(func, inputs, create_graph=False):
         if rows:
             jac = stack([row[k] for row in rows]).reshape(out.shape + x.shape)
         else:
-            from ..creation import zeros
-            jac = zeros(*(out.shape + x.shape), dtype=x.dtype)
+            jac = _zeros_like(x, out.shape + x.shape)
         result.append(jac if create_graph else jac.detach())
     return _unwrap(single, tuple(result))
 
@@ -105,7 +106,7 @@ def hessian(func, inputs, create_graph=False):
     def gradient(*args):
         with enable_grad():
             out = func(*args)
-            if out.data.size != 1:
+            if out._data.size != 1:
                 raise ShapeError(f"hessian: func must return a scalar, got shape {out.shape}")
             grads = grad(out, args, create_graph=True, allow_unused=True)
         return _zero_if_none(grads, args)
@@ -122,7 +123,7 @@ def hvp(func, inputs, v, create_graph=False):
     vs = _as_tuple(v)
     with enable_grad():
         out = func(*xs)
-        if out.data.size != 1:
+        if out._data.size != 1:
             raise ShapeError(f"hvp: func must return a scalar, got shape {out.shape}")
         grads = grad(out, xs, create_graph=True, allow_unused=True)
         pairs = [(g, x, u) for g, x, u in zip(grads, xs, vs) if g is not None and g.requires_grad]

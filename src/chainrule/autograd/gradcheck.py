@@ -10,7 +10,8 @@ import numpy
 
 from .. import backend
 from ..errors import ArgumentError, GradcheckError, ShapeError
-from .engine import enable_grad, grad, no_grad
+from .engine import grad
+from .grad_mode import enable_grad, no_grad
 
 
 def _as_tuple(x):
@@ -39,26 +40,26 @@ def numerical_grad(fn, inputs, eps=1e-4, scheme="forward"):
     def loss():
         with no_grad():
             out = fn(*inputs)
-        if out.data.size != 1:
+        if out._data.size != 1:
             raise ShapeError(f"numerical_grad: fn must return a scalar loss, got shape {out.shape}")
-        return float(out.data.reshape(()))
+        return float(out._data.reshape(()))
 
     base = loss() if scheme == "forward" else None
     result = []
     for t in inputs:
-        flat = t.data.reshape(-1)      # a view: nudging it nudges the tensor
-        g = numpy.zeros(flat.shape[0], dtype=numpy.float64)
-        for i in range(flat.shape[0]):
-            original = flat[i].item()
-            flat[i] = original + eps
+        data = t._data            # nudged element by element, in place: works for any strides
+        g = numpy.zeros(t.shape, dtype=numpy.float64)
+        for index in numpy.ndindex(*t.shape):
+            original = data[index].item()
+            data[index] = original + eps
             up = loss()
             if scheme == "forward":
-                g[i] = (up - base) / eps
+                g[index] = (up - base) / eps
             else:
-                flat[i] = original - eps
-                g[i] = (up - loss()) / (2 * eps)
-            flat[i] = original
-        result.append(g.reshape(t.shape))
+                data[index] = original - eps
+                g[index] = (up - loss()) / (2 * eps)
+            data[index] = original
+        result.append(g)
     return result[0] if single else result
 
 
@@ -79,7 +80,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     if not checked:
         raise ArgumentError("gradcheck: no input requires grad, so there is nothing to check")
     for i in checked:
-        if inputs[i].data.dtype != numpy.float64:
+        if inputs[i]._data.dtype != numpy.float64:
             warnings.warn(f"gradcheck: input {i} is {inputs[i].dtype}; use float64 for a "
                           "reliable check", stacklevel=2)
     projection = _projection(fn, inputs, seed)
@@ -92,7 +93,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
         analytic = (None,) * len(targets)
     numeric = numerical_grad(projection, inputs, eps=eps, scheme="central")
     for i, a in zip(checked, analytic):
-        a = numpy.zeros(inputs[i].shape) if a is None else backend.to_numpy(a.data)
+        a = numpy.zeros(inputs[i].shape) if a is None else backend.to_numpy(a._data)
         n = numeric[i]
         bad = ~(numpy.abs(a - n) <= atol + rtol * numpy.abs(n))  # NaN counts as bad
         if bad.any():
@@ -130,15 +131,13 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=Tr
 
 def _zeros_like_sum(xs):
     """A constant zero: the derivative of something that does not depend on xs."""
-    from ..tensor import Tensor
-    return Tensor._make(numpy.zeros((), dtype=numpy.float64), None)
+    return xs[0]._make(backend.xp.zeros((), dtype=numpy.float64), None)
 
 
 def _project(t, seed):
-    from ..tensor import Tensor
-    rng = numpy.random.default_rng(seed + t.data.size)
-    u = rng.standard_normal(t.shape).astype(t.data.dtype)
-    return (t * Tensor._make(backend.xp.asarray(u), None)).sum()
+    rng = numpy.random.default_rng(seed + t._data.size)
+    u = rng.standard_normal(t.shape).astype(t._data.dtype)
+    return (t * t._make(backend.xp.asarray(u), None)).sum()
 
 
 def _projection(fn, inputs, seed):
@@ -147,7 +146,7 @@ def _projection(fn, inputs, seed):
         outputs = _as_tuple(fn(*xs))
         total = None
         for k, out in enumerate(outputs):
-            if out.data.dtype.kind != "f":
+            if out._data.dtype.kind != "f":
                 continue
             term = _project(out, seed + 7 * k)
             total = term if total is None else total + term

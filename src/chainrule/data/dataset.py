@@ -44,14 +44,14 @@ class TensorDataset(Dataset):
                              f"shapes {shapes}")
 
     def __getitem__(self, index):
-        return tuple(Tensor._make(t.data[index], None) for t in self.tensors)
+        return tuple(Tensor._make(t._data[index], None) for t in self.tensors)
 
     def __len__(self):
         return self.tensors[0].shape[0]
 
     def arrays(self):
         """The underlying arrays (lets the DataLoader slice batches without per-sample work)."""
-        return tuple(t.data for t in self.tensors)
+        return tuple(t._data for t in self.tensors)
 
 
 class Subset(Dataset):

@@ -153,7 +153,7 @@ def digits(seed=0, test_size=0.2, standardize=True, flat=True):
                    num_classes=10, image_shape=(1, 8, 8))
     if not flat:
         for ds in (split.train, split.test):
-            x_img = ds.tensors[0].data.reshape(-1, 1, 8, 8)
+            x_img = ds.tensors[0]._data.reshape(-1, 1, 8, 8)
             ds.tensors = (type(ds.tensors[0])._make(x_img, None), ds.tensors[1])
     return split
 

@@ -15,7 +15,7 @@ def default_collate(samples):
         return tuple(default_collate([s[i] for s in samples]) for i in range(len(first)))
     if isinstance(first, dict):
         return {k: default_collate([s[k] for s in samples]) for k in first}
-    arrays = [s.data if isinstance(s, Tensor) else numpy.asarray(s) for s in samples]
+    arrays = [s._data if isinstance(s, Tensor) else numpy.asarray(s) for s in samples]
     return Tensor(backend.xp.stack(arrays))
 
 

@@ -15,7 +15,6 @@ import contextlib
 import numpy
 
 from .. import backend
-from ..autograd import engine
 from ..nn.module import Module
 from ..tensor import Tensor
 from . import runtime
@@ -26,8 +25,8 @@ class _Bucket:
         self.params = params
         self.offsets, total = [], 0
         for p in params:
-            self.offsets.append((total, total + p.data.size))
-            total += p.data.size
+            self.offsets.append((total, total + p._data.size))
+            total += p._data.size
         self.buffer = numpy.zeros(total, dtype=dtype)
         self.ready, self.request = 0, None
 
@@ -63,17 +62,17 @@ class DistributedDataParallel(Module):
         current, size = [], 0
         for p in reversed(params):                # backward meets the last layers first
             current.append(p)
-            size += p.data.nbytes
+            size += p._data.nbytes
             if size >= cap_bytes:
-                self._buckets.append(_Bucket(current, p.data.dtype))
+                self._buckets.append(_Bucket(current, p._data.dtype))
                 current, size = [], 0
         if current:
-            self._buckets.append(_Bucket(current, current[0].data.dtype))
-        self._slot = {}
+            self._buckets.append(_Bucket(current, current[0]._data.dtype))
+        self._slot, self._hook_handles = {}, []
         for bucket in self._buckets:
             for index, p in enumerate(bucket.params):
                 self._slot[id(p)] = (bucket, index)
-                engine.post_accumulate_hooks.setdefault(id(p), []).append(self._on_grad)
+                self._hook_handles.append(p.register_post_accumulate_grad_hook(self._on_grad))
         self._pending = len(self._slot)
 
     def forward(self, *args, **kwargs):
@@ -94,7 +93,7 @@ class DistributedDataParallel(Module):
             return
         bucket, index = self._slot[id(param)]
         start, end = bucket.offsets[index]
-        bucket.buffer[start:end] = backend.to_numpy(param.grad.data).reshape(-1)
+        bucket.buffer[start:end] = backend.to_numpy(param.grad._data).reshape(-1)
         bucket.ready += 1
         if bucket.ready == len(bucket.params):
             MPI = self._runtime.MPI
@@ -143,9 +142,6 @@ class DistributedDataParallel(Module):
 
     def close(self):
         """Remove the gradient hooks (the model can then be used on its own again)."""
-        for p_id in list(getattr(self, "_slot", {})):
-            hooks = engine.post_accumulate_hooks.get(p_id, [])
-            if self._on_grad in hooks:
-                hooks.remove(self._on_grad)
-            if not hooks:
-                engine.post_accumulate_hooks.pop(p_id, None)
+        for handle in getattr(self, "_hook_handles", ()):
+            handle.remove()
+        self._hook_handles = []

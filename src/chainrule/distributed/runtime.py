@@ -79,7 +79,7 @@ def barrier():
 
 
 def _array(tensor):
-    data = tensor.data if isinstance(tensor, Tensor) else tensor
+    data = tensor._data if isinstance(tensor, Tensor) else tensor
     return backend.to_numpy(data)
 
 
@@ -146,8 +146,8 @@ def all_gather_objects(value):
 
 def _store(tensor, array):
     if isinstance(tensor, Tensor):
-        if tensor.data is not array:
-            tensor.data[...] = backend.xp.asarray(array)
+        if tensor._data is not array:
+            tensor._data[...] = backend.xp.asarray(array)
         tensor._bump_version()
     elif tensor is not array:
         tensor[...] = array

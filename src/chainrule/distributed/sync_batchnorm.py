@@ -14,8 +14,6 @@ from . import runtime
 class AllReduceSum(Function):
     """y = sum over ranks of x (every rank gets it); backward all-reduces the gradient too."""
 
-    saved_inputs = ()
-
     def forward(self, x):
         out = numpy.array(x, copy=True)
         runtime.all_reduce(out)
@@ -42,7 +40,7 @@ class SyncBatchNorm(_BatchNorm):
             return super().forward(x)
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-        local_count = x.data.size // x.shape[1]
+        local_count = x._data.size // x.shape[1]
         counts = numpy.array([local_count], dtype=numpy.float64)
         runtime.all_reduce(counts)
         count = float(counts[0])
@@ -50,12 +48,12 @@ class SyncBatchNorm(_BatchNorm):
         centered = x - mean
         var = (all_reduce_sum((centered * centered).sum(dim=axes)) * (1.0 / count)).reshape(shape)
         if self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked._data += 1
             m = self.momentum
-            self.running_mean.data *= 1 - m
-            self.running_mean.data += m * mean.data.reshape(-1)
-            self.running_var.data *= 1 - m
-            self.running_var.data += m * var.data.reshape(-1) * (count / max(count - 1, 1))
+            self.running_mean._data *= 1 - m
+            self.running_mean._data += m * mean._data.reshape(-1)
+            self.running_var._data *= 1 - m
+            self.running_var._data += m * var._data.reshape(-1) * (count / max(count - 1, 1))
         out = centered * (var + self.eps).rsqrt()
         if self.weight is not None:
             out = out * self.weight.reshape(shape) + self.bias.reshape(shape)

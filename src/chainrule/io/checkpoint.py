@@ -31,7 +31,7 @@ def save(state_dict, path):
     """Save a state_dict (name -> Tensor or array) to a safetensors file, atomically."""
     arrays = {}
     for name, value in state_dict.items():
-        arrays[name] = backend.to_numpy(value.data if isinstance(value, Tensor) else
+        arrays[name] = backend.to_numpy(value._data if isinstance(value, Tensor) else
                                         numpy.asarray(value))
     return safetensors_format.write(path, arrays, {"format": "chainrule-state-dict"})
 
@@ -47,7 +47,7 @@ def load(path):
 def _encode(value, key, arrays):
     """JSON-able form of ``value``; arrays go to ``arrays`` and are referenced by key."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._data
     if isinstance(value, numpy.ndarray) or type(value).__module__.startswith("cupy"):
         arrays[key] = backend.to_numpy(value)
         return {"__tensor__": key}
@@ -105,7 +105,7 @@ def save_checkpoint(path, model=None, optimizer=None, scheduler=None, epoch=None
     arrays, state = {}, {"format": FORMAT, "epoch": epoch, "step": step}
     if model is not None:
         for name, value in model.state_dict().items():
-            arrays["model." + name] = backend.to_numpy(value.data)
+            arrays["model." + name] = backend.to_numpy(value._data)
     if optimizer is not None:
         state["optimizer"] = _encode(optimizer.state_dict(), "optimizer", arrays)
     if scheduler is not None:

@@ -1,5 +1,5 @@
 """LeNet-5: two convolution + pooling stages, then three dense layers (LeCun et al., 1998)."""
-from ..autograd.engine import no_grad
+from ..autograd.grad_mode import no_grad
 from ..creation import zeros
 from ..nn.activation import ReLU
 from ..nn.container import Sequential

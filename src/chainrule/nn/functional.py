@@ -61,7 +61,7 @@ def _regression_pair(input, target, op):
 
 def _float_target(target, input, op):
     target = _as_tensor(target, "target", op)
-    if target.data.dtype.kind != "f":
+    if target._data.dtype.kind != "f":
         target = target.to(input.dtype)
     return target
 
@@ -100,7 +100,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     """
     input, target = _regression_pair(input, target, "huber_loss")
     diff = input - target
-    small = diff.abs().data < delta
+    small = diff.abs()._data < delta
     loss = where(small, 0.5 * diff * diff, delta * (diff.abs() - 0.5 * delta))
     return _reduce(loss, reduction, "huber_loss")
 
@@ -127,7 +127,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     0.1054
     """
     input, target = _regression_pair(input, target, "binary_cross_entropy")
-    data = input.data
+    data = input._data
     if data.size and (data.min() < 0 or data.max() > 1 or numpy.isnan(data).any()):
         raise ArgumentError(
             f"binary_cross_entropy: input must be probabilities in [0, 1], got values in "
@@ -169,7 +169,7 @@ def _check_class_targets(input, target, op):
     """Class-index targets must be integers of shape (N,) (or (N, d1, ...)) in [0, C)."""
     n_classes = input.shape[1]
     expected = (input.shape[0],) + input.shape[2:]
-    if target.data.dtype.kind == "f":
+    if target._data.dtype.kind == "f":
         raise DTypeError(
             f"{op}: targets are {target.dtype} of shape {target.shape}, but class-index targets "
             f"must be integers of shape {expected} — use y.long() (or pass class probabilities "
@@ -185,7 +185,7 @@ def _check_class_targets(input, target, op):
 
 def _class_labels(target, n_classes, ignore_index, op):
     """(labels with ignored ones replaced by 0, mask of the kept ones), range-checked."""
-    labels = target.data
+    labels = target._data
     valid = labels != ignore_index
     safe = backend.xp.where(valid, labels, 0)
     if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
@@ -209,10 +209,10 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     n_classes = _check_class_targets(input, target, "nll_loss")
     safe, valid = _class_labels(target, n_classes, ignore_index, "nll_loss")
     picked = _pick_class(input, safe)                     # (N, ...)
-    w = backend.xp.ones(n_classes, dtype=input.data.dtype) if weight is None else \
-        (weight.data if isinstance(weight, Tensor) else backend.xp.asarray(weight))
+    w = backend.xp.ones(n_classes, dtype=input._data.dtype) if weight is None else \
+        (weight._data if isinstance(weight, Tensor) else backend.xp.asarray(weight))
     sample_w = w[safe] * valid
-    loss = -picked * _make(sample_w.astype(input.data.dtype), None)
+    loss = -picked * _make(sample_w.astype(input._data.dtype), None)
     if reduction == "mean":
         total = sample_w.sum()
         return loss.sum() * (1.0 / total if total else float("nan"))
@@ -243,12 +243,12 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                          "(N, C, d1, ...), got a 0-d tensor")
     if input.ndim == 1:
         input = input.unsqueeze(0)
-        target = target.unsqueeze(0) if target.ndim == 0 or target.data.dtype.kind == "f" \
+        target = target.unsqueeze(0) if target.ndim == 0 or target._data.dtype.kind == "f" \
             else target.reshape(1)
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise DTypeError(f"cross_entropy: input must be floating-point logits, got {input.dtype}")
     n_classes = input.shape[1]
-    soft = target.data.dtype.kind == "f" and target.shape == input.shape
+    soft = target._data.dtype.kind == "f" and target.shape == input.shape
     if not soft:
         _check_class_targets(input, target, "cross_entropy")
         if input.ndim == 2 and not label_smoothing:
@@ -270,7 +270,7 @@ def _fused_cross_entropy(input, target, weight, ignore_index, reduction):
         raise ArgumentError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got "
                             f"{reduction!r}")
     safe, valid = _class_labels(target, input.shape[1], ignore_index, "cross_entropy")
-    w = None if weight is None else (weight.data if isinstance(weight, Tensor)
+    w = None if weight is None else (weight._data if isinstance(weight, Tensor)
                                      else backend.xp.asarray(weight))
     sample_weights = (backend.xp.ones(len(safe)) if w is None else w[safe]) * valid
     total = float(sample_weights.sum())
@@ -287,14 +287,14 @@ def _smoothing_term(log_p, target, weight, ignore_index, reduction):
     """PyTorch's label-smoothing part: -sum_c w_c log p_c, masked and normalised like nll."""
     per_class = log_p if weight is None else log_p * _weight_view(weight, log_p)
     smooth = -per_class.sum(dim=1)
-    ignored = target.data == ignore_index
-    smooth = smooth * _make((~ignored).astype(log_p.data.dtype), None)
+    ignored = target._data == ignore_index
+    smooth = smooth * _make((~ignored).astype(log_p._data.dtype), None)
     if reduction == "mean":
         if weight is None:
             denominator = float((~ignored).sum())
         else:
-            w = weight.data if isinstance(weight, Tensor) else backend.xp.asarray(weight)
-            denominator = float(w[target.data[~ignored]].sum())
+            w = weight._data if isinstance(weight, Tensor) else backend.xp.asarray(weight)
+            denominator = float(w[target._data[~ignored]].sum())
         return smooth.sum() * (1.0 / denominator if denominator else float("nan"))
     return _reduce(smooth, reduction, "cross_entropy")
 
@@ -306,7 +306,7 @@ def _soft_cross_entropy(log_p, target, weight, reduction, label_smoothing, n_cla
         log_p = log_p * _weight_view(weight, log_p)
     loss = -(log_p * target)
     if reduction == "mean":
-        return loss.sum() * (n_classes / log_p.data.size if log_p.data.size else float("nan"))
+        return loss.sum() * (n_classes / log_p._data.size if log_p._data.size else float("nan"))
     if reduction == "sum":
         return loss.sum()
     return _reduce(loss.sum(dim=1), reduction, "cross_entropy")
@@ -329,7 +329,7 @@ def dropout(input, p=0.5, training=True, generator=None):
         return input * 0.0
     rng = (generator or default_generator).numpy
     keep = rng.random(input.shape) >= p
-    scale = backend.xp.asarray(keep * (1.0 / (1 - p)), dtype=input.data.dtype)
+    scale = backend.xp.asarray(keep * (1.0 / (1 - p)), dtype=input._data.dtype)
     return input * _make(scale, None)
 
 
@@ -340,7 +340,7 @@ def dropout2d(input, p=0.5, training=True, generator=None):
     rng = (generator or default_generator).numpy
     keep = rng.random(input.shape[:2] + (1,) * (input.ndim - 2)) >= p
     scale = backend.xp.asarray(keep * (1.0 / (1 - p)) if p < 1 else keep * 0.0,
-                               dtype=input.data.dtype)
+                               dtype=input._data.dtype)
     return input * _make(scale, None)
 
 
@@ -393,7 +393,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
     if training:
-        count = input.data.size // input.shape[1]
+        count = input._data.size // input.shape[1]
         if count <= 1:
             raise ArgumentError(f"batch_norm: expected more than 1 value per channel when "
                                 f"training, got input of shape {input.shape}")
@@ -401,11 +401,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         centered = input - mean
         var = (centered * centered).mean(dim=axes, keepdim=True)
         if running_mean is not None:
-            unbiased = var.data.reshape(-1) * (count / (count - 1))
-            running_mean.data *= 1 - momentum
-            running_mean.data += momentum * mean.data.reshape(-1)
-            running_var.data *= 1 - momentum
-            running_var.data += momentum * unbiased
+            unbiased = var._data.reshape(-1) * (count / (count - 1))
+            running_mean._data *= 1 - momentum
+            running_mean._data += momentum * mean._data.reshape(-1)
+            running_var._data *= 1 - momentum
+            running_var._data += momentum * unbiased
     else:
         mean = running_mean.reshape(shape)
         var = running_var.reshape(shape)
@@ -425,7 +425,7 @@ def embedding(input, weight, padding_idx=None):
     >>> embedding(chainrule.tensor([1]), chainrule.eye(3)).tolist()
     [[0.0, 1.0, 0.0]]
     """
-    indices = input.data if isinstance(input, Tensor) else backend.xp.asarray(input)
+    indices = input._data if isinstance(input, Tensor) else backend.xp.asarray(input)
     if indices.dtype.kind not in "iu":
         raise DTypeError(f"embedding: indices must be integers, got {indices.dtype}")
     if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
@@ -433,7 +433,7 @@ def embedding(input, weight, padding_idx=None):
                             f"[{int(indices.min())}, {int(indices.max())}]")
     out = weight[indices]
     if padding_idx is not None:
-        keep = (indices != padding_idx)[..., None].astype(weight.data.dtype)
+        keep = (indices != padding_idx)[..., None].astype(weight._data.dtype)
         out = out * _make(keep, None)
     return out
 

@@ -11,14 +11,14 @@ True
 import math
 
 from .. import backend
-from ..autograd.engine import no_grad
+from ..autograd.grad_mode import no_grad
 from ..generator import default_generator
 from ..errors import ArgumentError
 
 
 def _fill(tensor, values):
     with no_grad():
-        tensor.data[...] = backend.xp.asarray(values, dtype=tensor.data.dtype)
+        tensor._data[...] = backend.xp.asarray(values, dtype=tensor._data.dtype)
         tensor._bump_version()
     return tensor
 

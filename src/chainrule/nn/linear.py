@@ -17,8 +17,8 @@ def match_dtype(x, reference, layer):
     """Convert input data to the layer's dtype (float64 data into a float32 model), warning once."""
     if not isinstance(x, Tensor):
         x = Tensor(x)
-    want = reference.data.dtype
-    have = x.data.dtype
+    want = reference._data.dtype
+    have = x._data.dtype
     if have != want:
         key = (layer, str(have), str(want))
         if key not in _warned_dtype:
@@ -106,7 +106,7 @@ class Embedding(Module):
         self.weight = Parameter(empty_like_shape((num_embeddings, embedding_dim), dtype))
         init.normal_(self.weight)
         if padding_idx is not None:
-            self.weight.data[padding_idx] = 0
+            self.weight._data[padding_idx] = 0
 
     def forward(self, indices):
         return F.embedding(indices, self.weight, self.padding_idx)

@@ -16,10 +16,11 @@ by the user — exactly as in PyTorch.
 ['w0', 'w1']
 """
 import warnings
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 import numpy
 
+from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .parameter import Parameter
@@ -45,9 +46,10 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError("call super().__init__() at the start of your Module's "
                                  "__init__, before assigning attributes")
+        _check_replacement(self, name, value)
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)
-        if isinstance(value, Parameter):
+        if isinstance(value, Parameter) or (value is None and name in self._parameters):
             self._parameters[name] = value
         elif isinstance(value, Module):
             self._modules[name] = value
@@ -178,7 +180,7 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad = Tensor._make(numpy.zeros_like(p.grad.data), None)
+                p.grad = Tensor._make(numpy.zeros_like(p.grad._data), None)
 
     def requires_grad_(self, requires_grad=True):
         for p in self.parameters():
@@ -195,10 +197,10 @@ class Module:
         """Cast every floating parameter and buffer to ``dtype`` (in place)."""
         dtype = numpy.dtype(dtype)
         for t in list(self.parameters()) + list(self.buffers()):
-            if t.data.dtype.kind == "f":
-                t.data = t.data.astype(dtype)
+            if t._data.dtype.kind == "f":
+                t._data = t._data.astype(dtype)
                 if t.grad is not None:
-                    t.grad = Tensor._make(t.grad.data.astype(dtype), None)
+                    t.grad = Tensor._make(t.grad._data.astype(dtype), None)
         return self
 
     def float(self):
@@ -244,10 +246,10 @@ class Module:
         for key, target in own.items():
             if key in state_dict:
                 value = state_dict[key]
-                array = value.data if isinstance(value, Tensor) else numpy.asarray(value)
-                target.data[...] = array.astype(target.data.dtype, copy=False)
+                array = value._data if isinstance(value, Tensor) else numpy.asarray(value)
+                target._data[...] = array.astype(target._data.dtype, copy=False)
                 target._bump_version()
-        return {"missing_keys": missing, "unexpected_keys": unexpected}
+        return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ printing
     def warn_if_eval_while_recording(self, x):
@@ -255,7 +257,6 @@ class Module:
         a graph is being recorded, the user has probably forgotten model.train() (warned once)."""
         if self.training or getattr(self, "_warned_eval", False):
             return
-        from ..autograd.engine import is_grad_enabled
         if is_grad_enabled() and (getattr(x, "requires_grad", False) or
                                   any(p.requires_grad for p in self.parameters())):
             object.__setattr__(self, "_warned_eval", True)
@@ -275,6 +276,32 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n" + "\n".join(lines) + "\n)"
+
+
+class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns, as PyTorch's named tuple of the same name."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+
+def _check_replacement(module, name, value):
+    """PyTorch's rule: a registered parameter can only be replaced by a Parameter or None
+    (``m.weight = m.weight * 2`` would otherwise silently stop training it)."""
+    if name in module._parameters and not (value is None or isinstance(value, Parameter)):
+        raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                        "(chainrule.nn.Parameter or None expected); to change its values use "
+                        f"'with chainrule.no_grad(): module.{name}.copy_(...)'")
+    if name in module._modules and not (value is None or isinstance(value, Module)):
+        raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                        "(chainrule.nn.Module or None expected)")
+    if name in module._buffers and not (value is None or isinstance(value, Tensor)):
+        raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
+                        "(a Tensor or None expected)")
 
 
 class _RemovableHandle:

@@ -56,7 +56,7 @@ class _BatchNorm(Module):
                                 f"(N, {self.num_features}, ...), got {x.shape}")
         self.warn_if_eval_while_recording(x)
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked._data += 1
             return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                                 True, self.momentum, self.eps)
         if self.training or not self.track_running_stats:

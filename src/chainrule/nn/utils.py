@@ -33,16 +33,16 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     xp = backend.xp
     norm_type = float(norm_type)
     if norm_type == math.inf:
-        total = max(float(xp.abs(p.grad.data).max()) for p in params)
+        total = max(float(xp.abs(p.grad._data).max()) for p in params)
     else:
-        total = sum(float((xp.abs(p.grad.data.astype(numpy.float64)) ** norm_type).sum())
+        total = sum(float((xp.abs(p.grad._data.astype(numpy.float64)) ** norm_type).sum())
                     for p in params) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total gradient norm is {total}")
     coef = max_norm / (total + 1e-6)
     if coef < 1:
         for p in params:
-            p.grad = Tensor._make(p.grad.data * xp.asarray(coef, dtype=p.grad.data.dtype), None)
+            p.grad = Tensor._make(p.grad._data * xp.asarray(coef, dtype=p.grad._data.dtype), None)
     return Tensor(total)
 
 
@@ -56,7 +56,7 @@ def clip_grad_value_(parameters, clip_value):
     [1.0]
     """
     for p in _with_grads(parameters):
-        p.grad = Tensor._make(backend.xp.clip(p.grad.data, -clip_value, clip_value), None)
+        p.grad = Tensor._make(backend.xp.clip(p.grad._data, -clip_value, clip_value), None)
 
 
 def parameters_to_vector(parameters):
@@ -66,9 +66,9 @@ def parameters_to_vector(parameters):
 
 def vector_to_parameters(vector, parameters):
     offset = 0
-    data = vector.data if isinstance(vector, Tensor) else vector
+    data = vector._data if isinstance(vector, Tensor) else vector
     for p in parameters:
         n = p.numel()
-        p.data[...] = data[offset:offset + n].reshape(p.shape)
+        p._data[...] = data[offset:offset + n].reshape(p.shape)
         p._bump_version()
         offset += n

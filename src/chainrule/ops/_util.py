@@ -1,37 +1,92 @@
-"""Helpers shared by the ops: lifting Python numbers to tensors, axis normalisation."""
+"""Helpers shared by the ops: PyTorch's dtype promotion, lifting Python numbers to tensors,
+axis normalisation, up-front checks."""
 import numpy
 
 from .. import backend
-from ..errors import DTypeError
-from ..tensor import Tensor, to_array
+from ..autograd.broadcast import broadcast_shapes
+from ..errors import ArgumentTypeError, DTypeError, ShapeError
+from ..tensor_base import TensorBase, to_array
+from .cast import cast
 
-_make = Tensor._make
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+_INT64 = numpy.dtype(numpy.int64)
+_BOOL = numpy.dtype(bool)
 
 
-def lift(value, like):
+def result_dtype(a, b):
+    """PyTorch's type promotion for two operands (tensors or Python numbers).
+
+    Categories rank bool < integer < floating. Tensors with dimensions decide within their
+    category; a 0-d tensor or a Python number only lifts the result to a higher category
+    (a Python float turns an integer tensor into the default float dtype, float32), so
+    ``float32_tensor * 2.5`` stays float32 and ``int_tensor + 1.5`` is float32.
+    """
+    dims, zero_dims, numbers = [], [], []
+    for x in (a, b):
+        if isinstance(x, TensorBase):
+            x = x._data
+        elif isinstance(x, (list, tuple)):
+            x = to_array(x)
+        if hasattr(x, "dtype") and not isinstance(x, (numpy.generic,)):
+            (dims if x.ndim else zero_dims).append(x.dtype)
+        else:
+            numbers.append(x)
+    dtype = _promote(dims) if dims else None
+    if zero_dims:
+        zero = _promote(zero_dims)
+        if dtype is None or _CATEGORY[zero.kind] > _CATEGORY[dtype.kind]:
+            dtype = zero
+    for number in numbers:
+        kind = _number_kind(number)
+        if dtype is None or _CATEGORY[kind] > _CATEGORY[dtype.kind]:
+            dtype = {"b": _BOOL, "i": _INT64, "f": backend.default_float}[kind]
+    return dtype
+
+
+def _promote(dtypes):
+    result = dtypes[0]
+    for d in dtypes[1:]:
+        if d == result:
+            continue
+        ca, cb = _CATEGORY[result.kind], _CATEGORY[d.kind]
+        if ca != cb:
+            result = result if ca > cb else d
+        else:
+            result = numpy.promote_types(result, d)
+    return result
+
+
+def _number_kind(value):
+    if isinstance(value, numpy.generic):
+        value = value.item()
+    if isinstance(value, (bool, numpy.bool_)):
+        return "b"
+    if isinstance(value, (int, numpy.integer)):
+        return "i"
+    if isinstance(value, (float, numpy.floating)):
+        return "f"
+    raise ArgumentTypeError(f"expected a tensor or a Python number, got {type(value).__name__}")
+
+
+def lift(value, like, dtype=None):
     """``value`` as a Tensor that can meet ``like`` in a binary op (no copy for Tensors).
 
-    Python numbers follow PyTorch's rules: a float meeting an integer tensor gives the
-    default float dtype, otherwise the tensor's dtype is kept.
+    Python numbers become cached 0-d constants of ``dtype`` (by default the dtype PyTorch's
+    promotion gives them against ``like``); arrays and lists become constant tensors.
     """
-    if isinstance(value, Tensor):
+    if isinstance(value, TensorBase):
         return value
-    if isinstance(value, (int, float)):
-        dtype = like.data.dtype
-        if isinstance(value, float) and dtype.kind != "f":
-            dtype = backend.default_float
-        elif dtype.kind == "b" and not isinstance(value, bool):
-            dtype = numpy.dtype(numpy.int64) if isinstance(value, int) else dtype
-        return _scalar(value, dtype)
-    if isinstance(value, numpy.ndarray) and value.dtype.kind == "f" and like.data.dtype.kind == "f":
-        return _make(backend.xp.asarray(value), None)
-    return Tensor(value)
+    if isinstance(value, (int, float, bool, numpy.number, numpy.bool_)):
+        if dtype is None:
+            dtype = result_dtype(like, value)
+        return _scalar(value, dtype, like)
+    return like._make(to_array(value, dtype), None)
 
 
 _SCALARS = {}
 
 
-def _scalar(value, dtype):
+def _scalar(value, dtype, like):
     """A constant 0-d tensor, cached: training loops use the same few numbers (lr, 1, 2, 0.5)
     millions of times. The cache never hands these tensors to the user to modify."""
     key = (value, type(value), dtype, backend.name)
@@ -39,31 +94,61 @@ def _scalar(value, dtype):
     if t is None:
         if len(_SCALARS) > 4096:
             _SCALARS.clear()
-        t = _SCALARS[key] = _make(backend.xp.asarray(value, dtype=dtype), None)
+        t = _SCALARS[key] = like._make(backend.xp.asarray(value, dtype=dtype), None)
     return t
 
 
-def operands(a, b):
-    """Both operands of a binary op as Tensors (Python numbers take the other's dtype)."""
-    if isinstance(a, Tensor):
-        b = lift(b, a)
-    elif isinstance(b, Tensor):
-        a = lift(a, b)
-    else:
-        a = as_tensor(a)
-        b = lift(b, a)
-    kind_a, kind_b = a.data.dtype.kind, b.data.dtype.kind
-    if kind_a != kind_b:
-        # an integer meeting a float takes the float's dtype (NumPy would widen to float64)
-        if kind_a == "f":
-            b = _make(b.data.astype(a.data.dtype), None)
-        elif kind_b == "f":
-            a = _make(a.data.astype(b.data.dtype), None)
-    return a, b
+def operands(a, b, op):
+    """Both operands of a binary op as Tensors of PyTorch's promoted dtype.
+
+    A differentiable cast is recorded for a tensor that must change dtype (float32 meeting
+    float64), so its gradient comes back in its own dtype.
+    """
+    a_is_tensor, b_is_tensor = isinstance(a, TensorBase), isinstance(b, TensorBase)
+    if a_is_tensor and b_is_tensor:
+        if a._data.dtype is b._data.dtype or a._data.dtype == b._data.dtype:
+            return a, b
+        dtype = result_dtype(a, b)
+        return _cast_to(a, dtype), _cast_to(b, dtype)
+    if a_is_tensor:
+        dtype = result_dtype(a, b) if _needs_promotion(a, b) else a._data.dtype
+        return _cast_to(a, dtype), lift(b, a, dtype)
+    if b_is_tensor:
+        dtype = result_dtype(a, b) if _needs_promotion(b, a) else b._data.dtype
+        return lift(a, b, dtype), _cast_to(b, dtype)
+    raise ArgumentTypeError(f"{op}: expected at least one tensor argument, got "
+                            f"{type(a).__name__} and {type(b).__name__}")
 
 
-def as_tensor(value):
-    return value if isinstance(value, Tensor) else _make(to_array(value), None)
+def _needs_promotion(tensor, other):
+    """Whether a non-tensor ``other`` can change ``tensor``'s dtype (the common case of a
+    float tensor meeting a Python number is answered without the full rules)."""
+    kind = tensor._data.dtype.kind
+    if isinstance(other, float):
+        return kind != "f"
+    if isinstance(other, bool):
+        return False
+    if isinstance(other, int):
+        return kind == "b"
+    return True
+
+
+def _cast_to(t, dtype):
+    return t if t._data.dtype == dtype else cast(t, dtype)
+
+
+def broadcast_check(a, b, op):
+    """The broadcast shape of two tensors, or a ShapeError naming the op and both shapes."""
+    shape_a, shape_b = a._data.shape, b._data.shape
+    if shape_a == shape_b or not shape_b:
+        return shape_a
+    if not shape_a:
+        return shape_b
+    try:
+        return broadcast_shapes(a._data.shape, b._data.shape)
+    except ShapeError:
+        raise ShapeError(f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together")\
+            from None
 
 
 def normalize_axis(axis, ndim):
@@ -77,23 +162,27 @@ def normalize_axis(axis, ndim):
     if isinstance(axis, (list, tuple)):
         if len(axis) == 0:
             return None
-        return tuple(sorted(_one_axis(a, ndim) for a in axis))
+        axes = tuple(sorted(_one_axis(a, ndim) for a in axis))
+        if len(set(axes)) != len(axes):
+            raise ShapeError(f"dim {tuple(axis)} names the same dimension twice")
+        return axes
     return (_one_axis(axis, ndim),)
 
 
 def single_axis(axis, ndim, op):
     """One axis as a non-negative int; ``op`` needs a tensor with at least one dimension."""
     if ndim == 0:
-        from ..errors import ShapeError
         raise ShapeError(f"{op}: needs a tensor with at least one dimension, got a 0-d tensor")
     return _one_axis(axis, ndim)
 
 
 def _one_axis(a, ndim):
+    if isinstance(a, TensorBase) or not isinstance(a, (int, numpy.integer)):
+        raise ArgumentTypeError(f"a dimension must be an int, got {type(a).__name__}")
     a = int(a)
     if not -max(ndim, 1) <= a < max(ndim, 1):
-        from ..errors import ShapeError
-        raise ShapeError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+        raise ShapeError(f"dimension {a} is out of range for a tensor with {ndim} dimensions "
+                         f"(expected to be in [{-max(ndim, 1)}, {max(ndim, 1) - 1}])")
     return a % max(ndim, 1)
 
 
@@ -107,16 +196,21 @@ def pick_keepdims(keepdim, keepdims):
 
 
 def require_float(t, op):
-    if t.data.dtype.kind != "f":
+    if t._data.dtype.kind != "f":
         raise DTypeError(f"{op}: needs a floating-point tensor, got {t.dtype}; "
                          "convert with .float()")
 
 
-def sum_to_array(x, shape):
-    """Sum ``x`` down to ``shape``: the inverse of broadcasting ``shape`` up to ``x.shape``."""
-    if x.shape == shape:
-        return x
-    lead = x.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, n in enumerate(shape) if n == 1 and x.shape[i + lead] != 1)
-    return x.sum(axis=axes, keepdims=True).reshape(shape)
+def as_floating(t):
+    """Integer and bool tensors promote to the default float dtype (PyTorch's rule for exp,
+    log, sin, mean, ...); floating tensors are returned as they are."""
+    if t._data.dtype.kind == "f":
+        return t
+    return t._make(t._data.astype(backend.default_float), None)
+
+
+def require_tensor(value, op, argument="input"):
+    if not isinstance(value, TensorBase):
+        raise ArgumentTypeError(f"{op}(): argument '{argument}' must be a Tensor, not "
+                                f"{type(value).__name__}")
+    return value

@@ -7,12 +7,9 @@ import math
 
 from .. import backend
 from ..autograd.function import Function
-from ..tensor import Tensor
-from ._util import normalize_axis, require_float
-from .arithmetic import erf, exp, where
 from ..errors import ArgumentError
-
-_make = Tensor._make
+from ._util import as_floating, normalize_axis, require_float, require_tensor
+from .arithmetic import erf, erf_array, exp, minimum, mul, where
 
 
 def sigmoid_array(x):
@@ -25,75 +22,71 @@ def sigmoid_array(x):
 class Sigmoid(Function):
     """f(x) = 1 / (1 + e^-x); local gradient f(1 - f)."""
 
-    uses_output = True
-    saved_inputs = ()
-
     def forward(self, x):
-        return sigmoid_array(x)
+        y = sigmoid_array(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
-        y = self.output
+        (y,) = self.saved_tensors
         return gy * y * (1 - y)
 
 
 class Tanh(Function):
     """Local gradient 1 - tanh^2."""
 
-    uses_output = True
-    saved_inputs = ()
-
     def forward(self, x):
-        return backend.xp.tanh(x)
+        y = backend.xp.tanh(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
-        y = self.output
+        (y,) = self.saved_tensors
         return gy * (1 - y * y)
 
 
 class ReLU(Function):
-    """max(x, 0); the gradient passes where x > 0 (the mask is kept from forward)."""
-
-    saved_inputs = ()
+    """max(x, 0); the gradient passes where the output is > 0 (0 at x = 0, as PyTorch)."""
 
     def forward(self, x):
-        self.mask = x > 0
-        return backend.xp.maximum(x, 0)
+        y = backend.xp.maximum(x, 0)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
-        return gy * _make(self.mask, None)
+        (y,) = self.saved_tensors
+        return gy * (y._data > 0)
 
 
 class LeakyReLU(Function):
-    saved_inputs = ()
-
     def __init__(self, negative_slope):
         self.negative_slope = negative_slope
 
     def forward(self, x):
-        self.mask = x > 0
-        return backend.xp.where(self.mask, x, x * self.negative_slope)
+        self.save_for_backward(x)
+        return backend.xp.where(x > 0, x, x * self.negative_slope)
 
     def backward(self, gy):
-        slope = backend.xp.where(self.mask, 1.0, self.negative_slope).astype(gy.data.dtype)
-        return gy * _make(slope, None)
+        (x,) = self.saved_tensors
+        slope = backend.xp.where(x._data > 0, 1.0, self.negative_slope).astype(gy.dtype)
+        return gy * slope
 
 
 class ELU(Function):
-    """x for x > 0, alpha (e^x - 1) otherwise; local gradient 1 or f(x) + alpha."""
-
-    uses_output = True
-    saved_inputs = ()
+    """x for x > 0, alpha (e^x - 1) otherwise; local gradient 1 or alpha e^x."""
 
     def __init__(self, alpha):
         self.alpha = alpha
 
     def forward(self, x):
         xp = backend.xp
-        self.mask = x > 0
-        return xp.where(self.mask, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
+        self.save_for_backward(x)
+        return xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
 
     def backward(self, gy):
-        return gy * where(self.mask, 1.0, self.output + self.alpha)
+        (x,) = self.saved_tensors
+        # exp of min(x, 0): the branch not taken never overflows (no 0 * inf in 2nd order)
+        return gy * where(x._data > 0, 1.0, exp(minimum(x, 0.0)) * self.alpha)
 
 
 class GELU(Function):
@@ -104,14 +97,14 @@ class GELU(Function):
 
     def forward(self, x):
         xp = backend.xp
+        self.save_for_backward(x)
         if self.approximate == "tanh":
             inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
             return 0.5 * x * (1 + xp.tanh(inner))
-        from .arithmetic import erf_array
         return 0.5 * x * (1 + erf_array(x / math.sqrt(2.0)))
 
     def backward(self, gy):
-        x = self.inputs[0]
+        (x,) = self.saved_tensors
         if self.approximate == "tanh":
             t = tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
             d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
@@ -125,70 +118,62 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 class Softplus(Function):
-    """log(1 + e^(beta x)) / beta, linear above ``threshold`` (as PyTorch); gradient sigmoid."""
+    """Kept as a gate (not relu(z) + log1p(exp(-|z|))) because that composition's gradient
+    is wrong at z = 0 (0 instead of 1/2, from the kinks of relu and abs).
+
+    log(1 + e^(beta x)) / beta, linear above ``threshold`` (as PyTorch); gradient sigmoid.
+    """
 
     def __init__(self, beta, threshold):
         self.beta, self.threshold = beta, threshold
 
     def forward(self, x):
         xp = backend.xp
+        self.save_for_backward(x)
         z = self.beta * x
         soft = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / self.beta
         return xp.where(z > self.threshold, x, soft)
 
     def backward(self, gy):
-        x = self.inputs[0]
+        (x,) = self.saved_tensors
         z = x * self.beta
-        return gy * where(z.data > self.threshold, 1.0, sigmoid(z))
-
-
-class SiLU(Function):
-    """x * sigmoid(x) (a.k.a. swish); gradient s (1 + x (1 - s))."""
-
-    def forward(self, x):
-        return x * sigmoid_array(x)
-
-    def backward(self, gy):
-        x = self.inputs[0]
-        s = sigmoid(x)
-        return gy * (s * (1 + x * (1 - s)))
+        return gy * where(z._data > self.threshold, 1.0, sigmoid(z))
 
 
 class Softmax(Function):
     """e^x / sum e^x along an axis (shifted by the max, so it never overflows)."""
 
-    uses_output = True
-    saved_inputs = ()
-
     def __init__(self, axis):
         self.axis = axis
 
     def forward(self, x):
         xp = backend.xp
-        e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
-        return e / e.sum(axis=self.axis, keepdims=True)
+        e = xp.exp(x - x.max(axis=self.axis, keepdims=True)) if x.size else xp.exp(x)
+        y = e / e.sum(axis=self.axis, keepdims=True)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
-        y = self.output
-        return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
+        (y,) = self.saved_tensors
+        return y * (gy - (gy * y).sum(dim=self.axis, keepdim=True))
 
 
 class LogSoftmax(Function):
     """x - logsumexp(x) along an axis; gradient gy - softmax * sum(gy)."""
 
-    uses_output = True
-    saved_inputs = ()
-
     def __init__(self, axis):
         self.axis = axis
 
     def forward(self, x):
         xp = backend.xp
-        shifted = x - x.max(axis=self.axis, keepdims=True)
-        return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        shifted = x - x.max(axis=self.axis, keepdims=True) if x.size else x
+        y = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
-        return gy - exp(self.output) * gy.sum(axis=self.axis, keepdims=True)
+        (y,) = self.saved_tensors
+        return gy - exp(y) * gy.sum(dim=self.axis, keepdim=True)
 
 
 # ---------------------------------------------------------------- functional API
@@ -200,7 +185,7 @@ def sigmoid(x):
     >>> chainrule.sigmoid(chainrule.tensor([-1000.0, 0.0, 1000.0])).tolist()
     [0.0, 0.5, 1.0]
     """
-    require_float(x, "sigmoid")
+    x = as_floating(require_tensor(x, "sigmoid"))
     return Sigmoid()(x)
 
 
@@ -211,7 +196,7 @@ def tanh(x):
     >>> chainrule.tanh(chainrule.tensor([0.0])).tolist()
     [0.0]
     """
-    require_float(x, "tanh")
+    x = as_floating(require_tensor(x, "tanh"))
     return Tanh()(x)
 
 
@@ -271,14 +256,14 @@ def softplus(x, beta=1.0, threshold=20.0):
 
 
 def silu(x):
-    """x * sigmoid(x).
+    """x * sigmoid(x) (swish), the composition of the two gates.
 
     >>> import chainrule
     >>> chainrule.silu(chainrule.tensor([0.0])).tolist()
     [0.0]
     """
-    require_float(x, "silu")
-    return SiLU()(x)
+    require_float(require_tensor(x, "silu"), "silu")
+    return mul(x, sigmoid(x))
 
 
 def softmax(x, dim=-1, axis=None):

@@ -1,66 +1,66 @@
 """Elementwise arithmetic: add, sub, mul, div, pow, exp, log, sqrt, abs, sin, cos, ...
 
-Each op's gradient is summed back to its input's shape with ``sum_to``, so broadcasting
-needs no special care anywhere else.
+Each gate saves only what its derivative reads, and only for inputs that want a gradient
+(``x * 2`` saves the 2, not x). A gradient may keep the broadcast shape: the engine sums it
+back to the input's shape.
 """
 import math
 
+import numpy
+
 from .. import backend
 from ..autograd.function import Function
-from ._util import operands, require_float
-from .shape import sum_to, broadcast_to
 from ..errors import ArgumentError
+from ..tensor_base import TensorBase
+from ._util import as_floating, broadcast_check, operands, require_tensor
 
 
 class Add(Function):
-    saved_inputs = ()
-
     def forward(self, a, b):
         return a + b
 
     def backward(self, gy):
-        a, b = self.inputs
-        return (sum_to(gy, a.shape) if a.requires_grad else None,
-                sum_to(gy, b.shape) if b.requires_grad else None)
+        return gy, gy
 
 
 class Sub(Function):
-    saved_inputs = ()
+    """a - b. Kept as a gate of its own for speed (one node instead of add(a, neg(b)))."""
 
     def forward(self, a, b):
         return a - b
 
     def backward(self, gy):
-        a, b = self.inputs
-        return (sum_to(gy, a.shape) if a.requires_grad else None,
-                sum_to(-gy, b.shape) if b.requires_grad else None)
+        return gy, (-gy if self.needs_input_grad[1] else None)
 
 
 class Mul(Function):
     def forward(self, a, b):
+        # d/da reads b and d/db reads a: keep only what a wanted gradient needs
+        need_a, need_b = self.needs_input_grad
+        self.save_for_backward(a if need_b else None, b if need_a else None)
         return a * b
 
     def backward(self, gy):
-        a, b = self.inputs
-        ga = sum_to(gy * b, a.shape) if a.requires_grad else None
-        gb = sum_to(gy * a, b.shape) if b.requires_grad else None
-        return ga, gb
+        a, b = self.saved_tensors
+        need_a, need_b = self.needs_input_grad
+        return (gy * b if need_a else None), (gy * a if need_b else None)
 
 
 class Div(Function):
     def forward(self, a, b):
+        need_a, need_b = self.needs_input_grad
+        self.save_for_backward(a if need_b else None, b)
         return a / b
 
     def backward(self, gy):
-        a, b = self.inputs
-        ga = sum_to(gy / b, a.shape) if a.requires_grad else None
-        gb = sum_to(-gy * a / (b * b), b.shape) if b.requires_grad else None
+        a, b = self.saved_tensors
+        need_a, need_b = self.needs_input_grad
+        ga = gy / b if need_a else None
+        gb = -gy * ((a / b) / b) if need_b else None      # PyTorch's form of -gy a / b^2
         return ga, gb
 
 
 class Neg(Function):
-    saved_inputs = ()
-
     def forward(self, x):
         return -x
 
@@ -69,36 +69,40 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """a ** b with a tensor exponent: d/da = b a^(b-1), d/db = a^b log a."""
-
-    uses_output = True
+    """a ** b with a tensor exponent: d/da = b a^(b-1) (0 where b = 0), d/db = a^b log a
+    (0 where a = 0 and b >= 0) — PyTorch's conventions, finite at 0**b and a**0."""
 
     def forward(self, a, b):
-        return a ** b
+        y = a ** b
+        need_a, need_b = self.needs_input_grad
+        self.save_for_backward(a, b if need_a else None, y if need_b else None)
+        return y
 
     def backward(self, gy):
-        a, b = self.inputs
+        a, b, y = self.saved_tensors
+        need_a, need_b = self.needs_input_grad
         ga = gb = None
-        if a.requires_grad:
-            ga = sum_to(gy * b * a ** (b - 1), a.shape)
-        if b.requires_grad:
-            # 0 ** b has no log; PyTorch (and the limit for b > 0) gives gradient 0 there
-            safe_log = where(a.data != 0, log(where(a.data != 0, a, 1.0)), 0.0)
-            gb = sum_to(gy * self.output * safe_log, b.shape)
+        if need_a:
+            ga = where(b._data == 0, 0.0, gy * b * a ** (b - 1))
+        if need_b:
+            zero_base = (a._data == 0) & (b._data >= 0)
+            safe_a = where(zero_base, 1.0, a)
+            gb = where(zero_base, 0.0, gy * y * log(safe_a))
         return ga, gb
 
 
 class PowScalar(Function):
-    """x ** c for a constant c: d/dx = c x^(c-1)."""
+    """x ** c for a constant c: d/dx = c x^(c-1) (0 when c = 0, as PyTorch)."""
 
     def __init__(self, exponent):
         self.exponent = exponent
 
     def forward(self, x):
+        self.save_for_backward(x)
         return x ** self.exponent
 
     def backward(self, gy):
-        (x,) = self.inputs
+        (x,) = self.saved_tensors
         c = self.exponent
         if c == 0:
             return gy * 0.0
@@ -108,105 +112,135 @@ class PowScalar(Function):
 
 
 class Exp(Function):
-    uses_output = True
-    saved_inputs = ()
-
     def forward(self, x):
-        return backend.xp.exp(x)
+        y = backend.xp.exp(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
-        return gy * self.output
+        (y,) = self.saved_tensors
+        return gy * y
 
 
 class Log(Function):
     def forward(self, x):
+        self.save_for_backward(x)
         return backend.xp.log(x)
 
     def backward(self, gy):
-        return gy / self.inputs[0]
+        (x,) = self.saved_tensors
+        return gy / x
 
 
 class Log1p(Function):
     def forward(self, x):
+        self.save_for_backward(x)
         return backend.xp.log1p(x)
 
     def backward(self, gy):
-        return gy / (1 + self.inputs[0])
+        (x,) = self.saved_tensors
+        return gy / (x + 1)
 
 
 class Sqrt(Function):
-    uses_output = True
-    saved_inputs = ()
-
     def forward(self, x):
-        return backend.xp.sqrt(x)
+        y = backend.xp.sqrt(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
-        return gy / (2 * self.output)
-
-
-class Rsqrt(Function):
-    uses_output = True
-    saved_inputs = ()
-
-    def forward(self, x):
-        return 1 / backend.xp.sqrt(x)
-
-    def backward(self, gy):
-        y = self.output
-        return gy * -0.5 * y * y * y
+        (y,) = self.saved_tensors
+        return gy / (y * 2)
 
 
 class Abs(Function):
     def forward(self, x):
+        self.save_for_backward(x)
         return backend.xp.abs(x)
 
     def backward(self, gy):
-        return gy * sign(self.inputs[0])
+        (x,) = self.saved_tensors
+        return gy * sign(x)
+
+
+class Sign(Function):
+    """-1, 0 or 1; its derivative is 0 everywhere it is defined (PyTorch gives 0 at 0 too)."""
+
+    def forward(self, x):
+        return backend.xp.sign(x)
+
+    def backward(self, gy):
+        return gy * 0.0
 
 
 class Sin(Function):
     def forward(self, x):
+        self.save_for_backward(x)
         return backend.xp.sin(x)
 
     def backward(self, gy):
-        return gy * cos(self.inputs[0])
+        (x,) = self.saved_tensors
+        return gy * cos(x)
 
 
 class Cos(Function):
     def forward(self, x):
+        self.save_for_backward(x)
         return backend.xp.cos(x)
 
     def backward(self, gy):
-        return -gy * sin(self.inputs[0])
+        (x,) = self.saved_tensors
+        return gy * -sin(x)
+
+
+class Erf(Function):
+    """The error function: d/dx erf(x) = 2/sqrt(pi) exp(-x^2)."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return erf_array(x)
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        return gy * (2.0 / math.sqrt(math.pi)) * exp(-(x * x))
 
 
 class Maximum(Function):
-    """Elementwise max; at ties each side gets half the gradient (as PyTorch)."""
+    """Elementwise max; at ties each side gets half the gradient, and where either is NaN
+    both get all of it (PyTorch's rule)."""
 
     def forward(self, a, b):
+        if True in self.needs_input_grad:
+            self.save_for_backward(*_shares(a, b, a < b, a > b))
         return backend.xp.maximum(a, b)
 
     def backward(self, gy):
-        a, b = self.inputs
-        share_a = _tie_share(a.data > b.data, a.data == b.data, gy.data.dtype)
-        return sum_to(gy * share_a, a.shape), sum_to(gy * (1 - share_a), b.shape)
+        share_a, share_b = self.saved_tensors
+        return gy * share_a, gy * share_b
 
 
 class Minimum(Function):
+    """Elementwise min; ties share the gradient as in :class:`Maximum`."""
+
     def forward(self, a, b):
+        if True in self.needs_input_grad:
+            self.save_for_backward(*_shares(a, b, a > b, a < b))
         return backend.xp.minimum(a, b)
 
     def backward(self, gy):
-        a, b = self.inputs
-        share_a = _tie_share(a.data < b.data, a.data == b.data, gy.data.dtype)
-        return sum_to(gy * share_a, a.shape), sum_to(gy * (1 - share_a), b.shape)
+        share_a, share_b = self.saved_tensors
+        return gy * share_a, gy * share_b
 
 
-def _tie_share(wins, ties, dtype):
-    from ..tensor import Tensor
-    share = wins.astype(dtype) + 0.5 * ties.astype(dtype)
-    return Tensor._make(share, None)
+def _shares(a, b, a_loses, b_loses):
+    """The fraction of the gradient each side of a max/min gets: 1 if it was chosen (or
+    nothing was, at NaN), 0 if the other was, 1/2 at a tie."""
+    xp = backend.xp
+    dtype = a.dtype if a.dtype.kind == "f" else backend.default_float
+    tie = a == b
+    share_a = xp.where(tie, 0.5, xp.where(a_loses, 0.0, 1.0)).astype(dtype)
+    share_b = xp.where(tie, 0.5, xp.where(b_loses, 0.0, 1.0)).astype(dtype)
+    return share_a, share_b
 
 
 class Clamp(Function):
@@ -216,23 +250,22 @@ class Clamp(Function):
         self.low, self.high = low, high
 
     def forward(self, x):
+        if self.needs_input_grad[0]:
+            low, high = self.low, self.high
+            inside = (x >= low) if low is not None else None
+            if high is not None:
+                inside = (x <= high) if inside is None else inside & (x <= high)
+            self.save_for_backward(inside)
         return backend.xp.clip(x, self.low, self.high)
 
     def backward(self, gy):
-        x = self.inputs[0].data
-        inside = backend.xp.ones(x.shape, dtype=bool)
-        if self.low is not None:
-            inside &= x >= self.low
-        if self.high is not None:
-            inside &= x <= self.high
-        return gy * _const(inside.astype(gy.data.dtype))
+        (inside,) = self.saved_tensors
+        return gy * inside
 
 
 class Where(Function):
-    """``where(condition, a, b)``: condition is a constant mask, a and b get the gradient
+    """``where(condition, a, b)``: condition is a constant mask; a and b get the gradient
     where they were chosen."""
-
-    saved_inputs = ()
 
     def __init__(self, condition):
         self.condition = condition
@@ -241,38 +274,53 @@ class Where(Function):
         return backend.xp.where(self.condition, a, b)
 
     def backward(self, gy):
-        a, b = self.inputs
-        zero = _const(backend.xp.zeros((), dtype=gy.data.dtype))
-        ga = sum_to(where(self.condition, gy, zero), a.shape) if a.requires_grad else None
-        gb = sum_to(where(self.condition, zero, gy), b.shape) if b.requires_grad else None
+        need_a, need_b = self.needs_input_grad
+        zero = gy._make(backend.xp.zeros((), dtype=gy.dtype), None)
+        ga = Where(self.condition)(gy, zero) if need_a else None
+        gb = Where(self.condition)(zero, gy) if need_b else None
         return ga, gb
 
 
-def _const(array):
-    from ..tensor import Tensor
-    return Tensor._make(array, None)
+def erf_array(x):
+    """erf on an array: SciPy's when installed, else the standard library's, elementwise."""
+    try:
+        from scipy.special import erf as scipy_erf
+    except ImportError:
+        vectorized = numpy.frompyfunc(math.erf, 1, 1)
+        return backend.xp.asarray(vectorized(backend.to_numpy(x)).astype(x.dtype))
+    return scipy_erf(x).astype(x.dtype, copy=False)
 
 
 # ---------------------------------------------------------------- functional API
 
-def add(a, b):
-    """``a + b`` with broadcasting.
+def _binary(cls, a, b, op):
+    a, b = operands(a, b, op)
+    broadcast_check(a, b, op)
+    return cls()(a, b)
+
+
+def add(a, b, *, alpha=1):
+    """``a + alpha * b`` with broadcasting.
 
     >>> import chainrule
     >>> chainrule.add(chainrule.tensor([1.0, 2.0]), 1.0).tolist()
     [2.0, 3.0]
     """
-    return Add()(*operands(a, b))
+    if alpha != 1:
+        b = mul(b, alpha)
+    return _binary(Add, a, b, "add")
 
 
-def sub(a, b):
-    """``a - b`` with broadcasting.
+def sub(a, b, *, alpha=1):
+    """``a - alpha * b`` with broadcasting.
 
     >>> import chainrule
     >>> (chainrule.tensor(3.0) - 1.0).item()
     2.0
     """
-    return Sub()(*operands(a, b))
+    if alpha != 1:
+        b = mul(b, alpha)
+    return _binary(Sub, a, b, "sub")
 
 
 def mul(a, b):
@@ -282,20 +330,27 @@ def mul(a, b):
     >>> chainrule.mul(chainrule.tensor([2.0]), 3.0).tolist()
     [6.0]
     """
-    return Mul()(*operands(a, b))
+    return _binary(Mul, a, b, "mul")
 
 
-def div(a, b):
+def div(a, b, *, rounding_mode=None):
     """``a / b`` (true division: integers give floats).
 
     >>> import chainrule
     >>> chainrule.div(chainrule.tensor([1, 2]), 2).tolist()
     [0.5, 1.0]
     """
-    a, b = operands(a, b)
-    if a.data.dtype.kind != "f" and b.data.dtype.kind != "f":   # true division of integers
-        a, b = a.to(backend.default_float), b.to(backend.default_float)
+    if rounding_mode is not None:
+        raise ArgumentError(f"div: rounding_mode {rounding_mode!r} is not supported yet; "
+                            "use None")
+    a, b = operands(a, b, "div")
+    if a._data.dtype.kind != "f":                       # true division of integers
+        a, b = as_floating(a), as_floating(b)
+    broadcast_check(a, b, "div")
     return Div()(a, b)
+
+
+true_divide = div
 
 
 def neg(x):
@@ -305,7 +360,7 @@ def neg(x):
     >>> chainrule.neg(chainrule.tensor([1.0])).tolist()
     [-1.0]
     """
-    return Neg()(x)
+    return Neg()(require_tensor(x, "neg"))
 
 
 def pow(x, exponent):
@@ -315,11 +370,18 @@ def pow(x, exponent):
     >>> chainrule.pow(chainrule.tensor([3.0]), 2).tolist()
     [9.0]
     """
-    if isinstance(exponent, (int, float)):
-        if isinstance(exponent, float) and x.data.dtype.kind != "f":
-            x = x.to(backend.default_float)
+    if isinstance(x, TensorBase) and isinstance(exponent, (int, float)) and \
+            not isinstance(exponent, bool):
+        if isinstance(exponent, float) and x._data.dtype.kind != "f":
+            x = as_floating(x)
         return PowScalar(exponent)(x)
-    return Pow()(*operands(x, exponent))
+    x, exponent = operands(x, exponent, "pow")
+    broadcast_check(x, exponent, "pow")
+    return Pow()(x, exponent)
+
+
+def _unary_float(cls, x, op):
+    return cls()(as_floating(require_tensor(x, op)))
 
 
 def exp(x):
@@ -329,8 +391,7 @@ def exp(x):
     >>> chainrule.exp(chainrule.tensor([0.0])).tolist()
     [1.0]
     """
-    require_float(x, "exp")
-    return Exp()(x)
+    return _unary_float(Exp, x, "exp")
 
 
 def log(x):
@@ -340,8 +401,7 @@ def log(x):
     >>> chainrule.log(chainrule.tensor([1.0])).tolist()
     [0.0]
     """
-    require_float(x, "log")
-    return Log()(x)
+    return _unary_float(Log, x, "log")
 
 
 def log1p(x):
@@ -351,8 +411,7 @@ def log1p(x):
     >>> chainrule.log1p(chainrule.tensor([0.0])).tolist()
     [0.0]
     """
-    require_float(x, "log1p")
-    return Log1p()(x)
+    return _unary_float(Log1p, x, "log1p")
 
 
 def sqrt(x):
@@ -362,39 +421,37 @@ def sqrt(x):
     >>> chainrule.sqrt(chainrule.tensor([4.0])).tolist()
     [2.0]
     """
-    require_float(x, "sqrt")
-    return Sqrt()(x)
+    return _unary_float(Sqrt, x, "sqrt")
 
 
 def rsqrt(x):
-    """1 / sqrt(x).
+    """1 / sqrt(x), as the composition x ** -0.5.
 
     >>> import chainrule
     >>> chainrule.rsqrt(chainrule.tensor([4.0])).tolist()
     [0.5]
     """
-    require_float(x, "rsqrt")
-    return Rsqrt()(x)
+    return pow(as_floating(require_tensor(x, "rsqrt")), -0.5)
 
 
 def abs(x):
-    """|x|; derivative sign(x).
+    """|x|; derivative sign(x) (0 at 0, as PyTorch).
 
     >>> import chainrule
     >>> chainrule.abs(chainrule.tensor([-2.0])).tolist()
     [2.0]
     """
-    return Abs()(x)
+    return Abs()(require_tensor(x, "abs"))
 
 
 def sign(x):
-    """-1, 0 or 1 elementwise. Its derivative is 0 almost everywhere, so it records no graph.
+    """-1, 0 or 1 elementwise; its gradient is 0.
 
     >>> import chainrule
     >>> chainrule.sign(chainrule.tensor([-2.0, 0.0])).tolist()
     [-1.0, 0.0]
     """
-    return _const(backend.xp.sign(x.data))
+    return Sign()(require_tensor(x, "sign"))
 
 
 def sin(x):
@@ -404,8 +461,7 @@ def sin(x):
     >>> chainrule.sin(chainrule.tensor([0.0])).tolist()
     [0.0]
     """
-    require_float(x, "sin")
-    return Sin()(x)
+    return _unary_float(Sin, x, "sin")
 
 
 def cos(x):
@@ -415,28 +471,37 @@ def cos(x):
     >>> chainrule.cos(chainrule.tensor([0.0])).tolist()
     [1.0]
     """
-    require_float(x, "cos")
-    return Cos()(x)
+    return _unary_float(Cos, x, "cos")
+
+
+def erf(x):
+    """The error function, differentiable: d/dx erf(x) = 2/sqrt(pi) exp(-x^2).
+
+    >>> import chainrule
+    >>> chainrule.erf(chainrule.tensor([0.0])).tolist()
+    [0.0]
+    """
+    return _unary_float(Erf, x, "erf")
 
 
 def maximum(a, b):
     """Elementwise larger of a and b (ties share the gradient).
 
     >>> import chainrule
-    >>> chainrule.maximum(chainrule.tensor([1.0, 5.0]), 2.0).tolist()
+    >>> chainrule.maximum(chainrule.tensor([1.0, 5.0]), chainrule.tensor(2.0)).tolist()
     [2.0, 5.0]
     """
-    return Maximum()(*operands(a, b))
+    return _binary(Maximum, a, b, "maximum")
 
 
 def minimum(a, b):
     """Elementwise smaller of a and b (ties share the gradient).
 
     >>> import chainrule
-    >>> chainrule.minimum(chainrule.tensor([1.0, 5.0]), 2.0).tolist()
+    >>> chainrule.minimum(chainrule.tensor([1.0, 5.0]), chainrule.tensor(2.0)).tolist()
     [1.0, 2.0]
     """
-    return Minimum()(*operands(a, b))
+    return _binary(Minimum, a, b, "minimum")
 
 
 def clamp(x, min=None, max=None):
@@ -446,8 +511,16 @@ def clamp(x, min=None, max=None):
     >>> chainrule.clamp(chainrule.tensor([-2.0, 0.5, 3.0]), 0.0, 1.0).tolist()
     [0.0, 0.5, 1.0]
     """
+    require_tensor(x, "clamp")
     if min is None and max is None:
         raise ArgumentError("clamp: give at least one of min and max")
+    if isinstance(min, TensorBase) or isinstance(max, TensorBase):
+        result = x
+        if min is not None:
+            result = maximum(result, min)
+        if max is not None:
+            result = minimum(result, max)
+        return result
     return Clamp(min, max)(x)
 
 
@@ -462,9 +535,15 @@ def where(condition, a, b):
     >>> chainrule.where(x > 0, x, 0.0).tolist()
     [0.0, 2.0]
     """
-    from ..tensor import Tensor
-    condition = condition.data if isinstance(condition, Tensor) else backend.xp.asarray(condition)
-    return Where(condition.astype(bool))(*operands(a, b))
+    mask = condition._data if isinstance(condition, TensorBase) else backend.xp.asarray(condition)
+    if not isinstance(a, TensorBase) and not isinstance(b, TensorBase):
+        like = condition if isinstance(condition, TensorBase) else None
+        if like is None:
+            raise ArgumentError("where: give a tensor as condition or as one of the values")
+        a, b = operands(like._make(backend.xp.asarray(a), None), b, "where")
+    else:
+        a, b = operands(a, b, "where")
+    return Where(mask.astype(bool, copy=False))(a, b)
 
 
 def square(x):
@@ -474,7 +553,7 @@ def square(x):
     >>> chainrule.square(chainrule.tensor([3.0])).tolist()
     [9.0]
     """
-    return PowScalar(2)(x)
+    return PowScalar(2)(require_tensor(x, "square"))
 
 
 def reciprocal(x):
@@ -487,37 +566,49 @@ def reciprocal(x):
     return div(1.0, x)
 
 
-def erf(x):
-    """The error function, differentiable: d/dx erf(x) = 2/sqrt(pi) exp(-x^2).
+# ---------------------------------------------------------------- comparisons (no gradient)
+
+def _compare(ufunc_name, a, b):
+    a, b = operands(a, b, ufunc_name)
+    broadcast_check(a, b, ufunc_name)
+    return a._make(getattr(backend.xp, ufunc_name)(a._data, b._data), None)
+
+
+def eq(a, b):
+    """``a == b`` elementwise, as a bool tensor.
 
     >>> import chainrule
-    >>> chainrule.erf(chainrule.tensor([0.0])).tolist()
-    [0.0]
+    >>> chainrule.eq(chainrule.tensor([1, 2]), 2).tolist()
+    [False, True]
     """
-    require_float(x, "erf")
-    return Erf()(x)
+    return _compare("equal", a, b)
 
 
-class Erf(Function):
-    def forward(self, x):
-        return erf_array(x)
-
-    def backward(self, gy):
-        x = self.inputs[0]
-        return gy * (2.0 / math.sqrt(math.pi)) * exp(-(x * x))
+def ne(a, b):
+    """``a != b`` elementwise."""
+    return _compare("not_equal", a, b)
 
 
-def erf_array(x):
-    """erf on an array: SciPy's when installed, else the standard library's, elementwise."""
-    try:
-        from scipy.special import erf as scipy_erf
-        return scipy_erf(x).astype(x.dtype, copy=False)
-    except ImportError:
-        import numpy
-        vectorized = numpy.frompyfunc(math.erf, 1, 1)
-        return backend.xp.asarray(vectorized(backend.to_numpy(x)).astype(x.dtype))
+def lt(a, b):
+    """``a < b`` elementwise."""
+    return _compare("less", a, b)
 
 
-__all__ = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "sqrt", "rsqrt",
-           "abs", "sign", "sin", "cos", "maximum", "minimum", "clamp", "clip", "where", "square",
-           "reciprocal", "erf", "broadcast_to"]
+def le(a, b):
+    """``a <= b`` elementwise."""
+    return _compare("less_equal", a, b)
+
+
+def gt(a, b):
+    """``a > b`` elementwise."""
+    return _compare("greater", a, b)
+
+
+def ge(a, b):
+    """``a >= b`` elementwise."""
+    return _compare("greater_equal", a, b)
+
+
+__all__ = ["add", "sub", "mul", "div", "true_divide", "neg", "pow", "exp", "log", "log1p",
+           "sqrt", "rsqrt", "abs", "sign", "sin", "cos", "maximum", "minimum", "clamp", "clip",
+           "where", "square", "reciprocal", "erf", "eq", "ne", "lt", "le", "gt", "ge"]

@@ -14,10 +14,7 @@ The derivative of each is written with the other two.
 from .. import backend
 from ..autograd.function import Function
 from ..errors import ArgumentError, ShapeError
-from ..tensor import Tensor
 from .shape import reshape
-
-_make = Tensor._make
 
 
 class ConvGeometry:
@@ -137,21 +134,25 @@ class Conv(Function):
 
     def forward(self, x, w):
         cols, (oh, ow) = self.geometry.columns(x, w.shape[2], w.shape[3])
-        self.cols = cols                  # reused by the weight gradient: one im2col, not two
+        need_x, need_w = self.needs_input_grad
+        # the im2col matrix is reused by the weight gradient: one im2col per step, not two
+        self.save_for_backward(x if need_w else None, w if need_x else None,
+                               cols if need_w else None)
+        self.x_hw, self.w_shape = x.shape[2:], w.shape
         y = _grouped_weight(w, self.geometry.groups) @ cols            # (G, O/G, N*L)
         width = self.geometry.width(x.shape[3], w.shape[3])
         y = y.reshape(w.shape[0], x.shape[0], oh, width)[..., :ow]
         return y.transpose(1, 0, 2, 3)
 
     def backward(self, gy):
-        x, w = self.inputs
-        gx = ConvInputGrad(self.geometry, x.shape[2:])(gy, w) if x.requires_grad else None
+        x, w, cols = self.saved_tensors
+        need_x, need_w = self.needs_input_grad
+        gx = ConvInputGrad(self.geometry, self.x_hw)(gy, w) if need_x else None
         gw = None
-        if w.requires_grad:
-            weight_grad = ConvWeightGrad(self.geometry, w.shape)
-            weight_grad.cached_cols = self.cols
+        if need_w:
+            weight_grad = ConvWeightGrad(self.geometry, self.w_shape)
+            weight_grad.cached_cols = cols._data
             gw = weight_grad(x, gy)
-        self.cols = None
         return gx, gw
 
 
@@ -162,6 +163,9 @@ class ConvInputGrad(Function):
         self.geometry, self.x_hw = geometry, tuple(x_hw)
 
     def forward(self, g, w):
+        need_g, need_w = self.needs_input_grad
+        self.save_for_backward(g if need_w else None, w if need_g else None)
+        self.w_shape = w.shape
         n, o, oh, ow = g.shape
         groups = self.geometry.groups
         c = w.shape[1] * groups
@@ -172,9 +176,10 @@ class ConvInputGrad(Function):
                                              (oh, ow))
 
     def backward(self, ggx):
-        g, w = self.inputs
-        gg = Conv(self.geometry)(ggx, w) if g.requires_grad else None
-        gw = ConvWeightGrad(self.geometry, w.shape)(ggx, g) if w.requires_grad else None
+        g, w = self.saved_tensors
+        need_g, need_w = self.needs_input_grad
+        gg = Conv(self.geometry)(ggx, w) if need_g else None
+        gw = ConvWeightGrad(self.geometry, self.w_shape)(ggx, g) if need_w else None
         return gg, gw
 
 
@@ -187,6 +192,9 @@ class ConvWeightGrad(Function):
         self.geometry, self.w_shape = geometry, tuple(w_shape)
 
     def forward(self, x, g):
+        need_x, need_g = self.needs_input_grad
+        self.save_for_backward(x if need_g else None, g if need_x else None)
+        self.x_hw = x.shape[2:]
         _, _, kh, kw = self.w_shape
         cols = self.cached_cols
         if cols is None:
@@ -197,9 +205,10 @@ class ConvWeightGrad(Function):
         return gw.reshape(self.w_shape)
 
     def backward(self, ggw):
-        x, g = self.inputs
-        gx = ConvInputGrad(self.geometry, x.shape[2:])(g, ggw) if x.requires_grad else None
-        gg = Conv(self.geometry)(x, ggw) if g.requires_grad else None
+        x, g = self.saved_tensors
+        need_x, need_g = self.needs_input_grad
+        gx = ConvInputGrad(self.geometry, self.x_hw)(g, ggw) if need_x else None
+        gg = Conv(self.geometry)(x, ggw) if need_g else None
         return gx, gg
 
 

@@ -8,11 +8,11 @@ import numpy
 
 from .. import backend
 from ..autograd.function import Function
-from ..errors import ArgumentError, ArgumentTypeError, IndexOutOfRangeError, ShapeError
-from ..tensor import Tensor
-from ._util import lift, single_axis
-
-_make = Tensor._make
+from ..autograd.grad_mode import no_grad
+from ..errors import (ArgumentError, ArgumentTypeError, DTypeError, IndexOutOfRangeError,
+                      ReadOnlyError, ShapeError)
+from ..tensor_base import TensorBase
+from ._util import lift, require_tensor, single_axis
 
 
 def _is_advanced(index):
@@ -20,22 +20,24 @@ def _is_advanced(index):
 
 
 class GetItem(Function):
-    saved_inputs = ()
+    """``x[index]``: a view for ints, slices, None and Ellipsis; a copy for integer arrays and
+    masks. Backward scatters the gradient back into zeros of x's shape."""
+
+    is_view = True
 
     def __init__(self, index):
         self.index = index
 
     def forward(self, x):
+        self.input_shape = x.shape
         return x[self.index]
 
     def backward(self, gy):
-        return ScatterAdd(self.index, self.inputs[0].shape)(gy)
+        return ScatterAdd(self.index, self.input_shape)(gy)
 
 
 class ScatterAdd(Function):
     """Zeros of ``shape`` with ``gy`` added at ``index`` (repeated indices accumulate)."""
-
-    saved_inputs = ()
 
     def __init__(self, index, shape):
         self.index, self.shape = index, shape
@@ -53,45 +55,86 @@ class ScatterAdd(Function):
 
 
 class SetItem(Function):
-    """``x[index] = value`` as a new tensor: x's gradient is zero where it was overwritten."""
-
-    saved_inputs = ()
+    """``x[index] = value`` as a new tensor: x's gradient is zero where it was overwritten;
+    value's gradient is what flows out of x[index]."""
 
     def __init__(self, index):
         self.index = index
 
     def forward(self, x, value):
+        self.input_shape = x.shape
         out = x.copy()
         out[self.index] = value
         return out
 
     def backward(self, gy):
-        x, value = self.inputs
+        need_x, need_value = self.needs_input_grad
         gx = gv = None
-        if x.requires_grad:
-            keep = backend.xp.ones(x.shape, dtype=gy.data.dtype)
+        if need_x:
+            keep = backend.xp.ones(self.input_shape, dtype=gy.dtype)
             keep[self.index] = 0
-            gx = gy * _make(keep, None)
-        if value.requires_grad:
-            from .shape import sum_to
-            gv = sum_to(GetItem(self.index)(gy), value.shape)
+            gx = gy * gy._make(keep, None)
+        if need_value:
+            gv = GetItem(self.index)(gy)
         return gx, gv
 
 
+class WriteView(Function):
+    """The base of a view after the view was changed in place (PyTorch's CopySlices):
+    ``base`` with the region that ``view_fn`` selects replaced by ``value``."""
+
+    def __init__(self, view_fn, make):
+        self.view_fn, self.make = view_fn, make
+
+    def forward(self, base, value):
+        out = base.copy()
+        with no_grad():
+            self.view_fn(self.make(out, None))._data[...] = value
+        self.value_shape = value.shape
+        return out
+
+    def backward(self, gy):
+        need_base, need_value = self.needs_input_grad
+        g_base = g_value = None
+        if need_base:
+            zeros = gy._make(backend.xp.zeros(self.value_shape, dtype=gy.dtype), None)
+            g_base = WriteView(self.view_fn, self.make)(gy, zeros)
+        if need_value:
+            g_value = self.view_fn(gy)
+        return g_base, g_value
+
+
+def write_through_view(base, view_fn, value):
+    """``base`` with the view ``view_fn(base)`` replaced by ``value`` (differentiable)."""
+    return WriteView(view_fn, base._make)(base, value)
+
+
 def _to_index(index):
-    """Turn Tensors and lists inside an index into backend arrays."""
+    """Turn Tensors and lists inside an index into backend arrays; a basic index gets a
+    trailing Ellipsis so that a full selection stays a 0-d view, not a NumPy scalar."""
     if not isinstance(index, tuple):
         index = (index,)
     converted = []
     for i in index:
-        if isinstance(i, Tensor):
-            i = i.data
+        if isinstance(i, TensorBase):
+            i = i._data
             if i.dtype.kind == "f":
                 raise ArgumentTypeError(
-                    f"tensors used as indices must be integer or bool, got {i.dtype}")
-        elif isinstance(i, list):
+                    f"tensors used as indices must be long, int or bool, got {i.dtype}")
+        elif isinstance(i, (list, numpy.ndarray)):
             i = backend.xp.asarray(i)
+            if i.dtype.kind == "f" or (i.dtype.kind not in "iub" and i.size):
+                raise ArgumentTypeError(f"an index array must hold integers or bools, got "
+                                        f"{i.dtype}")
+            if i.size == 0:
+                i = i.astype(numpy.int64)
+        elif isinstance(i, float):
+            raise ArgumentTypeError(f"a float ({i}) cannot index a tensor: use an int")
+        elif not (i is None or i is Ellipsis or isinstance(i, (int, numpy.integer, slice))):
+            raise ArgumentTypeError(f"a {type(i).__name__} cannot index a tensor")
         converted.append(i)
+    if not any(i is Ellipsis for i in converted):
+        converted.append(Ellipsis)
     return tuple(converted)
 
 
@@ -100,16 +143,59 @@ def getitem(x, index):
     try:
         return GetItem(index)(x)
     except IndexError as error:
-        raise IndexOutOfRangeError(f"index {index!r} does not fit a tensor of shape {x.shape}: "
-                                   f"{error}") from None
+        raise IndexOutOfRangeError(f"index {_show(index)} does not fit a tensor of shape "
+                                   f"{x.shape}: {error}") from None
+
+
+def _show(index):
+    parts = [("..." if i is Ellipsis else repr(i)) for i in index]
+    if len(parts) > 1 and parts[-1] == "...":
+        parts = parts[:-1]
+    return "[" + ", ".join(parts) + "]"
 
 
 def setitem(x, index, value):
+    """``x`` with ``x[index] = value``, as a new tensor (recorded while grad is on)."""
     index = _to_index(index)
-    value = lift(value, x)
-    if value.data.dtype != x.data.dtype:
-        value = value.to(x.data.dtype)
+    value = lift(value, x, x._data.dtype)
+    if value._data.dtype != x._data.dtype:
+        value = value.to(x._data.dtype)
+    _check_assignable(x, index, value)
     return SetItem(index)(x, value)
+
+
+def assign(x, index, value):
+    """``x[index] = value`` written straight into x's memory (nothing to record)."""
+    index = _to_index(index)
+    array = value._data if isinstance(value, TensorBase) else backend.xp.asarray(value)
+    if array.dtype != x._data.dtype and array.dtype.kind == "f" and x._data.dtype.kind in "iub":
+        raise DTypeError(f"cannot assign {array.dtype} values into a {x.dtype} tensor; "
+                         "convert them first")
+    if not x._data.flags.writeable:
+        raise ReadOnlyError(f"item assignment into a tensor of shape {x.shape} whose memory "
+                            "is read-only (an expand()/broadcast_to() view or a read-only "
+                            "array): clone() it first")
+    try:
+        x._data[index] = array
+    except IndexError as error:
+        raise IndexOutOfRangeError(f"index {_show(index)} does not fit a tensor of shape "
+                                   f"{x.shape}: {error}") from None
+    except ValueError:
+        raise ShapeError(f"cannot assign a value of shape {tuple(array.shape)} to "
+                         f"x{_show(index)} of a tensor of shape {x.shape}") from None
+
+
+def _check_assignable(x, index, value):
+    try:
+        target = x._data[index]
+    except IndexError as error:
+        raise IndexOutOfRangeError(f"index {_show(index)} does not fit a tensor of shape "
+                                   f"{x.shape}: {error}") from None
+    try:
+        backend.xp.broadcast_to(value._data, numpy.shape(target))
+    except ValueError:
+        raise ShapeError(f"cannot assign a value of shape {value.shape} to x{_show(index)} "
+                         f"of shape {numpy.shape(target)}") from None
 
 
 def gather(x, dim, index):
@@ -120,14 +206,27 @@ def gather(x, dim, index):
     >>> x.gather(1, chainrule.tensor([[1], [0]])).tolist()
     [[2.0], [3.0]]
     """
-    index = index.data if isinstance(index, Tensor) else backend.xp.asarray(index)
+    index = index._data if isinstance(index, TensorBase) else backend.xp.asarray(index)
+    if index.dtype.kind not in "iu":
+        raise ArgumentTypeError(f"gather: index must be an integer tensor, got {index.dtype}")
     if index.ndim != x.ndim:
         raise ShapeError(f"gather: index has {index.ndim} dimensions but the input has "
                          f"{x.ndim} (shape {x.shape})")
     axis = single_axis(dim, x.ndim, "gather")
+    _check_bounds(index, x.shape[axis], "gather", axis)
+    for i, (n_index, n_x) in enumerate(zip(index.shape, x.shape)):
+        if i != axis and n_index > n_x:
+            raise ShapeError(f"gather: index shape {index.shape} is larger than the input's "
+                             f"shape {x.shape} in dimension {i}")
     grids = backend.xp.ix_(*[backend.xp.arange(n) for n in index.shape])
     full = tuple(index if i == axis else grid for i, grid in enumerate(grids))
     return GetItem(full)(x)
+
+
+def _check_bounds(index, size, op, axis):
+    if index.size and (int(index.min()) < 0 or int(index.max()) >= size):
+        raise IndexOutOfRangeError(f"{op}: index values must lie in [0, {size}) for dimension "
+                                   f"{axis}, got range [{int(index.min())}, {int(index.max())}]")
 
 
 def take_along_axis(x, indices, axis):
@@ -141,10 +240,16 @@ def index_select(x, dim, index):
     >>> chainrule.arange(6).reshape(3, 2).index_select(0, chainrule.tensor([2, 0])).tolist()
     [[4, 5], [0, 1]]
     """
-    index = index.data if isinstance(index, Tensor) else backend.xp.asarray(index)
+    index = index._data if isinstance(index, TensorBase) else backend.xp.asarray(index)
+    if index.ndim == 0:
+        index = index.reshape(1)
     if index.ndim != 1:
         raise ShapeError(f"index_select: index must be 1-D, got shape {index.shape}")
     axis = single_axis(dim, x.ndim, "index_select")
+    if index.dtype.kind not in "iu":
+        raise ArgumentTypeError(f"index_select: index must be an integer tensor, got "
+                                f"{index.dtype}")
+    _check_bounds(index, x.shape[axis], "index_select", axis)
     return GetItem((slice(None),) * axis + (index,))(x)
 
 
@@ -155,7 +260,7 @@ def one_hot(labels, num_classes=-1):
     >>> chainrule.one_hot(chainrule.tensor([0, 2]), 3).tolist()
     [[1, 0, 0], [0, 0, 1]]
     """
-    data = labels.data if isinstance(labels, Tensor) else backend.xp.asarray(labels)
+    data = require_tensor(labels, "one_hot", "labels")._data
     if data.dtype.kind not in "iu":
         raise ArgumentTypeError(f"one_hot: labels must be integers, got {data.dtype}")
     if num_classes < 0:
@@ -164,7 +269,7 @@ def one_hot(labels, num_classes=-1):
         raise ArgumentError(f"one_hot: labels must lie in [0, {num_classes}), got range "
                             f"[{int(data.min())}, {int(data.max())}]")
     eye = backend.xp.eye(num_classes, dtype=numpy.int64)
-    return _make(eye[data], None)
+    return labels._make(eye[data], None)
 
 
 __all__ = ["getitem", "setitem", "gather", "take_along_axis", "index_select", "one_hot"]

@@ -2,26 +2,28 @@
 from .. import backend
 from ..autograd.function import Function
 from ..errors import ArgumentError, ShapeError
-from ..tensor import Tensor
-from ._util import as_tensor
-from .shape import reshape, sum_to
-
-_make = Tensor._make
+from ..tensor_base import TensorBase
+from ._util import lift, operands, require_tensor
+from .shape import reshape
 
 
 class MatMul(Function):
     """a @ b for operands with at least 2 dimensions (batch dimensions broadcast).
 
-    d/da = gy @ b^T and d/db = a^T @ gy, summed back over broadcast batch dimensions.
+    d/da = gy @ b^T and d/db = a^T @ gy (the engine sums them back over broadcast batch
+    dimensions).
     """
 
     def forward(self, a, b):
+        need_a, need_b = self.needs_input_grad
+        self.save_for_backward(a if need_b else None, b if need_a else None)
         return a @ b
 
     def backward(self, gy):
-        a, b = self.inputs
-        ga = sum_to(matmul(gy, b.mT), a.shape) if a.requires_grad else None
-        gb = sum_to(matmul(a.mT, gy), b.shape) if b.requires_grad else None
+        a, b = self.saved_tensors
+        need_a, need_b = self.needs_input_grad
+        ga = matmul(gy, b.mT) if need_a else None
+        gb = matmul(a.mT, gy) if need_b else None
         return ga, gb
 
 
@@ -32,7 +34,7 @@ def matmul(a, b):
     >>> chainrule.matmul(chainrule.ones(2, 3), chainrule.ones(3)).tolist()
     [3.0, 3.0]
     """
-    a, b = as_tensor(a), as_tensor(b)
+    a, b = _two_tensors(a, b, "matmul")
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: both operands need at least 1 dimension, got shapes "
                          f"{a.shape} and {b.shape} (use * for scalars)")
@@ -53,6 +55,14 @@ def matmul(a, b):
     return out
 
 
+def _two_tensors(a, b, op):
+    if not isinstance(a, TensorBase) and not isinstance(b, TensorBase):
+        require_tensor(a, op)
+    a = lift(a, b) if not isinstance(a, TensorBase) else a
+    b = lift(b, a) if not isinstance(b, TensorBase) else b
+    return operands(a, b, op)
+
+
 def dot(a, b):
     """Inner product of two 1-D tensors.
 
@@ -60,7 +70,7 @@ def dot(a, b):
     >>> chainrule.dot(chainrule.tensor([1.0, 2.0]), chainrule.tensor([3.0, 4.0])).item()
     11.0
     """
-    a, b = as_tensor(a), as_tensor(b)
+    a, b = _two_tensors(a, b, "dot")
     if a.ndim != 1 or b.ndim != 1:
         raise ShapeError(f"dot: expects two 1-D tensors, got shapes {a.shape} and {b.shape}")
     return matmul(a, b)
@@ -73,7 +83,7 @@ def outer(a, b):
     >>> chainrule.outer(chainrule.tensor([1.0, 2.0]), chainrule.tensor([3.0])).tolist()
     [[3.0], [6.0]]
     """
-    a, b = as_tensor(a), as_tensor(b)
+    a, b = _two_tensors(a, b, "outer")
     return reshape(a, a.shape[0], 1) * reshape(b, 1, b.shape[0])
 
 
@@ -90,15 +100,17 @@ class Einsum(Function):
 
     def forward(self, *arrays):
         spec = ",".join(self.in_subs) + "->" + self.out_sub
+        self.save_for_backward(*arrays)
         return backend.xp.einsum(spec, *arrays, optimize=len(arrays) > 2)
 
     def backward(self, gy):
+        operands = self.saved_tensors
         grads = []
-        for i, t in enumerate(self.inputs):
-            if not t.requires_grad:
+        for i, t in enumerate(operands):
+            if not self.needs_input_grad[i]:
                 grads.append(None)
                 continue
-            others = [(s, u) for j, (s, u) in enumerate(zip(self.in_subs, self.inputs)) if j != i]
+            others = [(s, u) for j, (s, u) in enumerate(zip(self.in_subs, operands)) if j != i]
             available = set(self.out_sub).union(*[set(s) for s, _ in others])
             reduced = "".join(c for c in self.in_subs[i] if c in available)
             subs = [self.out_sub] + [s for s, _ in others]
@@ -120,7 +132,7 @@ def einsum(subscripts, *operands):
     """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    operands = [as_tensor(t) for t in operands]
+    operands = [require_tensor(t, "einsum", f"operand {i}") for i, t in enumerate(operands)]
     spec = subscripts.replace(" ", "")
     if "..." in spec:
         raise ArgumentError("einsum: '...' is not supported; name every index")
@@ -152,22 +164,27 @@ class Linear(Function):
     """y = x W^T + b in one node (one matrix product, bias added in place)."""
 
     def forward(self, x, weight, bias=None):
+        need_x, need_weight = self.needs_input_grad[:2]
+        self.save_for_backward(x if need_weight else None, weight if need_x else None)
         y = x @ weight.T
         if bias is not None:
             y += bias
         return y
 
     def backward(self, gy):
-        x, weight = self.inputs[0], self.inputs[1]
-        out_features, in_features = weight.shape
-        gx = matmul(gy, weight) if x.requires_grad else None
+        x, weight = self.saved_tensors
+        need_x, need_weight = self.needs_input_grad[:2]
+        gx = matmul(gy, weight) if need_x else None
         gw = None
-        if weight.requires_grad:
+        if need_weight:
+            out_features, in_features = gy.shape[-1], x.shape[-1]
             gy2 = reshape(gy, -1, out_features)
             gw = matmul(gy2.mT, reshape(x, -1, in_features))
-        if len(self.inputs) == 2:
+        if len(self.needs_input_grad) == 2:
             return gx, gw
-        gb = reshape(gy, -1, out_features).sum(axis=0) if self.inputs[2].requires_grad else None
+        gb = None
+        if self.needs_input_grad[2]:
+            gb = reshape(gy, -1, gy.shape[-1]).sum(dim=0)
         return gx, gw, gb
 
 
@@ -178,8 +195,8 @@ def linear(x, weight, bias=None):
     >>> chainrule.linear(chainrule.ones(1, 2), chainrule.ones(3, 2), chainrule.zeros(3)).tolist()
     [[2.0, 2.0, 2.0]]
     """
-    x = as_tensor(x)
-    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+    require_tensor(x, "linear")
+    if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
         raise ShapeError(f"linear: input of shape {x.shape} does not fit a weight of shape "
                          f"{weight.shape}: the input's last dimension must be "
                          f"in_features={weight.shape[1]}")

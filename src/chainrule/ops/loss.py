@@ -6,12 +6,9 @@ backward pass is itself recorded (create_graph=True) the softmax is taken with t
 differentiable op, so second derivatives (Newton, Hessian-vector products) stay exact.
 """
 from .. import backend
-from ..autograd.engine import grad_state
 from ..autograd.function import Function
-from ..tensor import Tensor
+from ..autograd.grad_mode import state
 from .activation import softmax
-
-_make = Tensor._make
 
 
 class SoftmaxCrossEntropy(Function):
@@ -27,7 +24,7 @@ class SoftmaxCrossEntropy(Function):
         shifted = x - x.max(axis=1, keepdims=True)
         exp = xp.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
-        self.probabilities = exp / total
+        self.save_for_backward(x, exp / total)
         rows = xp.arange(x.shape[0])
         losses = (xp.log(total[:, 0]) - shifted[rows, self.targets]) * self.sample_weights
         if self.reduce:
@@ -36,16 +33,16 @@ class SoftmaxCrossEntropy(Function):
 
     def backward(self, gy):
         xp = backend.xp
-        x = self.inputs[0]
+        x, probabilities = self.saved_tensors
         n = x.shape[0]
         rows = xp.arange(n)
-        onehot = xp.zeros(x.shape, dtype=x.data.dtype)
+        onehot = xp.zeros(x.shape, dtype=x.dtype)
         onehot[rows, self.targets] = 1
-        factor = (self.sample_weights * self.scale).astype(x.data.dtype)[:, None]
-        if grad_state.enabled:           # create_graph: keep softmax differentiable
+        factor = (self.sample_weights * self.scale).astype(x.dtype)[:, None]
+        if state.enabled:           # create_graph: keep softmax differentiable
             p = softmax(x, dim=1)
-            local = (p - _make(onehot, None)) * _make(factor, None)
+            local = (p - onehot) * factor
         else:
-            local = _make((self.probabilities - onehot) * factor, None)
+            local = x._make((probabilities._data - onehot) * factor, None)
         g = gy if self.reduce else gy.reshape(n, 1)
         return local * g

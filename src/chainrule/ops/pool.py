@@ -5,11 +5,9 @@ import numpy
 from .. import backend
 from ..autograd.function import Function
 from ..errors import ShapeError
-from ..tensor import Tensor
 from .conv import _pair
 from .linalg import einsum
 
-_make = Tensor._make
 
 
 class PoolGeometry:
@@ -76,23 +74,24 @@ class PoolGeometry:
 class MaxPool(Function):
     """The max of each window; the gradient goes to the (first) position of the max."""
 
-    saved_inputs = ()
 
     def __init__(self, geometry):
         self.geometry = geometry
 
     def forward(self, x):
-        best, self.argmax = self.geometry.running_max(x)
+        best, argmax = self.geometry.running_max(x)
+        self.save_for_backward(argmax)
+        self.x_shape = x.shape
         return best
 
     def backward(self, gy):
-        return MaxPoolScatter(self.geometry, self.argmax, self.inputs[0].shape)(gy)
+        (argmax,) = self.saved_tensors
+        return MaxPoolScatter(self.geometry, argmax._data, self.x_shape)(gy)
 
 
 class MaxPoolScatter(Function):
     """gy sent back to each window's argmax (linear in gy); its adjoint gathers."""
 
-    saved_inputs = ()
 
     def __init__(self, geometry, argmax, x_shape):
         self.geometry, self.argmax, self.x_shape = geometry, argmax, x_shape
@@ -113,38 +112,37 @@ class MaxPoolScatter(Function):
 class MaxPoolGather(Function):
     """Read x at each window's recorded argmax (the adjoint of MaxPoolScatter)."""
 
-    saved_inputs = ()
 
     def __init__(self, geometry, argmax):
         self.geometry, self.argmax = geometry, argmax
 
     def forward(self, x):
+        self.x_shape = x.shape
         windows = self.geometry.windows(x, 0)
         n, c, oh, ow, kh, kw = windows.shape
         flat = windows.reshape(n, c, oh, ow, kh * kw)
         return backend.xp.take_along_axis(flat, self.argmax[..., None], -1)[..., 0]
 
     def backward(self, gy):
-        return MaxPoolScatter(self.geometry, self.argmax, self.inputs[0].shape)(gy)
+        return MaxPoolScatter(self.geometry, self.argmax, self.x_shape)(gy)
 
 
 class AvgPool(Function):
     """The mean of each window (zero padding counted, as PyTorch's default)."""
 
-    saved_inputs = ()
 
     def __init__(self, geometry):
         self.geometry = geometry
 
     def forward(self, x):
+        self.x_shape = x.shape
         return self.geometry.windows(x, 0).mean(axis=(-2, -1))
 
     def backward(self, gy):
-        return AvgPoolScatter(self.geometry, self.inputs[0].shape)(gy)
+        return AvgPoolScatter(self.geometry, self.x_shape)(gy)
 
 
 class AvgPoolScatter(Function):
-    saved_inputs = ()
 
     def __init__(self, geometry, x_shape):
         self.geometry, self.x_shape = geometry, x_shape
@@ -187,14 +185,14 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
     return AvgPool(_geometry(x, kernel_size, stride, padding, "avg_pool2d"))(x)
 
 
-def _averaging_matrix(size_in, size_out, dtype):
+def _averaging_matrix(size_in, size_out, dtype, like):
     """Row i averages the input range PyTorch's adaptive pooling gives output cell i."""
     matrix = numpy.zeros((size_out, size_in), dtype=dtype)
     for i in range(size_out):
         start = (i * size_in) // size_out
         end = -((-(i + 1) * size_in) // size_out)
         matrix[i, start:end] = 1.0 / (end - start)
-    return _make(backend.xp.asarray(matrix), None)
+    return like._make(backend.xp.asarray(matrix), None)
 
 
 def adaptive_avg_pool2d(x, output_size):
@@ -202,8 +200,8 @@ def adaptive_avg_pool2d(x, output_size):
     if x.ndim != 4:
         raise ShapeError(f"adaptive_avg_pool2d: input must be (N, C, H, W), got {x.shape}")
     oh, ow = _pair(output_size, "output_size")
-    ph = _averaging_matrix(x.shape[2], oh, x.data.dtype)
-    pw = _averaging_matrix(x.shape[3], ow, x.data.dtype)
+    ph = _averaging_matrix(x.shape[2], oh, x._data.dtype, x)
+    pw = _averaging_matrix(x.shape[3], ow, x._data.dtype, x)
     return einsum("ih,nchw,jw->ncij", ph, x, pw)
 
 

@@ -1,60 +1,38 @@
-"""Shape ops: reshape, permute, broadcast, sum_to, concatenate, stack, split, pad, flip, tile, cast.
+"""Shape ops: reshape, permute, concatenate, stack, split, pad, flip, tile, cast, clone.
 
 None of them changes a value, so each backward only moves the gradient back into the
-input's shape (reshape back, permute back, sum over broadcast axes, slice out a piece).
+input's shape (reshape back, permute back, slice out a piece). Reshape, permute, squeeze,
+unsqueeze, expand and slicing are views: they share the input's memory and version counter.
 """
 import numpy
 
 from .. import backend
+from ..autograd.broadcast import BroadcastTo, SumTo, broadcast_to, sum_to  # noqa: F401
 from ..autograd.function import Function
-from ..errors import ArgumentError, ShapeError
-from ..tensor import Tensor
-from ._util import normalize_axis, pick_axis, single_axis, sum_to_array
-
-_make = Tensor._make
-
-
-class SumTo(Function):
-    saved_inputs = ()
-
-    def __init__(self, shape):
-        self.shape = shape
-
-    def forward(self, x):
-        return sum_to_array(x, self.shape)
-
-    def backward(self, gy):
-        return broadcast_to(gy, self.inputs[0].shape)
-
-
-class BroadcastTo(Function):
-    saved_inputs = ()
-
-    def __init__(self, shape):
-        self.shape = shape
-
-    def forward(self, x):
-        return backend.xp.broadcast_to(x, self.shape)
-
-    def backward(self, gy):
-        return sum_to(gy, self.inputs[0].shape)
+from ..errors import ArgumentError, ArgumentTypeError, ShapeError
+from ..tensor_base import TensorBase
+from ._util import normalize_axis, pick_axis, result_dtype, single_axis
+from .cast import Cast, cast  # noqa: F401
 
 
 class Reshape(Function):
-    saved_inputs = ()
+    """The same elements in a new shape: a view when the memory layout allows it."""
+
+    is_view = True
 
     def __init__(self, shape):
         self.shape = shape
 
     def forward(self, x):
+        self.input_shape = x.shape
         return x.reshape(self.shape)
 
     def backward(self, gy):
-        return reshape(gy, self.inputs[0].shape)
+        return reshape(gy, self.input_shape)
 
 
 class Permute(Function):
-    saved_inputs = ()
+    is_view = True
 
     def __init__(self, axes):
         self.axes = axes
@@ -67,19 +45,17 @@ class Permute(Function):
 
 
 class Concatenate(Function):
-    saved_inputs = ()
-
     def __init__(self, axis):
         self.axis = axis
 
     def forward(self, *arrays):
+        self.sizes = [a.shape[self.axis] for a in arrays]
         return backend.xp.concatenate(arrays, axis=self.axis)
 
     def backward(self, gy):
         grads, start = [], 0
-        for t in self.inputs:
-            size = t.shape[self.axis]
-            if t.requires_grad:
+        for size, needed in zip(self.sizes, self.needs_input_grad):
+            if needed:
                 index = (slice(None),) * self.axis + (slice(start, start + size),)
                 grads.append(gy[index])
             else:
@@ -90,8 +66,6 @@ class Concatenate(Function):
 
 class Pad(Function):
     """Constant padding, NumPy style: ``pad_width`` is one (before, after) pair per axis."""
-
-    saved_inputs = ()
 
     def __init__(self, pad_width, value):
         self.pad_width, self.value = pad_width, value
@@ -106,8 +80,6 @@ class Pad(Function):
 
 
 class Flip(Function):
-    saved_inputs = ()
-
     def __init__(self, axes):
         self.axes = axes
 
@@ -119,40 +91,24 @@ class Flip(Function):
 
 
 class Tile(Function):
-    saved_inputs = ()
-
     def __init__(self, reps):
         self.reps = reps
 
     def forward(self, x):
+        self.input_shape = x.shape
         return backend.xp.tile(x, self.reps)
 
     def backward(self, gy):
-        in_shape = self.inputs[0].shape
+        in_shape = self.input_shape
         padded = (1,) * (len(self.reps) - len(in_shape)) + tuple(in_shape)
         interleaved = []
         for r, n in zip(self.reps, padded):
             interleaved += [r, n]
-        summed = gy.reshape(interleaved).sum(axis=tuple(range(0, 2 * len(padded), 2)))
+        summed = gy.reshape(interleaved).sum(dim=tuple(range(0, 2 * len(padded), 2)))
         return summed.reshape(in_shape)
 
 
-class Cast(Function):
-    saved_inputs = ()
-
-    def __init__(self, dtype):
-        self.dtype = dtype
-
-    def forward(self, x):
-        return x.astype(self.dtype)
-
-    def backward(self, gy):
-        return cast(gy, self.inputs[0].dtype)
-
-
 class Clone(Function):
-    saved_inputs = ()
-
     def forward(self, x):
         return x.copy()
 
@@ -166,36 +122,6 @@ def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     return tuple(int(s) for s in shape)
-
-
-def sum_to(x, shape):
-    """Sum ``x`` over broadcast axes so that it has ``shape`` (the adjoint of broadcasting).
-
-    >>> import chainrule
-    >>> chainrule.sum_to(chainrule.ones(2, 3), (1, 3)).tolist()
-    [[2.0, 2.0, 2.0]]
-    """
-    shape = tuple(shape)
-    if x.shape == shape:
-        return x
-    return SumTo(shape)(x)
-
-
-def broadcast_to(x, *shape):
-    """Repeat ``x`` along new or size-1 axes up to ``shape`` (no copy); gradient summed back.
-
-    >>> import chainrule
-    >>> chainrule.ones(3).broadcast_to(2, 3).shape
-    (2, 3)
-    """
-    shape = _shape_arg(shape)
-    if x.shape == shape:
-        return x
-    try:
-        numpy.broadcast_shapes(x.shape, shape)
-    except ValueError:
-        raise ShapeError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
-    return BroadcastTo(shape)(x)
 
 
 def expand(x, *sizes):
@@ -212,24 +138,58 @@ def expand(x, *sizes):
 
 
 def reshape(x, *shape):
-    """Same data, new shape (one entry may be -1). Also ``view``.
+    """Same data, new shape (one entry may be -1): a view when the layout allows, else a copy.
 
     >>> import chainrule
     >>> chainrule.arange(6).reshape(2, -1).shape
     (2, 3)
     """
-    shape = _shape_arg(shape)
-    if x.shape == shape:
-        return x
-    return Reshape(_resolve_shape(x, shape))(x)
+    shape = _resolve_shape(x, _shape_arg(shape))
+    return Reshape(shape)(x)
 
 
-view = reshape
+def view(x, *shape):
+    """Same memory, new shape; like PyTorch, an error when the layout does not allow a view
+    (a transposed tensor, say): use reshape() or contiguous() then.
+
+    >>> import chainrule
+    >>> chainrule.arange(6).view(3, 2).shape
+    (3, 2)
+    """
+    if len(shape) == 1 and isinstance(shape[0], (numpy.dtype, str, type)):
+        return _reinterpret(x, numpy.dtype(shape[0]))
+    shape = _resolve_shape(x, _shape_arg(shape))
+    try:
+        backend.xp.reshape(x._data, shape, copy=False)
+    except ValueError:
+        raise ShapeError(f"view: a tensor of shape {x.shape} with strides "
+                         f"{x._data.strides} cannot be viewed as {shape} without a copy; "
+                         "use .reshape(...) or .contiguous().view(...)") from None
+    return Reshape(shape)(x)
+
+
+def _reinterpret(x, dtype):
+    """PyTorch's ``view(dtype)``: the same bytes read as another dtype (no gradient)."""
+    if dtype.itemsize != x._data.dtype.itemsize and x.ndim == 0:
+        raise ShapeError(f"view: a 0-d {x.dtype} tensor cannot be viewed as {dtype}")
+    t = x._make(x._data.view(dtype), None)
+    t._version_counter = x._version_counter
+    return t
+
+
+def contiguous(x):
+    """``x`` itself when its memory is C-contiguous, else a contiguous copy.
+
+    >>> import chainrule
+    >>> chainrule.ones(2, 3).T.contiguous().is_contiguous()
+    True
+    """
+    return x if x._data.flags.c_contiguous else Clone()(x)
 
 
 def _resolve_shape(x, shape):
     """Fill in a -1 entry and check that the element count fits."""
-    size = x.data.size
+    size = x._data.size
     known = int(numpy.prod([n for n in shape if n != -1]))
     if shape.count(-1) > 1 or any(n < -1 for n in shape):
         raise ShapeError(f"reshape: invalid target shape {shape}")
@@ -339,9 +299,7 @@ def concatenate(tensors, axis=0, dim=None):
     >>> chainrule.cat([chainrule.ones(2), chainrule.zeros(1)]).tolist()
     [1.0, 1.0, 0.0]
     """
-    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
-    if not tensors:
-        raise ArgumentError("concatenate: needs at least one tensor")
+    tensors = _tensor_list(tensors, "concatenate")
     axis = single_axis(pick_axis(dim, axis), tensors[0].ndim, "concatenate")
     first = tensors[0].shape
     for t in tensors[1:]:
@@ -349,7 +307,22 @@ def concatenate(tensors, axis=0, dim=None):
                                        if i != axis):
             shapes = ", ".join(str(u.shape) for u in tensors)
             raise ShapeError(f"concatenate: shapes {shapes} differ outside axis {axis}")
-    return Concatenate(axis)(*tensors)
+    dtype = tensors[0].dtype
+    for t in tensors[1:]:
+        dtype = result_dtype(tensors[0]._make(backend.xp.empty(1, dtype), None), t) \
+            if t.dtype != dtype else dtype
+    return Concatenate(axis)(*[cast(t, dtype) for t in tensors])
+
+
+def _tensor_list(tensors, op):
+    tensors = list(tensors)
+    if not tensors:
+        raise ArgumentError(f"{op}: needs a non-empty sequence of tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, TensorBase):
+            raise ArgumentTypeError(f"{op}: expected a sequence of tensors, but element {i} "
+                                    f"is a {type(t).__name__}")
+    return tensors
 
 
 cat = concatenate
@@ -362,7 +335,7 @@ def stack(tensors, axis=0, dim=None):
     >>> chainrule.stack([chainrule.ones(2), chainrule.zeros(2)]).shape
     (2, 2)
     """
-    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    tensors = _tensor_list(tensors, "stack")
     axis = pick_axis(dim, axis)
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
@@ -424,6 +397,9 @@ def pad(x, pad_width, value=0.0):
     pad_width = tuple((int(a), int(b)) for a, b in pad_width)
     if len(pad_width) != x.ndim:
         raise ShapeError(f"pad: {len(pad_width)} (before, after) pairs for {x.ndim} axes")
+    if any(a < 0 or b < 0 for a, b in pad_width):
+        raise ArgumentError(f"pad: widths must be >= 0, got {pad_width} (F.pad crops with "
+                            "negative pads)")
     return Pad(pad_width, value)(x)
 
 
@@ -434,7 +410,10 @@ def flip(x, dims=None, axis=None):
     >>> chainrule.arange(3).flip().tolist()
     [2, 1, 0]
     """
-    axes = normalize_axis(pick_axis(dims, axis), x.ndim)
+    dims = pick_axis(dims, axis)
+    if isinstance(dims, (tuple, list)) and len(dims) == 0:
+        return Clone()(x)                    # PyTorch: flip over no dimension is a copy
+    axes = normalize_axis(dims, x.ndim)
     return Flip(tuple(range(x.ndim)) if axes is None else axes)(x)
 
 
@@ -454,21 +433,6 @@ def tile(x, *reps):
 repeat = tile
 
 
-def cast(x, dtype):
-    """Convert to ``dtype``; differentiable between floating dtypes.
-
-    >>> import chainrule
-    >>> chainrule.cast(chainrule.tensor([1.7]), "int64").tolist()
-    [1]
-    """
-    dtype = numpy.dtype(dtype)
-    if x.data.dtype == dtype:
-        return x
-    if dtype.kind != "f" or x.data.dtype.kind != "f":
-        return _make(x.data.astype(dtype), None)
-    return Cast(dtype)(x)
-
-
 def clone(x):
     """A copy with its own memory (differentiable).
 
@@ -479,6 +443,7 @@ def clone(x):
     return Clone()(x)
 
 
-__all__ = ["sum_to", "broadcast_to", "expand", "reshape", "view", "permute", "transpose",
+__all__ = ["sum_to", "broadcast_to", "expand", "reshape", "view", "contiguous", "permute",
+           "transpose",
            "swapaxes", "flatten", "squeeze", "unsqueeze", "concatenate", "cat", "stack", "split",
            "chunk", "pad", "flip", "tile", "repeat", "cast", "clone"]

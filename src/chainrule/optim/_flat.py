@@ -9,21 +9,21 @@ def params_of(optimizer):
 
 
 def flat_grad(params):
-    parts = [numpy.zeros(p.data.size, dtype=p.data.dtype) if p.grad is None
-             else p.grad.data.reshape(-1) for p in params]
+    parts = [numpy.zeros(p._data.size, dtype=p._data.dtype) if p.grad is None
+             else p.grad._data.reshape(-1) for p in params]
     return numpy.concatenate(parts).astype(numpy.float64)
 
 
 def flat_params(params):
-    return numpy.concatenate([p.data.reshape(-1) for p in params]).astype(numpy.float64)
+    return numpy.concatenate([p._data.reshape(-1) for p in params]).astype(numpy.float64)
 
 
 def add_flat(params, step, direction):
     """params += step * direction (direction flat, float64)."""
     offset = 0
     for p in params:
-        n = p.data.size
-        p.data += (step * direction[offset:offset + n]).reshape(p.shape).astype(p.data.dtype)
+        n = p._data.size
+        p._data += (step * direction[offset:offset + n]).reshape(p.shape).astype(p._data.dtype)
         p._bump_version()
         offset += n
 
@@ -31,8 +31,8 @@ def add_flat(params, step, direction):
 def set_flat(params, values):
     offset = 0
     for p in params:
-        n = p.data.size
-        p.data[...] = values[offset:offset + n].reshape(p.shape)
+        n = p._data.size
+        p._data[...] = values[offset:offset + n].reshape(p.shape)
         p._bump_version()
         offset += n
 
@@ -41,8 +41,8 @@ def split_like(params, flat):
     """A flat vector -> one Tensor per parameter (for Hessian-vector products)."""
     out, offset = [], 0
     for p in params:
-        n = p.data.size
-        out.append(Tensor._make(flat[offset:offset + n].reshape(p.shape).astype(p.data.dtype),
+        n = p._data.size
+        out.append(Tensor._make(flat[offset:offset + n].reshape(p.shape).astype(p._data.dtype),
                                 None))
         offset += n
     return out

@@ -5,7 +5,7 @@ one flat float64 vector of all parameters.
 """
 import numpy
 
-from ..autograd.engine import enable_grad
+from ..autograd.grad_mode import enable_grad
 from ._flat import add_flat, flat_grad, flat_params, params_of, set_flat
 from .optimizer import Optimizer
 from ..errors import ArgumentError

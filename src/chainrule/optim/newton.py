@@ -8,7 +8,8 @@ backtracking line search keep the step safe on non-convex losses.
 """
 import numpy
 
-from ..autograd.engine import enable_grad, grad, no_grad
+from ..autograd.grad_mode import enable_grad, no_grad
+from ..autograd.engine import grad
 from ..tensor import Tensor
 from ._flat import add_flat, params_of, set_flat, flat_params, split_like
 from .optimizer import Optimizer
@@ -61,15 +62,15 @@ class Newton(Optimizer):
         with enable_grad():
             loss = closure()
             grads = grad(loss, params, create_graph=True, allow_unused=True)
-        grads = [g if g is not None else Tensor._make(numpy.zeros_like(p.data), None)
+        grads = [g if g is not None else Tensor._make(numpy.zeros_like(p._data), None)
                  for g, p in zip(grads, params)]
-        g = numpy.concatenate([gi.data.reshape(-1) for gi in grads]).astype(numpy.float64)
+        g = numpy.concatenate([gi._data.reshape(-1) for gi in grads]).astype(numpy.float64)
         damping = state["damping"]
         if group["hessian"] == "exact":
             direction = self._exact_direction(params, grads, g, damping)
         else:
             direction = self._cg_direction(params, grads, g, damping, group)
-        f0 = float(loss.data)
+        f0 = float(loss._data)
         # the curvature along d, for judging the quadratic model (before params move)
         hd = self._hvp(params, grads, direction) if group["adaptive_damping"] else None
         step, f_new = self._line_search(closure, params, direction, g, f0, group)
@@ -99,7 +100,7 @@ class Newton(Optimizer):
                 return numpy.zeros_like(vector)
             hv = grad(dot, params, retain_graph=True, allow_unused=True)
         return numpy.concatenate([
-            numpy.zeros(p.data.size) if h is None else h.data.reshape(-1).astype(numpy.float64)
+            numpy.zeros(p._data.size) if h is None else h._data.reshape(-1).astype(numpy.float64)
             for h, p in zip(hv, params)])
 
     def _cg_direction(self, params, grads, g, damping, group):
@@ -146,7 +147,7 @@ class Newton(Optimizer):
         for _ in range(group["max_line_search"] if group["line_search"] else 1):
             add_flat(params, t, direction)
             with no_grad():
-                f_new = float(closure().data)
+                f_new = float(closure()._data)
             if not group["line_search"] or (numpy.isfinite(f_new) and
                                             f_new <= f0 + 1e-4 * t * slope):
                 return t, f_new

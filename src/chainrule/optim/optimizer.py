@@ -8,7 +8,7 @@ import warnings
 
 import numpy
 
-from ..autograd.engine import enable_grad, no_grad
+from ..autograd.grad_mode import enable_grad, no_grad
 from ..errors import ArgumentError, ArgumentTypeError, ConfigError
 from ..tensor import Tensor
 
@@ -74,7 +74,7 @@ class Optimizer:
                 if set_to_none or p.grad is None:
                     p.grad = None
                 else:
-                    p.grad = Tensor._make(numpy.zeros_like(p.grad.data), None)
+                    p.grad = Tensor._make(numpy.zeros_like(p.grad._data), None)
 
     def step(self, closure=None):
         """One update of every parameter with a gradient. ``closure`` re-evaluates the loss
@@ -91,7 +91,7 @@ class Optimizer:
                         continue
                     any_grad = True
                     state = self.state.setdefault(p, {})
-                    self.update(p.data, p.grad.data, group, state)
+                    self.update(p._data, p.grad._data, group, state)
                     p._bump_version()
         if not any_grad and not self._warned_no_grad:
             self._warned_no_grad = True
@@ -139,10 +139,10 @@ class Optimizer:
             restored = {}
             for name, value in values.items():
                 if isinstance(value, Tensor):
-                    value = value.data
+                    value = value._data
                 if isinstance(value, numpy.ndarray):
                     if value.shape == p.shape:
-                        value = value.astype(p.data.dtype, copy=True)
+                        value = value.astype(p._data.dtype, copy=True)
                     else:
                         value = value.copy()
                 restored[name] = value

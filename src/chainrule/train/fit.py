@@ -9,8 +9,8 @@ import warnings
 import numpy
 
 from .. import backend
-from ..autograd.engine import detect_anomaly as _detect_anomaly
-from ..autograd.engine import no_grad
+from ..autograd.anomaly import detect_anomaly as _detect_anomaly
+from ..autograd.grad_mode import no_grad
 from ..data.dataset import Dataset, TensorDataset
 from ..data.loader import DataLoader
 from ..errors import AnomalyError, ArgumentError, ArgumentTypeError, ConfigError, ShapeError
@@ -111,7 +111,7 @@ class Trainer:
         optimizer.zero_grad()
         out = model(x)
         loss = loss_fn(out, y)
-        if self.watch_nan and not numpy.isfinite(float(loss.data)):
+        if self.watch_nan and not numpy.isfinite(float(loss._data)):
             self.nan_report = self.locate_nan(x, y)
         loss.backward()
         synchronize = getattr(model, "synchronize", None)
@@ -138,10 +138,10 @@ class Trainer:
                               f"{{'value': x}}, got {self.grad_clip!r}")
 
     def _record_params(self, loss):
-        row = {"step": self.step_count + 1, "loss": float(loss.data)}
+        row = {"step": self.step_count + 1, "loss": float(loss._data)}
         for name, p in self.model.named_parameters():
-            row[name] = _plain(p.data)
-            row["grad_" + name] = None if p.grad is None else _plain(p.grad.data)
+            row[name] = _plain(p._data)
+            row["grad_" + name] = None if p.grad is None else _plain(p.grad._data)
         self.history.params.append(row)
 
     def locate_nan(self, x, y):
@@ -294,12 +294,12 @@ def _train_epoch(trainer, callbacks, metric_fns, threshold):
         x, y = _split_batch(batch)
         loss, out = trainer.train_step(x, y)
         trainer.step_count += 1
-        value = float(loss.data)
+        value = float(loss._data)
         n = x.shape[0]
         total, count = total + value * n, count + n
         if metric_fns:
-            outputs.append(backend.to_numpy(out.data))
-            targets.append(backend.to_numpy(y.data))
+            outputs.append(backend.to_numpy(out._data))
+            targets.append(backend.to_numpy(y._data))
         history.log_step({"step": trainer.step_count, "epoch": trainer.epoch, "loss": value,
                           "lr": float(trainer.optimizer.param_groups[0].get("lr", 0.0))})
         for cb in callbacks:
@@ -353,10 +353,10 @@ def evaluate(model, loss_fn, data, metrics=("accuracy",), batch_size=256, _metri
                 out = model(x)
                 n = x.shape[0]
                 if loss_fn is not None:
-                    total += float(loss_fn(out, y).data) * n
+                    total += float(loss_fn(out, y)._data) * n
                 count += n
-                outputs.append(backend.to_numpy(out.data))
-                targets.append(backend.to_numpy(y.data))
+                outputs.append(backend.to_numpy(out._data))
+                targets.append(backend.to_numpy(y._data))
     finally:
         model.train(was_training)
     result = {"loss": total / max(count, 1)} if loss_fn is not None else {}
@@ -387,7 +387,7 @@ def predict(model, data, batch_size=256):
         with no_grad():
             for batch in loader:
                 x = batch[0] if isinstance(batch, (tuple, list)) else batch
-                outputs.append(model(x).data)
+                outputs.append(model(x)._data)
     finally:
         model.train(was_training)
     return Tensor._make(backend.xp.concatenate(outputs), None)

@@ -58,7 +58,7 @@ def lr_find(model, loss_fn, optimizer, data, start_lr=1e-7, end_lr=10.0, num_ite
                 loss = loss_fn(model(x), y)
                 loss.backward()
                 optimizer.step()
-                value = float(loss.data)
+                value = float(loss._data)
                 step += 1
                 average = smooth * average + (1 - smooth) * value
                 smoothed = average / (1 - smooth ** step)

@@ -4,11 +4,14 @@ Tensors are ellipses (parameters double-bordered and shaded, leaves that need no
 dashed), ops are boxes; each node shows its shape, its value when it is a scalar, and the
 gradient once backward has run. For a model, one node per layer keeps large graphs readable.
 """
+import copy
 import os
 import shutil
 import subprocess
 
-from ..autograd.engine import no_grad, topological_order
+from ..autograd.grad_mode import no_grad
+from ..autograd.engine import topological_order
+from ..autograd.function import Function
 from ..explain import summarize
 from ..nn.parameter import Parameter
 
@@ -56,10 +59,10 @@ def _quote(text):
 def _tensor_label(t, name):
     parts = [name] if name else []
     parts.append(f"shape {tuple(t.shape)}" if t.ndim else "scalar")
-    if t.data.size == 1:
-        parts.append(f"value {summarize(t.data)}")
+    if t._data.size == 1:
+        parts.append(f"value {summarize(t._data)}")
     if t.grad is not None:
-        parts.append(f"grad {summarize(t.grad.data)}")
+        parts.append(f"grad {summarize(t.grad._data)}")
     return "\\n".join(parts)
 
 
@@ -81,19 +84,19 @@ def graph(output, example_input=None, *, names=None, collapse=None, max_nodes=60
         raise ValueError("graph: the tensor has no graph; compute it from tensors with "
                          "requires_grad=True (outside no_grad)")
     name_of = {id(t): n for n, t in (names or {}).items()}
-    order = topological_order([output.grad_fn])
+    order = [node for node in topological_order([output.grad_fn]) if isinstance(node, Function)]
     lines = ["digraph chainrule {", "  rankdir=BT;", '  node [fontname="Helvetica"];']
     ids = {fn: f"op{i}" for i, fn in enumerate(order)}
     leaves = {}
     with no_grad():
         for fn in order:
-            value = fn.forward(*[t.data for t in fn.inputs])
+            value = copy.copy(fn).forward(*[t._data for t in fn.inputs])
             label = f"{fn.op_name()}\\nshape {tuple(value.shape)}" if value.ndim else \
                 f"{fn.op_name()}\\nvalue {summarize(value)}"
             lines.append(f"  {ids[fn]} [shape=box, style=filled, fillcolor=\"#e8f0fe\", "
                          f"label={_quote(label)}];")
             for t, edge in zip(fn.inputs, fn.edges):
-                if edge is not None:
+                if edge is not None and edge in ids:
                     lines.append(f"  {ids[edge]} -> {ids[fn]};")
                     continue
                 key = id(t)
@@ -138,7 +141,8 @@ def _model_graph(model, example_input, collapse, max_nodes):
     finally:
         for h in handles:
             h.remove()
-    n_ops = len(topological_order([out.grad_fn])) if out.grad_fn is not None else 0
+    n_ops = len([n for n in topological_order([out.grad_fn]) if isinstance(n, Function)]) \
+        if out.grad_fn is not None else 0
     if collapse is False or (collapse is None and n_ops <= max_nodes):
         names = {name: p for name, p in model.named_parameters()}
         return graph(out, names=names)

@@ -7,7 +7,7 @@ projected onto the same plane.
 """
 import numpy
 
-from ..autograd.engine import no_grad
+from ..autograd.grad_mode import no_grad
 from ..generator import Generator
 from ._mpl import pyplot, save
 
@@ -30,7 +30,7 @@ def _directions(params, seed):
     for p in params:
         d = rng.standard_normal(p.shape)
         if p.ndim >= 2:
-            w = p.data.reshape(p.shape[0], -1)
+            w = p._data.reshape(p.shape[0], -1)
             dd = d.reshape(p.shape[0], -1)
             dd *= numpy.linalg.norm(w, axis=1, keepdims=True) / (
                 numpy.linalg.norm(dd, axis=1, keepdims=True) + 1e-10)
@@ -57,7 +57,7 @@ def landscape(model, loss_fn, data, resolution=21, span=1.0, seed=0, trajectory=
     x = x if isinstance(x, Tensor) else Tensor(numpy.asarray(x))
     y = y if isinstance(y, Tensor) else Tensor(numpy.asarray(y))
     params = list(model.parameters())
-    center = [p.data.copy() for p in params]
+    center = [p._data.copy() for p in params]
     d1, d2 = _directions(params, seed), _directions(params, seed + 1)
     alphas = numpy.linspace(-span, span, resolution)
     betas = numpy.linspace(-span, span, resolution)
@@ -68,11 +68,11 @@ def landscape(model, loss_fn, data, resolution=21, span=1.0, seed=0, trajectory=
         for i, b in enumerate(betas):
             for j, a in enumerate(alphas):
                 for p, c, u, v in zip(params, center, d1, d2):
-                    p.data[...] = c + a * u + b * v
+                    p._data[...] = c + a * u + b * v
                 losses[i, j] = _full_loss(model, loss_fn, x, y)
     finally:
         for p, c in zip(params, center):
-            p.data[...] = c
+            p._data[...] = c
         model.train(was_training)
     center_loss = _full_loss(model, loss_fn, x, y)
     projected = None

@@ -2,7 +2,7 @@
 optimizers compared on a 2-parameter surface, and the learning-rate range test."""
 import numpy
 
-from ..autograd.engine import enable_grad
+from ..autograd.grad_mode import enable_grad
 from ..creation import tensor
 from ._mpl import pyplot, save
 
@@ -59,7 +59,7 @@ def plot_loss_curve_1d(f, w_range=(-1.0, 3.0), path="loss_curve.png", start=None
     """
     plt = pyplot()
     grid = numpy.linspace(w_range[0], w_range[1], 200)
-    values = [float(f(tensor(g, dtype="float64")).data) for g in grid]
+    values = [float(f(tensor(g, dtype="float64"))._data) for g in grid]
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(grid, values, color="#555", label="loss(w)")
     w = float(w_range[0] if start is None else start)
@@ -69,7 +69,7 @@ def plot_loss_curve_1d(f, w_range=(-1.0, 3.0), path="loss_curve.png", start=None
         with enable_grad():
             loss = f(wt)
             loss.backward()
-        slope, value = float(wt.grad.data), float(loss.data)
+        slope, value = float(wt.grad._data), float(loss._data)
         ax.plot([w - span, w + span], [value - slope * span, value + slope * span],
                 color="tab:red", lw=1)
         ax.scatter([w], [value], color="tab:red", zorder=3)
@@ -120,10 +120,10 @@ def optimizer_paths(problem="rosenbrock", optimizers=None, steps=200, seed=0):
                 loss = f(w)
                 loss.backward()
                 if "noise" in name:          # stochastic gradients, as from mini-batches
-                    w.grad.data += noise.normal(0, 0.2 * numpy.abs(w.grad.data).mean() + 1e-3,
+                    w.grad._data += noise.normal(0, 0.2 * numpy.abs(w.grad._data).mean() + 1e-3,
                                                 size=2)
                 opt.step()
-            losses.append(float(loss.data))
+            losses.append(float(loss._data))
             path.append(w.numpy().copy())
         results[name] = (numpy.array(path), losses)
     return results
@@ -140,7 +140,7 @@ def compare_optimizers(problem="rosenbrock", optimizers=None, path="optimizers.p
     f, _, (xr, yr) = PROBLEMS[problem] if isinstance(problem, str) else problem
     results = optimizer_paths(problem, optimizers, steps)
     xs, ys = numpy.meshgrid(numpy.linspace(*xr, 160), numpy.linspace(*yr, 160))
-    zs = numpy.array([[float(f(tensor([x, y], dtype="float64")).data)
+    zs = numpy.array([[float(f(tensor([x, y], dtype="float64"))._data)
                        for x, y in zip(row_x, row_y)] for row_x, row_y in zip(xs, ys)])
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
     left.contour(xs, ys, numpy.log1p(zs - zs.min()), levels=30, cmap="viridis", linewidths=0.6)

@@ -1,5 +1,5 @@
 """summary: a table of layers, output shapes and parameter counts (like Keras / torchinfo)."""
-from ..autograd.engine import no_grad
+from ..autograd.grad_mode import no_grad
 from ..creation import zeros
 
 

@@ -1,0 +1,33 @@
+"""Dtype conversion: ``x.to(dtype)``, differentiable between floating dtypes."""
+import numpy
+
+from ..autograd.function import Function
+
+
+class Cast(Function):
+    """A copy in another dtype; the gradient is cast back to the input's dtype."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        self.input_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return cast(gy, self.input_dtype)
+
+
+def cast(x, dtype):
+    """Convert to ``dtype``; differentiable between floating dtypes.
+
+    >>> import chainrule
+    >>> chainrule.cast(chainrule.tensor([1.7]), "int64").tolist()
+    [1]
+    """
+    dtype = numpy.dtype(dtype)
+    if x._data.dtype == dtype:
+        return x
+    if dtype.kind != "f" or x._data.dtype.kind != "f":
+        return x._make(x._data.astype(dtype), None)
+    return Cast(dtype)(x)
