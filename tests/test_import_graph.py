@@ -30,6 +30,14 @@ def _resolve(module, node):
     return ".".join(base + ([node.module] if node.module else []))
 
 
+def _with_parents(name):
+    """Importing ``chainrule.io.checkpoint`` first runs ``chainrule/io/__init__.py``: each
+    package between the root and the module is loaded too (the root package, which loads
+    everything for the public API, is the top of the graph and left out)."""
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(2, len(parts) + 1)]
+
+
 def _targets(module, node):
     """chainrule modules an import statement loads (``from pkg import sub`` loads pkg.sub)."""
     if isinstance(node, ast.Import):
@@ -40,7 +48,10 @@ def _targets(module, node):
         for alias in node.names:
             full = f"{base}.{alias.name}"
             names.append(full if full in MODULES else base)
-    return [n for n in names if n in MODULES]
+    # the packages above ``module`` were loaded before it ran: importing them adds nothing
+    ancestors = set(_with_parents(module))
+    return [n for name in names for n in _with_parents(name)
+            if n in MODULES and (n not in ancestors or n == name) and n != module]
 
 
 def _module_level_imports(module, tree):

@@ -18,6 +18,7 @@ from .generator import Generator, default_generator, get_rng_state, manual_seed,
 from .autograd import (detect_anomaly, enable_grad, grad, inference_mode,  # noqa
                        is_grad_enabled, no_grad, set_grad_enabled)
 from . import autograd  # noqa: F401
+from .autograd import functional as _functional  # noqa: F401  (chainrule.autograd.functional)
 from .creation import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
 from . import data, models, nn, optim, train  # noqa: F401,E402

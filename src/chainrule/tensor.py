@@ -25,9 +25,10 @@ from .autograd.grad_mode import state
 from .errors import (ArgumentError, ArgumentTypeError, DTypeError, GraphError, ReadOnlyError,
                      ShapeError)
 from .ops import activation, arithmetic, indexing, linalg, reduction, shape
-from .tensor_base import TensorBase, VersionCounter, to_array
+from .tensor_base import TensorBase, to_array
 
 _new = object.__new__
+_ndarray = numpy.ndarray
 
 
 class Tensor(TensorBase):
@@ -48,7 +49,7 @@ class Tensor(TensorBase):
         self.grad_fn = None
         self.requires_grad = False
         self.name = name
-        self._version_counter = VersionCounter()
+        self._version_counter = None
         self._view = None
         self._hooks = None
         self._post_hooks = None
@@ -59,7 +60,7 @@ class Tensor(TensorBase):
     def _make(data, grad_fn):
         """Fast internal constructor: no conversion, no checks (but a NumPy scalar, which
         ufuncs return for 0-d inputs, becomes a 0-d array, so that it can be written)."""
-        if isinstance(data, numpy.generic):
+        if type(data) is not _ndarray and isinstance(data, numpy.generic):
             data = numpy.asarray(data)
         t = _new(Tensor)
         t._data = data
@@ -67,7 +68,7 @@ class Tensor(TensorBase):
         t.grad_fn = grad_fn
         t.requires_grad = grad_fn is not None
         t.name = None
-        t._version_counter = VersionCounter()
+        t._version_counter = None
         t._view = None
         t._hooks = None
         t._post_hooks = None
@@ -122,7 +123,7 @@ class Tensor(TensorBase):
         """The same data, cut from the graph (shares memory and the version counter, like
         PyTorch: an in-place change of either is seen by autograd)."""
         t = Tensor._make(self._data, None)
-        t._version_counter = self._version_counter
+        t._version_counter = self._counter()
         return t
 
     def detach_(self):
@@ -444,7 +445,7 @@ class Tensor(TensorBase):
         base._inplace(indexing.write_through_view, view.view_fn, new_value)
         refreshed = _replay_view(view.view_fn, base)
         self.grad_fn, self.requires_grad = refreshed.grad_fn, refreshed.requires_grad
-        view.version = self._version_counter.value
+        view.version = self._version
 
     def _inplace_arithmetic(self, ufunc, op, other):
         """add_/sub_/mul_/div_: write into self's array when nothing is recorded (the fast

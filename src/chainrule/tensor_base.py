@@ -93,7 +93,16 @@ class TensorBase:
     @property
     def _version(self):
         """How many in-place changes this tensor (or a view sharing its memory) has seen."""
-        return self._version_counter.value
+        counter = self._version_counter
+        return 0 if counter is None else counter.value
+
+    def _counter(self):
+        """The version counter, made on first need (most tensors are never changed in
+        place, saved or viewed, so they never pay for one)."""
+        counter = self._version_counter
+        if counter is None:
+            counter = self._version_counter = VersionCounter()
+        return counter
 
     @property
     def _base(self):
@@ -101,7 +110,7 @@ class TensorBase:
         return None if self._view is None else self._view.base
 
     def _bump_version(self):
-        self._version_counter.value += 1
+        self._counter().value += 1
         inplace_clock.value += 1
 
     def requires_grad_(self, requires_grad=True):

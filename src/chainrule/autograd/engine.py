@@ -1,7 +1,7 @@
 """The backward pass: the chain rule in one loop.
 
-``backward()`` visits the graph's nodes in reverse topological order (a node after every node
-that uses its output). For each node it takes the total gradient that arrived at its output
+``backward()`` visits the graph's nodes in reverse topological order: a node runs once every node
+that uses its output has passed it its share. For each node it takes the total gradient that arrived at its output
 (upstream), asks the node's backward rule for upstream × local derivative for each input,
 sums a broadcast gradient back to the input's shape, and adds it to what that input has
 received so far. A leaf is a node too: when its turn comes its total is complete, so its
@@ -46,6 +46,21 @@ def topological_order(roots):
                     stack.append((child, False))
     order.reverse()
     return order
+
+
+def count_users(roots):
+    """For every node reachable from ``roots``: how many edges point to it (its users)."""
+    users, seen, stack = {}, set(roots), list(roots)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Function):
+            for child in node.edges:
+                if child is not None:
+                    users[child] = users.get(child, 0) + 1
+                    if child not in seen:
+                        seen.add(child)
+                        stack.append(child)
+    return users
 
 
 # ---------------------------------------------------------------- public entry points
@@ -163,27 +178,37 @@ class _Pass:
             self.not_owned.add(id(g._data))   # the caller may keep it
             node = edge_of(t)
             pending[node] = g if node not in pending else _add(pending[node], g, False)
-        order = topological_order(list(pending))
-        needed = self._needed(order) if self.target_nodes is not None else None
+        users = count_users(list(pending))
+        needed = self._needed(list(pending)) if self.target_nodes is not None else None
+        self.anomaly, self.tracer = state.anomaly, state.tracer
         previous = state.enabled
         state.enabled = self.create_graph
         try:
-            for node in order:
+            # a node is ready once every node that uses its output has passed it its share
+            ready = [node for node in pending if not users.get(node)]
+            while ready:
+                node = ready.pop()
                 upstream = pending.pop(node, None)
-                if upstream is None or (needed is not None and node not in needed):
+                if not isinstance(node, Function):
+                    if upstream is not None and (needed is None or node in needed):
+                        self._at_leaf(node, upstream)
                     continue
-                if isinstance(node, Function):
+                if upstream is not None and (needed is None or node in needed):
                     self._through(node, upstream, pending)
-                else:
-                    self._at_leaf(node, upstream)
+                for child in node.edges:
+                    if child is not None:
+                        left = users[child] - 1
+                        users[child] = left
+                        if not left:
+                            ready.append(child)
         finally:
             state.enabled = previous
         return self.found
 
-    def _needed(self, order):
+    def _needed(self, roots):
         """Nodes from which a target can be reached: the only ones worth running."""
         needed = set()
-        for node in reversed(order):                      # leaves first
+        for node in reversed(topological_order(roots)):      # leaves first
             if node in self.target_nodes or (isinstance(node, Function) and any(
                     edge in needed for edge in node.edges if edge is not None)):
                 needed.add(node)
@@ -197,24 +222,29 @@ class _Pass:
             self._retain(fn, upstream)
         if self.target_nodes is not None and fn in self.target_nodes:
             self._deliver_target(self.target_nodes[fn], upstream)
-        grads = _call_backward(fn, upstream)
-        inputs, create_graph = fn.inputs, self.create_graph
-        passed = [] if state.tracer is not None else None
-        for t, edge, g in zip(inputs, fn.edges, grads):
+        grads = _call_backward(fn, upstream) if self.anomaly else fn.backward(upstream)
+        if type(grads) is not tuple:
+            grads = (grads,)
+        if len(grads) != len(fn.edges):
+            raise GraphError(f"{fn.op_name()}: backward returned {len(grads)} gradients for "
+                             f"{len(fn.edges)} inputs")
+        create_graph = self.create_graph
+        passed = [] if self.tracer is not None else None
+        for shape, edge, g in zip(fn.input_shapes, fn.edges, grads):
             if g is None or edge is None:
                 if passed is not None:
                     passed.append(None)
                 continue
-            if g._data.shape != t.shape:
-                g = _sum_back(fn, g, t.shape)
-            if state.anomaly:
+            if g._data.shape != shape:
+                g = _sum_back(fn, g, shape)
+            if self.anomaly:
                 anomaly.check_backward(fn, g)
             if passed is not None:
                 passed.append(g)
             previous = pending.get(edge)
             pending[edge] = g if previous is None else _add(previous, g, create_graph)
         if passed is not None:
-            state.tracer.on_node(fn, upstream, tuple(passed))
+            self.tracer.on_node(fn, upstream, tuple(passed))
         if not self.retain_graph:
             fn.release()
 
@@ -288,22 +318,14 @@ class _Pass:
 
 
 def _call_backward(fn, upstream):
-    if state.anomaly:
-        # check the gradients this node produces, not the ops inside its backward formula,
-        # so the error names the node (Sqrt), not a helper op (Div)
-        state.anomaly = False
-        try:
-            grads = fn.backward(upstream)
-        finally:
-            state.anomaly = True
-    else:
-        grads = fn.backward(upstream)
-    if not isinstance(grads, tuple):
-        grads = (grads,)
-    if len(grads) != len(fn.edges):
-        raise GraphError(f"{fn.op_name()}: backward returned {len(grads)} gradients for "
-                         f"{len(fn.edges)} inputs")
-    return grads
+    """fn.backward in anomaly mode: the checks look at the gradients this node produces, not
+    at the ops inside its backward formula, so the error names the node (Sqrt), not a helper
+    op (Div)."""
+    state.anomaly = False
+    try:
+        return fn.backward(upstream)
+    finally:
+        state.anomaly = True
 
 
 def _sum_back(fn, g, shape):

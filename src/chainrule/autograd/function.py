@@ -36,6 +36,9 @@ from . import anomaly
 from .grad_mode import state
 
 _NOTHING_NEEDED = tuple((False,) * n for n in range(16))
+_ONE_TRUE, _ONE_FALSE = (True,), (False,)
+_TWO_FALSE = (False, False)
+_TWO = ((_TWO_FALSE, (False, True)), ((True, False), (True, True)))   # [a needs][b needs]
 _OUTPUT = object()      # marks "the output" among the saved values
 
 
@@ -49,8 +52,9 @@ class Function:
 
     needs_input_grad = ()   # per input: does it want a gradient? (set before forward runs)
     inputs = ()             # the input tensors, for tools that walk the graph (explain, viz,
-    #                         ONNX); backward reads only saved_tensors
+    #                         ONNX) until backward frees them; backward reads saved_tensors
     edges = ()              # per input: its grad_fn at call time, the leaf itself, or None
+    input_shapes = ()       # per input: its shape (the engine sums broadcast gradients back)
     output_hooks = None     # hooks registered on the output tensor (run once with its total)
     retained = None         # weak reference to the output tensor if it called retain_grad()
     created_at = None       # the user's line that created the node (anomaly mode only)
@@ -60,21 +64,28 @@ class Function:
     _saved_versions = None
     _out_data = None
     _out_version = None
+    _out_index = None
     _inplace_mark = -1
 
     def __call__(self, *inputs):
         view_params = dict(self.__dict__) if self.is_view else None
-        if state.enabled:
-            needs = tuple([t.requires_grad for t in inputs])
-            record = True in needs
-        else:
-            needs, record = _NOTHING_NEEDED[len(inputs)], False
-        self.needs_input_grad = needs
         if len(inputs) == 1:
-            out = self.forward(inputs[0]._data)
+            x = inputs[0]
+            record = state.enabled and x.requires_grad
+            self.needs_input_grad = _ONE_TRUE if record else _ONE_FALSE
+            out = self.forward(x._data)
         elif len(inputs) == 2:
-            out = self.forward(inputs[0]._data, inputs[1]._data)
+            a, b = inputs
+            if state.enabled:
+                self.needs_input_grad = needs = _TWO[a.requires_grad][b.requires_grad]
+                record = needs is not _TWO_FALSE
+            else:
+                self.needs_input_grad, record = _TWO_FALSE, False
+            out = self.forward(a._data, b._data)
         else:
+            needs = tuple([t.requires_grad for t in inputs]) if state.enabled else \
+                _NOTHING_NEEDED[len(inputs)]
+            self.needs_input_grad, record = needs, True in needs
             out = self.forward(*[t._data for t in inputs])
         if state.anomaly:
             anomaly.check_forward(self, inputs, out)
@@ -85,7 +96,19 @@ class Function:
 
     def _record(self, inputs, out):
         self.inputs = inputs
-        self.edges = tuple([edge_of(t) for t in inputs])
+        if len(inputs) == 2:
+            a, b = inputs
+            self.edges = (a.grad_fn if a._view is None and a.grad_fn is not None else edge_of(a),
+                          b.grad_fn if b._view is None and b.grad_fn is not None else edge_of(b))
+            self.input_shapes = (a._data.shape, b._data.shape)
+        elif len(inputs) == 1:
+            x = inputs[0]
+            self.edges = (x.grad_fn if x._view is None and x.grad_fn is not None
+                          else edge_of(x),)
+            self.input_shapes = (x._data.shape,)
+        else:
+            self.edges = tuple([edge_of(t) for t in inputs])
+            self.input_shapes = tuple([t._data.shape for t in inputs])
         self._inplace_mark = inplace_clock.value
         result = inputs[0]._make(out, self)
         if self._to_save is not None:
@@ -108,19 +131,23 @@ class Function:
         self._to_save = arrays
 
     def _resolve_saved(self, inputs, out, result):
+        """Turn what forward saved into the tensors backward will read: an input saved is the
+        input tensor itself (its version noted), a private array becomes a constant, and the
+        output is remembered by its array (a Tensor holding this node would be a cycle)."""
         saved, versions = [], []
         for array in self._to_save:
-            version = None
+            item = version = None
             if array is out and out is not None:
-                item = _OUTPUT
-                self._out_data = out
-                self._out_version = (result._version_counter, result._version_counter.value)
-            else:
-                item = array
+                self._out_index, self._out_data = len(saved), out
+                counter = result._counter()
+                self._out_version = (counter, counter.value)
+            elif array is not None:
                 for t in inputs:
-                    if t._data is array and array is not None:
-                        item, version = t, t._version_counter.value
+                    if t._data is array:
+                        item, version = t, t._version
                         break
+                else:
+                    item = result._make(array, None)
             saved.append(item)
             versions.append(version)
         self._saved, self._saved_versions = tuple(saved), tuple(versions)
@@ -138,21 +165,20 @@ class Function:
                     "saved values were freed after the first backward); call "
                     "backward(retain_graph=True) the first time if you need to backward twice")
             return ()
-        check = inplace_clock.value != self._inplace_mark
-        make = self.inputs[0]._make
-        result = []
-        for item, version in zip(saved, self._saved_versions):
-            if item is _OUTPUT:
-                if check:
-                    self._check_output_version()
-                item = make(self._out_data, self)
-            elif isinstance(item, TensorBase):
-                if check and item._version_counter.value != version:
-                    self._raise_inplace(item, version)
-            elif item is not None:
-                item = make(item, None)
-            result.append(item)
-        return tuple(result)
+        if inplace_clock.value != self._inplace_mark:   # something somewhere changed in place
+            self._check_versions()
+        if self._out_index is None:
+            return saved
+        items = list(saved)
+        items[self._out_index] = self.inputs[0]._make(self._out_data, self)
+        return tuple(items)
+
+    def _check_versions(self):
+        for item, version in zip(self._saved, self._saved_versions):
+            if version is not None and item._version != version:
+                self._raise_inplace(item, version)
+        if self._out_index is not None:
+            self._check_output_version()
 
     def saves(self, tensor):
         """Whether ``tensor`` is among the inputs this node saved for backward."""
@@ -163,7 +189,8 @@ class Function:
         tensor's own memory): check the saved output against the tensor from now on."""
         if self._out_data is not None:
             self._out_data = tensor._data
-            self._out_version = (tensor._version_counter, tensor._version_counter.value)
+            counter = tensor._counter()
+            self._out_version = (counter, counter.value)
 
     def _check_output_version(self):
         counter, version = self._out_version
@@ -182,12 +209,10 @@ class Function:
 
     def release(self):
         """Free what was kept for backward (called after backward unless retain_graph).
-        The node keeps its edges and input shapes, so a gate that saved nothing (add,
+    The node keeps its edges and input shapes, so a gate that saved nothing (add,
         reshape) can still be walked again, as in PyTorch."""
-        self._saved = self._out_data = None
-        if not self.released:
-            self.inputs = tuple([_ShapeOnly(t.shape) for t in self.inputs])
-            self.released = True
+        self._saved = self._out_data = self.inputs = None
+        self.released = True
 
     # ------------------------------------------------------------ names
     @classmethod
@@ -203,23 +228,12 @@ class Function:
         return tuple((edge, 0) for edge in self.edges)
 
 
-class _ShapeOnly:
-    """What a released node remembers of an input: its shape (for summing gradients back)."""
-
-    __slots__ = ("shape",)
-    name = None
-    requires_grad = False
-
-    def __init__(self, shape):
-        self.shape = shape
-
-
 def edge_of(tensor):
     """Where a tensor's gradient goes: its grad_fn, the tensor itself if it is a leaf that
     requires grad, or None. A view whose base was changed in place since its grad_fn was made
     first gets a grad_fn derived from the base's new history (as PyTorch does)."""
     view = tensor._view
-    if view is not None and view.version != tensor._version_counter.value:
+    if view is not None and view.version != tensor._version:
         refresh_view(tensor)
     fn = tensor.grad_fn
     if fn is not None:
@@ -229,7 +243,7 @@ def edge_of(tensor):
 
 def refresh_view(tensor):
     view = tensor._view
-    view.version = tensor._version_counter.value
+    view.version = tensor._version
     base = view.base
     if not base.requires_grad:
         return
@@ -247,7 +261,7 @@ def _mark_view(result, source, cls, params):
     array, source_array = result._data, source._data
     if array.base is None or not _shares_memory(array, source_array):
         return
-    result._version_counter = source._version_counter
+    result._version_counter = source._counter()
 
     def same_view(tensor):
         fn = cls.__new__(cls)
@@ -263,7 +277,7 @@ def _mark_view(result, source, cls, params):
 
         def view_fn(tensor):
             return same_view(inner_fn(tensor))
-    result._view = ViewInfo(base, view_fn, source._version_counter.value)
+    result._view = ViewInfo(base, view_fn, source._version)
 
 
 def _shares_memory(a, b):

@@ -1,5 +1,7 @@
-"""The ecosystem's formats: safetensors checkpoints, ONNX export, TensorBoard logs."""
+"""The ecosystem's formats: safetensors checkpoints, PyTorch checkpoints (read safely), ONNX
+export, TensorBoard logs."""
 from . import onnx  # noqa: F401
 from .tensorboard import TensorBoardLogger  # noqa: F401
-from .checkpoint import (ModelCheckpoint, checkpoints_in, load, load_checkpoint,  # noqa: F401
-                         save, save_checkpoint)
+from .checkpoint import (checkpoints_in, load, load_checkpoint, save,  # noqa: F401
+                         save_checkpoint)
+from .torch_format import load_torch  # noqa: F401

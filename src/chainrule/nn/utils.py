@@ -8,6 +8,7 @@ import math
 import numpy
 
 from .. import backend
+from ..ops import cat
 from ..tensor import Tensor
 
 
@@ -60,7 +61,6 @@ def clip_grad_value_(parameters, clip_value):
 
 
 def parameters_to_vector(parameters):
-    from ..ops import cat
     return cat([p.reshape(-1) for p in parameters])
 
 

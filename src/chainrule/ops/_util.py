@@ -98,26 +98,36 @@ def _scalar(value, dtype, like):
     return t
 
 
-def operands(a, b, op):
-    """Both operands of a binary op as Tensors of PyTorch's promoted dtype.
+def operands(a, b, op, broadcast=True):
+    """Both operands of a binary op as Tensors of PyTorch's promoted dtype, after checking
+    that their shapes broadcast (a ShapeError names ``op`` and both shapes) unless
+    ``broadcast=False`` (matmul checks its own shapes).
 
     A differentiable cast is recorded for a tensor that must change dtype (float32 meeting
     float64), so its gradient comes back in its own dtype.
     """
+    if type(b) is float and isinstance(a, TensorBase) and a._data.dtype.kind == "f":
+        return a, _scalar(b, a._data.dtype, a)          # the common case: float tensor, number
     a_is_tensor, b_is_tensor = isinstance(a, TensorBase), isinstance(b, TensorBase)
     if a_is_tensor and b_is_tensor:
-        if a._data.dtype is b._data.dtype or a._data.dtype == b._data.dtype:
-            return a, b
-        dtype = result_dtype(a, b)
-        return _cast_to(a, dtype), _cast_to(b, dtype)
+        if a._data.dtype != b._data.dtype:
+            dtype = result_dtype(a, b)
+            a, b = _cast_to(a, dtype), _cast_to(b, dtype)
+        if broadcast and a._data.shape != b._data.shape:
+            broadcast_check(a, b, op)
+        return a, b
     if a_is_tensor:
         dtype = result_dtype(a, b) if _needs_promotion(a, b) else a._data.dtype
-        return _cast_to(a, dtype), lift(b, a, dtype)
-    if b_is_tensor:
+        a, b = _cast_to(a, dtype), lift(b, a, dtype)
+    elif b_is_tensor:
         dtype = result_dtype(a, b) if _needs_promotion(b, a) else b._data.dtype
-        return lift(a, b, dtype), _cast_to(b, dtype)
-    raise ArgumentTypeError(f"{op}: expected at least one tensor argument, got "
-                            f"{type(a).__name__} and {type(b).__name__}")
+        a, b = lift(a, b, dtype), _cast_to(b, dtype)
+    else:
+        raise ArgumentTypeError(f"{op}: expected at least one tensor argument, got "
+                                f"{type(a).__name__} and {type(b).__name__}")
+    if broadcast and a._data.shape != b._data.shape:
+        broadcast_check(a, b, op)
+    return a, b
 
 
 def _needs_promotion(tensor, other):

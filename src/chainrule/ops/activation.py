@@ -20,7 +20,11 @@ def sigmoid_array(x):
 
 
 class Sigmoid(Function):
-    """f(x) = 1 / (1 + e^-x); local gradient f(1 - f)."""
+    """Kept as a gate for stability: 1 / (1 + exp(-x)) overflows to inf/inf = NaN in its
+    gradient at x = -1000; this one never does.
+
+    f(x) = 1 / (1 + e^-x); local gradient f(1 - f).
+    """
 
     def forward(self, x):
         y = sigmoid_array(x)
@@ -59,6 +63,11 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
+    """Kept as a gate for speed: one node instead of where(x > 0, x, slope * x).
+
+    x where x > 0, else slope * x; local gradient 1 or slope.
+    """
+
     def __init__(self, negative_slope):
         self.negative_slope = negative_slope
 
@@ -73,7 +82,11 @@ class LeakyReLU(Function):
 
 
 class ELU(Function):
-    """x for x > 0, alpha (e^x - 1) otherwise; local gradient 1 or alpha e^x."""
+    """Kept as a gate for accuracy and speed: expm1 keeps alpha (e^x - 1) exact near 0, in
+    one node.
+
+    x for x > 0, alpha (e^x - 1) otherwise; local gradient 1 or alpha e^x.
+    """
 
     def __init__(self, alpha):
         self.alpha = alpha
@@ -90,7 +103,10 @@ class ELU(Function):
 
 
 class GELU(Function):
-    """x * Phi(x), with Phi the normal CDF (exact, via erf) or its tanh approximation."""
+    """Kept as a gate for speed: one node instead of the five of x * (1 + erf(x/√2)) / 2.
+
+    x * Phi(x), with Phi the normal CDF (exact, via erf) or its tanh approximation.
+    """
 
     def __init__(self, approximate):
         self.approximate = approximate
@@ -141,7 +157,11 @@ class Softplus(Function):
 
 
 class Softmax(Function):
-    """e^x / sum e^x along an axis (shifted by the max, so it never overflows)."""
+    """Kept as a gate for speed and memory: one node that saves only its output, instead of
+    exp(x - max) / sum(exp(x - max)).
+
+    e^x / sum e^x along an axis (shifted by the max, so it never overflows).
+    """
 
     def __init__(self, axis):
         self.axis = axis
@@ -159,7 +179,10 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
-    """x - logsumexp(x) along an axis; gradient gy - softmax * sum(gy)."""
+    """Kept as a gate for speed: one node instead of x - logsumexp(x) (two, plus a broadcast).
+
+    Gradient gy - softmax * sum(gy).
+    """
 
     def __init__(self, axis):
         self.axis = axis

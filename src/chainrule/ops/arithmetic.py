@@ -10,7 +10,8 @@ import numpy
 
 from .. import backend
 from ..autograd.function import Function
-from ..errors import ArgumentError
+from ..autograd.broadcast import broadcast_shapes
+from ..errors import ArgumentError, ShapeError
 from ..tensor_base import TensorBase
 from ._util import as_floating, broadcast_check, operands, require_tensor
 
@@ -24,7 +25,7 @@ class Add(Function):
 
 
 class Sub(Function):
-    """a - b. Kept as a gate of its own for speed (one node instead of add(a, neg(b)))."""
+    """Kept as a gate for speed: a - b in one node instead of add(a, neg(b))."""
 
     def forward(self, a, b):
         return a - b
@@ -244,7 +245,11 @@ def _shares(a, b, a_loses, b_loses):
 
 
 class Clamp(Function):
-    """Clip to [low, high]; the gradient passes where low <= x <= high (as PyTorch)."""
+    """Kept as a gate for PyTorch's boundary rule: minimum(maximum(x, low), high) would give
+    half the gradient at x == low (a tie); clamp gives all of it.
+
+    Clip to [low, high]; the gradient passes where low <= x <= high.
+    """
 
     def __init__(self, low, high):
         self.low, self.high = low, high
@@ -293,12 +298,6 @@ def erf_array(x):
 
 # ---------------------------------------------------------------- functional API
 
-def _binary(cls, a, b, op):
-    a, b = operands(a, b, op)
-    broadcast_check(a, b, op)
-    return cls()(a, b)
-
-
 def add(a, b, *, alpha=1):
     """``a + alpha * b`` with broadcasting.
 
@@ -308,7 +307,7 @@ def add(a, b, *, alpha=1):
     """
     if alpha != 1:
         b = mul(b, alpha)
-    return _binary(Add, a, b, "add")
+    return Add()(*operands(a, b, "add"))
 
 
 def sub(a, b, *, alpha=1):
@@ -320,7 +319,7 @@ def sub(a, b, *, alpha=1):
     """
     if alpha != 1:
         b = mul(b, alpha)
-    return _binary(Sub, a, b, "sub")
+    return Sub()(*operands(a, b, "sub"))
 
 
 def mul(a, b):
@@ -330,7 +329,7 @@ def mul(a, b):
     >>> chainrule.mul(chainrule.tensor([2.0]), 3.0).tolist()
     [6.0]
     """
-    return _binary(Mul, a, b, "mul")
+    return Mul()(*operands(a, b, "mul"))
 
 
 def div(a, b, *, rounding_mode=None):
@@ -346,7 +345,6 @@ def div(a, b, *, rounding_mode=None):
     a, b = operands(a, b, "div")
     if a._data.dtype.kind != "f":                       # true division of integers
         a, b = as_floating(a), as_floating(b)
-    broadcast_check(a, b, "div")
     return Div()(a, b)
 
 
@@ -376,7 +374,6 @@ def pow(x, exponent):
             x = as_floating(x)
         return PowScalar(exponent)(x)
     x, exponent = operands(x, exponent, "pow")
-    broadcast_check(x, exponent, "pow")
     return Pow()(x, exponent)
 
 
@@ -491,7 +488,7 @@ def maximum(a, b):
     >>> chainrule.maximum(chainrule.tensor([1.0, 5.0]), chainrule.tensor(2.0)).tolist()
     [2.0, 5.0]
     """
-    return _binary(Maximum, a, b, "maximum")
+    return Maximum()(*operands(a, b, "maximum"))
 
 
 def minimum(a, b):
@@ -501,7 +498,7 @@ def minimum(a, b):
     >>> chainrule.minimum(chainrule.tensor([1.0, 5.0]), chainrule.tensor(2.0)).tolist()
     [1.0, 2.0]
     """
-    return _binary(Minimum, a, b, "minimum")
+    return Minimum()(*operands(a, b, "minimum"))
 
 
 def clamp(x, min=None, max=None):
@@ -543,6 +540,13 @@ def where(condition, a, b):
         a, b = operands(like._make(backend.xp.asarray(a), None), b, "where")
     else:
         a, b = operands(a, b, "where")
+    shape = broadcast_check(a, b, "where")
+    if mask.shape != shape:
+        try:
+            broadcast_shapes(mask.shape, shape)
+        except ShapeError:
+            raise ShapeError(f"where: a condition of shape {mask.shape} does not broadcast "
+                             f"with values of shape {shape}") from None
     return Where(mask.astype(bool, copy=False))(a, b)
 
 
@@ -570,7 +574,6 @@ def reciprocal(x):
 
 def _compare(ufunc_name, a, b):
     a, b = operands(a, b, ufunc_name)
-    broadcast_check(a, b, ufunc_name)
     return a._make(getattr(backend.xp, ufunc_name)(a._data, b._data), None)
 
 

@@ -60,7 +60,7 @@ def _two_tensors(a, b, op):
         require_tensor(a, op)
     a = lift(a, b) if not isinstance(a, TensorBase) else a
     b = lift(b, a) if not isinstance(b, TensorBase) else b
-    return operands(a, b, op)
+    return operands(a, b, op, broadcast=False)
 
 
 def dot(a, b):
@@ -161,7 +161,9 @@ def einsum(subscripts, *operands):
 
 
 class Linear(Function):
-    """y = x W^T + b in one node (one matrix product, bias added in place)."""
+    """Kept as a gate for speed: x @ W.T + b in one node (one matrix product, bias added in
+    place), instead of matmul, transpose and add.
+    """
 
     def forward(self, x, weight, bias=None):
         need_x, need_weight = self.needs_input_grad[:2]

@@ -12,8 +12,12 @@ from .activation import softmax
 
 
 class SoftmaxCrossEntropy(Function):
-    """Per-sample losses -w[t] log softmax(x)[t] for (N, C) logits, scaled by ``scale``
-    (1/sum of weights for "mean", 1 for "sum"); reduced unless reduction is "none"."""
+    """Kept as a gate for speed: nll_loss(log_softmax(x)) in one node with the textbook
+    gradient (softmax - onehot) * weight / N.
+
+    Per-sample losses -w[t] log softmax(x)[t] for (N, C) logits, scaled by ``scale``
+    (1/sum of weights for "mean", 1 for "sum"); reduced unless reduction is "none".
+    """
 
     def __init__(self, targets, sample_weights, scale, reduce):
         self.targets, self.sample_weights = targets, sample_weights

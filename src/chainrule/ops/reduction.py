@@ -109,7 +109,9 @@ class Prod(Function):
 
 
 class LogSumExp(Function):
-    """log(sum(e^x)), shifted by the max so it never overflows; gradient softmax(x)."""
+    """Kept as a gate for stability: log(sum(exp(x))) overflows at x = 1000; shifted by the
+    max, this never does, in one node. Gradient softmax(x).
+    """
 
     def __init__(self, axes, keepdims):
         self.axes, self.keepdims = axes, keepdims
@@ -132,7 +134,9 @@ class LogSumExp(Function):
 
 
 class Norm2(Function):
-    """Euclidean norm; gradient x / ||x|| (0 at the origin, as PyTorch)."""
+    """Kept as a gate for PyTorch's value at the origin: sqrt(sum(x * x)) has gradient
+    0 * inf = NaN at x = 0; this one gives 0. Elsewhere the gradient is x / ||x||.
+    """
 
     def __init__(self, axes, keepdims):
         self.axes, self.keepdims = axes, keepdims
@@ -151,8 +155,8 @@ class Norm2(Function):
 
 
 class StdSqrt(Function):
-    """The square root that turns a variance into std: its gradient is 0 where the variance
-    is 0 (all values equal), as in PyTorch, instead of 0 * inf = NaN."""
+    """Kept as a gate for PyTorch's std rule: the square root that turns a variance into std
+    has gradient 0 where the variance is 0 (all values equal), not 0 * inf = NaN."""
 
     def forward(self, v):
         y = backend.xp.sqrt(v)

@@ -173,7 +173,7 @@ def _reinterpret(x, dtype):
     if dtype.itemsize != x._data.dtype.itemsize and x.ndim == 0:
         raise ShapeError(f"view: a 0-d {x.dtype} tensor cannot be viewed as {dtype}")
     t = x._make(x._data.view(dtype), None)
-    t._version_counter = x._version_counter
+    t._version_counter = x._counter()
     return t
 
 
