@@ -7,7 +7,9 @@ import os
 
 import numpy
 
+from ..train.metrics import confusion_matrix
 from ._mpl import pyplot
+from .summary import summary
 
 
 def _png_data_uri(fig):
@@ -80,8 +82,6 @@ def report(history, model, out_dir, config=None, metrics=None, input_shape=None,
     >>> report(h, model, tempfile.mkdtemp(), metrics={"loss": h.epochs[-1]["loss"]}).endswith("report.html")
     True
     """
-    from ..train.metrics import confusion_matrix
-    from .summary import summary
     os.makedirs(out_dir, exist_ok=True)
     history.to_csv(os.path.join(out_dir, "history.csv"))
     metrics = metrics or {}
