@@ -15,25 +15,30 @@ import traceback
 from .common import CommandError, Parser
 
 #: the modules of chainrule.cli that define sub-commands (each has add_parsers(subparsers))
-COMMAND_MODULES = ("train", "show", "saved")
+COMMAND_MODULES = ("train", "show", "saved", "sheet", "descent")
 
 
 def make_parser():
+    from .. import __version__
     parser = Parser(prog="chainrule",
                     description="chainrule: deep learning from first principles, on NumPy.")
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(f"{__package__}.{name}").add_parsers(sub)
+    parser.commands = sub.choices            # name -> the sub-command's parser
     return parser
 
 
 def main(argv=None):
     """Run the command line; returns the exit code (see the module's docstring)."""
     parser = make_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    if unknown:                      # name the sub-command: "chainrule train: error: ..."
+        parser.commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     code = _run(args, f"chainrule {args.command}")
     if code not in (0, 1) and getattr(args, "distributed", False):
         _end_distributed_job(code)

@@ -1,222 +1,436 @@
-"""``chainrule train``: train a model on a bundled dataset and report train/test results."""
+"""``chainrule train``: train a model on a bundled dataset or an image folder, report
+train/test results, and (with --out) keep a run that evaluate/predict/export and --resume use.
+
+Every option has one strict parser (``OPTIONS``) that checks it wherever it comes from: the
+command line, a --config TOML file, or the run.json of a run being resumed.
+"""
+import argparse
 import json
+import math
 import os
 import time
+import warnings
 
 import numpy
 
-from .common import CommandError, int_list, merge_options
+from . import common
+from .common import CommandError, Diverged, Interrupted
+from .rundir import RunDirectory
 
-DEFAULTS = {
-    "dataset": "digits", "model": "mlp", "hidden": "128,128,128", "activation": "relu",
-    "optimizer": "adam", "lr": None, "epochs": 20, "batch_size": 64, "seed": 0, "out": None,
-    "dropout": 0.0, "weight_decay": 0.0, "momentum": 0.0, "progress": True, "resume": False,
-    "tensorboard": None, "checkpoint_every": 1, "distributed": False,
-}
 DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "adamax": 2e-3, "sgd": 0.05, "gd": 0.1,
               "rmsprop": 1e-3, "adagrad": 1e-2, "lbfgs": 1.0, "newton": 1.0}
+#: copies of the parameters each optimizer keeps (for the memory check before building)
+STATE_COPIES = {"adam": 2, "adamw": 2, "adamax": 2, "sgd": 1, "gd": 0, "rmsprop": 2,
+                "adagrad": 1, "lbfgs": 204, "newton": 8}
+LARGEST_LAYER = 1_000_000
+NUMPY_BLOW_UP = r"(overflow|invalid value|divide by zero) encountered"
+DATASETS = ("digits", "breast_cancer", "iris", "wine", "diabetes", "moons", "spiral",
+            "toy_linear", "shapes")
+MODELS = ("mlp", "lenet", "resnet")
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "elu", "leaky_relu", "silu", "softplus")
+
+# name: (parser, default, help); the command line flag is --name with - for _
+OPTIONS = {
+    "dataset": (common.choice(DATASETS, r"images:.+", "images:PATH"), "digits",
+                "digits (default), breast_cancer, iris, wine, diabetes, moons, spiral, "
+                "toy_linear, shapes, or images:PATH (a folder with one sub-folder of images "
+                "per class)"),
+    "skip_bad_images": (common.boolean, False,
+                        "with images:PATH, leave out unreadable image files (with a warning) "
+                        "instead of stopping"),
+    "model": (common.choice(MODELS), "mlp", "mlp (default), lenet or resnet (image datasets: "
+                                            "shapes, digits, images:PATH)"),
+    "hidden": (common.layer_sizes(LARGEST_LAYER), [128, 128, 128],
+               "hidden layer sizes of the mlp, comma-separated positive integers "
+               "(default 128,128,128)"),
+    "activation": (common.choice(ACTIVATIONS), "relu", ", ".join(ACTIVATIONS) +
+                   " (default relu)"),
+    "optimizer": (common.choice(tuple(DEFAULT_LR)), "adam",
+                  "adam (default), adamw, adamax, sgd, gd, rmsprop, adagrad, lbfgs (with a "
+                  "strong-Wolfe line search), newton"),
+    "lr": (common.number(0, low_open=True), None,
+           "learning rate, a finite number > 0 (default depends on the optimizer: adam 1e-3, "
+           "sgd 0.05, ...)"),
+    "epochs": (common.integer(1, 1_000_000), 20, "passes over the training data (default 20)"),
+    "batch_size": (common.integer(1, 2**24), 64, "mini-batch size (default 64)"),
+    "seed": (common.integer(0, 2**63 - 1), 0,
+             "random seed for init, shuffling and splits (default 0)"),
+    "dropout": (common.number(0, 1, high_open=True), 0.0,
+                "dropout after each hidden layer, in [0, 1) (default 0)"),
+    "weight_decay": (common.number(0), 0.0, "L2 weight decay, >= 0 (default 0)"),
+    "momentum": (common.number(0, 1, high_open=True), 0.0,
+                 "momentum for sgd and rmsprop, in [0, 1) (default 0)"),
+    "out": (common.path, None, "directory for run.json, history.csv, metrics.json, "
+                               "report.html, model.safetensors and checkpoints/"),
+    "checkpoint_every": (common.integer(1, 1_000_000), 1,
+                         "epochs between checkpoints (default 1)"),
+    "tensorboard": (common.path, None, "write TensorBoard logs to this directory"),
+    "resume": (common.boolean, False, "continue the run in --out from its newest checkpoint, "
+                                      "with its saved options (--epochs may be raised)"),
+    "overwrite": (common.boolean, False, "replace the run that --out holds"),
+    "distributed": (common.boolean, False,
+                    "data-parallel over MPI: run as mpiexec -n 4 chainrule train "
+                    "--distributed (batch size is per process)"),
+    "progress": (common.boolean, True, None),
+    "divergence_guard": (common.boolean, True, None),
+    "detect_anomaly": (common.boolean, False,
+                       "run every step under detect_anomaly (slow): a divergence names the "
+                       "layer that overflowed"),
+}
+PARSERS = {name: spec[0] for name, spec in OPTIONS.items()}
+DEFAULTS = {name: spec[1] for name, spec in OPTIONS.items()}
+FLAGS = ("resume", "overwrite", "distributed", "detect_anomaly", "skip_bad_images")
+#: options a resumed run may change; the others must agree with the saved run's
+MAY_CHANGE = {"epochs", "out", "resume", "overwrite", "distributed", "progress", "tensorboard",
+              "checkpoint_every", "divergence_guard", "detect_anomaly"}
+#: options that describe this invocation, not the run (not taken from a saved run)
+NOT_SAVED = {"resume", "overwrite", "distributed", "progress"}
 
 
-def add_parser(subparsers):
+def add_parsers(subparsers):
     p = subparsers.add_parser(
-        "train", help="train a model on a bundled dataset",
+        "train", help="train a model on a bundled dataset or a folder of images",
         description="Train a model and print a summary table of train/test loss and metrics. "
-                    "With no options: a 3-hidden-layer MLP on the bundled digits with Adam.")
-    p.add_argument("--dataset", help="digits (default), breast_cancer, iris, wine, diabetes, "
-                                     "moons, spiral, toy_linear, shapes, or images:PATH (a "
-                                     "folder with one sub-folder of images per class)")
-    p.add_argument("--model", help="mlp (default), lenet or resnet (image datasets: shapes, "
-                                   "digits, images:PATH)")
-    p.add_argument("--hidden", help="hidden layer sizes, comma-separated (default 128,128,128)")
-    p.add_argument("--activation", help="relu (default), tanh, sigmoid, gelu, elu, leaky_relu, "
-                                        "silu, softplus")
-    p.add_argument("--optimizer", help="adam (default), adamw, adamax, sgd, gd, rmsprop, "
-                                       "adagrad, lbfgs, newton")
-    p.add_argument("--lr", type=float, help="learning rate (default depends on the optimizer: "
-                                            "adam 1e-3, sgd 0.05, ...)")
-    p.add_argument("--epochs", type=int, help="passes over the training data (default 20)")
-    p.add_argument("--batch-size", type=int, dest="batch_size", help="mini-batch size "
-                                                                     "(default 64)")
-    p.add_argument("--seed", type=int, help="random seed for init, shuffling and splits "
-                                            "(default 0)")
-    p.add_argument("--dropout", type=float, help="dropout after each hidden layer (default 0)")
-    p.add_argument("--weight-decay", type=float, dest="weight_decay",
-                   help="L2 weight decay (default 0)")
-    p.add_argument("--momentum", type=float, help="momentum for sgd (default 0)")
-    p.add_argument("--out", help="directory for history.csv, metrics.json, report.html, "
-                                 "model.safetensors and checkpoints/")
-    p.add_argument("--resume", action="store_const", const=True,
-                   help="continue from the newest checkpoint in --out/checkpoints")
-    p.add_argument("--checkpoint-every", type=int, dest="checkpoint_every",
-                   help="epochs between checkpoints (default 1)")
-    p.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs to DIR")
-    p.add_argument("--distributed", action="store_const", const=True,
-                   help="data-parallel over MPI: run as mpiexec -n 4 chainrule train "
-                        "--distributed (batch size is per process)")
-    p.add_argument("--config", help="a TOML file with any of these options (keys like "
-                                    "batch_size = 64); the command line wins")
+                    "With no options: a 3-hidden-layer MLP on the bundled digits with Adam. "
+                    "Exit codes: 0 done, 2 a bad option or file, 3 training diverged, 130 "
+                    "interrupted.")
+    for name, (parse, _, helptext) in OPTIONS.items():
+        flag = "--" + name.replace("_", "-")
+        if name in FLAGS:
+            p.add_argument(flag, dest=name, action="store_const", const=True, help=helptext)
+        elif helptext is not None:
+            p.add_argument(flag, dest=name, type=parse, help=helptext)
+    p.add_argument("--config", type=common.path,
+                   help="a TOML file with any of these options (keys like batch_size = 64); "
+                        "the command line wins")
     p.add_argument("--no-progress", dest="progress", action="store_const", const=False,
                    help="no progress bar or per-epoch lines")
+    p.add_argument("--no-divergence-guard", dest="divergence_guard", action="store_const",
+                   const=False, help="keep training when the loss becomes NaN/inf or explodes "
+                                     "(by default training stops, says why, exit code 3)")
     p.set_defaults(run=run)
     return p
 
 
-def _check(args):
-    from ..data.datasets import LOADERS
-    from ..nn.activation import ACTIVATIONS
-    from ..optim import OPTIMIZERS
-    if args.dataset not in LOADERS and not str(args.dataset).startswith("images:"):
-        raise CommandError(f"unknown dataset {args.dataset!r}; choose one of "
-                           f"{', '.join(LOADERS)} or images:PATH")
-    if args.optimizer not in OPTIMIZERS:
-        raise CommandError(f"unknown optimizer {args.optimizer!r}; choose one of "
-                           f"{', '.join(OPTIMIZERS)}")
-    if args.activation not in ACTIVATIONS:
-        raise CommandError(f"unknown activation {args.activation!r}; choose one of "
-                           f"{', '.join(ACTIVATIONS)}")
-    from ..models import MODELS
-    if args.model not in MODELS:
-        raise CommandError(f"unknown model {args.model!r}; choose one of {', '.join(MODELS)}")
-    for name in ("epochs", "batch_size"):
-        if int(getattr(args, name)) < 1:
-            raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
-    args.hidden = int_list(args.hidden)
+# ---------------------------------------------------------------- options
+
+def resolve_options(args):
+    """The run's options: command line, then --config, then (with --resume) the saved run's,
+    then the defaults. Options given again on --resume must agree with the saved ones."""
+    given = {name: getattr(args, name) for name in OPTIONS
+             if getattr(args, name, None) is not None}
+    if getattr(args, "config", None):
+        for name, value in common.load_config(args.config, PARSERS).items():
+            given.setdefault(name, value)
+    saved = {}
+    if given.get("resume"):
+        if given.get("overwrite"):
+            raise CommandError("--resume and --overwrite contradict each other; choose one")
+        if not given.get("out"):
+            raise CommandError("--resume needs --out DIR (the directory of the run to "
+                               "continue)")
+        saved = _saved_options(RunDirectory(given["out"]))
+        _check_agreement(given, saved, given["out"])
+    options = dict(DEFAULTS)
+    options.update({k: v for k, v in saved.items() if k not in NOT_SAVED})
+    options.update(given)
+    if options["lr"] is None:
+        options["lr"] = DEFAULT_LR[options["optimizer"]]
+    if options["model"] != "mlp" and "hidden" in given and options["hidden"] != \
+            DEFAULTS["hidden"]:
+        raise CommandError(f"--hidden is for --model mlp, not {options['model']}")
+    return argparse.Namespace(**options)
 
 
-def build(args):
-    """Dataset, model, loss, optimizer and metrics for the parsed options."""
-    import chainrule
-    from ..optim import OPTIMIZERS
-    chainrule.manual_seed(args.seed)
-    split = load_split(args)
-    model = make_model(args, split)
-    if split.task == "classification":
-        loss_fn, metrics = chainrule.nn.CrossEntropyLoss(), ("accuracy",)
-    else:
-        loss_fn, metrics = chainrule.nn.MSELoss(), ("mae", "r2")
-    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
-    options = {"lr": lr}
-    if args.weight_decay and args.optimizer not in ("lbfgs", "newton", "gd"):
-        options["weight_decay"] = args.weight_decay
-    if args.momentum and args.optimizer in ("sgd", "rmsprop"):
-        options["momentum"] = args.momentum
-    optimizer = OPTIMIZERS[args.optimizer](model.parameters(), **options)
-    return split, model, loss_fn, optimizer, metrics
+def _saved_options(run_dir):
+    record = run_dir.record()
+    if record is None:
+        return {}
+    raw = {k: v for k, v in record["options"].items() if v is not None}
+    return common.checked_options(raw, PARSERS, run_dir.join("run.json"))
 
 
-class FolderSplit:
-    """A user's image folder in the shape of a DataSplit."""
-
-    def __init__(self, path, seed):
-        from ..data.images import image_folder_split
-        self.train, self.test, self.class_names = image_folder_split(path, seed=seed)
-        self.name, self.task = f"images:{path}", "classification"
-        self.num_classes = self.num_outputs = len(self.class_names)
-        self.image_shape = tuple(self.test[0][0].shape)
-        self.num_features = int(numpy.prod(self.image_shape))
-        self.feature_mean = self.feature_std = None
+def _check_agreement(given, saved, out):
+    differing = [name for name, value in given.items()
+                 if name not in MAY_CHANGE and name in saved and saved[name] != value]
+    if differing:
+        then = ", ".join(_flag(name, saved[name]) for name in differing)
+        now = ", ".join(_flag(name, given[name]) for name in differing)
+        raise CommandError(f"--resume: {out} was trained with {then}, not {now}",
+                           hint="leave those options out to continue the saved run, or start "
+                                "a new run with another --out")
 
 
-def load_split(args):
-    from ..data import datasets
-    if str(args.dataset).startswith("images:"):
-        return FolderSplit(args.dataset[len("images:"):], args.seed)
-    if args.dataset == "digits" and args.model != "mlp":
-        return datasets.digits(seed=args.seed, flat=False)
-    return datasets.load(args.dataset, seed=args.seed)
+def _flag(name, value):
+    if isinstance(value, list):
+        value = ",".join(map(str, value))
+    return f"--{name.replace('_', '-')} {value:g}" if isinstance(value, float) else \
+        f"--{name.replace('_', '-')} {value}"
 
 
-def make_model(args, split):
+def _saved_form(options):
+    return {k: v for k, v in vars(options).items() if k not in NOT_SAVED}
+
+
+# ---------------------------------------------------------------- building
+
+def load_split(options):
+    from ..data import datasets, images
+    if options.dataset.startswith("images:"):
+        return images.image_folder_split(options.dataset[len("images:"):], seed=options.seed,
+                                         skip_corrupt=options.skip_bad_images)
+    if options.dataset == "digits" and options.model != "mlp":
+        return datasets.digits(seed=options.seed, flat=False)
+    return datasets.load(options.dataset, seed=options.seed)
+
+
+def check_model_fits(options, split):
+    """Refuse an MLP whose weights, gradients and optimizer state would not fit in memory,
+    before allocating any of it."""
+    if options.model != "mlp":
+        return
+    widths = [split.num_features, *options.hidden, split.num_outputs]
+    parameters = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+    needed = 4 * parameters * (2 + STATE_COPIES[options.optimizer]) + \
+        12 * options.batch_size * sum(widths)
+    budget = common.memory_budget()
+    if needed > budget:
+        raise CommandError(f"--hidden {','.join(map(str, options.hidden))}: the model would "
+                           f"have {parameters:,} parameters and need about "
+                           f"{common.gib(needed)} for weights, gradients and {options.optimizer}"
+                           f" state; this machine allows {common.gib(budget)}",
+                           hint="use smaller layers")
+
+
+def make_model(options, split):
     from ..models import MLP, LeNet5, ResNet
-    if args.model == "mlp":
-        return MLP(split.num_features, args.hidden, split.num_outputs, args.activation,
-                   args.dropout)
+    if options.model == "mlp":
+        return MLP(split.num_features, options.hidden, split.num_outputs, options.activation,
+                   options.dropout)
     if split.image_shape is None:
-        raise CommandError(f"--model {args.model} needs an image dataset (shapes, digits or "
+        raise CommandError(f"--model {options.model} needs an image dataset (shapes, digits or "
                            f"images:PATH), not {split.name}")
     channels, size = split.image_shape[0], split.image_shape[1]
-    if args.model == "lenet":
+    if options.model == "lenet":
         return LeNet5(channels, split.num_outputs, size)
     return ResNet(channels, split.num_outputs)
 
 
+def build(options):
+    """Dataset, model, loss, optimizer and metrics for the options."""
+    import chainrule
+    from ..optim import OPTIMIZERS
+    chainrule.manual_seed(options.seed)
+    split = load_split(options)
+    check_model_fits(options, split)
+    model = make_model(options, split)
+    if split.task == "classification":
+        loss_fn, metrics = chainrule.nn.CrossEntropyLoss(), ("accuracy",)
+    else:
+        loss_fn, metrics = chainrule.nn.MSELoss(), ("mae", "r2")
+    settings = {"lr": options.lr}
+    if options.weight_decay and options.optimizer not in ("lbfgs", "newton", "gd"):
+        settings["weight_decay"] = options.weight_decay
+    if options.momentum and options.optimizer in ("sgd", "rmsprop"):
+        settings["momentum"] = options.momentum
+    if options.optimizer == "lbfgs":
+        settings["line_search_fn"] = "strong_wolfe"     # lr=1 without it diverges at once
+    optimizer = OPTIMIZERS[options.optimizer](model.parameters(), **settings)
+    return split, model, loss_fn, optimizer, metrics
+
+
+def run_description(options, split, model):
+    """What evaluate/predict/export need to rebuild the model and treat raw inputs as in
+    training (stored in every checkpoint of the run)."""
+    return {"model": {"type": options.model, **model.config}, "dataset": split.name,
+            "seed": options.seed, "task": split.task,
+            "preprocessing": split.preprocessing.to_dict(), "class_names": split.class_names,
+            "input_shape": [1, *split.sample_shape]}
+
+
+# ---------------------------------------------------------------- the run
+
 def run(args):
     import chainrule
-    merge_options(args, DEFAULTS)
-    _check(args)
-    split, model, loss_fn, optimizer, metrics = build(args)
-    if args.resume and not args.out:
-        raise CommandError("--resume needs --out DIR (the run's directory)")
-    callbacks = []
-    if args.tensorboard:
-        from ..io.tensorboard import TensorBoardLogger
-        callbacks.append(TensorBoardLogger(args.tensorboard))
+    options = resolve_options(args)
+    run_dir = RunDirectory(options.out) if options.out else None
+    if run_dir is not None and options.resume:
+        run_dir.check_resumable(options.epochs)
+    elif run_dir is not None:
+        run_dir.check_new_run(options.overwrite)
+    elif options.overwrite:
+        raise CommandError("--overwrite needs --out DIR (the run to replace)")
+    split, model, loss_fn, optimizer, metrics = build(options)
+    callbacks = _callbacks(options)
+    checkpoint = None
+    if run_dir is not None:
+        checkpoint = chainrule.train.ModelCheckpoint(
+            run_dir.checkpoints, every=options.checkpoint_every, resume=bool(options.resume),
+            extra=run_description(options, split, model))
+    is_main = _ready_on_every_rank(options)
+    if run_dir is not None and is_main:
+        if options.overwrite:
+            run_dir.clear()
+        run_dir.write_record(_saved_form(options), "running")
     started = time.perf_counter()
-    history = chainrule.fit(model, loss_fn, optimizer, split.train, epochs=args.epochs,
-                            batch_size=args.batch_size, metrics=metrics, val_data=split.test,
-                            progress=bool(args.progress), callbacks=callbacks,
-                            checkpoint_dir=os.path.join(args.out, "checkpoints") if args.out
-                            else None, checkpoint_every=args.checkpoint_every,
-                            resume=bool(args.resume), distributed=bool(args.distributed))
-    if args.distributed:
-        from .. import distributed
-        if not distributed.is_main():
-            return 0                          # rank 0 reports and writes
+    try:
+        with warnings.catch_warnings():
+            if options.divergence_guard:       # it explains a blow-up in words instead
+                warnings.filterwarnings("ignore", NUMPY_BLOW_UP, RuntimeWarning)
+            history = chainrule.fit(model, loss_fn, optimizer, split.train,
+                                    epochs=options.epochs, batch_size=options.batch_size,
+                                    metrics=metrics, val_data=split.test,
+                                    progress=bool(options.progress),
+                                    callbacks=callbacks, checkpoint=checkpoint,
+                                    detect_anomaly=options.detect_anomaly,
+                                    distributed=bool(options.distributed))
+    except KeyboardInterrupt:
+        raise _interrupted(run_dir, options, is_main) from None
     seconds = time.perf_counter() - started
-    results = {"train": chainrule.evaluate(model, loss_fn, split.train, metrics),  # noqa: E501
-               "test": chainrule.evaluate(model, loss_fn, split.test, metrics)}
+    diverged = training_diverged(history)
+    if not is_main:
+        return 3 if diverged else 0                 # rank 0 reports and writes
+    kept = None
+    if diverged and run_dir is not None:
+        kept = run_dir.keep_last_good(model, history.epochs[-1]["epoch"] if history.epochs
+                                      else 1)
+    results = None
+    if not diverged or kept is not None:
+        results = {"train": chainrule.evaluate(model, loss_fn, split.train, metrics),
+                   "test": chainrule.evaluate(model, loss_fn, split.test, metrics)}
     print(summary_table(results, split, model, seconds, history))
-    if args.out:
-        write_outputs(args, history, results, seconds, split, model)
+    if run_dir is not None:
+        if results is not None:
+            write_outputs(options, run_dir, history, results, seconds, split, model)
+        run_dir.write_record(_saved_form(options), "diverged" if diverged else "finished",
+                             epochs_done=run_dir.epochs_done(),
+                             stop_reason=history.stop_reason)
+    if diverged:
+        raise Diverged(f"training diverged: {history.stop_reason}", _divergence_hint(
+            run_dir, kept))
     return 0
 
 
+def _callbacks(options):
+    import chainrule
+    callbacks = []
+    if options.divergence_guard:
+        callbacks.append(chainrule.train.DivergenceGuard())
+    if options.tensorboard:
+        from ..io.tensorboard import TensorBoardLogger
+        if os.path.lexists(options.tensorboard) and not os.path.isdir(options.tensorboard):
+            raise CommandError(f"--tensorboard {options.tensorboard} exists and is not a "
+                               "directory")
+        try:
+            callbacks.append(TensorBoardLogger(options.tensorboard))
+        except OSError as error:
+            raise CommandError(f"--tensorboard {options.tensorboard}: cannot write there "
+                               f"({(error.strerror or str(error)).lower()})") from None
+    return callbacks
+
+
+def _ready_on_every_rank(options):
+    """Under --distributed every rank has made its checks by now; wait for all of them
+    before rank 0 writes into --out (a check on a late rank must not see rank 0's files).
+    Returns whether this process is the one that writes."""
+    if not options.distributed:
+        return True
+    from .. import distributed
+    distributed.barrier()
+    return distributed.is_main()
+
+
+def training_diverged(history):
+    """Whether fit stopped because the loss diverged: ``history.diverged`` (set by fit when
+    the loss became NaN/inf), any other DivergenceGuard stop (the loss exploded or kept
+    rising), or a last loss that is not finite."""
+    if getattr(history, "diverged", False):
+        return True
+    last = history.steps[-1]["loss"] if history.steps else 0.0
+    return (history.stop_reason or "").startswith("DivergenceGuard") or not math.isfinite(last)
+
+
+def _divergence_hint(run_dir, kept):
+    if run_dir is None:
+        return "nothing was saved (no --out); lower --lr and train again"
+    if kept is None:
+        return (f"no epoch finished before that, so no checkpoint was kept in {run_dir.path}; "
+                "lower --lr and start again with --overwrite")
+    epoch, _ = kept
+    return (f"kept the last good checkpoint (epoch {epoch}) as "
+            f"{run_dir.join('model.safetensors')}; lower --lr and start again with --overwrite")
+
+
+def _interrupted(run_dir, options, is_main):
+    if run_dir is None:
+        return Interrupted("nothing was saved (no --out given)",
+                           "give --out DIR to keep checkpoints that --resume can continue")
+    found = run_dir.checkpoint_list()
+    if not found:
+        if is_main:
+            run_dir.forget()
+        return Interrupted(f"nothing was saved yet (the first checkpoint comes after epoch "
+                           f"{options.checkpoint_every})",
+                           "run the same command again to start over")
+    epoch, path = found[-1]
+    if is_main:
+        run_dir.write_record(_saved_form(options), "interrupted", epochs_done=epoch)
+    return Interrupted(f"the newest checkpoint is {path} (epoch {epoch} of {options.epochs})",
+                       f"continue with: chainrule train --out {run_dir.path} --resume")
+
+
+# ---------------------------------------------------------------- reporting
+
 def summary_table(results, split, model, seconds, history):
-    names = list(results["train"])
     lines = [f"{split.name}: {len(split.train)} train / {len(split.test)} test samples, "
              f"{model.num_parameters():,} parameters, {len(history.epochs)} epochs in "
              f"{seconds:.1f} s"]
     if history.stop_reason:
         lines.append(f"stopped: {history.stop_reason}")
+    if results is None:
+        return "\n".join(lines)
+    names = list(results["train"])
     lines.append(f"{'':8s}" + "".join(f"{n:>12s}" for n in names))
     for part in ("train", "test"):
-        lines.append(f"{part:8s}" + "".join(f"{results[part][n]:12.4f}" for n in names))
+        lines.append(f"{part:8s}" + "".join(_cell(results[part][n]) for n in names))
     return "\n".join(lines)
 
 
-def write_outputs(args, history, results, seconds, split, model):
-    """history.csv, metrics.json and (when matplotlib is installed) report.html."""
+def _cell(value):
+    return f"{value:12.4f}" if abs(value) < 1e6 else f"{value:12.4g}"
+
+
+def test_arrays(dataset, limit=2000):
+    """(inputs, targets) arrays of up to ``limit`` samples of any dataset (for the report)."""
+    tensors = getattr(dataset, "tensors", None)
+    if tensors is not None:
+        return tensors[0].numpy()[:limit], tensors[1].numpy()[:limit]
+    samples = [dataset[i] for i in range(min(len(dataset), limit))]
+    return (numpy.stack([numpy.asarray(s[0], dtype=numpy.float32) for s in samples]),
+            numpy.array([int(s[1]) for s in samples]))
+
+
+def write_outputs(options, run_dir, history, results, seconds, split, model):
+    """history.csv, metrics.json, model.safetensors and (with matplotlib) report.html."""
     import chainrule
-    os.makedirs(args.out, exist_ok=True)
-    config = {k: getattr(args, k) for k in DEFAULTS}
+    config = _saved_form(options)
     written = ["history.csv", "metrics.json"]
     try:
-        x_test, y_test = split.test.tensors
-        evaluation = {"outputs": chainrule.predict(model, x_test).numpy(),
-                      "targets": y_test.numpy(), "inputs": x_test.numpy(),
-                      "image_shape": split.image_shape}
-        chainrule.report(history, model, args.out, config=config, metrics=results,
-                         input_shape=(1,) + tuple(x_test.shape[1:]), evaluation=evaluation,
+        x_test, y_test = test_arrays(split.test)
+        evaluation = {"outputs": chainrule.predict(model, x_test).numpy(), "targets": y_test,
+                      "inputs": x_test, "image_shape": split.image_shape}
+        chainrule.report(history, model, run_dir.path, config=config, metrics=results,
+                         input_shape=(1, *split.sample_shape), evaluation=evaluation,
                          title=f"chainrule train: {split.name}")
         written.append("report.html")
     except ImportError as error:
         print(f"(no report.html: {error})")
-        history.to_csv(os.path.join(args.out, "history.csv"))
-    with open(os.path.join(args.out, "metrics.json"), "w", encoding="utf-8") as f:
+        history.to_csv(run_dir.join("history.csv"))
+    with open(run_dir.join("metrics.json"), "w", encoding="utf-8") as f:
         json.dump({"train": results["train"], "test": results["test"], "seconds": seconds,
                    "epochs": len(history.epochs), "stop_reason": history.stop_reason,
                    "config": config}, f, indent=2)
-    chainrule.save_checkpoint(os.path.join(args.out, "model.safetensors"), model=model,
-                              history=history, extra=run_description(args, split, model))
+    chainrule.save_checkpoint(run_dir.join("model.safetensors"), model=model, history=history,
+                              extra=run_description(options, split, model))
     written.append("model.safetensors")
-    print(f"wrote {', '.join(written)} in {args.out}")
-
-
-def run_description(args, split, model):
-    """What evaluate/predict/export need to rebuild the model from a checkpoint."""
-    return {"model": {"type": args.model, **model.config}, "dataset": split.name,
-            "seed": args.seed,
-            "task": split.task, "feature_mean": split.feature_mean,
-            "feature_std": split.feature_std,
-            "input_shape": [1] + list(split.image_shape if args.model != "mlp" and
-                                      split.image_shape else [split.num_features])}
+    print(f"wrote {', '.join(written)} in {run_dir.path}")

@@ -15,52 +15,21 @@ import numpy
 
 from ..errors import ConfigError
 from ..generator import Generator
+from . import images
 from .dataset import TensorDataset
+from .split import DataSplit, Preprocessing
 
 
-class DataSplit:
-    """A train/test pair of TensorDatasets plus what a model needs to know about them.
-
-    >>> split = load("iris")
-    >>> (split.task, split.num_classes, split.num_outputs)
-    ('classification', 3, 3)
-    """
-
-    def __init__(self, name, x_train, y_train, x_test, y_test, task, num_classes=None,
-                 feature_names=None, image_shape=None):
-        self.name, self.task, self.num_classes = name, task, num_classes
-        self.train = TensorDataset(x_train, y_train)
-        self.test = TensorDataset(x_test, y_test)
-        self.num_features = int(numpy.prod(x_train.shape[1:]))
-        self.feature_names = feature_names
-        self.image_shape = image_shape
-        self.feature_mean = self.feature_std = None
-
-    def standardize(self, x):
-        """Apply the training split's standardisation to new raw inputs."""
-        if self.feature_mean is None:
-            return numpy.asarray(x, dtype=numpy.float32)
-        return ((numpy.asarray(x, dtype=numpy.float32) - self.feature_mean) /
-                self.feature_std).astype(numpy.float32)
-
-    @property
-    def num_outputs(self):
-        if self.task == "classification":
-            return self.num_classes
-        return 1
-
-    def __repr__(self):
-        return (f"DataSplit({self.name!r}, task={self.task!r}, train={len(self.train)}, "
-                f"test={len(self.test)}, features={self.num_features}, "
-                f"classes={self.num_classes})")
-
-
-def _split(name, x, y, task, seed, test_size, standardize, num_classes=None, **extra):
+def _split(name, x, y, task, seed, test_size, standardize, num_classes=None, scale=1.0,
+           sample_shape=None, **extra):
+    """Seeded train/test split of raw ``x``; ``x * scale`` standardised on train statistics.
+    The split remembers that preprocessing (and the raw test inputs) for new data."""
     rng = Generator(seed).numpy
     order = rng.permutation(len(x))
     n_test = max(1, int(round(len(x) * test_size)))
     test, train = order[:n_test], order[n_test:]
-    x = x.astype(numpy.float32)
+    raw_test = numpy.array(x[test])
+    x = (x * scale if scale != 1.0 else x).astype(numpy.float32)
     x_train, x_test = x[train], x[test]
     mean = std = None
     if standardize:
@@ -72,10 +41,11 @@ def _split(name, x, y, task, seed, test_size, standardize, num_classes=None, **e
         y = y.astype(numpy.float32).reshape(-1, 1)
     else:
         y = y.astype(numpy.int64)
-    split = DataSplit(name, x_train.astype(numpy.float32), y[train],
-                      x_test.astype(numpy.float32), y[test], task, num_classes, **extra)
-    split.feature_mean, split.feature_std = mean, std     # to standardise new inputs alike
-    return split
+    shape = tuple(sample_shape or x.shape[1:])
+    preprocessing = Preprocessing(x.shape[1:], shape, scale=scale, mean=mean, std=std)
+    x_train, x_test = (a.astype(numpy.float32).reshape((-1,) + shape) for a in (x_train, x_test))
+    return DataSplit(name, x_train, y[train], x_test, y[test], task, num_classes,
+                     preprocessing=preprocessing, raw_test=raw_test, **extra)
 
 
 # ---------------------------------------------------------------- synthetic
@@ -142,26 +112,27 @@ def _sklearn(loader_name):
 
 def digits(seed=0, test_size=0.2, standardize=True, flat=True):
     """8x8 images of handwritten digits, 10 classes (1,797 samples). ``flat=False`` gives
-    1x8x8 images for convolutional models.
+    1x8x8 images for convolutional models. The raw pixels (0..16, as scikit-learn ships them)
+    are divided by 16 and then standardised; ``split.preprocess`` does both to new data.
 
     >>> digits().num_features
     64
+    >>> digits(flat=False).train.tensors[0].shape[1:]
+    (1, 8, 8)
     """
     bunch = _sklearn("digits")
-    x = bunch.data / 16.0
-    split = _split("digits", x, bunch.target, "classification", seed, test_size, standardize,
-                   num_classes=10, image_shape=(1, 8, 8))
-    if not flat:
-        for ds in (split.train, split.test):
-            x_img = ds.tensors[0]._data.reshape(-1, 1, 8, 8)
-            ds.tensors = (type(ds.tensors[0])._make(x_img, None), ds.tensors[1])
-    return split
+    return _split("digits", bunch.data, bunch.target, "classification", seed, test_size,
+                  standardize, num_classes=10, scale=1 / 16, image_shape=(1, 8, 8),
+                  sample_shape=None if flat else (1, 8, 8),
+                  class_names=[str(n) for n in bunch.target_names])
 
 
 def _tabular(name, task, num_classes, seed, test_size, standardize):
     bunch = _sklearn(name)
+    names = None if task != "classification" else [str(n) for n in bunch.target_names]
     return _split(name, bunch.data, bunch.target, task, seed, test_size, standardize,
-                  num_classes=num_classes, feature_names=list(bunch.feature_names))
+                  num_classes=num_classes, feature_names=list(bunch.feature_names),
+                  class_names=names)
 
 
 def breast_cancer(seed=0, test_size=0.2, standardize=True):
@@ -206,8 +177,7 @@ def shapes(n=10000, size=32, seed=0, test_size=0.2):
     >>> shapes(n=40).image_shape
     (3, 32, 32)
     """
-    from .images import shapes as make
-    return make(n=n, size=size, seed=seed, test_size=test_size)
+    return images.shapes(n=n, size=size, seed=seed, test_size=test_size)
 
 
 LOADERS = {"toy_linear": toy_linear, "spiral": spiral, "moons": moons, "digits": digits,
