@@ -14,6 +14,7 @@ from ..ops import (elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu,  # n
 from ..ops import clamp, exp, log, log1p, maximum, where
 from ..ops.linalg import linear  # noqa: F401
 from ..ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
+from ..ops.norm import BatchNorm as _BatchNormNode
 from ..ops.pool import (adaptive_avg_pool2d, avg_pool2d, max_pool2d,  # noqa: F401
                         upsample_nearest)
 from ..ops.shape import pad as _pad_numpy_style
@@ -389,32 +390,40 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
-    """Normalise over the batch (and spatial) axes; in training also update running stats."""
-    axes = (0,) + tuple(range(2, input.ndim))
+    """Normalise over the batch (and spatial) axes; in training also update running stats.
+
+    Training uses the batch's statistics (one fused node, ``ops.norm.BatchNorm``) and moves
+    ``running_mean`` / ``running_var`` by ``momentum`` (the variance with the unbiased
+    estimate, as PyTorch); otherwise x * (weight / sqrt(running_var + eps)) + (bias - mean *
+    that), PyTorch's inference formula.
+
+    >>> import chainrule
+    >>> x = chainrule.tensor([[1.0], [3.0]])
+    >>> [round(v, 4) for v in batch_norm(x, None, None, training=True).flatten().tolist()]
+    [-1.0, 1.0]
+    """
     shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
-    if training:
-        count = input._data.size // input.shape[1]
-        if count <= 1:
-            raise ArgumentError(f"batch_norm: expected more than 1 value per channel when "
-                                f"training, got input of shape {input.shape}")
-        mean = input.mean(dim=axes, keepdim=True)
-        centered = input - mean
-        var = (centered * centered).mean(dim=axes, keepdim=True)
-        if running_mean is not None:
-            unbiased = var._data.reshape(-1) * (count / (count - 1))
-            running_mean._data *= 1 - momentum
-            running_mean._data += momentum * mean._data.reshape(-1)
-            running_var._data *= 1 - momentum
-            running_var._data += momentum * unbiased
-    else:
-        mean = running_mean.reshape(shape)
-        var = running_var.reshape(shape)
-        centered = input - mean
-    out = centered * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
+    if not training:
+        scale = (running_var + eps).rsqrt()
+        if weight is not None:
+            scale = scale * weight
+        shift = -running_mean * scale
+        if bias is not None:
+            shift = shift + bias
+        return input * scale.reshape(shape) + shift.reshape(shape)
+    count = input._data.size // input.shape[1]
+    if count <= 1:
+        raise ArgumentError(f"batch_norm: expected more than 1 value per channel when "
+                            f"training, got input of shape {input.shape}")
+    node = _BatchNormNode(eps, weight is not None, bias is not None)
+    out = node(input, *[t for t in (weight, bias) if t is not None])
+    if running_mean is not None:
+        running_mean._data *= 1 - momentum
+        running_mean._data += momentum * node.batch_mean.astype(running_mean._data.dtype)
+    if running_var is not None:
+        unbiased = node.batch_var * (count / (count - 1))
+        running_var._data *= 1 - momentum
+        running_var._data += momentum * unbiased.astype(running_var._data.dtype)
     return out
 
 

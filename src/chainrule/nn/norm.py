@@ -1,4 +1,5 @@
-"""Normalisation layers: LayerNorm and BatchNorm1d (running statistics as in PyTorch)."""
+"""Normalisation layers: LayerNorm, BatchNorm1d/2d (running statistics as in PyTorch; training
+mode is one fused node, ``ops.norm.BatchNorm``) and GroupNorm."""
 import numpy
 
 from ..creation import ones, zeros
@@ -57,8 +58,11 @@ class _BatchNorm(Module):
         self.warn_if_eval_while_recording(x)
         if self.training and self.track_running_stats:
             self.num_batches_tracked._data += 1
+            momentum = self.momentum
+            if momentum is None:            # a cumulative average, as PyTorch's momentum=None
+                momentum = 1.0 / float(self.num_batches_tracked._data)
             return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                                True, self.momentum, self.eps)
+                                True, momentum, self.eps)
         if self.training or not self.track_running_stats:
             return F.batch_norm(x, None, None, self.weight, self.bias, True, self.momentum,
                                 self.eps)

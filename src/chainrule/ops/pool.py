@@ -1,13 +1,31 @@
-"""Pooling on NCHW arrays: max and average pooling by stride tricks, adaptive average pooling
-by two small averaging matrices (separable, so fully vectorised), nearest upsampling."""
+"""Pooling on NCHW arrays: max and average pooling, adaptive average pooling, nearest upsampling.
+
+When the windows tile the image (kernel = stride, no padding: the usual 2x2 pooling), a
+window's values are kh * kw strided views of the input, one per kernel offset: the max (or
+the sum) is a few elementwise passes over output-sized arrays, and the gradient is written
+straight into the same views of the input's gradient (no scatter-add, no overlap). Max
+pooling then keeps no argmax: backward finds the winning offset from the saved input and
+output. Other windows (overlapping, padded) take one strided pass per kernel offset.
+
+The gradient of max pooling goes to one position per window, chosen as PyTorch chooses it:
+the first maximum in row-major order, or the last NaN when the window holds a NaN.
+
+Outputs keep the memory layout of the input (channel-major stays channel-major), so the
+elementwise passes read and write contiguously; large arrays come from the reused memory of
+:mod:`chainrule.ops.workspace`.
+"""
 import numpy
 
 from .. import backend
 from ..autograd.function import Function
 from ..errors import ShapeError
+from . import workspace
 from .conv import _pair
 from .linalg import einsum
 
+# tiling windows with more offsets than this are reduced with a reshape instead of one pass
+# per offset (global pooling: one window of H * W values)
+_MAX_TILE_OFFSETS = 16
 
 
 class PoolGeometry:
@@ -19,6 +37,82 @@ class PoolGeometry:
     def out_hw(self, h, w):
         (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
         return (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+
+    @property
+    def tiles(self):
+        """The windows tile the image (kernel = stride, no padding)."""
+        return self.kernel == self.stride and self.padding == (0, 0)
+
+    @property
+    def kernel_size(self):
+        return self.kernel[0] * self.kernel[1]
+
+    # ------------------------------------------------------------ tiling windows
+    def tile_views(self, x):
+        """The kh * kw strided (N, C, OH, OW) views of x, one per kernel offset (row-major)."""
+        kh, kw = self.kernel
+        oh, ow = self.out_hw(*x.shape[2:])
+        return [x[:, :, i:i + kh * oh:kh, j:j + kw * ow:kw] for i in range(kh)
+                for j in range(kw)]
+
+    def tile_blocks(self, x):
+        """x cropped to whole windows as (N, C, OH, kh, OW, kw) (a view)."""
+        (kh, kw) = self.kernel
+        n, c = x.shape[:2]
+        oh, ow = self.out_hw(*x.shape[2:])
+        cropped = x[:, :, :oh * kh, :ow * kw]
+        return cropped.reshape((n, c, oh, kh, ow, kw), copy=False) \
+            if backend.name == "numpy" else cropped.reshape(n, c, oh, kh, ow, kw)
+
+    def gradient_image(self, like, x_shape, zero_all):
+        """An (N, C, H, W) array in ``like``'s layout, all zeros (``zero_all``) or zeros only
+        in the rows and columns past the last whole window (they get no gradient)."""
+        image = _empty_in_layout(x_shape, like)
+        kh, kw = self.kernel
+        oh, ow = self.out_hw(*x_shape[2:])
+        if zero_all:
+            image.fill(0)
+        else:
+            image[:, :, oh * kh:] = 0
+            image[:, :, :, ow * kw:] = 0
+        return image
+
+    def winners(self, x, y):
+        """For each kernel offset, a bool mask of the windows whose gradient goes there: the
+        first position equal to the max (row-major), or the last NaN (PyTorch's choice).
+        Exactly one mask is True per window."""
+        xp = backend.xp
+        views = self.tile_views(x)
+        masks = [views[0] == y]
+        taken = masks[0].copy()
+        for values in views[1:-1]:
+            hit = values == y
+            hit &= ~taken
+            taken |= hit
+            masks.append(hit)
+        if len(views) > 1:
+            masks.append(~taken)            # every window without NaN has a max somewhere
+        nan = xp.isnan(y)
+        if nan.any():
+            left = nan.copy()
+            for mask, values in zip(reversed(masks), reversed(views)):
+                chosen = left & xp.isnan(values)
+                mask &= ~nan
+                mask |= chosen
+                left &= ~chosen
+        return masks
+
+    # ------------------------------------------------------------ any windows
+    def offsets(self, x, fill):
+        """Yield (index, the (N, C, OH, OW) values at that kernel offset) (row-major)."""
+        xp = backend.xp
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        if ph or pw:
+            x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+        oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+        for i in range(kh):
+            for j in range(kw):
+                yield i * kw + j, x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
 
     def windows(self, x, fill):
         """(N, C, OH, OW, kh, kw) view of x padded with ``fill``."""
@@ -33,29 +127,23 @@ class PoolGeometry:
             x, shape=(n, c, oh, ow, kh, kw),
             strides=(s[0], s[1], s[2] * sh, s[3] * sw, s[2], s[3]), writeable=False)
 
-    def offsets(self, x, fill):
-        """Yield (index, (i, j), the (N, C, OH, OW) values at kernel offset (i, j))."""
-        xp = backend.xp
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
-        if ph or pw:
-            x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
-        oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
-        for i in range(kh):
-            for j in range(kw):
-                yield i * kw + j, x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
-
-    def running_max(self, x):
-        """The max of each window and the (first) kernel offset where it is, in one pass
-        over the kernel offsets."""
+    def running_max(self, x, with_argmax=True):
+        """The max of each window and (if asked) the offset PyTorch's gradient goes to, in
+        one pass over the kernel offsets."""
         xp = backend.xp
         offsets = self.offsets(x, -numpy.inf)
         _, first = next(offsets)
-        best = first.copy()
-        kernel_size = self.kernel[0] * self.kernel[1]
-        argmax = xp.zeros(best.shape, dtype=numpy.int8 if kernel_size < 128 else numpy.int32)
+        best = _empty_in_layout(first.shape, x)
+        best[...] = first
+        argmax = None
+        if with_argmax:
+            argmax = xp.zeros(best.shape, dtype=numpy.int8 if self.kernel_size < 128
+                              else numpy.int32)
         for index, values in offsets:
-            better = values > best
-            xp.copyto(argmax, index, where=better)
+            if with_argmax:
+                better = values > best
+                better |= xp.isnan(values)
+                xp.copyto(argmax, index, where=better)
             xp.maximum(best, values, out=best)
         return best, argmax
 
@@ -71,87 +159,166 @@ class PoolGeometry:
         return padded[:, :, ph:ph + h, pw:pw + w]
 
 
-class MaxPool(Function):
-    """The max of each window; the gradient goes to the (first) position of the max."""
+def _empty_in_layout(shape, like, dtype=None):
+    """An (N, C, ...) array of ``shape`` laid out in memory as ``like`` is: channel-major when
+    ``like`` is (so elementwise passes between the two run contiguously)."""
+    dtype = like.dtype if dtype is None else dtype
+    if like.ndim == 4 and like.strides[1] > like.strides[0] and shape[0] > 1:
+        n, c, h, w = shape
+        return workspace.empty((c, n, h, w), dtype).transpose(1, 0, 2, 3)
+    return workspace.empty(shape, dtype)
 
+
+def _small_tiles(geometry):
+    return geometry.tiles and geometry.kernel_size <= _MAX_TILE_OFFSETS
+
+
+class MaxPool(Function):
+    """The max of each window; the gradient goes to one position per window (PyTorch's)."""
 
     def __init__(self, geometry):
         self.geometry = geometry
 
     def forward(self, x):
-        best, argmax = self.geometry.running_max(x)
-        self.save_for_backward(argmax)
+        geometry = self.geometry
         self.x_shape = x.shape
-        return best
+        need = self.needs_input_grad[0]
+        if _small_tiles(geometry):
+            views = geometry.tile_views(x)
+            y = _empty_in_layout(views[0].shape, x)
+            backend.xp.maximum(views[0], views[1], out=y) if len(views) > 1 else \
+                backend.xp.copyto(y, views[0])
+            for values in views[2:]:
+                backend.xp.maximum(y, values, out=y)
+            self.save_for_backward(x if need else None, y if need else None)
+            return y
+        y, argmax = geometry.running_max(x, with_argmax=need)
+        self.save_for_backward(argmax)
+        return y
 
     def backward(self, gy):
-        (argmax,) = self.saved_tensors
-        return MaxPoolScatter(self.geometry, argmax._data, self.x_shape)(gy)
+        saved = self.saved_tensors
+        if len(saved) == 2:
+            x, y = saved
+            chosen = self.geometry.winners(x._data, y._data)
+        else:
+            chosen = saved[0]._data
+        return MaxPoolScatter(self.geometry, chosen, self.x_shape)(gy)
+
+
+def _masked(values, mask, finite, out=None):
+    """values where mask, else 0: a multiply by the 0/1 mask when values are finite (fast,
+    and exact), numpy's where otherwise (0 * inf would be nan)."""
+    xp = backend.xp
+    if finite:
+        return xp.multiply(values, mask, out=out)
+    picked = xp.where(mask, values, values.dtype.type(0))
+    if out is None:
+        return picked
+    out[...] = picked
+    return out
 
 
 class MaxPoolScatter(Function):
-    """gy sent back to each window's argmax (linear in gy); its adjoint gathers."""
+    """gy sent back to each window's chosen position (linear in gy); its adjoint gathers.
+    ``chosen``: per kernel offset a mask (tiling windows) or each window's offset (int)."""
 
-
-    def __init__(self, geometry, argmax, x_shape):
-        self.geometry, self.argmax, self.x_shape = geometry, argmax, x_shape
+    def __init__(self, geometry, chosen, x_shape):
+        self.geometry, self.chosen, self.x_shape = geometry, chosen, x_shape
 
     def forward(self, gy):
-        kw = self.geometry.kernel[1]
+        xp = backend.xp
+        geometry = self.geometry
+        finite = bool(xp.isfinite(gy).all())
+        if _small_tiles(geometry):
+            gx = geometry.gradient_image(gy, self.x_shape, zero_all=False)
+            for part, mask in zip(geometry.tile_views(gx), self.chosen):
+                _masked(gy, mask, finite, out=part)
+            return gx
+        kw = geometry.kernel[1]
         pieces = []
-        for index in range(self.geometry.kernel[0] * kw):
-            hit = self.argmax == index
+        for index in range(geometry.kernel_size):
+            hit = self.chosen == index
             if hit.any():
-                pieces.append(((index // kw, index % kw), gy * hit))
-        return self.geometry.scatter(pieces, self.x_shape, gy.dtype)
+                pieces.append(((index // kw, index % kw), _masked(gy, hit, finite)))
+        return geometry.scatter(pieces, self.x_shape, gy.dtype)
 
     def backward(self, ggx):
-        return MaxPoolGather(self.geometry, self.argmax)(ggx)
+        return MaxPoolGather(self.geometry, self.chosen)(ggx)
 
 
 class MaxPoolGather(Function):
-    """Read x at each window's recorded argmax (the adjoint of MaxPoolScatter)."""
+    """Read x at each window's chosen position (the adjoint of MaxPoolScatter)."""
 
-
-    def __init__(self, geometry, argmax):
-        self.geometry, self.argmax = geometry, argmax
+    def __init__(self, geometry, chosen):
+        self.geometry, self.chosen = geometry, chosen
 
     def forward(self, x):
+        xp = backend.xp
         self.x_shape = x.shape
+        if _small_tiles(self.geometry):
+            finite = bool(xp.isfinite(x).all())
+            views = self.geometry.tile_views(x)
+            out = _empty_in_layout(views[0].shape, x)
+            _masked(views[0], self.chosen[0], finite, out=out)
+            for values, mask in zip(views[1:], self.chosen[1:]):
+                out += _masked(values, mask, finite)
+            return out
         windows = self.geometry.windows(x, 0)
         n, c, oh, ow, kh, kw = windows.shape
         flat = windows.reshape(n, c, oh, ow, kh * kw)
-        return backend.xp.take_along_axis(flat, self.argmax[..., None], -1)[..., 0]
+        return xp.take_along_axis(flat, self.chosen[..., None].astype(numpy.intp), -1)[..., 0]
 
     def backward(self, gy):
-        return MaxPoolScatter(self.geometry, self.argmax, self.x_shape)(gy)
+        return MaxPoolScatter(self.geometry, self.chosen, self.x_shape)(gy)
 
 
 class AvgPool(Function):
     """The mean of each window (zero padding counted, as PyTorch's default)."""
 
-
     def __init__(self, geometry):
         self.geometry = geometry
 
     def forward(self, x):
+        xp = backend.xp
+        geometry = self.geometry
         self.x_shape = x.shape
-        return self.geometry.windows(x, 0).mean(axis=(-2, -1))
+        if _small_tiles(geometry):
+            views = geometry.tile_views(x)
+            total = _empty_in_layout(views[0].shape, x)
+            xp.copyto(total, views[0])
+            for values in views[1:]:
+                xp.add(total, values, out=total)
+            return xp.divide(total, geometry.kernel_size, out=total)
+        if geometry.tiles:
+            return geometry.tile_blocks(x).sum(axis=(3, 5)) / geometry.kernel_size
+        return geometry.windows(x, 0).mean(axis=(-2, -1))
 
     def backward(self, gy):
         return AvgPoolScatter(self.geometry, self.x_shape)(gy)
 
 
 class AvgPoolScatter(Function):
+    """Each window's share of gy, spread evenly over the window (the adjoint of AvgPool)."""
 
     def __init__(self, geometry, x_shape):
         self.geometry, self.x_shape = geometry, x_shape
 
     def forward(self, gy):
-        kh, kw = self.geometry.kernel
-        share = gy / (kh * kw)
+        xp = backend.xp
+        geometry = self.geometry
+        share = gy / geometry.kernel_size
+        if geometry.tiles:
+            gx = geometry.gradient_image(gy, self.x_shape, zero_all=False)
+            if _small_tiles(geometry):
+                for part in geometry.tile_views(gx):
+                    xp.copyto(part, share)
+            else:
+                geometry.tile_blocks(gx)[...] = share[:, :, :, None, :, None]
+            return gx
+        kh, kw = geometry.kernel
         pieces = [((i, j), share) for i in range(kh) for j in range(kw)]
-        return self.geometry.scatter(pieces, self.x_shape, gy.dtype)
+        return geometry.scatter(pieces, self.x_shape, gy.dtype)
 
     def backward(self, ggx):
         return AvgPool(self.geometry)(ggx)
@@ -182,6 +349,12 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    """Mean over each kernel_size window, zero padding counted (stride defaults to kernel_size).
+
+    >>> import chainrule
+    >>> avg_pool2d(chainrule.arange(16).float().reshape(1, 1, 4, 4), 2).tolist()
+    [[[[2.5, 4.5], [10.5, 12.5]]]]
+    """
     return AvgPool(_geometry(x, kernel_size, stride, padding, "avg_pool2d"))(x)
 
 
@@ -196,17 +369,33 @@ def _averaging_matrix(size_in, size_out, dtype, like):
 
 
 def adaptive_avg_pool2d(x, output_size):
-    """Average pooling to a fixed output size: out = P_h @ x @ P_w^T with averaging rows."""
+    """Average pooling to a fixed output size. When the output size divides the input's, it
+    is plain average pooling over tiling windows; otherwise out = P_h @ x @ P_w^T with
+    averaging rows (PyTorch's overlapping bins).
+
+    >>> import chainrule
+    >>> adaptive_avg_pool2d(chainrule.ones(2, 3, 5, 5), 1).shape
+    (2, 3, 1, 1)
+    """
     if x.ndim != 4:
         raise ShapeError(f"adaptive_avg_pool2d: input must be (N, C, H, W), got {x.shape}")
     oh, ow = _pair(output_size, "output_size")
-    ph = _averaging_matrix(x.shape[2], oh, x._data.dtype, x)
-    pw = _averaging_matrix(x.shape[3], ow, x._data.dtype, x)
+    h, w = x.shape[2:]
+    if oh >= 1 and ow >= 1 and h % oh == 0 and w % ow == 0:
+        kernel = (h // oh, w // ow)
+        return AvgPool(PoolGeometry(kernel, kernel, (0, 0)))(x)
+    ph = _averaging_matrix(h, oh, x._data.dtype, x)
+    pw = _averaging_matrix(w, ow, x._data.dtype, x)
     return einsum("ih,nchw,jw->ncij", ph, x, pw)
 
 
 def upsample_nearest(x, scale_factor):
-    """Repeat each pixel scale_factor x scale_factor times (integer factors)."""
+    """Repeat each pixel scale_factor x scale_factor times (integer factors).
+
+    >>> import chainrule
+    >>> upsample_nearest(chainrule.ones(1, 1, 2, 2), 2).shape
+    (1, 1, 4, 4)
+    """
     sh, sw = _pair(scale_factor, "scale_factor")
     n, c, h, w = x.shape
     grown = x.reshape(n, c, h, 1, w, 1).broadcast_to((n, c, h, sh, w, sw))

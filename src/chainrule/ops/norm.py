@@ -1,0 +1,139 @@
+"""Batch normalisation with batch statistics as one node: forward and backward are each a few
+fused passes over the activations instead of a dozen recorded elementwise ops.
+
+    y = (x - mean) / sqrt(var + eps) * weight + bias       (statistics over all axes but 1)
+
+The first-order backward is the closed form (with xhat = (x - mean) / sqrt(var + eps), n
+values per channel):
+
+    gbias = sum(g),  gweight = sum(g * xhat),
+    gx = weight / sqrt(var + eps) * (g - gbias / n - xhat * gweight / n)
+
+computed on arrays. When the backward pass is itself recorded (``create_graph=True``), the
+same formula is written with chainrule ops from the saved input instead, so second
+derivatives are exact; both give the same values.
+
+Channels are reduced on an (A, C, B) view of x, which is free both for NCHW arrays and for
+the channel-major arrays the convolutions produce; outputs keep x's layout.
+"""
+from .. import backend
+from ..autograd.function import Function
+from ..autograd.grad_mode import state
+from . import workspace
+
+
+def _channel_major(x):
+    """Is x (N, C, ...) laid out channel-major, (C, N, ...) in memory (as convolutions leave
+    their outputs)?"""
+    return x.shape[0] > 1 and x.swapaxes(0, 1).flags.c_contiguous
+
+
+def _rows(a, channel_major):
+    """a (N, C, ...) as an (A, C, B) array: (1, C, N * rest) when ``channel_major``, else
+    (N, C, rest); a view when a is laid out so, else a copy in workspace memory."""
+    n, c = a.shape[:2]
+    source = a.swapaxes(0, 1) if channel_major else a
+    if not source.flags.c_contiguous:
+        copy = workspace.empty(source.shape, source.dtype)
+        copy[...] = source
+        source = copy
+    return source.reshape(1, c, -1) if channel_major else source.reshape(n, c, -1)
+
+
+def _unrows(rows, shape, channel_major):
+    """The inverse of ``_rows``: an (A, C, B) array back to (N, C, ...) (a view)."""
+    if channel_major:
+        return rows.reshape((shape[1], shape[0]) + tuple(shape[2:])).swapaxes(0, 1)
+    return rows.reshape(shape)
+
+
+def _per_channel(values):
+    """(C,) -> (1, C, 1), to broadcast against channel rows."""
+    return values.reshape(1, -1, 1)
+
+
+class BatchNorm(Function):
+    """Batch normalisation in training mode: normalise x with its own batch statistics, then
+    scale by ``weight`` and shift by ``bias`` (each optional: ``affine`` says which are given).
+    The batch mean and (biased) variance are left in ``batch_mean`` / ``batch_var``."""
+
+    def __init__(self, eps, has_weight, has_bias):
+        self.eps, self.has_weight, self.has_bias = eps, has_weight, has_bias
+
+    def forward(self, x, *affine):
+        xp = backend.xp
+        weight = affine[0] if self.has_weight else None
+        bias = affine[-1] if self.has_bias else None
+        self.channel_major = _channel_major(x)
+        rows = _rows(x, self.channel_major)
+        count = rows.shape[0] * rows.shape[2]
+        mean = rows.sum(axis=(0, 2)) / count
+        centered = workspace.empty(rows.shape, rows.dtype)
+        xp.subtract(rows, _per_channel(mean), out=centered)
+        squares = workspace.empty(rows.shape, rows.dtype)
+        xp.multiply(centered, centered, out=squares)
+        var = squares.sum(axis=(0, 2)) / count
+        del squares
+        inv_std = 1.0 / xp.sqrt(var + self.eps)
+        scale = inv_std if weight is None else weight * inv_std
+        y = xp.multiply(centered, _per_channel(scale), out=centered)
+        if bias is not None:
+            xp.add(y, _per_channel(bias), out=y)
+        self.batch_mean, self.batch_var = mean, var
+        if True in self.needs_input_grad:
+            self.save_for_backward(x, weight, mean, inv_std)
+        self.count = count
+        return _unrows(y, x.shape, self.channel_major)
+
+    def backward(self, gy):
+        x, weight, mean, inv_std = self.saved_tensors
+        need = self.needs_input_grad
+        if state.enabled:                       # recording: the formula in chainrule ops
+            grads = self._recorded_backward(gy, x, weight)
+        else:
+            grads = self._fused_backward(gy._data, x._data,
+                                         None if weight is None else weight._data,
+                                         mean._data, inv_std._data)
+            grads = tuple(None if g is None else x._make(g, None) for g in grads)
+        gx, gweight, gbias = grads
+        result = [gx if need[0] else None]
+        if self.has_weight:
+            result.append(gweight if need[1] else None)
+        if self.has_bias:
+            result.append(gbias if need[-1] else None)
+        return tuple(result) if len(result) > 1 else result[0]
+
+    def _fused_backward(self, gy, x, weight, mean, inv_std):
+        xp = backend.xp
+        g, rows = _rows(gy, self.channel_major), _rows(x, self.channel_major)
+        count = self.count
+        centered = workspace.empty(rows.shape, rows.dtype)
+        xp.subtract(rows, _per_channel(mean), out=centered)
+        gbias = g.sum(axis=(0, 2))
+        product = workspace.empty(rows.shape, rows.dtype)
+        xp.multiply(g, centered, out=product)
+        dot = product.sum(axis=(0, 2))                  # sum(g * (x - mean)) per channel
+        gweight = dot * inv_std
+        scale = inv_std if weight is None else weight * inv_std
+        # gx = scale * g - centered * (scale * inv_std^2 * dot / n) - scale * gbias / n
+        gx = xp.multiply(g, _per_channel(scale), out=product)
+        xp.multiply(centered, _per_channel(-scale * inv_std * inv_std * dot / count),
+                    out=centered)
+        gx += centered
+        gx += _per_channel(-scale * gbias / count)
+        return _unrows(gx, x.shape, self.channel_major), gweight, gbias
+
+    def _recorded_backward(self, gy, x, weight):
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        count = self.count
+        mean = x.mean(dim=axes, keepdim=True)
+        centered = x - mean
+        inv_std = ((centered * centered).mean(dim=axes, keepdim=True) + self.eps).rsqrt()
+        xhat = centered * inv_std
+        gbias = gy.sum(dim=axes)
+        gweight = (gy * xhat).sum(dim=axes)
+        scale = inv_std if weight is None else weight.reshape(shape) * inv_std
+        gx = scale * (gy - gbias.reshape(shape) * (1.0 / count)
+                      - xhat * gweight.reshape(shape) * (1.0 / count))
+        return gx, gweight, gbias

@@ -1,0 +1,361 @@
+"""The fast convolution and pooling paths against a plain reference (float64, to 1e-12) and
+against PyTorch, over random geometries and memory layouts; gradcheck and gradgradcheck on
+every im2col path."""
+import numpy as np
+import pytest
+from hypothesis import event, given, settings, strategies as st
+
+import chainrule
+from chainrule.nn import functional as F
+from chainrule.ops.conv import ConvGeometry, _padding
+from chainrule.ops.pool import PoolGeometry
+from tests.helpers import check, make
+
+EXACT = dict(rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------- the reference
+
+def reference_conv(x, w, b, stride, padding, dilation, groups):
+    """conv2d by its definition: for each kernel offset, the shifted input times that tap of
+    the weight, summed (padding: (top, bottom, left, right))."""
+    n, c, h, width = x.shape
+    o, cg, kh, kw = w.shape
+    (sh, sw), (dh, dw), (top, bottom, left, right) = stride, dilation, padding
+    padded = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    oh = (h + top + bottom - dh * (kh - 1) - 1) // sh + 1
+    ow = (width + left + right - dw * (kw - 1) - 1) // sw + 1
+    og = o // groups
+    y = np.zeros((n, o, oh, ow))
+    for i in range(kh):
+        for j in range(kw):
+            tap = padded[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+                         j * dw:j * dw + sw * (ow - 1) + 1:sw]
+            for g in range(groups):
+                y[:, g * og:(g + 1) * og] += np.einsum(
+                    "nchw,oc->nohw", tap[:, g * cg:(g + 1) * cg], w[g * og:(g + 1) * og, :, i, j])
+    return y if b is None else y + b.reshape(1, -1, 1, 1)
+
+
+def reference_grads(x, w, r, stride, padding, dilation, groups, x_hw=None):
+    """The gradients of sum(conv(x, w, b) * r) in x, w and b, by the adjoint definitions.
+    ``x_hw`` sets the input size (a transposed convolution with output_padding)."""
+    n, c, h, width = x.shape if x_hw is None else (r.shape[0], w.shape[1] * groups) + x_hw
+    o, cg, kh, kw = w.shape
+    (sh, sw), (dh, dw), (top, bottom, left, right) = stride, dilation, padding
+    oh, ow = r.shape[2:]
+    og = o // groups
+    gpad = np.zeros((n, c, h + top + bottom, width + left + right))
+    gw = np.zeros(w.shape)
+    padded = None if x is None else np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+            cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+            for g in range(groups):
+                part = r[:, g * og:(g + 1) * og]
+                gpad[:, g * cg:(g + 1) * cg, rows, cols] += np.einsum(
+                    "nohw,oc->nchw", part, w[g * og:(g + 1) * og, :, i, j])
+                if padded is not None:
+                    gw[g * og:(g + 1) * og, :, i, j] = np.einsum(
+                        "nohw,nchw->oc", part, padded[:, g * cg:(g + 1) * cg, rows, cols])
+    gx = gpad[:, :, top:top + h, left:left + width]
+    return gx, gw, r.sum(axis=(0, 2, 3))
+
+
+# ---------------------------------------------------------------- layouts
+
+def laid_out(array, layout):
+    """The same values in another memory layout: NCHW, channel-major (CNHW, as convolutions
+    produce), channels-last (NHWC) or strided (every other element of a wider array)."""
+    if layout == "nchw":
+        return np.ascontiguousarray(array)
+    if layout == "channel_major":
+        return np.ascontiguousarray(array.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    if layout == "channels_last":
+        return np.ascontiguousarray(array.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    wide = np.zeros(array.shape[:-1] + (2 * array.shape[-1],))
+    wide[..., ::2] = array
+    return wide[..., ::2]
+
+
+LAYOUTS = ["nchw", "channel_major", "channels_last", "strided"]
+
+
+@st.composite
+def geometries(draw):
+    """Geometries that reach every im2col path: pointwise (1x1), flat (stride 1), patches
+    (stride = kernel) and windows (anything else)."""
+    path = draw(st.sampled_from(["pointwise", "flat", "patches", "windows"]))
+    groups = draw(st.sampled_from([1, 2, 3]))
+    c_in, c_out = groups * draw(st.integers(1, 3)), groups * draw(st.integers(1, 3))
+    if path == "pointwise":
+        kernel, stride, dilation, padding = (1, 1), draw(st.sampled_from([(1, 1), (2, 2), (1, 3)])), \
+            (1, 1), 0
+    elif path == "flat":
+        kernel = (draw(st.integers(1, 4)), draw(st.integers(2, 4)))
+        stride, dilation = (1, 1), (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+        padding = draw(st.sampled_from([0, 1, 2, (0, 2), "same"]))
+    elif path == "patches":
+        kernel = (draw(st.integers(1, 3)), draw(st.integers(2, 3)))
+        stride, dilation, padding = kernel, (1, 1), 0
+    else:
+        kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+        stride = (draw(st.integers(1, 3)), draw(st.integers(2, 3)))
+        dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+        padding = draw(st.sampled_from([0, 1, (2, 1)]))
+    span_h, span_w = dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1
+    h, w = draw(st.integers(span_h, span_h + 6)), draw(st.integers(span_w, span_w + 6))
+    n = draw(st.integers(1, 3))
+    return dict(x_shape=(n, c_in, h, w), w_shape=(c_out, c_in // groups) + kernel,
+                stride=stride, padding=padding, dilation=dilation, groups=groups,
+                bias=draw(st.booleans()), layout=draw(st.sampled_from(LAYOUTS)), path=path)
+
+
+def _arrays(case, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(case["x_shape"])
+    w = rng.standard_normal(case["w_shape"])
+    b = rng.standard_normal(case["w_shape"][0]) if case["bias"] else None
+    return x, w, b
+
+
+def _padding4(case):
+    return _padding(case["padding"], case["w_shape"][2:], case["dilation"], case["stride"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=geometries(), seed=st.integers(0, 1000))
+def test_conv2d_values_and_gradients_match_the_reference(case, seed):
+    x, w, b = _arrays(case, seed)
+    geometry = ConvGeometry(case["stride"], _padding4(case), case["dilation"], case["groups"])
+    event(geometry.path(*case["w_shape"][2:]))          # the drawn path, or a simpler one
+    xt = chainrule.tensor(laid_out(x, case["layout"]), requires_grad=True)
+    wt = chainrule.tensor(w, requires_grad=True)
+    bt = None if b is None else chainrule.tensor(b, requires_grad=True)
+    y = F.conv2d(xt, wt, bt, case["stride"], case["padding"], case["dilation"], case["groups"])
+    args = (case["stride"], _padding4(case), case["dilation"], case["groups"])
+    expected = reference_conv(x, w, b, *args)
+    np.testing.assert_allclose(y.numpy(), expected, **EXACT)
+    r = np.random.default_rng(seed + 1).standard_normal(expected.shape)
+    y.backward(chainrule.tensor(laid_out(r, case["layout"])))
+    gx, gw, gb = reference_grads(x, w, r, *args)
+    np.testing.assert_allclose(xt.grad.numpy(), gx, **EXACT)
+    np.testing.assert_allclose(wt.grad.numpy(), gw, **EXACT)
+    if b is not None:
+        np.testing.assert_allclose(bt.grad.numpy(), gb, **EXACT)
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=geometries(), seed=st.integers(0, 1000), extra=st.integers(0, 2))
+def test_conv_transpose2d_matches_the_reference_adjoint(case, seed, extra):
+    if case["padding"] == "same" or case["padding"] == (0, 2):
+        case["padding"] = 1
+    if not isinstance(case["padding"], int):
+        case["padding"] = case["padding"][0]
+    x, w, _ = _arrays(case, seed)
+    args = (case["stride"], _padding4(case), case["dilation"], case["groups"])
+    g = reference_conv(x, w, None, *args)                 # an input of the right size
+    output_padding = tuple(min(extra, max(s, d) - 1) for s, d in zip(case["stride"],
+                                                                      case["dilation"]))
+    # conv_transpose2d's weight (C_in, C_out / groups, kh, kw) is conv2d's weight itself
+    ours = F.conv_transpose2d(chainrule.tensor(laid_out(g, case["layout"])), chainrule.tensor(w),
+                              None, case["stride"], case["padding"], output_padding,
+                              case["groups"], case["dilation"])
+    gx, _, _ = reference_grads(None, w, g, *args, x_hw=tuple(ours.shape[2:]))
+    np.testing.assert_allclose(ours.numpy(), gx, **EXACT)
+
+
+@pytest.mark.torch
+@settings(max_examples=30, deadline=None)
+@given(case=geometries(), seed=st.integers(0, 1000))
+def test_conv2d_matches_pytorch(case, seed):
+    torch = pytest.importorskip("torch")
+    x, w, b = _arrays(case, seed)
+    ours = [chainrule.tensor(laid_out(x, case["layout"]), requires_grad=True),
+            chainrule.tensor(w, requires_grad=True)]
+    theirs = [torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)]
+    if b is not None:
+        ours.append(chainrule.tensor(b, requires_grad=True))
+        theirs.append(torch.tensor(b, requires_grad=True))
+    options = (case["stride"], case["padding"], case["dilation"], case["groups"])
+    y = F.conv2d(ours[0], ours[1], ours[2] if b is not None else None, *options)
+    ty = torch.nn.functional.conv2d(theirs[0], theirs[1], theirs[2] if b is not None else None,
+                                    *options)
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-10)
+    r = np.random.default_rng(seed).standard_normal(ty.shape)
+    y.backward(chainrule.tensor(r))
+    ty.backward(torch.tensor(r))
+    for mine, ref in zip(ours, theirs):
+        np.testing.assert_allclose(mine.grad.numpy(), ref.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("kernel, stride, padding, dilation, groups", [
+    ((1, 1), 1, 0, 1, 1),          # pointwise, the input itself
+    ((1, 1), 2, 0, 1, 2),          # pointwise, strided
+    ((3, 2), 1, (1, 0), (1, 2), 1),  # flat
+    ((2, 2), 2, 0, 1, 1),          # patches
+    ((3, 3), (2, 1), 1, 1, 2),     # windows
+])
+def test_each_path_passes_gradcheck_and_gradgradcheck(kernel, stride, padding, dilation, groups):
+    x = make((2, 2 * groups, 5, 6), 0)
+    w = make((2 * groups, 2) + kernel, 1)
+    b = make((2 * groups,), 2)
+    check(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups), x, w, b)
+
+
+def test_conv_output_is_channel_major_and_feeds_the_next_convolution_without_a_copy():
+    x = chainrule.randn(4, 3, 9, 9)
+    y = F.conv2d(x, chainrule.randn(5, 3, 3, 3))
+    assert y._data.transpose(1, 0, 2, 3).base is not None
+    z = F.conv2d(y, chainrule.randn(2, 5, 1, 1))          # pointwise: reads y in place
+    expected = np.einsum("nchw,oc->nohw", y.numpy(), chainrule.randn(2, 5, 1, 1).numpy()[..., 0, 0])
+    assert z.shape == expected.shape
+
+
+def test_conv2d_rejects_mismatched_dtypes_and_bias_shapes():
+    x = chainrule.randn(1, 2, 5, 5)
+    with pytest.raises(chainrule.DTypeError, match="conv2d.*float32.*float64"):
+        F.conv2d(x, chainrule.randn(3, 2, 3, 3).double())
+    with pytest.raises(chainrule.ShapeError, match="bias"):
+        F.conv2d(x, chainrule.randn(3, 2, 3, 3), chainrule.randn(4))
+
+
+# ---------------------------------------------------------------- pooling
+
+def reference_pool(x, kernel, stride, padding, kind):
+    """Each window's max (PyTorch's tie and NaN rule for the gradient position) or mean."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    fill = -np.inf if kind == "max" else 0.0
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    oh, ow = (padded.shape[2] - kh) // sh + 1, (padded.shape[3] - kw) // sw + 1
+    n, c = x.shape[:2]
+    y = np.zeros((n, c, oh, ow))
+    chosen = np.zeros((n, c, oh, ow, 2), dtype=int)
+    for index in np.ndindex(n, c, oh, ow):
+        a, b, i, j = index
+        window = padded[a, b, i * sh:i * sh + kh, j * sw:j * sw + kw]
+        if kind == "mean":
+            y[index] = window.sum() / (kh * kw)
+            continue
+        flat = window.ravel()
+        nan = np.flatnonzero(np.isnan(flat))
+        pick = nan[-1] if nan.size else int(np.argmax(flat))   # last NaN, else first max
+        y[index] = flat[pick]
+        chosen[index] = (i * sh + pick // kw - ph, j * sw + pick % kw - pw)
+    return y, chosen
+
+
+def reference_pool_grad(x_shape, r, chosen, kernel, stride, padding, kind):
+    gx = np.zeros(x_shape)
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    padded = np.zeros((x_shape[0], x_shape[1], x_shape[2] + 2 * ph, x_shape[3] + 2 * pw))
+    for index in np.ndindex(r.shape):
+        a, b, i, j = index
+        if kind == "max":
+            gx[a, b, chosen[index][0], chosen[index][1]] += r[index]
+        else:
+            padded[a, b, i * sh:i * sh + kh, j * sw:j * sw + kw] += r[index] / (kh * kw)
+    return gx if kind == "max" else padded[:, :, ph:ph + x_shape[2], pw:pw + x_shape[3]]
+
+
+@st.composite
+def pool_cases(draw):
+    kind = draw(st.sampled_from(["max", "mean"]))
+    tiles = draw(st.booleans())
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    if tiles:
+        stride, padding = kernel, (0, 0)
+    else:
+        stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+        padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    h, w = draw(st.integers(kernel[0], 8)), draw(st.integers(kernel[1], 8))
+    return dict(kind=kind, kernel=kernel, stride=stride, padding=padding,
+                x_shape=(draw(st.integers(1, 3)), draw(st.integers(1, 3)), h, w),
+                layout=draw(st.sampled_from(LAYOUTS)), ties=draw(st.booleans()),
+                nans=draw(st.booleans()) and kind == "max")
+
+
+def _pool_input(case, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(case["x_shape"])
+    if case["ties"]:
+        x = np.round(x)                        # many equal values: the tie rule matters
+    if case["nans"]:
+        x[rng.random(x.shape) < 0.2] = np.nan
+    return x
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=pool_cases(), seed=st.integers(0, 1000))
+def test_pooling_matches_the_reference_with_ties_and_nans(case, seed):
+    x = _pool_input(case, seed)
+    fn = F.max_pool2d if case["kind"] == "max" else F.avg_pool2d
+    xt = chainrule.tensor(laid_out(x, case["layout"]), requires_grad=True)
+    y = fn(xt, case["kernel"], case["stride"], case["padding"])
+    expected, chosen = reference_pool(x, case["kernel"], case["stride"], case["padding"],
+                                      case["kind"])
+    np.testing.assert_allclose(y.numpy(), expected, equal_nan=True, **EXACT)
+    r = np.random.default_rng(seed + 1).standard_normal(expected.shape)
+    y.backward(chainrule.tensor(laid_out(r, case["layout"])))
+    np.testing.assert_allclose(xt.grad.numpy(), reference_pool_grad(
+        x.shape, r, chosen, case["kernel"], case["stride"], case["padding"], case["kind"]),
+        **EXACT)
+
+
+@pytest.mark.torch
+@settings(max_examples=30, deadline=None)
+@given(case=pool_cases(), seed=st.integers(0, 1000))
+def test_pooling_matches_pytorch_with_ties_and_nans(case, seed):
+    torch = pytest.importorskip("torch")
+    x = _pool_input(case, seed)
+    ours = chainrule.tensor(laid_out(x, case["layout"]), requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    options = (case["kernel"], case["stride"], case["padding"])
+    if case["kind"] == "max":
+        y, ty = F.max_pool2d(ours, *options), torch.nn.functional.max_pool2d(theirs, *options)
+    else:
+        y, ty = F.avg_pool2d(ours, *options), torch.nn.functional.avg_pool2d(theirs, *options)
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), equal_nan=True, rtol=1e-12,
+                               atol=1e-12)
+    r = np.random.default_rng(seed).standard_normal(ty.shape)
+    y.backward(chainrule.tensor(r))
+    ty.backward(torch.tensor(r))
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda x: F.max_pool2d(x, 2),
+    lambda x: F.max_pool2d(x, (1, 3)),
+    lambda x: F.avg_pool2d(x, 2),
+    lambda x: F.avg_pool2d(x, (2, 3)),
+    lambda x: F.adaptive_avg_pool2d(x, 1),
+    lambda x: F.adaptive_avg_pool2d(x, (2, 1)),
+])
+def test_tiling_pools_pass_gradcheck_and_gradgradcheck(fn):
+    x = make((2, 3, 4, 7), 5)
+    x._data += np.arange(x._data.size).reshape(x.shape) * 1e-3     # no exact ties for max
+    check(fn, x)
+
+
+def test_max_pool_gradient_ignores_nonfinite_upstream_values_elsewhere():
+    x = chainrule.tensor(np.arange(16.0).reshape(1, 1, 4, 4), requires_grad=True)
+    y = F.max_pool2d(x, 2)
+    y.backward(chainrule.tensor([[[[np.inf, 1.0], [2.0, np.nan]]]], dtype=chainrule.float64))
+    grad = x.grad.numpy()[0, 0]
+    assert grad[1, 1] == np.inf and np.isnan(grad[3, 3]) and grad[3, 1] == 2.0
+    assert (grad[0] == [0, 0, 0, 0]).all()            # not 0 * inf = nan
+
+
+def test_adaptive_average_pool_with_uneven_bins_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((2, 3, 7, 5))
+    ours = F.adaptive_avg_pool2d(chainrule.tensor(x), (3, 2)).numpy()
+    theirs = torch.nn.functional.adaptive_avg_pool2d(torch.tensor(x), (3, 2)).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_pool_geometry_tiles_only_for_kernel_equal_to_stride_without_padding():
+    assert PoolGeometry((2, 2), (2, 2), (0, 0)).tiles
+    assert not PoolGeometry((3, 3), (2, 2), (0, 0)).tiles
+    assert not PoolGeometry((2, 2), (2, 2), (1, 1)).tiles
