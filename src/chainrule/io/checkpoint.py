@@ -5,6 +5,14 @@ Tensors go into the safetensors body under PyTorch's state_dict names (``0.weigh
 Everything else — step counters, hyper-parameters, RNG states, the History — is JSON in
 the file's metadata. Nothing is pickled; loading never executes code.
 
+Loading trusts nothing in the file: the format is checked by ``safetensors_format``, and
+every part of a training state (model weights, optimizer, scheduler, data loader, RNG,
+History) is checked against the object it is loaded into *before* any of them is changed
+(``checkpoint_state``), so a failed load leaves everything as it was. A model described in
+a checkpoint is only built after its description has been checked against the tensors in
+the same file and a memory budget (:func:`model_from_description`). Every failure is a
+:class:`CheckpointError` naming the file and the field.
+
 >>> import chainrule, tempfile, os
 >>> model = chainrule.nn.Linear(2, 1)
 >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
@@ -13,16 +21,20 @@ the file's metadata. Nothing is pickled; loading never executes code.
 ['bias', 'weight']
 """
 import json
+import numbers
 import os
 import re
 
 import numpy
 
 from .. import backend
-from ..errors import CheckpointError, ShapeError
+from ..errors import CheckpointError
 from ..generator import default_generator
+from ..models import MODELS
 from ..tensor import Tensor
-from . import safetensors_format
+from . import checkpoint_state, model_description, safetensors_format
+from .model_description import MAX_MODEL_BYTES
+from .safetensors_format import remove_stale_temp_files  # noqa: F401  (part of this API)
 
 FORMAT = "chainrule-checkpoint-1"
 
@@ -69,24 +81,77 @@ def _encode(value, key, arrays):
                           "(only tensors, numbers, strings and containers of them)")
 
 
-def _decode(value, arrays):
-    if isinstance(value, list):
-        return [_decode(v, arrays) for v in value]
-    if isinstance(value, dict):
-        if "__tensor__" in value:
-            return arrays[value["__tensor__"]]
-        if "__tuple__" in value:
-            return tuple(_decode(v, arrays) for v in value["__tuple__"])
-        if "__float__" in value:
-            return float(value["__float__"])
-        if "__dict__" in value:
-            return {_hashable(_decode(k, arrays)): _decode(v, arrays)
-                    for k, v in value["__dict__"]}
-    return value
+_MARKERS = ("__tensor__", "__tuple__", "__float__", "__dict__")
 
 
-def _hashable(key):
-    return tuple(key) if isinstance(key, list) else key
+def _decode(value, arrays, where="extra"):
+    """The value ``_encode`` wrote, every marker checked: CheckpointError at ``where``."""
+    if isinstance(value, list):            # (scalars pass as they are: no label built)
+        return [_decode(v, arrays, f"{where}[{i}]") if isinstance(v, (list, dict)) else v
+                for i, v in enumerate(value)]
+    if not isinstance(value, dict):
+        return value
+    marker = [k for k in _MARKERS if k in value]
+    if not marker:
+        return value                             # a plain JSON object, stored as it is
+    if len(value) != 1:
+        raise CheckpointError(f"{where}: an encoded {marker[0]} with other keys beside it "
+                              f"({', '.join(sorted(map(repr, value)))})")
+    inner = value[marker[0]]
+    if marker[0] == "__tensor__":
+        if not isinstance(inner, str) or inner not in arrays:
+            raise CheckpointError(f"{where}: refers to tensor {inner!r}, which the file does "
+                                  "not hold")
+        return arrays[inner]
+    if marker[0] == "__float__":
+        return _decode_float(inner, where)
+    if not isinstance(inner, list):
+        raise CheckpointError(f"{where}: {marker[0]} must hold a list, got "
+                              f"{type(inner).__name__}")
+    if marker[0] == "__tuple__":
+        return tuple(_decode(v, arrays, f"{where}[{i}]") for i, v in enumerate(inner))
+    return _decode_dict(inner, arrays, where)
+
+
+def _decode_float(text, where):
+    try:
+        if isinstance(text, str) and len(text) < 40:
+            return float(text)
+    except ValueError:
+        pass
+    raise CheckpointError(f"{where}: {text!r} is not a number")
+
+
+def _decode_dict(pairs, arrays, where):
+    result = {}
+    for i, pair in enumerate(pairs):
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise CheckpointError(f"{where}[{i}]: expected a [key, value] pair")
+        key = _hashable(_decode(pair[0], arrays, f"{where}[{i}] key"), f"{where}[{i}] key")
+        if key in result:
+            raise CheckpointError(f"{where}: the key {key!r} appears twice")
+        result[key] = _decode(pair[1], arrays, f"{where}[{key!r}]")
+    return result
+
+
+def _hashable(key, where):
+    if isinstance(key, list):
+        key = tuple(key)
+    if isinstance(key, tuple):
+        return tuple(_hashable(k, where) for k in key)
+    if key is None or isinstance(key, (str, numbers.Real)):
+        return key
+    raise CheckpointError(f"{where}: a {type(key).__name__} cannot be a key")
+
+
+class _Unread:
+    """Stands for a tensor of the file that has not been read (checking a description)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"<tensor {self.name!r}>"
 
 
 # ---------------------------------------------------------------- training state
@@ -108,8 +173,11 @@ def save_checkpoint(path, model=None, optimizer=None, scheduler=None, epoch=None
             arrays["model." + name] = backend.to_numpy(value._data)
     if optimizer is not None:
         state["optimizer"] = _encode(optimizer.state_dict(), "optimizer", arrays)
+        state["optimizer_class"] = type(optimizer).__name__
     if scheduler is not None:
-        state["scheduler"] = _encode(scheduler.state_dict(), "scheduler", arrays)
+        state["scheduler"] = _encode(checkpoint_state.scheduler_state(scheduler), "scheduler",
+                                     arrays)
+        state["scheduler_class"] = type(scheduler).__name__
     if history is not None:
         state["history"] = history.to_dict()
     if rng:
@@ -122,44 +190,157 @@ def save_checkpoint(path, model=None, optimizer=None, scheduler=None, epoch=None
 
 
 def load_checkpoint(path, model=None, optimizer=None, scheduler=None, loader=None,
-                    restore_rng=True):
-    """Restore what ``save_checkpoint`` wrote into the given objects; returns a dict with
-    ``epoch``, ``step``, ``history`` (a History or None) and ``extra``."""
+                    restore_rng=True, history=None):
+    """Restore what ``save_checkpoint`` wrote into the given objects (``history`` too, if
+    given); returns a dict with ``epoch``, ``step``, ``history`` (the History given, else the
+    saved history as a dict, or None) and ``extra``.
+
+    Everything is checked before anything is changed: on a CheckpointError the model,
+    optimizer, scheduler, loader, History and random generator are as they were.
+
+    >>> import chainrule, os, tempfile
+    >>> model = chainrule.nn.Linear(2, 1)
+    >>> opt = chainrule.optim.Adam(model.parameters())
+    >>> path = save_checkpoint(os.path.join(tempfile.mkdtemp(), "c.safetensors"), model, opt)
+    >>> load_checkpoint(path, model, chainrule.optim.SGD(model.parameters()))
+    Traceback (most recent call last):
+    ...
+    chainrule.errors.CheckpointError: ...: the checkpoint holds the state of a Adam optimizer,
+    but the optimizer here is a SGD: resume with Adam, or start a new run
+    """
     arrays, metadata = safetensors_format.read(path)
-    try:
-        state = json.loads(metadata["chainrule"])
-        if state.get("format") != FORMAT:
-            raise KeyError("format")
-    except (KeyError, ValueError):
+    state = _training_state(path, metadata)
+    changes, result = _check_all(path, state, arrays, model, optimizer, scheduler, loader,
+                                 restore_rng, history)
+    for change, value in changes:
+        change(value)
+    return result
+
+
+def _training_state(path, metadata):
+    """The parsed JSON training state of a checkpoint's metadata."""
+    text = metadata.get("chainrule")
+    state = None
+    if text is not None:
+        state = safetensors_format.parse_json(text, f"{path}: training state")
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: a safetensors file, but not a chainrule training "
-                              "checkpoint (use chainrule.load for plain state_dicts)") from None
+                              "checkpoint (use chainrule.load for plain state_dicts)")
+    return state
+
+
+def _check_all(path, state, arrays, model, optimizer, scheduler, loader, restore_rng,
+               history):
+    """Check every part that will be loaded; returns the (load function, checked value)
+    pairs to apply and the result of load_checkpoint. Changes nothing."""
+    check = checkpoint_state
+    changes = []
+    result = {"epoch": check.check_counter(path, state.get("epoch"), "epoch"),
+              "step": check.check_counter(path, state.get("step"), "step")}
     if model is not None:
-        weights = {k[len("model."):]: v for k, v in arrays.items() if k.startswith("model.")}
-        try:
-            model.load_state_dict(weights)
-        except ShapeError as error:
-            raise CheckpointError(f"{path}: does not fit the model — {error}") from None
-    try:
-        if optimizer is not None and "optimizer" in state:
-            optimizer.load_state_dict(_decode(state["optimizer"], arrays))
-        if scheduler is not None and "scheduler" in state:
-            scheduler.load_state_dict(_decode(state["scheduler"], arrays))
-        if loader is not None and "loader" in state:
-            loader.load_state_dict(state["loader"])
-        if restore_rng and "rng" in state:
-            default_generator.set_state(state["rng"])
-    except (KeyError, ValueError, TypeError, IndexError) as error:
-        raise CheckpointError(f"{path}: its optimizer/scheduler/loader state does not fit: "
-                              f"{error}") from None
-    history = None
-    if state.get("history") is not None:
-        from ..train.history import History
-        history = History.from_dict(state["history"])
-    return {"epoch": state.get("epoch"), "step": state.get("step"), "history": history,
-            "extra": _decode(state.get("extra"), arrays)}
+        changes.append((model.load_state_dict, _model_weights(path, model, arrays)))
+    if optimizer is not None and "optimizer" in state:
+        saved = _decode(state["optimizer"], arrays, f"{path}: optimizer state")
+        changes.append((optimizer.load_state_dict, check.check_optimizer(
+            path, optimizer, saved, _class_name(path, state, "optimizer_class"))))
+    if scheduler is not None and "scheduler" in state:
+        saved = _decode(state["scheduler"], arrays, f"{path}: scheduler state")
+        changes.append((scheduler.load_state_dict, check.check_scheduler(
+            path, scheduler, saved, _class_name(path, state, "scheduler_class"))))
+    if loader is not None and "loader" in state and hasattr(loader, "load_state_dict"):
+        changes.append((loader.load_state_dict, check.check_loader(path, loader,
+                                                                   state["loader"])))
+    if restore_rng and "rng" in state:
+        changes.append((default_generator.set_state,
+                        check.check_generator_state(state["rng"], f"{path}: rng state")))
+    saved_history = state.get("history")
+    if saved_history is not None:
+        saved_history = check.check_history(path, saved_history)
+        if history is not None:
+            changes.append((history.load_state_dict, saved_history))
+    result["history"] = history if history is not None else saved_history
+    result["extra"] = _decode(state.get("extra"), arrays, f"{path}: extra")
+    return changes, result
 
 
-# ---------------------------------------------------------------- the fit callback
+def _class_name(path, state, key):
+    name = state.get(key)
+    if name is not None and not isinstance(name, str):
+        raise CheckpointError(f"{path}: {key} must be a class name, got {name!r}")
+    return name
+
+
+def _model_weights(path, model, arrays):
+    """The ``model.*`` tensors, checked to fit ``model`` exactly (names and shapes)."""
+    weights = {k[len("model."):]: v for k, v in arrays.items() if k.startswith("model.")}
+    own = model.state_dict()
+    mismatched = [f"{k}: checkpoint {tuple(weights[k].shape)} vs model {tuple(t.shape)}"
+                  for k, t in own.items() if k in weights and
+                  tuple(weights[k].shape) != tuple(t.shape)]
+    missing = [k for k in own if k not in weights]
+    unexpected = [k for k in weights if k not in own]
+    problems = ((["mis-shaped keys: " + "; ".join(mismatched)] if mismatched else []) +
+                (["missing keys: " + ", ".join(missing)] if missing else []) +
+                (["unexpected keys: " + ", ".join(unexpected[:10])] if unexpected else []))
+    if problems:
+        raise CheckpointError(f"{path}: does not fit the model — load_state_dict into "
+                              f"{type(model).__name__}: " + " | ".join(problems))
+    return weights
+
+
+# ---------------------------------------------------------------- a model from its description
+
+def model_from_description(path, max_bytes=MAX_MODEL_BYTES):
+    """Build the model a checkpoint describes (as ``chainrule train --out`` writes it) and
+    load its weights; returns ``(model, description)``.
+
+    The description is checked before anything is allocated: each option of the right type,
+    the tensors it implies equal to those stored in the file, and the parameters (and the
+    file's tensors) within ``max_bytes`` (2 GiB by default).
+
+    >>> import chainrule, os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+    >>> model = chainrule.models.MLP(4, (8,), 3)
+    >>> _ = save_checkpoint(path, model, extra={"model": {"type": "mlp", **model.config}})
+    >>> rebuilt, description = model_from_description(path)
+    >>> rebuilt.config == model.config, description["model"]["type"]
+    (True, 'mlp')
+    """
+    with safetensors_format.SafetensorsFile(path) as f:
+        state = _training_state(path, f.metadata)
+        if f.size - f.data_start > max_bytes:
+            raise CheckpointError(f"{path}: holds {f.size - f.data_start} bytes of tensors, "
+                                  f"more than the {max_bytes} allowed (max_bytes)")
+        kind, config = _described_model(path, state, f.entries)
+        model_description.check_against_file(path, kind, config, f.entries, max_bytes)
+        arrays = f.read_arrays()
+    description = _decode(state.get("extra"), arrays, f"{path}: extra")
+    model_description.check_inputs(path, description, kind, config, max_bytes)
+    model = MODELS[kind](**config)
+    changes, _ = _check_all(path, state, arrays, model, None, None, None, False, None)
+    for change, value in changes:
+        change(value)
+    return model, description
+
+
+def _described_model(path, state, entries):
+    """(model type, checked options) of the description in a checkpoint's ``extra``."""
+    unread = {name: _Unread(name) for name in entries}
+    description = _decode(state.get("extra"), unread, f"{path}: extra")
+    if not isinstance(description, dict) or not isinstance(description.get("model"), dict):
+        raise CheckpointError(f"{path}: no model description inside; use the "
+                              "model.safetensors that chainrule train --out writes")
+    config = dict(description["model"])
+    kind = config.pop("type", "mlp")
+    if not isinstance(kind, str) or kind not in MODELS:
+        raise CheckpointError(f"{path}: model description 'type': unknown model type "
+                              f"{kind!r} (known: {', '.join(MODELS)})")
+    if kind not in model_description.FIELDS:
+        raise CheckpointError(f"{path}: cannot check a description of a {kind} model")
+    return kind, model_description.check_config(path, kind, config, MODELS[kind])
+
+
+# ---------------------------------------------------------------- the checkpoints of a run
 
 _NAME = re.compile(r"^epoch-(\d+)\.safetensors$")
 
@@ -174,62 +355,3 @@ def checkpoints_in(directory):
         if match:
             found.append((int(match.group(1)), os.path.join(directory, name)))
     return sorted(found)
-
-
-def _callback_base():
-    from ..train.callbacks import Callback
-    return Callback
-
-
-class ModelCheckpoint(_callback_base()):
-    """Save the training state every ``every`` epochs into ``directory`` (keeping the last
-    ``keep_last``) and ``best.safetensors`` by ``monitor``; with ``resume=True``, continue
-    from the newest checkpoint there, bit-identically to a run that was never interrupted.
-    """
-
-    def __init__(self, directory, every=1, keep_last=3, monitor="val_loss", mode="auto",
-                 resume=False, extra=None):
-        self.directory, self.every, self.keep_last = directory, max(1, int(every)), keep_last
-        self.monitor, self.resume, self.extra = monitor, resume, extra
-        self.mode = mode if mode != "auto" else ("min" if "loss" in monitor else "max")
-        self.best = None
-        self.resume_epoch = 1
-
-    def on_train_begin(self, trainer):
-        if not self.resume:
-            return
-        found = checkpoints_in(self.directory)
-        if not found:
-            return
-        epoch, path = found[-1]
-        restored = load_checkpoint(path, trainer.model, trainer.optimizer,
-                                   getattr(trainer, "scheduler", None), trainer.loader)
-        if restored["history"] is not None:
-            trainer.history.__dict__.update(restored["history"].__dict__)
-        trainer.step_count = restored["step"] or 0
-        self.best = (restored["extra"] or {}).get("best") if isinstance(restored["extra"],
-                                                                        dict) else None
-        self.resume_epoch = epoch + 1
-
-    def on_epoch_end(self, trainer, epoch, logs):
-        if not trainer.is_main:
-            return
-        extra = dict(self.extra or {})
-        value = logs.get(self.monitor, logs.get("loss"))
-        improved = value is not None and (self.best is None or (
-            value < self.best if self.mode == "min" else value > self.best))
-        if improved:
-            self.best = value
-        extra["best"] = self.best
-        kwargs = dict(model=trainer.model, optimizer=trainer.optimizer,
-                      scheduler=getattr(trainer, "scheduler", None), epoch=epoch,
-                      step=trainer.step_count, history=trainer.history, loader=trainer.loader,
-                      extra=extra)
-        if epoch % self.every == 0 or trainer.should_stop or epoch == trainer.epochs:
-            save_checkpoint(os.path.join(self.directory, f"epoch-{epoch:04d}.safetensors"),
-                            **kwargs)
-            if self.keep_last:
-                for _, old in checkpoints_in(self.directory)[:-self.keep_last]:
-                    os.unlink(old)
-        if improved:
-            save_checkpoint(os.path.join(self.directory, "best.safetensors"), **kwargs)
