@@ -36,11 +36,25 @@ def test_plot_history(tmp_path, trained):
     assert width > 1000 and height > 200
 
 
+def _drawn(path):
+    """The picture has drawn content: varied pixels, some of them coloured (not just size)."""
+    from PIL import Image
+    with Image.open(path) as image:
+        pixels = np.asarray(image.convert("RGB"), dtype=float)
+    return pixels.std() > 15 and (np.abs(pixels[..., 0] - pixels[..., 2]) > 60).mean() > 0.001
+
+
 def test_loss_curve_1d_with_descent_steps(tmp_path):
     path = chainrule.viz.plot_loss_curve_1d(lambda w: (w * 1.0 - 2.0) ** 2, (-1, 4),
                                             str(tmp_path / "c.png"), start=-0.5, lr=0.2)
     width, height = _png_size(path)
-    assert width > 400 and height > 250
+    assert width > 400 and height > 250 and _drawn(path)
+
+
+def test_compare_batches_marks_the_rises(tmp_path):
+    result = chainrule.viz.compare_batches(steps=25, path=str(tmp_path / "b.png"))
+    assert result.gd_rises == [] and len(result.sgd_rises) >= 3
+    assert "a sample of the data" in result.caption and _drawn(tmp_path / "b.png")
 
 
 def test_compare_optimizers(tmp_path):
@@ -81,6 +95,33 @@ def test_lr_find_suggests_a_rate_that_trains_well(tmp_path):
         return chainrule.fit(m, nn.CrossEntropyLoss(), optim.SGD(m.parameters(), lr=lr),
                              split.train, epochs=3, metrics=()).epochs[-1]["loss"]
     good = min([1e-3, 1e-2, 1e-1, 1.0], key=final_loss)
-    assert good / 10 <= result.suggestion <= good * 10
-    width, _ = _png_size(result.plot(str(tmp_path / "lr.png")))
+    assert not result.flat and good / 10 <= result.suggestion <= good * 10
+    width, _ = _png_size(chainrule.viz.plot_lr_find(result, str(tmp_path / "lr.png")))
     assert width > 400
+
+
+def test_lr_find_plot_shows_the_useful_region_not_the_blow_up():
+    from chainrule.train.lr_find import LRFindResult
+    from chainrule.viz.plots import lr_find_ylim
+    losses = [2.3, 2.3, 2.29, 2.2, 1.5, 0.9, 0.7, 3.0, 40.0, 1e6]
+    low, high = lr_find_ylim(losses)
+    assert low < 0.7 < 2.3 < high < 3.5          # the drop is in view, the blow-up is not
+    result = LRFindResult(list(np.logspace(-4, 1, len(losses))), losses, 0.1)
+    assert result.advice == "suggested learning rate 0.1"
+
+
+def test_landscape_labels_do_not_overlap():
+    from chainrule.viz.landscape import Landscape, landscape_figure
+    grid = np.linspace(-1, 1, 5)
+    losses = np.add.outer(grid ** 2, grid ** 2) + 0.1
+    fig = landscape_figure(Landscape(grid, grid, losses, 0.1))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = [t for ax in fig.axes for t in (ax.title, ax.xaxis.label, ax.yaxis.label)
+             if t.get_text()]
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not boxes[i].overlaps(boxes[j]), (texts[i].get_text(), texts[j].get_text())
+    import matplotlib.pyplot as plt
+    plt.close(fig)

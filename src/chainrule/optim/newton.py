@@ -16,6 +16,36 @@ from .optimizer import Optimizer
 from ..errors import ArgumentError
 
 
+def hessian_size(n):
+    """(entries, bytes) of the Hessian of n parameters as a float64 matrix.
+
+    >>> entries, size = hessian_size(42_634)      # the default MLP 64-128-128-128-10
+    >>> entries, round(size / 2 ** 30, 1)
+    (1817657956, 13.5)
+    """
+    return n * n, 8 * n * n
+
+
+def check_hessian_fits(n, max_bytes):
+    """Refuse to form an n×n Hessian larger than ``max_bytes``, with the numbers and the way
+    out (the default Hessian-free mode)."""
+    entries, size = hessian_size(n)
+    if size > max_bytes:
+        raise ArgumentError(
+            f"Newton(hessian='exact'): the model has n = {n:,} parameters, so its Hessian has "
+            f"n² = {entries:,} entries, {_bytes(size)} as float64 — more than "
+            f"max_hessian_bytes = {_bytes(max_bytes)}. Use the default hessian='cg' "
+            "(Hessian-free Newton-CG): conjugate gradient needs only Hessian-vector products "
+            "(two backward passes each), so memory stays O(n) and the matrix is never formed")
+
+
+def _bytes(size):
+    for unit, scale in (("GiB", 2 ** 30), ("MiB", 2 ** 20), ("KiB", 2 ** 10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit} ({size:,} bytes)"
+    return f"{size:,} bytes"
+
+
 class Newton(Optimizer):
     """Second-order optimizer (Hessian-free Newton-CG, or exact Newton for tiny models).
 
@@ -28,8 +58,10 @@ class Newton(Optimizer):
             ``adaptive_damping`` (shrunk when the quadratic model predicts well, grown when not).
         cg_max_iter: conjugate-gradient iterations per step (None: min(n, 250)).
         cg_tol: relative residual at which CG stops.
-        hessian: ``"cg"`` (Hessian-free) or ``"exact"`` (forms H: for teaching, tiny models).
+        hessian: ``"cg"`` (Hessian-free) or ``"exact"`` (forms H: for teaching, tiny models;
+            refused with the numbers when n² float64 entries exceed ``max_hessian_bytes``).
         line_search: backtracking Armijo search on the step length.
+        max_hessian_bytes: the most memory ``hessian="exact"`` may use for H (default 1 GiB).
 
     >>> import chainrule
     >>> w = chainrule.tensor([3.0, -2.0], dtype="float64", requires_grad=True)
@@ -42,7 +74,8 @@ class Newton(Optimizer):
     closure_needs_graph = True
 
     def __init__(self, params, lr=1.0, damping=1e-4, adaptive_damping=True, cg_max_iter=None,
-                 cg_tol=1e-10, hessian="cg", line_search=True, max_line_search=20):
+                 cg_tol=1e-10, hessian="cg", line_search=True, max_line_search=20,
+                 max_hessian_bytes=2 ** 30):
         if hessian not in ("cg", "exact"):
             raise ArgumentError(f"Newton: hessian must be 'cg' or 'exact', got {hessian!r}")
         if damping < 0 or lr <= 0:
@@ -50,7 +83,10 @@ class Newton(Optimizer):
                                 f"damping={damping}")
         super().__init__(params, dict(lr=lr, damping=damping, adaptive_damping=adaptive_damping,
                                       cg_max_iter=cg_max_iter, cg_tol=cg_tol, hessian=hessian,
-                                      line_search=line_search, max_line_search=max_line_search))
+                                      line_search=line_search, max_line_search=max_line_search,
+                                      max_hessian_bytes=max_hessian_bytes))
+        if hessian == "exact":
+            check_hessian_fits(sum(p._data.size for p in params_of(self)), max_hessian_bytes)
 
     def step(self, closure=None):
         if closure is None:
@@ -67,6 +103,7 @@ class Newton(Optimizer):
         g = numpy.concatenate([gi._data.reshape(-1) for gi in grads]).astype(numpy.float64)
         damping = state["damping"]
         if group["hessian"] == "exact":
+            check_hessian_fits(g.size, group.get("max_hessian_bytes", 2 ** 30))
             direction = self._exact_direction(params, grads, g, damping)
         else:
             direction = self._cg_direction(params, grads, g, damping, group)

@@ -11,16 +11,37 @@ import numpy
 from ..errors import ArgumentError
 from .fit import as_loader
 
+FLAT_DROP = 0.1     # a curve whose loss never falls by 10% of its start is flat (noise only)
+
 
 class LRFindResult:
-    def __init__(self, lrs, losses, suggestion):
-        self.lrs, self.losses, self.suggestion = lrs, losses, suggestion
+    """The range test's learning rates, smoothed losses and verdict; draw it with
+    ``chainrule.viz.plot_lr_find(result, path)``.
 
-    def plot(self, path="lr_find.png"):
-        from ..viz.plots import plot_lr_find
-        return plot_lr_find(self, path)
+    ``suggestion`` is the rate where the loss fell fastest — or None when the curve is flat
+    (after its first tenth, the loss never fell by ``FLAT_DROP`` of its starting value), and
+    then ``lr_range`` is the range to try instead. ``advice`` says it in words.
+    """
+
+    def __init__(self, lrs, losses, suggestion, flat=False, lr_range=None, diverged_at=None):
+        self.lrs, self.losses, self.suggestion = lrs, losses, suggestion
+        self.flat, self.lr_range, self.diverged_at = flat, lr_range, diverged_at
+
+    @property
+    def advice(self):
+        if not self.flat:
+            return f"suggested learning rate {self.suggestion:.3g}"
+        low, high = self.lr_range
+        where = (f"it rose from lr {self.diverged_at:.3g}, so try {low:.3g} to {high:.3g}"
+                 if self.diverged_at is not None else
+                 f"no rate from {self.lrs[0]:.3g} to {self.lrs[-1]:.3g} made it fall, so try "
+                 f"{low:.3g} to {high:.3g} (a wider range test: a larger end_lr)")
+        return (f"the loss curve is flat (it never fell by {FLAT_DROP:.0%} of its starting "
+                f"value), so no learning rate is suggested; {where}")
 
     def __repr__(self):
+        if self.flat:
+            return f"LRFindResult(flat, range {self.lr_range[0]:.3g}-{self.lr_range[1]:.3g})"
         return f"LRFindResult(suggestion={self.suggestion:.3g}, {len(self.lrs)} rates tried)"
 
 
@@ -46,7 +67,7 @@ def lr_find(model, loss_fn, optimizer, data, start_lr=1e-7, end_lr=10.0, num_ite
     optimizer_state = copy.deepcopy(optimizer.state_dict())
     factor = (end_lr / start_lr) ** (1 / max(num_iter - 1, 1))
     lrs, losses = [], []
-    average, best = 0.0, math.inf
+    average, best, diverged_at = 0.0, math.inf, None
     model.train()
     try:
         lr, step = start_lr, 0
@@ -65,15 +86,39 @@ def lr_find(model, loss_fn, optimizer, data, start_lr=1e-7, end_lr=10.0, num_ite
                 lrs.append(lr)
                 losses.append(smoothed)
                 best = min(best, smoothed)
-                if not math.isfinite(smoothed) or smoothed > diverge_factor * best \
-                        or step >= num_iter:
-                    step = num_iter
+                if not math.isfinite(smoothed) or smoothed > diverge_factor * best:
+                    diverged_at, step = lr, num_iter
+                    break
+                if step >= num_iter:
                     break
                 lr *= factor
     finally:
         model.load_state_dict(model_state)
         optimizer.load_state_dict(optimizer_state)
-    return LRFindResult(lrs, losses, _steepest(lrs, losses))
+    return _verdict(lrs, losses, diverged_at)
+
+
+def _verdict(lrs, losses, diverged_at):
+    """The steepest descent of the curve, unless it is flat: then a range to try."""
+    finite = [v for v in losses if math.isfinite(v)]
+    start, head = starting_loss(losses), max(3, len(losses) // 10)
+    fell = finite and math.isfinite(start) and start - min(finite) >= FLAT_DROP * abs(start) \
+        and int(numpy.nanargmin(numpy.where(numpy.isfinite(losses), losses, numpy.nan))) >= head
+    if fell:
+        return LRFindResult(lrs, losses, _steepest(lrs, losses), diverged_at=diverged_at)
+    if diverged_at is not None:          # the usual rule: a tenth of where it blew up, and below
+        lr_range = (diverged_at / 100, diverged_at / 10)
+    else:
+        lr_range = (lrs[-1], lrs[-1] * 100)
+    return LRFindResult(lrs, losses, None, flat=True, lr_range=lr_range,
+                        diverged_at=diverged_at)
+
+
+def starting_loss(losses):
+    """The loss before the rate matters: the median of the first tenth of the curve (at least
+    three points), so one lucky or unlucky first batch does not decide."""
+    head = [v for v in losses[:max(3, len(losses) // 10)] if math.isfinite(v)]
+    return float(numpy.median(head)) if head else math.nan
 
 
 def _steepest(lrs, losses):

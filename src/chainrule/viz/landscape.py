@@ -9,10 +9,14 @@ import numpy
 
 from ..autograd.grad_mode import no_grad
 from ..generator import Generator
+from ..tensor import Tensor
 from ._mpl import pyplot, save
 
 
 class Landscape:
+    """The loss on a grid (``losses[i, j]`` at ``betas[i]``, ``alphas[j]``), the model's own
+    loss, and the optimizer's path projected onto the plane (or None)."""
+
     def __init__(self, alphas, betas, losses, center_loss, path=None):
         self.alphas, self.betas, self.losses = alphas, betas, losses
         self.center_loss, self.path = center_loss, path
@@ -52,7 +56,6 @@ def landscape(model, loss_fn, data, resolution=21, span=1.0, seed=0, trajectory=
     ``trajectory``: a list of parameter lists (numpy arrays in ``model.parameters()`` order),
     e.g. snapshots taken during training; it is projected onto the plane.
     """
-    from ..tensor import Tensor
     x, y = data
     x = x if isinstance(x, Tensor) else Tensor(numpy.asarray(x))
     y = y if isinstance(y, Tensor) else Tensor(numpy.asarray(y))
@@ -100,8 +103,24 @@ def plot_landscape(model, loss_fn, data, path="landscape.png", resolution=21, sp
     True
     """
     result = landscape(model, loss_fn, data, resolution, span, seed, trajectory)
+    fig = landscape_figure(result)
+    save(fig, path)
+    return result
+
+
+def landscape_figure(result):
+    """The matplotlib figure of a :class:`Landscape`: the contour with the trained point and
+    the projected path, and a 1-D slice (labels laid out so that none overlap).
+
+    >>> import numpy
+    >>> grid = numpy.linspace(-1, 1, 3)
+    >>> fig = landscape_figure(Landscape(grid, grid, numpy.ones((3, 3)), 1.0))
+    >>> len(fig.axes)        # the contour, its colour bar and the slice
+    3
+    """
     plt = pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    # constrained layout keeps the colour bar's label clear of the slice's axis label
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.5, 4.5), layout="constrained")
     grid_a, grid_b = numpy.meshgrid(result.alphas, result.betas)
     contour = left.contourf(grid_a, grid_b, numpy.log(result.losses + 1e-12), levels=30,
                             cmap="viridis")
@@ -111,9 +130,8 @@ def plot_landscape(model, loss_fn, data, path="landscape.png", resolution=21, sp
         left.plot(result.path[:, 0], result.path[:, 1], color="white", marker=".", lw=1,
                   label="optimizer path")
     left.set(xlabel="direction 1", ylabel="direction 2", title="loss landscape (filter-normalised)")
-    left.legend(fontsize=8)
+    left.legend(fontsize=8, loc="upper left", framealpha=0.85)
     middle = len(result.betas) // 2
     right.plot(result.alphas, result.losses[middle])
     right.set(xlabel="direction 1", ylabel="loss", title="1-D slice through the trained weights")
-    save(fig, path)
-    return result
+    return fig
