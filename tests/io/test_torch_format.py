@@ -278,6 +278,13 @@ def test_refusal_names_the_global(tmp_path):
         load_torch(path)
 
 
+def test_a_whole_pickled_model_is_refused_with_a_hint(torch, tmp_path):
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "model.pt")
+    with pytest.raises(CheckpointError, match=r"torch\.nn\.modules\.linear\.Linear.*"
+                                              r"save model\.state_dict\(\) instead"):
+        load_torch(tmp_path / "model.pt")
+
+
 @pytest.mark.parametrize("data, problem", [
     # BUILD with slot state on an allowed object
     (b"\x80\x02ccollections\nOrderedDict\n)RN}\x86b.", "refusing to set the state"),

@@ -11,7 +11,7 @@ import os
 from .common import CommandError
 
 
-def add_parser(sub):
+def add_parsers(sub):
     p = sub.add_parser("convert", help="convert a PyTorch .pt/.pth checkpoint to safetensors",
                        description="Read a file written by torch.save (without PyTorch, and "
                                    "without running any code in it) and write its tensors "

@@ -15,7 +15,7 @@ import traceback
 from .common import CommandError, Parser
 
 #: the modules of chainrule.cli that define sub-commands (each has add_parsers(subparsers))
-COMMAND_MODULES = ("train", "show", "saved", "sheet", "descent")
+COMMAND_MODULES = ("train", "show", "saved", "sheet", "descent", "convert")
 
 
 def make_parser():

@@ -219,9 +219,12 @@ class _RestrictedUnpickler(pickle._Unpickler):
         if module == "__builtin__":
             module = "builtins"
         if (module, name) not in self.allowed:
+            hint = "; a whole pickled model? save model.state_dict() instead" \
+                if module.startswith(("torch.nn.", "__main__")) else ""
             raise CheckpointError(f"{self.path}: refusing to load global {module}.{name}: "
                                   "load_torch rebuilds only tensors, storages and plain "
-                                  "containers (a pickle naming anything else could run code)")
+                                  "containers (a pickle naming anything else could run "
+                                  f"code){hint}")
         return self.allowed[(module, name)]
 
     def persistent_load(self, pid):
