@@ -240,8 +240,8 @@ def load_table(path):
     if not stat.S_ISREG(info.st_mode):
         raise ArgumentError(f"the sheet data {path} is not a regular file")
     if info.st_size > MAX_FILE_BYTES:
-        raise ArgumentError(f"the sheet data {path} is {info.st_size:,} bytes; a sheet table is at most "
-                            f"{MAX_FILE_BYTES:,}")
+        raise ArgumentError(f"the sheet data {path} is {info.st_size:,} bytes; a sheet table "
+                            f"is at most {MAX_FILE_BYTES:,}")
     try:
         with open(path, encoding="utf-8", newline="") as f:
             text = f.read(MAX_FILE_BYTES + 1)

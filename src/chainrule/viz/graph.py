@@ -82,7 +82,8 @@ class Graph:
         lines = ["digraph chainrule {", f"  rankdir={self.direction};",
                  '  node [fontname="Helvetica"];', '  edge [fontname="Helvetica"];']
         for node in self.nodes:
-            lines.append(f"  {node.id} [{_dot_style(node)}, label={_quote(chr(10).join(node.lines))}];")
+            label = _quote("\n".join(node.lines))
+            lines.append(f"  {node.id} [{_dot_style(node)}, label={label}];")
         for edge in self.edges:
             attrs = f' [label={_quote(edge.label)}, fontcolor="{GRADIENT_COLOR}"]' \
                 if edge.label else ""

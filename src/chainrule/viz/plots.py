@@ -121,7 +121,7 @@ def _draw_descent(ax, f, w_range, trail):
 # ---------------------------------------------------------------- why the loss goes up
 
 def seed_loss(w):
-    """The seeds' loss of one weight: (w·x − y)² at x = 1, y = 2 (curvature 2, minimum w = 2)."""
+    """The seeds' loss of one weight: (w·x − y)² at x = 1, y = 2 (curvature 2, minimum 2)."""
     return (w * 1.0 - 2.0) ** 2
 
 
