@@ -1,5 +1,9 @@
 """One test per entry of docs/errors.md, asserting the message; and a fuzz test that drives the
 public API with bad arguments and accepts only chainrule's own documented errors."""
+import os
+import pathlib
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -11,6 +15,8 @@ from chainrule import nn, optim
 from chainrule.errors import (ArgumentError, ArgumentTypeError, ChainruleError, DTypeError,
                               GraphError, IndexOutOfRangeError, InplaceError, ShapeError)
 from chainrule.nn import functional as F
+
+DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs" / "errors.md"
 
 
 def test_01_backward_twice():
@@ -218,3 +224,148 @@ def test_bad_arguments_raise_only_chainrule_errors(call, sa, sb, da, db, k):
             CALLS[call](a, b, k)
         except ChainruleError:
             pass
+
+
+# ---------------------------------------------------------------- data (entries 25-27)
+
+def test_25_samples_of_the_wrong_shape_for_the_preprocessing():
+    split = chainrule.data.datasets.load("moons", n=20)
+    with pytest.raises(ShapeError, match=r"expected samples of shape \(2,\) \(an array of shape "
+                                         r"\(n, 2\)\), got an array of shape \(3, 10\)"):
+        split.preprocess(np.zeros((3, 10)))
+
+
+def test_26_a_preprocessing_description_that_cannot_be_right():
+    from chainrule.data.split import Preprocessing
+    with pytest.raises(ArgumentError, match="preprocessing.std must be positive"):
+        Preprocessing.from_dict({"raw_shape": [2], "mean": [0.0, 0.0], "std": [1.0, 0.0]})
+
+
+def test_27_an_image_folder_that_cannot_be_used(tmp_path):
+    pil = pytest.importorskip("PIL.Image")
+    from chainrule.data.images import ImageError, ImageFolder, image_folder_split
+    (tmp_path / "cats").mkdir()
+    pil.new("RGB", (4, 4)).save(tmp_path / "cats" / "0.png")
+    with pytest.raises(ImageError, match="training needs at least 2"):
+        image_folder_split(str(tmp_path))
+    (tmp_path / "birds").mkdir()
+    with pytest.raises(ImageError, match="class folder birds in .* holds no readable image"):
+        ImageFolder(str(tmp_path))
+    (tmp_path / "birds" / "x.png").write_bytes(b"\x89PNG no")
+    with pytest.raises(ImageError, match=r"x.png is not a readable image .*--skip-bad-images"):
+        ImageFolder(str(tmp_path))
+    (tmp_path / "birds" / "x.png").unlink()
+    (tmp_path / "birds").rmdir()
+    os.symlink("loop", tmp_path / "loop")
+    with pytest.raises(ImageError, match="loop is a symbolic link that loops back on itself"):
+        ImageFolder(str(tmp_path))
+
+
+# ---------------------------------------------------------------- the command line (28-43)
+
+def _cli_cases(root):
+    """(entry, command line, phrases its stderr must hold, exit code), run in order."""
+    np.save(root / "nan.npy", np.array([[0.0, 1.0], [2.0, np.nan]]))
+    np.save(root / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    (root / "complex.csv").write_text("1,2\n1+2j,3\n")
+    (root / "bad.toml").write_text("epochs = 2\nlearning_rate = 0.1\n")
+    os.mkfifo(root / "fifo.npy")
+    (root / "photos" / "birds").mkdir(parents=True)
+    chainrule.save({"w": chainrule.zeros(2)}, str(root / "weights.safetensors"))
+    model = chainrule.models.MLP(4, [3], 2)
+    chainrule.save_checkpoint(str(root / "wide.safetensors"), model=model, extra={
+        "model": {"type": "mlp", "in_features": 64, "hidden": [200000], "out_features": 10}})
+    run = ["--checkpoint", "run/model.safetensors"]
+    first = ["train", "--dataset", "moons", "--hidden", "8", "--optimizer", "sgd", "--lr",
+             "0.1", "--epochs", "2", "--out", "run", "--no-progress"]
+    return [
+        (None, first, [], 0),
+        (28, ["train", "--hidden", "12x3"], ["argument --hidden: expected comma-separated "
+                                             "whole numbers like 128,64, got '12x3'"], 2),
+        (28, ["train", "--lr", "nan"], ["argument --lr: expected a finite number"], 2),
+        (29, ["train", "--bogus"], ["chainrule train: error: unrecognized arguments: --bogus"],
+         2),
+        (30, ["train", "--dataset", "moons", "--hidden", "200000,200000"],
+         ["--hidden 200000,200000: the model would have 40,001,200,002 parameters",
+          "use smaller layers"], 2),
+        (31, ["train", "--config", "bad.toml"],
+         ["config file bad.toml: unknown keys learning_rate", "allowed: activation"], 2),
+        (32, first, ["--out run already holds a run of mlp on moons: 2 of 2 epochs "
+                     "checkpointed, finished", "add --resume to continue it, --overwrite to "
+                                               "replace it, or choose another --out"], 2),
+        (33, ["train", "--out", "photos", "--resume"],
+         ["--resume: there is no checkpoint to resume from in photos/checkpoints",
+          "start the run without --resume"], 2),
+        (34, ["train", "--out", "run", "--resume"],
+         ["--resume: run has already trained 2 epochs, and --epochs is 2",
+          "pass --epochs N with N above 2 to train further"], 2),
+        (35, ["train", "--out", "run", "--resume", "--epochs", "3", "--optimizer", "adam"],
+         ["--resume: run was trained with --optimizer sgd, not --optimizer adam",
+          "leave those options out"], 2),
+        (36, ["train", "--dataset", "moons", "--hidden", "16", "--lr", "1e6", "--epochs", "2",
+              "--no-progress"], ["training diverged: DivergenceGuard:", "lr=1e+06",
+                                 "nothing was saved (no --out)"], 3),
+        (38, ["train", "--dataset", "images:photos"],
+         ["ImageFolder: the class folder birds in photos holds no readable image"], 2),
+        (39, ["predict", *run, "--input", "nan.npy"],
+         ["--input nan.npy: the sample at index 1 holds NaN; predict needs finite real "
+          "numbers"], 2),
+        (39, ["predict", *run, "--input", "complex.csv"],
+         ["--input complex.csv: line 2, column 1: '1+2j' is a complex number"], 2),
+        (39, ["predict", *run, "--input", "objects.npy"], ["holds Python objects"], 2),
+        (40, ["predict", *run, "--input", "fifo.npy"],
+         ["--input fifo.npy is a FIFO (named pipe), not a regular file"], 2),
+        (40, ["evaluate", "--checkpoint", "/dev/zero"],
+         ["--checkpoint /dev/zero is a character device, not a regular file"], 2),
+        (41, ["evaluate", "--checkpoint", "weights.safetensors"],
+         ["weights.safetensors", "chainrule train --out"], 2),
+        (41, ["export", "--checkpoint", "wide.safetensors", "--onnx", "m.onnx"],
+         ["wide.safetensors: its model description (mlp) asks for about 15,000,010 "
+          "parameters but the file holds 23 model values"], 2),
+        (42, ["evaluate", *run, "--dataset", "toy_linear"],
+         ["--dataset toy_linear has samples of shape (1,) but the model takes (2,)"], 2),
+        (42, ["evaluate", *run, "--dataset", "spiral"],
+         ["--dataset spiral has class 2 but the model has 2 outputs"], 2),
+    ]
+
+
+def test_28_to_42_command_line_errors_are_one_line_with_their_exit_code(tmp_path):
+    pytest.importorskip("safetensors")
+    from tests.cli.helpers import assert_user_error, run_many
+    cases = _cli_cases(tmp_path)
+    results = run_many([argv for _, argv, _, _ in cases], cwd=tmp_path)
+    for (entry, argv, phrases, code), result in zip(cases, results):
+        if entry is None:
+            assert result.returncode == 0, result.stderr
+            continue
+        assert_user_error(result, *phrases, code=code)
+    tested = {entry for entry, _, _, _ in cases} | {37, 43}
+    documented = {int(row.split("|")[1]) for row in open(DOCS).read().split(
+        "## The command line")[1].splitlines() if row.startswith("| ") and
+        row.split("|")[1].strip().isdigit()}
+    assert documented == tested - {None}
+
+
+def _patched_cli(patch, *argv):
+    code = ("import sys, chainrule\n" + patch +
+            f"from chainrule.cli.main import main\nsys.exit(main({list(argv)!r}))\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_37_ctrl_c_says_what_was_saved():
+    result = _patched_cli("def stop(*a, **k): raise KeyboardInterrupt\nchainrule.fit = stop\n",
+                          "train", "--dataset", "moons")
+    assert result.returncode == 130 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("chainrule train: interrupted: nothing was saved (no --out "
+                                    "given)")
+
+
+def test_43_a_bug_shows_its_traceback_with_exit_code_1():
+    result = _patched_cli("def bug(*a, **k): raise ZeroDivisionError('oops')\n"
+                          "chainrule.fit = bug\n", "train", "--dataset", "moons")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "ZeroDivisionError: oops" in result.stderr
+    assert result.stderr.strip().endswith("chainrule train: internal error (a bug in chainrule, "
+                                          "not in your input): please report it with the "
+                                          "traceback above")

@@ -4,7 +4,8 @@ import pytest
 
 import chainrule
 from chainrule.data import DataLoader, Subset, TensorDataset, datasets, random_split
-from chainrule.errors import ConfigError, ShapeError
+from chainrule.data.split import Preprocessing
+from chainrule.errors import ArgumentError, ConfigError, ShapeError
 
 
 def test_tensor_dataset_and_loader_batches():
@@ -79,3 +80,48 @@ def test_bundled_datasets_are_seeded_and_standardised_on_train_only(name):
 def test_unknown_dataset_is_named():
     with pytest.raises(ConfigError, match="unknown dataset 'nope'"):
         datasets.load("nope")
+
+
+# ---------------------------------------------------------------- preprocessing of raw inputs
+
+@pytest.mark.parametrize("name", sorted(datasets.LOADERS))
+def test_preprocess_turns_raw_test_inputs_into_the_test_split(name):
+    split = datasets.load(name, seed=2, **({"n": 40} if name == "shapes" else {}))
+    expected = split.test.tensors[0].numpy()
+    np.testing.assert_array_equal(split.preprocess(split.raw_test), expected)
+    np.testing.assert_array_equal(split.standardize(split.raw_test), expected)
+    again = Preprocessing.from_dict(split.preprocessing.to_dict())
+    np.testing.assert_array_equal(again(split.raw_test), expected)
+
+
+def test_digits_raw_pixels_are_divided_by_16_before_standardising():
+    split = datasets.digits(seed=0)
+    assert split.raw_test.max() == 16 and split.preprocessing.scale == 1 / 16
+    images = datasets.digits(seed=0, flat=False)
+    assert images.test.tensors[0].shape[1:] == (1, 8, 8)
+    np.testing.assert_array_equal(images.preprocess(split.raw_test),
+                                  images.test.tensors[0].numpy())
+    assert split.class_names == [str(i) for i in range(10)]
+    assert datasets.iris().class_names == ["setosa", "versicolor", "virginica"]
+    assert datasets.diabetes().class_names is None
+
+
+def test_preprocessing_checks_what_it_is_given():
+    p = Preprocessing((2, 2), mean=[[0.0], [1.0]], std=[[1.0], [2.0]])
+    assert p(np.ones((3, 4))).shape == (3, 2, 2)                 # flattened rows accepted
+    with pytest.raises(ShapeError, match=r"expected samples of shape \(2, 2\)"):
+        p(np.ones((3, 5)))
+    bad = [({"raw_shape": [4], "std": [0.0] * 4, "mean": [0.0] * 4}, "std must be positive"),
+           ({"raw_shape": [4], "mean": [0.0] * 3, "std": [1.0] * 3}, "does not fit"),
+           ({"raw_shape": [4], "mean": [float("nan")] * 4, "std": [1.0] * 4}, "NaN"),
+           ({"raw_shape": [4], "mean": [0.0] * 4}, "come together"),
+           ({"raw_shape": "abc"}, "raw_shape"), ({"raw_shape": [0]}, "raw_shape"),
+           ({"raw_shape": [4], "shape": [5]}, "cannot be reshaped"),
+           ({"raw_shape": [4], "scale": float("inf")}, "scale"),
+           ({"raw_shape": [4], "scale": True}, "scale"),
+           ({"raw_shape": [4], "mean": ["x"] * 4, "std": [1.0] * 4}, "numbers"),
+           ({"raw_shape": [4], "extra": 1}, "unknown fields extra"), ({}, "raw_shape"),
+           ([1, 2], "expected a dict")]
+    for data, message in bad:
+        with pytest.raises(ArgumentError, match=message):
+            Preprocessing.from_dict(data)

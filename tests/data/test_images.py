@@ -1,10 +1,12 @@
 """Image data: the shapes set, ImageFolder with corrupt files, transforms."""
+import os
+
 import numpy as np
 import pytest
 
 import chainrule
 from chainrule.data import DataLoader, ImageError, ImageFolder, transforms
-from chainrule.data.images import make_shapes
+from chainrule.data.images import image_folder_split, make_shapes, read_image, shapes
 
 
 def test_shapes_are_deterministic_for_a_seed():
@@ -57,3 +59,88 @@ def test_random_transforms_follow_the_seed():
     assert all(np.array_equal(a, t(image)) for a in first)
     assert first[0].shape == (3, 4, 4)
     assert transforms.ToTensor()(np.zeros((5, 4, 3), np.uint8)).shape == (3, 5, 4)
+
+
+# ---------------------------------------------------------------- folders that are not right
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda root: (root / "birds").mkdir(), "class folder birds .* no readable image"),
+    (lambda root: os.symlink("loop", root / "loop"), "loop is a symbolic link that loops"),
+    (lambda root: os.symlink(".", root / "self"), "self is a symbolic link back to"),
+    (lambda root: os.mkfifo(root / "cats" / "pipe.png"), "pipe.png is not a regular file"),
+    (lambda root: os.symlink("nowhere.png", root / "cats" / "gone.png"),
+     "gone.png is a symbolic link that points to nothing"),
+    (lambda root: (root / "cats" / "folder.png").mkdir(), "folder.png is not a regular file"),
+])
+def test_broken_folders_are_errors_naming_the_culprit(tmp_path, damage, message):
+    _write_folder(tmp_path)
+    damage(tmp_path)
+    with pytest.raises(ImageError, match=message):
+        ImageFolder(str(tmp_path))
+
+
+def test_skipping_leaves_out_bad_files_with_a_warning_but_never_a_whole_class(tmp_path):
+    _write_folder(tmp_path, n=1)
+    os.mkfifo(tmp_path / "cats" / "pipe.png")
+    with pytest.warns(UserWarning, match="pipe.png is not a regular file; skipped"):
+        assert len(ImageFolder(str(tmp_path), skip_corrupt=True)) == 2
+    (tmp_path / "dogs" / "0.png").write_bytes(b"garbage")
+    with pytest.warns(UserWarning), pytest.raises(ImageError, match="dogs .* no readable"):
+        ImageFolder(str(tmp_path), skip_corrupt=True)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_an_unreadable_file_is_named(tmp_path):
+    _write_folder(tmp_path)
+    os.chmod(tmp_path / "cats" / "0.png", 0)
+    with pytest.raises(ImageError, match="0.png cannot be read .permission denied"):
+        ImageFolder(str(tmp_path))
+
+
+def test_missing_root_and_sub_folders_are_explained(tmp_path):
+    with pytest.raises(ImageError, match="does not exist"):
+        ImageFolder(str(tmp_path / "nope"))
+    with pytest.raises(ImageError, match="no class sub-folders"):
+        ImageFolder(str(tmp_path))
+    _write_folder(tmp_path)
+    (tmp_path / "cats" / "more").mkdir()
+    (tmp_path / ".cache").mkdir()                        # hidden: not a class
+    with pytest.warns(UserWarning, match="ignored 1 sub-folder"):
+        assert ImageFolder(str(tmp_path)).classes == ["cats", "dogs"]
+
+
+def test_image_folder_split_standardises_with_the_training_images(tmp_path):
+    _write_folder(tmp_path, n=5)
+    split = image_folder_split(str(tmp_path), image_size=8, seed=0, augment=False)
+    assert (len(split.train), len(split.test)) == (8, 2)
+    assert split.class_names == ["cats", "dogs"] and split.sample_shape == (3, 8, 8)
+    train = np.stack([split.train[i][0] for i in range(len(split.train))])
+    np.testing.assert_allclose(train.mean(axis=(0, 2, 3)), 0, atol=1e-5)
+    np.testing.assert_allclose(train.std(axis=(0, 2, 3)), 1, atol=1e-4)
+    raw = ImageFolder(str(tmp_path), image_size=8)
+    index = split.test.dataset.indices[0]
+    np.testing.assert_allclose(split.preprocess(raw[index][0][None])[0], split.test[0][0],
+                               atol=1e-6)
+    again = image_folder_split(str(tmp_path), image_size=8, seed=0, augment=False,
+                               normalization=(split.preprocessing.mean, split.preprocessing.std))
+    np.testing.assert_array_equal(again.test[0][0], split.test[0][0])
+    with pytest.raises(ImageError, match="at least 2"):
+        one = tmp_path / "one"
+        (one / "a").mkdir(parents=True)
+        (one / "a" / "x.png").write_bytes((tmp_path / "cats" / "0.png").read_bytes())
+        image_folder_split(str(one))
+
+
+def test_read_image_refuses_what_is_not_an_image_file(tmp_path):
+    os.mkfifo(tmp_path / "pipe.png")
+    with pytest.raises(ImageError, match="not a regular image file"):
+        read_image(str(tmp_path / "pipe.png"))
+    (tmp_path / "bad.png").write_bytes(b"nope")
+    with pytest.raises(ImageError, match="cannot read the image"):
+        read_image(str(tmp_path / "bad.png"))
+
+
+def test_shapes_split_preprocesses_its_raw_images():
+    split = shapes(n=40, size=8)
+    np.testing.assert_allclose(split.preprocess(split.raw_test), split.test.tensors[0].numpy(),
+                               atol=1e-6)

@@ -14,10 +14,13 @@ import sys
 import numpy
 
 from . import common
+from ..errors import CheckpointError
 from .common import CommandError, check_regular_file
 from .inputs import check_output_path, read_samples
 
 LARGEST = 2**24
+RUN_FILES = ("use the model.safetensors (or checkpoints/epoch-N.safetensors) that chainrule "
+             "train --out writes")
 
 
 def add_parsers(sub):
@@ -113,9 +116,7 @@ def _check_description(path, description, shapes):
     import chainrule
     from ..nn.activation import ACTIVATIONS
     if not isinstance(description, dict) or not isinstance(description.get("model"), dict):
-        raise CommandError(f"{path}: no model description inside",
-                           hint="use a model.safetensors or checkpoint that chainrule train "
-                                "--out writes")
+        raise CommandError(f"{path}: no model description inside", hint=RUN_FILES)
     config = dict(description["model"])
     kind = config.pop("type", "mlp")
     if kind not in MODEL_FIELDS or kind not in chainrule.models.MODELS:
@@ -186,12 +187,15 @@ class SavedRun:
         import chainrule
         from ..io.checkpoint import load_checkpoint
         check_regular_file(path, "--checkpoint")
-        shapes = _tensor_shapes(path)
-        description = load_checkpoint(path, restore_rng=False)["extra"]
-        kind, config = _check_description(path, description, shapes)
+        try:
+            shapes = _tensor_shapes(path)
+            description = load_checkpoint(path, restore_rng=False)["extra"]
+            kind, config = _check_description(path, description, shapes)
+            self.model = chainrule.models.MODELS[kind](**config)
+            load_checkpoint(path, self.model, restore_rng=False)
+        except CheckpointError as error:
+            raise CommandError(" ".join(str(error).split()), hint=RUN_FILES) from None
         self.path, self.description = path, description
-        self.model = chainrule.models.MODELS[kind](**config)
-        load_checkpoint(path, self.model, restore_rng=False)
         self.task = description.get("task", "classification")
         if self.task not in ("classification", "regression"):
             raise CommandError(f"{path}: unknown task {str(self.task)[:40]!r} in its "
@@ -259,13 +263,13 @@ def _test_data(name, saved):
         raise CommandError(f"--dataset: unknown dataset {name[:60]!r}; choose one of "
                            f"{', '.join(datasets.LOADERS)} or images:PATH")
     split = datasets.load(name, seed=saved.seed)
-    if split.task != saved.task:
-        raise CommandError(f"--dataset {name} is a {split.task} task but the model was trained "
-                           f"for {saved.task}")
     raw = split.raw_test
     if raw.shape[1:] != pre.raw_shape:
         raise CommandError(f"--dataset {name} has samples of shape {raw.shape[1:]} but the "
                            f"model takes {pre.raw_shape}")
+    if split.task != saved.task:
+        raise CommandError(f"--dataset {name} is a {split.task} task but the model was trained "
+                           f"for {saved.task}")
     return pre(raw), split.test.tensors[1].numpy(), len(raw)
 
 
