@@ -105,6 +105,10 @@ def run_explain(args):
     program, values = _program(args)
     output = program.output
     if output.grad_fn is None:
+        if output.requires_grad:
+            print(f"{program.text} = {summarize(output._data)}  (the output is the variable "
+                  "itself: no gate to walk, its derivative with respect to itself is 1)")
+            return 0
         reason = "no variables" if not program.leaves else "no variable asks for a gradient"
         print(f"{program.text} = {summarize(output._data)}  ({reason}, so there is nothing to "
               "differentiate)")
@@ -129,8 +133,8 @@ def run_graph(args):
     else:
         program, _ = _program(args)
         if program.output.grad_fn is None:
-            raise CommandError("the expression has no variable that asks for a gradient, so "
-                               "there is no graph to draw (check --wrt)")
+            raise CommandError("the expression has no gate that leads to a variable asking for "
+                               "a gradient, so there is no graph to draw (check --wrt)")
         g = chainrule.viz.graph(program.output, names=program.names)
     g.save(args.out, engine=args.engine)
     print(g.message)
