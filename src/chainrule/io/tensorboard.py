@@ -232,6 +232,20 @@ def _first_samples(dataset, count):
         set_rng_state(rng)
 
 
+def _example_inputs(dataset, count):
+    """The inputs of the first ``count`` samples as one batch Tensor, or None when the
+    samples are not (inputs, ...) with array-like inputs."""
+    samples = _first_samples(dataset, count)
+    if not samples:
+        return None
+    try:
+        batch = default_collate(samples)
+    except (TypeError, ValueError):
+        return None
+    batch = batch[0] if isinstance(batch, (list, tuple)) else batch
+    return batch if isinstance(batch, Tensor) else None
+
+
 def _as_image_batch(inputs):
     """(N, C, H, W) images in [0, 1] (each scaled to its own range), or None when the
     inputs are not images."""
@@ -307,11 +321,9 @@ class TensorBoardLogger(Callback):
         self.writer = self._writer_class(self.run_dir, flush_secs=self.flush_secs)
         self.writer.add_text("model", "<pre>" + repr(trainer.model) + "</pre>", 0)
         self._hparams = {**_scalar_hparams(trainer), **self.hparams}
-        samples = _first_samples(trainer.loader.dataset, max(self.images, 1))
-        if not samples:
+        inputs = _example_inputs(trainer.loader.dataset, max(self.images, 1))
+        if inputs is None:
             return
-        inputs = default_collate(samples)
-        inputs = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
         if self.graph:
             self._log_graph(trainer.model, Tensor._make(inputs._data[:1], None))
         images = _as_image_batch(inputs) if self.images else None
