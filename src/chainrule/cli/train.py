@@ -269,9 +269,13 @@ def run(args):
             extra=run_description(options, split, model))
     is_main = _ready_on_every_rank(options)
     if run_dir is not None and is_main:
-        if options.overwrite:
-            run_dir.clear()
-        run_dir.write_record(_saved_form(options), "running")
+        try:
+            if options.overwrite:
+                run_dir.clear()
+            run_dir.write_record(_saved_form(options), "running")
+        except OSError as error:
+            raise CommandError(f"--out {run_dir.path}: cannot write there "
+                               f"({(error.strerror or str(error)).lower()})") from None
     started = time.perf_counter()
     try:
         with warnings.catch_warnings():
