@@ -144,3 +144,57 @@ def _expect_ok(script):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout
+
+
+def test_a_tied_weight_is_all_reduced_once_per_bucket_and_matches_one_process(tmp_path):
+    script = tmp_path / "tied.py"
+    script.write_text("""
+import sys, numpy as np, chainrule
+from chainrule import nn, distributed as dist
+dist.init()
+
+class Tied(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encode, self.decode = nn.Linear(4, 4), nn.Linear(4, 4)
+        self.decode.weight = self.encode.weight         # one Parameter, used twice
+
+    def forward(self, x):
+        return self.decode(chainrule.tanh(self.encode(x)))
+
+def make():
+    chainrule.manual_seed(0)
+    return Tied()
+
+launched = []
+start = dist.runtime.start_all_reduce
+dist.runtime.start_all_reduce = lambda array, what: launched.append(what) or start(array, what)
+rng = np.random.default_rng(0)
+x = rng.standard_normal((3, 8, 4)).astype(np.float32)
+y = rng.standard_normal((3, 8, 4)).astype(np.float32)
+mine = slice(4 * dist.rank(), 4 * dist.rank() + 4)
+cap = None if sys.argv[1] == "auto" else float(sys.argv[1])
+model, reference = dist.DistributedDataParallel(make(), bucket_cap_mb=cap), make()
+for step in range(3):
+    for m in (model, reference):
+        for p in m.parameters():
+            p.grad = None
+    loss_fn = nn.MSELoss()
+    loss_fn(model(chainrule.tensor(x[step, mine])), chainrule.tensor(y[step, mine])).backward()
+    model.synchronize()
+    loss_fn(reference(chainrule.tensor(x[step])), chainrule.tensor(y[step])).backward()
+    for (name, p), q in zip(model.module.named_parameters(), reference.parameters()):
+        assert np.allclose(p.grad.numpy(), q.grad.numpy(), atol=1e-6), name
+stats = model.stats()
+assert len(list(model.parameters())) == 3, "the tied weight counts once"
+assert stats["buckets"] == (3 if cap else 1), stats
+assert len(launched) == stats["allreduce_calls"] == 3 * stats["buckets"], (launched, stats)
+assert stats["steps"] == 3 and stats["allreduce_seconds"] >= 0
+if dist.rank() == 0:
+    print("OK", stats["buckets"])
+""")
+    for cap, buckets in (("auto", 1), ("1e-6", 3)):
+        result = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(script), cap],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert f"OK {buckets}" in result.stdout

@@ -1,9 +1,11 @@
 """Data-parallel training across processes and machines over MPI (``chainrule[distributed]``).
 
 Run with ``mpiexec -n 4 python train.py`` (or ``mpiexec -n 4 chainrule train --distributed``).
+Collectives time out after 10 minutes (``init(timeout=...)`` or the environment variable
+CHAINRULE_DISTRIBUTED_TIMEOUT, in seconds) and the ranks of a job end together.
 """
 from .ddp import DistributedDataParallel  # noqa: F401
-from .runtime import (all_gather, all_gather_objects, all_reduce, barrier, broadcast,  # noqa
-                      init, is_distributed, is_main, rank, world_size)
+from .runtime import (abort, all_gather, all_gather_objects, all_reduce, barrier,  # noqa
+                      broadcast, init, is_distributed, is_main, rank, world_size)
 from .sampler import DistributedSampler  # noqa: F401
 from .sync_batchnorm import SyncBatchNorm, convert_sync_batchnorm  # noqa: F401,E402

@@ -2,32 +2,19 @@
 
 A callback overrides any of ``on_train_begin(trainer)``, ``on_epoch_begin(trainer, epoch)``,
 ``on_batch_end(trainer, step, loss)``, ``on_epoch_end(trainer, epoch, logs)`` and
-``on_train_end(trainer)``. It stops training with ``trainer.stop(reason)``.
+``on_train_end(trainer)``. It stops training with ``trainer.stop(reason)``. A callback that
+writes files may also define ``setup(trainer)``: ``fit`` calls it on every rank before the
+first collective, so a path that cannot be written fails at once, on every rank.
 """
 import copy
 import csv
-import math
 import os
 import sys
-import warnings
-from ..errors import ArgumentError
-
-
-class Callback:
-    def on_train_begin(self, trainer):
-        pass
-
-    def on_epoch_begin(self, trainer, epoch):
-        pass
-
-    def on_batch_end(self, trainer, step, loss):
-        pass
-
-    def on_epoch_end(self, trainer, epoch, logs):
-        pass
-
-    def on_train_end(self, trainer):
-        pass
+import tempfile
+from ..callback import Callback  # noqa: F401  (the protocol; re-exported here)
+from ..errors import ArgumentError, ConfigError
+from ..optim.lr_scheduler import ReduceLROnPlateau
+from .divergence import DivergenceGuard  # noqa: F401  (lives beside its diagnosis)
 
 
 class ProgressBar(Callback):
@@ -133,68 +120,11 @@ class LRSchedulerCallback(Callback):
     def on_epoch_end(self, trainer, epoch, logs):
         if self.per != "epoch":
             return
-        from ..optim.lr_scheduler import ReduceLROnPlateau
         if isinstance(self.scheduler, ReduceLROnPlateau):
             key = self.monitor if self.monitor in logs else "loss"
             self.scheduler.step(logs[key])
         else:
             self.scheduler.step()
-
-
-class DivergenceGuard(Callback):
-    """Notice a loss that becomes NaN/inf, or rises ``patience`` steps in a row, and say why.
-
-    ``action="stop"`` ends training with the explanation in ``history.stop_reason``;
-    ``"warn"`` only warns. On NaN/inf the last batch is replayed under ``detect_anomaly``
-    to name the op where the first NaN appeared.
-
-    >>> import chainrule, numpy as np
-    >>> model = chainrule.nn.Linear(1, 1)
-    >>> x = np.linspace(-1, 1, 32, dtype=np.float32).reshape(-1, 1)
-    >>> h = chainrule.fit(model, chainrule.nn.MSELoss(), chainrule.optim.SGD(model.parameters(), lr=50.0),
-    ...                 (x, 100 * x), epochs=20, metrics=(), callbacks=[DivergenceGuard(patience=3)])
-    >>> h.stop_reason.startswith("DivergenceGuard: ")
-    True
-    """
-
-    def __init__(self, patience=20, action="stop", threshold=1e6):
-        if action not in ("stop", "warn"):
-            raise ArgumentError(f"DivergenceGuard: action must be 'stop' or 'warn', got {action!r}")
-        self.patience, self.action, self.threshold = patience, action, threshold
-        self.previous, self.rising, self.first = None, 0, None
-
-    def on_train_begin(self, trainer):
-        trainer.watch_nan = True
-
-    def on_batch_end(self, trainer, step, loss):
-        lr = trainer.optimizer.param_groups[0].get("lr")
-        if self.first is None:
-            self.first = loss
-        if not math.isfinite(loss):
-            where = trainer.nan_report
-            self._fire(trainer, f"the loss became {loss} at step {step}: the learning rate "
-                                f"(lr={lr:g}) is probably too large — try lr={lr / 10:g}"
-                                + (f". {where}" if where else ""))
-            return
-        if self.first is not None and loss > self.threshold * max(abs(self.first), 1e-12):
-            self._fire(trainer, f"the loss exploded to {loss:.4g} at step {step} (started at "
-                                f"{self.first:.4g}): the learning rate (lr={lr:g}) is probably "
-                                f"too large — try lr={lr / 10:g}")
-            return
-        self.rising = self.rising + 1 if self.previous is not None and loss > self.previous else 0
-        self.previous = loss
-        if self.rising >= self.patience:
-            self._fire(trainer, f"the loss rose for {self.rising} steps in a row (now "
-                                f"{loss:.4g} at step {step}): the learning rate (lr={lr:g}) is "
-                                f"probably too large — try lr={lr / 10:g}")
-            self.rising = 0
-
-    def _fire(self, trainer, message):
-        message = "DivergenceGuard: " + message
-        if self.action == "stop":
-            trainer.stop(message)
-        else:
-            warnings.warn(message, RuntimeWarning, stacklevel=2)
 
 
 class CSVLogger(Callback):
@@ -213,6 +143,14 @@ class CSVLogger(Callback):
     def __init__(self, path):
         self.path = path
         self._keys = None
+
+    def setup(self, trainer):
+        """Check, on every rank, that the log file can be written (before any training)."""
+        directory = os.path.dirname(os.path.abspath(self.path))
+        check_writable_directory(directory, f"CSVLogger({self.path!r})")
+        if os.path.isdir(self.path):
+            raise ConfigError(f"CSVLogger({self.path!r}): the path is a directory; give a "
+                              "file name such as log.csv")
 
     def on_epoch_end(self, trainer, epoch, logs):
         if not trainer.is_main:
@@ -243,3 +181,20 @@ class LambdaCallback(Callback):
             if not hasattr(Callback, name):
                 raise ArgumentError(f"LambdaCallback: unknown hook {name!r}")
             setattr(self, name, fn)
+
+
+def check_writable_directory(path, what):
+    """Create ``path`` if needed and prove that a file can be written in it; a ConfigError
+    naming ``what`` and the reason otherwise.
+
+    >>> import tempfile
+    >>> check_writable_directory(tempfile.mkdtemp(), "fit(checkpoint_dir)")
+    """
+    try:
+        os.makedirs(path, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".write-test-", dir=path)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        reason = (error.strerror or str(error)).lower()
+        raise ConfigError(f"{what}: cannot write into {path!r} ({reason})") from None

@@ -3,6 +3,7 @@
 ``fit`` takes DataLoaders, Datasets or plain (X, y) arrays, runs epochs with callbacks,
 and returns a :class:`History`. ``evaluate`` and ``predict`` run the model without a graph.
 """
+import math
 import time
 import warnings
 
@@ -13,9 +14,14 @@ from ..autograd.anomaly import detect_anomaly as _detect_anomaly
 from ..autograd.grad_mode import no_grad
 from ..data.dataset import Dataset, TensorDataset
 from ..data.loader import DataLoader
-from ..errors import AnomalyError, ArgumentError, ArgumentTypeError, ConfigError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, ConfigError, DTypeError, ShapeError
 from ..tensor import Tensor
-from .callbacks import Callback, LRSchedulerCallback, ProgressBar
+from ..distributed import DistributedDataParallel, DistributedSampler, runtime
+from ..nn.loss import BCELoss
+from ..nn.utils import clip_grad_norm_, clip_grad_value_
+from .callbacks import (Callback, DivergenceGuard, LRSchedulerCallback, ProgressBar,
+                        check_writable_directory)
+from .checkpointing import ModelCheckpoint
 from .history import History
 from .metrics import get_metric
 
@@ -52,8 +58,15 @@ def _split_batch(batch):
 
 
 def _threshold_for(loss_fn):
-    from ..nn.loss import BCELoss
     return 0.5 if isinstance(loss_fn, BCELoss) else 0.0
+
+
+class _SkipStep(Exception):
+    """A closure's first loss is NaN/inf: the optimizer must not step on it."""
+
+    def __init__(self, loss, out):
+        super().__init__("NaN/inf loss")
+        self.loss, self.out = loss, out
 
 
 class Trainer:
@@ -65,21 +78,27 @@ class Trainer:
         self.loader, self.epochs, self.history = loader, epochs, history
         self.grad_clip, self.record_params = grad_clip, record_params
         self.anomaly = detect_anomaly
-        self.batches_per_epoch = len(loader)
+        self.batches_per_epoch = _length(loader)
         self.step_count = 0
         self.epoch = 0
+        self.batch_index = 0        # the batch of the epoch being trained (from 1)
         self.should_stop = False
         self.is_main = True
-        self.watch_nan = False      # set by DivergenceGuard: explain a NaN loss when it appears
-        self.nan_report = ""
+        self.distributed = False
+        self.guard = None           # a DivergenceGuard explains a NaN/inf loss when it appears
+        self.nonfinite_report = ""  # its explanation for this step's loss
 
-    def stop(self, reason):
+    def stop(self, reason, diverged=False):
+        """End training after this step; ``diverged`` marks a run whose loss diverged."""
         self.should_stop = True
-        if self.history.stop_reason is None:
+        if self.history.stop_reason is None or diverged:
             self.history.stop_reason = reason
+        if diverged:
+            self.history.diverged = True
 
     # ------------------------------------------------------------ one step
     def train_step(self, x, y):
+        self.nonfinite_report = ""
         if self.anomaly:
             with _detect_anomaly():
                 return self._step(x, y)
@@ -87,32 +106,14 @@ class Trainer:
 
     def _step(self, x, y):
         model, loss_fn, optimizer = self.model, self.loss_fn, self.optimizer
-        if optimizer.closure_needs_graph:
-            captured = {}
-
-            def closure():
-                out = model(x)
-                captured["out"] = out
-                return loss_fn(out, y)
-            loss = optimizer.step(closure)
-            return loss, captured["out"]
-        if getattr(optimizer, "step_needs_closure", False) or type(optimizer).__name__ == "LBFGS":
-            captured = {}
-
-            def closure():
-                optimizer.zero_grad()
-                out = model(x)
-                captured["out"] = out
-                loss = loss_fn(out, y)
-                loss.backward()
-                return loss
-            loss = optimizer.step(closure)
-            return loss, captured["out"]
+        if optimizer.closure_needs_graph or getattr(optimizer, "step_needs_closure", False) \
+                or type(optimizer).__name__ == "LBFGS":
+            return self._closure_step(x, y, backward=not optimizer.closure_needs_graph)
         optimizer.zero_grad()
         out = model(x)
         loss = loss_fn(out, y)
-        if self.watch_nan and not numpy.isfinite(float(loss._data)):
-            self.nan_report = self.locate_nan(x, y)
+        if self._refuse_to_step(x, y, loss):
+            return loss, out                 # no backward, no update: the weights stay good
         loss.backward()
         synchronize = getattr(model, "synchronize", None)
         if synchronize is not None:
@@ -123,10 +124,40 @@ class Trainer:
         optimizer.step()
         return loss, out
 
+    def _closure_step(self, x, y, backward):
+        """Optimizers that evaluate the loss themselves (LBFGS; Newton wants the graph)."""
+        model, loss_fn, optimizer = self.model, self.loss_fn, self.optimizer
+        captured = {}
+
+        def closure():
+            if backward:
+                optimizer.zero_grad()
+            out = model(x)
+            loss = loss_fn(out, y)
+            if not captured and self._refuse_to_step(x, y, loss):
+                raise _SkipStep(loss, out)
+            captured["out"] = out
+            if backward:
+                loss.backward()
+            return loss
+        try:
+            loss = optimizer.step(closure)
+        except _SkipStep as skipped:
+            return skipped.loss, skipped.out
+        return loss, captured["out"]
+
+    def _refuse_to_step(self, x, y, loss):
+        """A NaN/inf loss: let the guard explain it now, while the weights are those that
+        produced it, and skip the update when the guard will stop the run. (A distributed
+        run steps anyway: every rank must take part in the gradient all-reduce.)"""
+        if self.guard is None or math.isfinite(float(loss._data)):
+            return False
+        self.nonfinite_report = self.guard.explain(self, x, y, float(loss._data))
+        return self.guard.stops and not self.distributed
+
     def _clip(self):
         if self.grad_clip is None:
             return
-        from ..nn.utils import clip_grad_norm_, clip_grad_value_
         kind, value = ("norm", self.grad_clip) if not isinstance(self.grad_clip, dict) else \
             next(iter(self.grad_clip.items()))
         if kind == "norm":
@@ -144,18 +175,6 @@ class Trainer:
             row["grad_" + name] = None if p.grad is None else _plain(p.grad._data)
         self.history.params.append(row)
 
-    def locate_nan(self, x, y):
-        """Replay a batch (before the weights move) under detect_anomaly; say which op made
-        the first NaN/inf, in the forward or the backward pass."""
-        try:
-            with _detect_anomaly():
-                self.loss_fn(self.model(x), y).backward()
-        except AnomalyError as error:
-            return f"detect_anomaly found: {error}"
-        finally:
-            self.optimizer.zero_grad()
-        return ""
-
 
 def _plain(array):
     array = backend.to_numpy(array)
@@ -166,7 +185,7 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
         metrics=("accuracy",), callbacks=(), scheduler=None, grad_clip=None, batch_size=32,
         shuffle=True, record_params=False, progress=False, detect_anomaly=False,
         checkpoint=None, checkpoint_dir=None, checkpoint_every=1, keep_last=3, resume=False,
-        checkpoint_monitor="val_loss", distributed=False):
+        checkpoint_monitor="val_loss", distributed=False, divergence_guard=True):
     """Train ``model`` and return its :class:`History`.
 
     Args:
@@ -178,7 +197,7 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
         record_params: keep every parameter and gradient per step (small models only).
         progress: show a progress bar (ProgressBar callback).
         detect_anomaly: run every step under ``chainrule.autograd.detect_anomaly``.
-        checkpoint: a callback (e.g. ``chainrule.io.ModelCheckpoint``) that saves state.
+        checkpoint: a callback (e.g. ``chainrule.train.ModelCheckpoint``) that saves state.
         checkpoint_dir: save the whole training state there every ``checkpoint_every``
             epochs (the last ``keep_last`` kept, plus best.safetensors by
             ``checkpoint_monitor``); with ``resume=True`` continue from the newest one,
@@ -186,7 +205,19 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
         distributed: data-parallel over MPI (run under mpiexec): the model is wrapped in
             DistributedDataParallel, each rank trains on its DistributedSampler shard with
             ``batch_size`` per rank, losses and metrics are all-reduced so every rank reports
-            the global figure, and only rank 0 prints, logs and checkpoints.
+            the global figure, and only rank 0 prints, logs and checkpoints. Paths are
+            checked on every rank before the first collective; collectives time out (see
+            ``chainrule.distributed.init``).
+        divergence_guard: when the loss diverges (NaN/inf, an explosion), stop, set
+            ``history.diverged`` and explain in ``history.stop_reason`` (also warned), as
+            ``DivergenceGuard(warn=True)`` does; a guard among ``callbacks`` is used
+            instead. ``False`` trains on whatever the loss does.
+
+    A loss that becomes NaN/inf is not stepped on (outside distributed runs), so the model
+    keeps the weights that produced it; the epoch it happened in is not logged and no
+    checkpoint is written for it, so the newest checkpoint is the last good state.
+
+    float16 parameters are refused (DTypeError): see docs/pytorch.md, "Training loop".
 
     >>> import chainrule, numpy as np
     >>> _ = chainrule.manual_seed(0)
@@ -195,42 +226,35 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
     >>> model = nn.Linear(1, 1)
     >>> h = fit(model, nn.MSELoss(), chainrule.optim.SGD(model.parameters(), lr=0.1), (x, y),
     ...         epochs=50, metrics=())
-    >>> round(model.weight.item(), 2), round(model.bias.item(), 2)
-    (3.0, 1.0)
+    >>> round(model.weight.item(), 2), round(model.bias.item(), 2), h.diverged
+    (3.0, 1.0, False)
     """
     if epochs < 1:
         raise ConfigError(f"fit: epochs must be at least 1, got {epochs}")
+    if distributed:
+        runtime.init()            # first: from here on, a rank that fails ends the job
     loader = as_loader(train_data, batch_size, shuffle, "fit(train_data)")
     if distributed:
-        model, loader = _distribute(model, loader, shuffle)
+        loader = _distributed_loader(loader, shuffle)
+    _check_steps(loader, distributed)
     val_loader = None if val_data is None else as_loader(val_data, batch_size, False,
                                                          "fit(val_data)")
     _check_optimizer_covers(model, optimizer)
+    _refuse_float16(model, optimizer)
     metric_fns = [get_metric(m) for m in metrics]
-    callbacks = list(callbacks)
-    if progress:
-        callbacks.insert(0, ProgressBar())
-    if scheduler is not None:
-        callbacks.append(LRSchedulerCallback(scheduler))
-    if checkpoint is not None:
-        callbacks.append(checkpoint)
-    if checkpoint_dir is not None:
-        from ..io.checkpoint import ModelCheckpoint
-        callbacks.append(ModelCheckpoint(checkpoint_dir, every=checkpoint_every,
-                                         keep_last=keep_last, monitor=checkpoint_monitor,
-                                         resume=resume))
-    for cb in callbacks:
-        if not isinstance(cb, Callback):
-            raise ArgumentTypeError(
-                f"fit: callbacks must be Callback instances, got {type(cb).__name__}")
+    callbacks = _callbacks(callbacks, progress, scheduler, checkpoint, checkpoint_dir,
+                           checkpoint_every, keep_last, checkpoint_monitor, resume,
+                           divergence_guard)
     history = History()
     trainer = Trainer(model, loss_fn, optimizer, loader, epochs, history, grad_clip,
                       record_params, detect_anomaly)
     trainer.scheduler = scheduler
     trainer.distributed = distributed
     if distributed:
-        from ..distributed import runtime
         trainer.is_main = runtime.is_main()
+    _setup(callbacks, trainer)            # every rank, before the first collective
+    if distributed and not isinstance(model, DistributedDataParallel):
+        model = trainer.model = DistributedDataParallel(model)    # broadcasts rank 0's
     threshold = _threshold_for(loss_fn)
     start_epoch = 1
     for cb in callbacks:
@@ -240,6 +264,8 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
         trainer.epoch = epoch
         began = time.perf_counter()
         logs = _train_epoch(trainer, callbacks, metric_fns, threshold)
+        if history.diverged:
+            break                         # the epoch is not logged nor checkpointed
         if val_loader is not None:
             val = evaluate(model, loss_fn, val_loader, metrics=[name for name, _ in metric_fns],
                            _metric_fns=metric_fns)
@@ -256,20 +282,93 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
     return history
 
 
-def _distribute(model, loader, shuffle):
-    """Wrap the model in DDP and give the loader a DistributedSampler over its dataset."""
-    from ..distributed import DistributedDataParallel, DistributedSampler
-    if not isinstance(model, DistributedDataParallel):
-        model = DistributedDataParallel(model)
+def _callbacks(given, progress, scheduler, checkpoint, checkpoint_dir, checkpoint_every,
+               keep_last, checkpoint_monitor, resume, divergence_guard):
+    """The callbacks of a fit call: the user's, then those its options ask for."""
+    callbacks = list(given)
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise ArgumentTypeError(
+                f"fit: callbacks must be Callback instances, got {type(cb).__name__}")
+    if progress:
+        callbacks.insert(0, ProgressBar())
+    if divergence_guard and not any(isinstance(cb, DivergenceGuard) for cb in callbacks):
+        callbacks.append(DivergenceGuard(warn=True))
+    if scheduler is not None:
+        callbacks.append(LRSchedulerCallback(scheduler))
+    if checkpoint is not None:
+        if not isinstance(checkpoint, Callback):
+            raise ArgumentTypeError(f"fit: checkpoint must be a Callback (e.g. "
+                                    f"ModelCheckpoint), got {type(checkpoint).__name__}")
+        callbacks.append(checkpoint)
+    if checkpoint_dir is not None:
+        callbacks.append(ModelCheckpoint(checkpoint_dir, every=checkpoint_every,
+                                         keep_last=keep_last, monitor=checkpoint_monitor,
+                                         resume=resume))
+    return callbacks
+
+
+def _setup(callbacks, trainer):
+    """Checks that must fail before training starts, on every rank: checkpoint directories
+    can be written, and each callback's own ``setup(trainer)``."""
+    for cb in callbacks:
+        if isinstance(cb, ModelCheckpoint):
+            check_writable_directory(cb.directory, "fit: the checkpoint directory")
+        setup = getattr(cb, "setup", None)
+        if callable(setup):
+            setup(trainer)
+
+
+def _check_steps(loader, distributed):
+    """An epoch of no training step is an error, not an epoch loss of 0."""
+    length = _length(loader)
+    if length is None or length > 0:
+        return                            # (a loader of unknown length is checked after)
+    if loader.drop_last and loader.batch_size and loader.sampler is not None:
+        samples = len(loader.sampler)
+        where = " on each rank" if distributed else ""
+        raise ArgumentError(f"fit(train_data): no training step per epoch: {samples} samples"
+                            f"{where} with batch_size={loader.batch_size} and drop_last=True "
+                            f"leave no full batch; use batch_size <= {samples} or "
+                            "drop_last=False")
+    raise ArgumentError("fit(train_data): no training step per epoch: the DataLoader yields "
+                        "no batch")
+
+
+def _length(loader):
+    """Batches per epoch, or None for a loader that cannot tell (an IterableDataset)."""
+    try:
+        return len(loader)
+    except TypeError:
+        return None
+
+
+def _refuse_float16(model, optimizer):
+    """float16 parameters are not trained (see docs/pytorch.md, "Training loop")."""
+    names = {id(p): name for name, p in model.named_parameters()}
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            if p._data.dtype == numpy.float16:
+                name = names.get(id(p), f"a parameter of shape {tuple(p.shape)}")
+                raise DTypeError(
+                    f"fit: parameter {name} is float16, which fit does not train: float16 "
+                    "rounds away updates smaller than about 1/1000 of a weight and turns "
+                    "Adam's eps=1e-8 into 0, so the steps become inf/NaN (PyTorch's Adam on "
+                    "float16 parameters gives NaN after one step). Train in float32 — "
+                    "model.to(chainrule.float32) — and convert afterwards with "
+                    "model.to(chainrule.float16)")
+
+
+def _distributed_loader(loader, shuffle):
+    """The same batches, from a DistributedSampler over the dataset (this rank's shard)."""
     sampler = DistributedSampler(loader.dataset, shuffle=shuffle)
-    loader = DataLoader(loader.dataset, batch_size=loader.batch_size, sampler=sampler,
-                        collate_fn=loader.collate_fn, drop_last=loader.drop_last)
-    return model, loader
+    return DataLoader(loader.dataset, batch_size=loader.batch_size, sampler=sampler,
+                      collate_fn=loader.collate_fn, drop_last=loader.drop_last,
+                      transform=loader.transform)
 
 
 def _global(total, count, outputs, targets):
     """Loss sums and epoch outputs from every rank (once per epoch, not per step)."""
-    from ..distributed import runtime
     if not runtime.is_distributed():
         return total, count, outputs, targets
     sums = numpy.array([total, count], dtype=numpy.float64)
@@ -278,6 +377,16 @@ def _global(total, count, outputs, targets):
     outputs = [o for part in gathered for o in part[0]]
     targets = [t for part in gathered for t in part[1]]
     return float(sums[0]), float(sums[1]), outputs, targets
+
+
+def _mean_over_ranks(value):
+    """This step's loss averaged over the ranks (NaN/inf anywhere stays NaN/inf), so that
+    every rank logs, and every DivergenceGuard judges, the same number."""
+    if not runtime.is_distributed():
+        return value
+    total = numpy.array([value], dtype=numpy.float64)
+    runtime.all_reduce(total)
+    return float(total[0]) / runtime.world_size()
 
 
 def _train_epoch(trainer, callbacks, metric_fns, threshold):
@@ -290,11 +399,14 @@ def _train_epoch(trainer, callbacks, metric_fns, threshold):
         cb.on_epoch_begin(trainer, trainer.epoch)
     total, count = 0.0, 0
     outputs, targets = [], []
-    for batch in trainer.loader:
+    for index, batch in enumerate(trainer.loader, start=1):
+        trainer.batch_index = index
         x, y = _split_batch(batch)
         loss, out = trainer.train_step(x, y)
         trainer.step_count += 1
         value = float(loss._data)
+        if trainer.distributed:
+            value = _mean_over_ranks(value)
         n = x.shape[0]
         total, count = total + value * n, count + n
         if metric_fns:
@@ -306,9 +418,13 @@ def _train_epoch(trainer, callbacks, metric_fns, threshold):
             cb.on_batch_end(trainer, trainer.step_count, value)
         if trainer.should_stop:
             break
-    if getattr(trainer, "distributed", False):
+    if history.diverged:
+        return None
+    if count == 0:
+        raise ArgumentError(f"fit(train_data): epoch {trainer.epoch} yielded no batch")
+    if trainer.distributed:
         total, count, outputs, targets = _global(total, count, outputs, targets)
-    logs = {"epoch": trainer.epoch, "loss": total / max(count, 1)}
+    logs = {"epoch": trainer.epoch, "loss": total / count}
     if metric_fns and outputs:
         all_out, all_y = numpy.concatenate(outputs), numpy.concatenate(targets)
         for name, fn in metric_fns:

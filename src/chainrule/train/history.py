@@ -24,7 +24,9 @@ class History:
         self.steps = []         # {"step", "epoch", "loss", "lr"}
         self.epochs = []        # {"epoch", "loss", "val_loss", metric..., "lr"}
         self.params = []        # per step: {"step", name: value, "grad_" + name: grad} on request
-        self.stop_reason = None
+        self.stop_reason = None  # why training stopped early, in words (None: it did not)
+        self.diverged = False    # stopped because the loss diverged (stop_reason says why);
+        #                          a run state, not saved in checkpoints
         self.timing = []        # wall seconds per epoch (kept apart: it is not reproducible)
 
     def log_step(self, row):
@@ -84,6 +86,15 @@ class History:
         h.steps, h.epochs = list(data.get("steps", [])), list(data.get("epochs", []))
         h.params, h.stop_reason = list(data.get("params", [])), data.get("stop_reason")
         return h
+
+    def state_dict(self):
+        return self.to_dict()
+
+    def load_state_dict(self, data):
+        """Replace this History's rows with saved ones (what a resumed run starts from)."""
+        restored = History.from_dict(data)
+        self.steps, self.epochs = restored.steps, restored.epochs
+        self.params, self.stop_reason = restored.params, restored.stop_reason
 
     def to_json(self):
         return json.dumps(self.to_dict())
