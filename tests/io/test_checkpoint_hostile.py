@@ -83,6 +83,8 @@ def _header_cases():
                              "'t' appears twice"),
         "duplicate_field": (_file('{"t": {"dtype": "F32", "dtype": "F32", "shape": [2], '
                                   '"data_offsets": [0, 8]}}', DATA), "'dtype' appears twice"),
+        "missing_offsets": (_file(json.dumps({"t": {"dtype": "F32", "shape": [2]}}), DATA),
+                            "'t'.*needs exactly dtype, shape and data_offsets"),
         "extra_field": (_file(json.dumps({"t": dict(_entry(), x=1)}), DATA), "'t'"),
         "entry_not_object": (_file(json.dumps({"t": [1, 2]}), DATA), "'t'"),
         "header_list": (_file("[1, 2]", b""), "JSON object"),
@@ -183,6 +185,9 @@ def test_a_symlink_to_a_regular_file_is_fine_and_to_a_fifo_is_not(tmp_path):
     (tmp_path / "bad.safetensors").symlink_to(tmp_path / "pipe")
     with _deadline(10), pytest.raises(CheckpointError, match="FIFO"):
         chainrule.load(str(tmp_path / "bad.safetensors"))
+    (tmp_path / "loop.safetensors").symlink_to(tmp_path / "loop.safetensors")
+    with pytest.raises(CheckpointError, match="loop.safetensors: cannot be read"):
+        chainrule.load(str(tmp_path / "loop.safetensors"))
 
 
 # ---------------------------------------------------------------- lying training states
