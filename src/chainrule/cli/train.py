@@ -13,6 +13,7 @@ import warnings
 
 import numpy
 
+from ..callback import Callback
 from . import common
 from .common import CommandError, Diverged, Interrupted
 from .rundir import RunDirectory
@@ -287,6 +288,7 @@ def run(args):
                                     progress=bool(options.progress),
                                     callbacks=callbacks, checkpoint=checkpoint,
                                     detect_anomaly=options.detect_anomaly,
+                                    divergence_guard=options.divergence_guard,
                                     distributed=bool(options.distributed))
     except KeyboardInterrupt:
         raise _interrupted(run_dir, options, is_main) from None
@@ -296,8 +298,7 @@ def run(args):
         return 3 if diverged else 0                 # rank 0 reports and writes
     kept = None
     if diverged and run_dir is not None:
-        kept = run_dir.keep_last_good(model, history.epochs[-1]["epoch"] if history.epochs
-                                      else 1)
+        kept = run_dir.keep_last_good(model, callbacks[-1].epoch)
     results = None
     if not diverged or kept is not None:
         results = {"train": chainrule.evaluate(model, loss_fn, split.train, metrics),
@@ -315,7 +316,18 @@ def run(args):
     return 0
 
 
+class EpochWatch(Callback):
+    """Remembers the epoch training is in (after a stop: the epoch it stopped in)."""
+
+    epoch = 1
+
+    def on_epoch_begin(self, trainer, epoch):
+        self.epoch = epoch
+
+
 def _callbacks(options):
+    """The guard (explicit, so fit adds no warning one: train prints the reason itself),
+    TensorBoard, and an EpochWatch (last)."""
     import chainrule
     callbacks = []
     if options.divergence_guard:
@@ -330,7 +342,7 @@ def _callbacks(options):
         except OSError as error:
             raise CommandError(f"--tensorboard {options.tensorboard}: cannot write there "
                                f"({(error.strerror or str(error)).lower()})") from None
-    return callbacks
+    return callbacks + [EpochWatch()]
 
 
 def _ready_on_every_rank(options):
@@ -401,7 +413,7 @@ def summary_table(results, split, model, seconds, history):
 
 
 def _cell(value):
-    return f"{value:12.4f}" if abs(value) < 1e6 else f"{value:12.4g}"
+    return f"{value:12.4f}" if abs(value) < 1e5 else f"{value:12.4g}"
 
 
 def test_arrays(dataset, limit=2000):
