@@ -90,6 +90,10 @@ BAD_OPTIONS = [
     (["--config", "{deep}"], ["deep.toml"]),
     (["--dataset", "images:{dir}/none"], ["none", "does not exist"]),
     (["--dataset", "moons", "--out", "{bad_toml}"], ["--out", "not a directory"]),
+    (["--dataset", "moons", "--tensorboard", "{bad_toml}"], ["--tensorboard", "not a directory"]),
+    (["--dataset", "moons", "--tensorboard", "/proc/no/logs"],
+     ["--tensorboard /proc/no/logs: cannot write there"]),
+    (["--dataset", "moons", "--out", "/proc/no/run"], ["--out /proc/no/run: cannot write there"]),
 ]
 
 

@@ -338,6 +338,7 @@ def _callbacks(options):
             raise CommandError(f"--tensorboard {options.tensorboard} exists and is not a "
                                "directory")
         try:
+            os.makedirs(options.tensorboard, exist_ok=True)
             callbacks.append(TensorBoardLogger(options.tensorboard))
         except OSError as error:
             raise CommandError(f"--tensorboard {options.tensorboard}: cannot write there "
