@@ -198,3 +198,30 @@ if dist.rank() == 0:
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
         assert f"OK {buckets}" in result.stdout
+
+
+def test_nan_inputs_on_one_rank_stop_every_rank_at_the_same_step_with_its_reason(tmp_path):
+    script = tmp_path / "nan.py"
+    script.write_text("""
+import warnings, numpy as np, chainrule
+from chainrule import nn, optim, distributed as dist
+dist.init(timeout=30)
+chainrule.manual_seed(0)
+rng = np.random.default_rng(0)
+x, y = rng.standard_normal((64, 6)).astype(np.float32), rng.integers(0, 3, 64)
+x[33, 2] = np.nan                  # odd indices are rank 1's shard: its third batch of 8
+model = chainrule.models.MLP(6, (8,), 3)
+warnings.simplefilter("ignore")
+history = chainrule.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01),
+                        (x, y), epochs=3, batch_size=8, shuffle=False, distributed=True)
+reasons = dist.all_gather_objects((history.diverged, len(history.steps), history.stop_reason))
+if dist.rank() == 0:
+    assert reasons[0] == reasons[1], reasons
+    print("OK", reasons[0][1], reasons[0][2])
+""")
+    result = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(script)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "OK 3 DivergenceGuard: on rank 1: the loss became nan at step 3 (epoch 1, batch 3) " \
+           "because the inputs of that batch hold NaN/inf" in result.stdout
+    assert "(dataset index 33)" in result.stdout

@@ -222,6 +222,8 @@ def _in_the_dataset(loader, what):
         return ""
     rows = numpy.flatnonzero(~numpy.isfinite(array.reshape(len(array), -1)).all(axis=1))
     shown = ", ".join(str(i) for i in rows[:5]) + (", ..." if len(rows) > 5 else "")
+    if len(rows) == 1:
+        return f"; the training data has 1 such sample (dataset index {shown})"
     return f"; the training data has {len(rows)} such samples (dataset indices {shown})"
 
 
