@@ -39,36 +39,33 @@ _NOTHING_NEEDED = tuple((False,) * n for n in range(16))
 _ONE_TRUE, _ONE_FALSE = (True,), (False,)
 _TWO_FALSE = (False, False)
 _TWO = ((_TWO_FALSE, (False, True)), ((True, False), (True, True)))   # [a needs][b needs]
-_OUTPUT = object()      # marks "the output" among the saved values
+_RELEASED = object()    # what a node saved, after a backward without retain_graph freed it
 
 
 class Function:
     """Base class of every differentiable op (one output, any number of inputs)."""
+
+    # What every call sets lives in slots, so an op without parameters has no per-node dict:
+    # needs_input_grad (per input: does it want a gradient? set before forward runs);
+    # inputs (the input tensors, for tools that walk the graph — explain, viz, ONNX — until
+    # backward frees them; backward reads saved_tensors); edges (per input: its grad_fn at
+    # call time, the leaf itself, or None); input_shapes (the engine sums broadcast gradients
+    # back to them); _saved, _saved_versions, _saved_output (what save_for_backward kept).
+    __slots__ = ("needs_input_grad", "inputs", "edges", "input_shapes", "_to_save", "_saved",
+                 "_saved_versions", "_saved_output", "_inplace_mark", "__dict__")
 
     #: True for ops whose output may share memory with their (first) input: reshape, slices,
     #: transpose, expand... The output then shares the input's version counter, and an
     #: in-place change of it rewrites the base's history (as PyTorch's views do).
     is_view = False
 
-    needs_input_grad = ()   # per input: does it want a gradient? (set before forward runs)
-    inputs = ()             # the input tensors, for tools that walk the graph (explain, viz,
-    #                         ONNX) until backward frees them; backward reads saved_tensors
-    edges = ()              # per input: its grad_fn at call time, the leaf itself, or None
-    input_shapes = ()       # per input: its shape (the engine sums broadcast gradients back)
     output_hooks = None     # hooks registered on the output tensor (run once with its total)
     retained = None         # weak reference to the output tensor if it called retain_grad()
     created_at = None       # the user's line that created the node (anomaly mode only)
-    released = False        # saved values were freed by a backward without retain_graph
-    _to_save = None
-    _saved = None
-    _saved_versions = None
-    _out_data = None
-    _out_version = None
-    _out_index = None
-    _inplace_mark = -1
 
     def __call__(self, *inputs):
         view_params = dict(self.__dict__) if self.is_view else None
+        self._to_save = None
         if len(inputs) == 1:
             x = inputs[0]
             record = state.enabled and x.requires_grad
@@ -98,8 +95,10 @@ class Function:
         self.inputs = inputs
         if len(inputs) == 2:
             a, b = inputs
-            self.edges = (a.grad_fn if a._view is None and a.grad_fn is not None else edge_of(a),
-                          b.grad_fn if b._view is None and b.grad_fn is not None else edge_of(b))
+            self.edges = (a.grad_fn if a._view is None and (a.grad_fn is not None or not
+                                                            a.requires_grad) else edge_of(a),
+                          b.grad_fn if b._view is None and (b.grad_fn is not None or not
+                                                            b.requires_grad) else edge_of(b))
             self.input_shapes = (a._data.shape, b._data.shape)
         elif len(inputs) == 1:
             x = inputs[0]
@@ -113,6 +112,8 @@ class Function:
         result = inputs[0]._make(out, self)
         if self._to_save is not None:
             self._resolve_saved(inputs, out, result)
+        else:
+            self._saved = None
         if state.anomaly:
             self.created_at = anomaly.user_frame()
         return result
@@ -134,23 +135,27 @@ class Function:
         """Turn what forward saved into the tensors backward will read: an input saved is the
         input tensor itself (its version noted), a private array becomes a constant, and the
         output is remembered by its array (a Tensor holding this node would be a cycle)."""
-        saved, versions = [], []
+        saved, versions, changed = [], [], False
+        self._saved_output = None
         for array in self._to_save:
             item = version = None
             if array is out and out is not None:
-                self._out_index, self._out_data = len(saved), out
                 counter = result._counter()
-                self._out_version = (counter, counter.value)
+                # [position, array, version counter, version when saved]
+                self._saved_output = [len(saved), out, counter, counter.value]
             elif array is not None:
                 for t in inputs:
                     if t._data is array:
                         item, version = t, t._version
+                        changed = changed or version != 0
                         break
                 else:
                     item = result._make(array, None)
             saved.append(item)
             versions.append(version)
-        self._saved, self._saved_versions = tuple(saved), tuple(versions)
+        self._saved = tuple(saved)
+        # most saved tensors were never changed in place: then every version is 0 (None here)
+        self._saved_versions = tuple(versions) if changed else None
         self._to_save = None
 
     @property
@@ -159,46 +164,46 @@ class Function:
         changed in place since (InplaceError names the op, the tensor and both versions)."""
         saved = self._saved
         if saved is None:
-            if self.released:
-                raise GraphError(
-                    f"{self.op_name()}: trying to backward through the graph a second time (its "
-                    "saved values were freed after the first backward); call "
-                    "backward(retain_graph=True) the first time if you need to backward twice")
             return ()
+        if saved is _RELEASED:
+            raise GraphError(
+                f"{self.op_name()}: trying to backward through the graph a second time (its "
+                "saved values were freed after the first backward); call "
+                "backward(retain_graph=True) the first time if you need to backward twice")
         if inplace_clock.value != self._inplace_mark:   # something somewhere changed in place
             self._check_versions()
-        if self._out_index is None:
+        output = self._saved_output
+        if output is None:
             return saved
         items = list(saved)
-        items[self._out_index] = self.inputs[0]._make(self._out_data, self)
+        items[output[0]] = self.inputs[0]._make(output[1], self)
         return tuple(items)
 
     def _check_versions(self):
-        for item, version in zip(self._saved, self._saved_versions):
-            if version is not None and item._version != version:
+        versions = self._saved_versions or (0,) * len(self._saved)
+        for item, version in zip(self._saved, versions):
+            if item is not None and version is not None and item._version != version:
                 self._raise_inplace(item, version)
-        if self._out_index is not None:
-            self._check_output_version()
+        output = self._saved_output
+        if output is not None and output[2].value != output[3]:
+            raise InplaceError(
+                f"{self.op_name()}: its output (shape {output[1].shape}) was modified in "
+                f"place after it was saved for backward (version {output[3]} -> "
+                f"{output[2].value}); use an out-of-place op (y = y * 2 instead of y *= 2) or "
+                "clone() it first")
 
     def saves(self, tensor):
         """Whether ``tensor`` is among the inputs this node saved for backward."""
-        return self._saved is not None and any(item is tensor for item in self._saved)
+        saved = self._saved
+        return type(saved) is tuple and any(item is tensor for item in saved)
 
     def adopt_output(self, tensor):
         """An in-place op made ``tensor`` this node's output (it copied the result into the
         tensor's own memory): check the saved output against the tensor from now on."""
-        if self._out_data is not None:
-            self._out_data = tensor._data
+        output = self._saved_output if type(self._saved) is tuple else None
+        if output is not None:
             counter = tensor._counter()
-            self._out_version = (counter, counter.value)
-
-    def _check_output_version(self):
-        counter, version = self._out_version
-        if counter.value != version:
-            raise InplaceError(
-                f"{self.op_name()}: its output (shape {self._out_data.shape}) was modified in "
-                f"place after it was saved for backward (version {version} -> {counter.value});"
-                " use an out-of-place op (y = y * 2 instead of y *= 2) or clone() it first")
+            output[1:] = [tensor._data, counter, counter.value]
 
     def _raise_inplace(self, tensor, version):
         index = next(i for i, t in enumerate(self.inputs) if t is tensor)
@@ -209,10 +214,14 @@ class Function:
 
     def release(self):
         """Free what was kept for backward (called after backward unless retain_graph).
-    The node keeps its edges and input shapes, so a gate that saved nothing (add,
+        The node keeps its edges and input shapes, so a gate that saved nothing (add,
         reshape) can still be walked again, as in PyTorch."""
-        self._saved = self._out_data = self.inputs = None
-        self.released = True
+        self._saved, self._saved_output, self.inputs = _RELEASED, None, None
+
+    @property
+    def released(self):
+        """Whether a backward without retain_graph freed what this node saved."""
+        return self._saved is _RELEASED
 
     # ------------------------------------------------------------ names
     @classmethod

@@ -113,7 +113,7 @@ def operands(a, b, op, broadcast=True):
         if a._data.dtype != b._data.dtype:
             dtype = result_dtype(a, b)
             a, b = _cast_to(a, dtype), _cast_to(b, dtype)
-        if broadcast and a._data.shape != b._data.shape:
+        if broadcast and a._data.shape != b._data.shape and a._data.ndim and b._data.ndim:
             broadcast_check(a, b, op)
         return a, b
     if a_is_tensor:
@@ -125,7 +125,7 @@ def operands(a, b, op, broadcast=True):
     else:
         raise ArgumentTypeError(f"{op}: expected at least one tensor argument, got "
                                 f"{type(a).__name__} and {type(b).__name__}")
-    if broadcast and a._data.shape != b._data.shape:
+    if broadcast and a._data.shape != b._data.shape and a._data.ndim and b._data.ndim:
         broadcast_check(a, b, op)
     return a, b
 

@@ -8,6 +8,7 @@ import math
 from .. import backend
 from ..autograd.function import Function
 from ..errors import ArgumentError
+from ..tensor_base import TensorBase
 from ._util import as_floating, normalize_axis, require_float, require_tensor
 from .arithmetic import erf, erf_array, exp, minimum, mul, where
 
@@ -208,7 +209,8 @@ def sigmoid(x):
     >>> chainrule.sigmoid(chainrule.tensor([-1000.0, 0.0, 1000.0])).tolist()
     [0.0, 0.5, 1.0]
     """
-    x = as_floating(require_tensor(x, "sigmoid"))
+    if not isinstance(x, TensorBase) or x._data.dtype.kind != "f":
+        x = as_floating(require_tensor(x, "sigmoid"))
     return Sigmoid()(x)
 
 
@@ -219,7 +221,8 @@ def tanh(x):
     >>> chainrule.tanh(chainrule.tensor([0.0])).tolist()
     [0.0]
     """
-    x = as_floating(require_tensor(x, "tanh"))
+    if not isinstance(x, TensorBase) or x._data.dtype.kind != "f":
+        x = as_floating(require_tensor(x, "tanh"))
     return Tanh()(x)
 
 
