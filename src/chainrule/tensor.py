@@ -383,6 +383,16 @@ class Tensor(TensorBase):
     dot = linalg.dot
     outer = linalg.outer
 
+    # ---- elementwise, logical and bitwise (issue 19.1)
+
+    # ---- cumulative, sorting, scatter/gather and masks (issue 19.2-3)
+
+    # ---- shape and construction (issue 19.4)
+
+    # ---- reductions and linear algebra (issue 19.5-6)
+
+    # ---- dtypes, devices and PyTorch idioms (issue 19.7)
+
     def view_as(self, other):
         return shape.reshape(self, other.shape)
 

@@ -11,3 +11,11 @@ from .shape import (broadcast_to, cast, cat, chunk, clone, concatenate, contiguo
                     sum_to, swapaxes, tile, transpose, unsqueeze, view)
 from .indexing import gather, index_select, one_hot, take_along_axis  # noqa
 from .linalg import dot, einsum, linear, matmul, outer  # noqa
+
+# ---- elementwise, logical and bitwise (issue 19.1)
+
+# ---- cumulative, sorting, scatter/gather and masks (issue 19.2-3)
+
+# ---- shape and construction (issue 19.4)
+
+# ---- reductions (issue 19.5)
