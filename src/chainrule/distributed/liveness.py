@@ -11,8 +11,10 @@
    are; the ones that do not answer (frozen, or busy outside a collective) or answer from
    an earlier collective are named, and the job is aborted.
 
-The messages are point-to-point on reserved tags of COMM_WORLD, which never match a
-collective, and a collective that completes in time costs no message at all.
+The messages are point-to-point on reserved tags (32001-32003) of COMM_WORLD, which never
+match a collective, and a collective that completes in time costs no message at all. (User
+code that receives on COMM_WORLD with ``MPI.ANY_TAG`` could take them: use a tag of its own,
+or a duplicate of the communicator.)
 """
 import atexit
 import os
@@ -197,7 +199,7 @@ class Liveness:
         if self.aborting:
             return
         self.aborting = True
-        time.sleep(min(0.25 * self.rank, 2.0))
+        time.sleep(min(0.5 * self.rank, 3.0))
         sys.stdout.flush()
         if show is not None:
             show()
