@@ -232,9 +232,21 @@ def test_own_images_train_save_evaluate_predict_and_export(tmp_path):
 def test_train_on_a_users_image_folder_with_resnet(tmp_path):
     _photos(tmp_path / "photos", n=6)
     result = run("train", "--dataset", "images:photos", "--model", "resnet", "--epochs", "1",
-                 "--batch-size", "8", "--no-progress", cwd=tmp_path)
+                 "--batch-size", "8", "--out", "run", "--no-progress", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("images:photos: 10 train / 2 test samples")
+    evaluated = run("evaluate", "--checkpoint", "run/model.safetensors", cwd=tmp_path)
+    assert evaluated.returncode == 0 and "images:photos test (2 samples)" in evaluated.stdout
+
+
+@pytest.mark.parametrize("model", [
+    chainrule.models.MLP(64, [32, 16], 10, batch_norm=True), chainrule.models.MLP(3, [5], 1),
+    chainrule.models.LeNet5(1, 10, 8), chainrule.models.LeNet5(3, 4, 32),
+    chainrule.models.ResNet(3, 4, blocks=(1, 1), width=8), chainrule.models.ResNet(1, 10)])
+def test_the_size_estimate_of_a_description_is_close_to_the_model(model):
+    from chainrule.cli.saved import estimated_parameters
+    kind = {"MLP": "mlp", "LeNet5": "lenet", "ResNet": "resnet"}[type(model).__name__]
+    assert 0.5 < estimated_parameters(kind, model.config) / model.num_parameters() < 2
 
 
 def test_broken_image_folders_are_named(tmp_path):

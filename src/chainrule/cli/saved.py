@@ -60,7 +60,7 @@ def _integer(low, high):
 
 def _integers(low, high, longest):
     def check(value):
-        return isinstance(value, list) and 0 < len(value) <= longest and all(
+        return isinstance(value, (list, tuple)) and 0 < len(value) <= longest and all(
             _integer(low, high)(v) for v in value)
     return check
 
