@@ -28,7 +28,9 @@ from .train import lr_find  # noqa: F401,E402
 from . import viz  # noqa: F401,E402
 from .viz import report, summary  # noqa: F401,E402
 from . import distributed, io  # noqa: F401,E402  (distributed imports MPI lazily)
-from .io import load, load_checkpoint, onnx, save, save_checkpoint  # noqa: F401,E402
+from .io import load, load_checkpoint, load_torch, onnx, save, save_checkpoint  # noqa: F401,E402
+from .sheet import sheet  # noqa: F401,E402
+from . import utils  # noqa: F401,E402  (chainrule.utils.data: PyTorch's torch.utils.data names)
 
 float16 = _numpy.dtype("float16")
 float32 = _numpy.dtype("float32")

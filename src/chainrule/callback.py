@@ -14,6 +14,10 @@ It lives below the training loop so that callbacks of other layers (TensorBoard 
 
 
 class Callback:
+    def setup(self, trainer):
+        """Called on every rank before training starts (before any collective): check paths
+        and options here, so a bad one fails at once."""
+
     def on_train_begin(self, trainer):
         pass
 

@@ -79,18 +79,8 @@ def test_divergence_guard_names_the_op_that_made_the_nan():
     assert "detect_anomaly found: Log produced NaN" in history.stop_reason
 
 
-def test_history_keeps_parameters_and_gradients_like_the_seed_spreadsheet():
-    chainrule.manual_seed(0)
-    x = np.array([[1.0], [2.0], [3.0]], dtype=np.float32)
-    y = 2 * x + 1
-    model = nn.Linear(1, 1)
-    history = chainrule.fit(model, nn.MSELoss(), optim.GD(model.parameters(), lr=0.05), (x, y),
-                            epochs=3, batch_size=3, metrics=(), record_params=True,
-                            shuffle=False)
-    row = history.params[0]
-    assert set(row) == {"step", "loss", "weight", "grad_weight", "bias", "grad_bias"}
-    assert len(history.params) == 3 and history.params[1]["step"] == 2
-    assert "grad_weight" in history.to_csv(table="params")
+# The spreadsheet's History (every parameter and gradient of every step, checked number by
+# number against a hand computation) is tested in tests/seeds/test_lessons.py.
 
 
 def test_early_stopping_restores_the_best_weights():

@@ -22,6 +22,7 @@ from ..nn.utils import clip_grad_norm_, clip_grad_value_
 from .callbacks import (Callback, DivergenceGuard, LRSchedulerCallback, ProgressBar,
                         check_writable_directory)
 from .checkpointing import ModelCheckpoint
+from .numerical import numerical_gradients
 from .history import History
 from .metrics import get_metric
 
@@ -86,6 +87,7 @@ class Trainer:
         self.is_main = True
         self.distributed = False
         self.guard = None           # a DivergenceGuard explains a NaN/inf loss when it appears
+        self.gradients = "backprop"  # or "numerical": nudged central differences
         self.nonfinite_report = ""  # its explanation for this step's loss
 
     def stop(self, reason, diverged=False):
@@ -114,7 +116,10 @@ class Trainer:
         loss = loss_fn(out, y)
         if self._refuse_to_step(x, y, loss):
             return loss, out                 # no backward, no update: the weights stay good
-        loss.backward()
+        if self.gradients == "numerical":    # the spreadsheet way: nudge every weight
+            numerical_gradients(model, loss_fn, x, y)
+        else:
+            loss.backward()
         synchronize = getattr(model, "synchronize", None)
         if synchronize is not None:
             synchronize()
@@ -185,7 +190,8 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
         metrics=("accuracy",), callbacks=(), scheduler=None, grad_clip=None, batch_size=32,
         shuffle=True, record_params=False, progress=False, detect_anomaly=False,
         checkpoint=None, checkpoint_dir=None, checkpoint_every=1, keep_last=3, resume=False,
-        checkpoint_monitor="val_loss", distributed=False, divergence_guard=True):
+        checkpoint_monitor="val_loss", distributed=False, divergence_guard=True,
+        gradients="backprop"):
     """Train ``model`` and return its :class:`History`.
 
     Args:
@@ -212,6 +218,9 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
             ``history.diverged`` and explain in ``history.stop_reason`` (also warned), as
             ``DivergenceGuard(warn=True)`` does; a guard among ``callbacks`` is used
             instead. ``False`` trains on whatever the loss does.
+        gradients: ``"backprop"``, or ``"numerical"`` to take every gradient by nudging each
+            weight (central differences, two forward passes per weight: small models only)
+            — the spreadsheet method, which reaches the same weights, slower.
 
     A loss that becomes NaN/inf is not stepped on (outside distributed runs), so the model
     keeps the weights that produced it; the epoch it happened in is not logged and no
@@ -231,6 +240,8 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
     """
     if epochs < 1:
         raise ConfigError(f"fit: epochs must be at least 1, got {epochs}")
+    if gradients not in ("backprop", "numerical"):
+        raise ConfigError(f"fit: gradients must be 'backprop' or 'numerical', got {gradients!r}")
     if distributed:
         runtime.init()            # first: from here on, a rank that fails ends the job
     loader = as_loader(train_data, batch_size, shuffle, "fit(train_data)")
@@ -250,6 +261,7 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
                       record_params, detect_anomaly)
     trainer.scheduler = scheduler
     trainer.distributed = distributed
+    trainer.gradients = gradients
     if distributed:
         trainer.is_main = runtime.is_main()
     _setup(callbacks, trainer)            # every rank, before the first collective
