@@ -3,7 +3,6 @@ option (one line, exit code 2), divergence (exit code 3), Ctrl-C (exit code 130)
 internal bugs (a traceback, exit code 1)."""
 import json
 import os
-import re
 import signal
 import subprocess
 import sys

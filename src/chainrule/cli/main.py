@@ -40,8 +40,8 @@ def main(argv=None):
     if unknown:                      # name the sub-command: "chainrule train: error: ..."
         parser.commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     code = _run(args, f"chainrule {args.command}")
-    if code not in (0, 1) and getattr(args, "distributed", False):
-        _end_distributed_job(code)
+    if code == 2 and getattr(args, "distributed", False):
+        _end_distributed_job(code)           # (a divergence or Ctrl-C reaches every rank)
     return code
 
 

@@ -252,44 +252,21 @@ def run_description(options, split, model):
 # ---------------------------------------------------------------- the run
 
 def run(args):
-    import chainrule
     options = resolve_options(args)
-    run_dir = RunDirectory(options.out) if options.out else None
-    if run_dir is not None and options.resume:
-        run_dir.check_resumable(options.epochs)
-    elif run_dir is not None:
-        run_dir.check_new_run(options.overwrite)
-    elif options.overwrite:
-        raise CommandError("--overwrite needs --out DIR (the run to replace)")
+    run_dir = _checked_run_directory(options)
     split, model, loss_fn, optimizer, metrics = build(options)
     callbacks = _callbacks(options)
-    checkpoint = None
     if run_dir is not None:
-        checkpoint = chainrule.train.ModelCheckpoint(
+        import chainrule
+        callbacks.append(chainrule.train.ModelCheckpoint(
             run_dir.checkpoints, every=options.checkpoint_every, resume=bool(options.resume),
-            extra=run_description(options, split, model))
+            extra=run_description(options, split, model)))
     is_main = _ready_on_every_rank(options)
     if run_dir is not None and is_main:
-        try:
-            if options.overwrite:
-                run_dir.clear()
-            run_dir.write_record(_saved_form(options), "running")
-        except OSError as error:
-            raise CommandError(f"--out {run_dir.path}: cannot write there "
-                               f"({(error.strerror or str(error)).lower()})") from None
+        _start(run_dir, options)
     started = time.perf_counter()
     try:
-        with warnings.catch_warnings():
-            if options.divergence_guard:       # it explains a blow-up in words instead
-                warnings.filterwarnings("ignore", NUMPY_BLOW_UP, RuntimeWarning)
-            history = chainrule.fit(model, loss_fn, optimizer, split.train,
-                                    epochs=options.epochs, batch_size=options.batch_size,
-                                    metrics=metrics, val_data=split.test,
-                                    progress=bool(options.progress),
-                                    callbacks=callbacks, checkpoint=checkpoint,
-                                    detect_anomaly=options.detect_anomaly,
-                                    divergence_guard=options.divergence_guard,
-                                    distributed=bool(options.distributed))
+        history = _fit(options, model, loss_fn, optimizer, split, metrics, callbacks)
     except KeyboardInterrupt:
         raise _interrupted(run_dir, options, is_main) from None
     seconds = time.perf_counter() - started
@@ -298,22 +275,70 @@ def run(args):
         return 3 if diverged else 0                 # rank 0 reports and writes
     kept = None
     if diverged and run_dir is not None:
-        kept = run_dir.keep_last_good(model, callbacks[-1].epoch)
+        watch = next(cb for cb in callbacks if isinstance(cb, EpochWatch))
+        kept = run_dir.keep_last_good(model, watch.epoch)
+    _report(options, run_dir, history, seconds, split, model, loss_fn, metrics,
+            status="diverged" if diverged else "finished",
+            evaluate=not diverged or kept is not None)
+    if diverged:
+        raise Diverged(f"training diverged: {history.stop_reason}",
+                       _divergence_hint(run_dir, kept))
+    return 0
+
+
+def _checked_run_directory(options):
+    """The run's --out directory (None without --out), checked for this run; no writes."""
+    if options.out is None:
+        if options.overwrite:
+            raise CommandError("--overwrite needs --out DIR (the run to replace)")
+        return None
+    run_dir = RunDirectory(options.out)
+    if options.resume:
+        run_dir.check_resumable(options.epochs)
+    else:
+        run_dir.check_new_run(options.overwrite)
+    return run_dir
+
+
+def _start(run_dir, options):
+    try:
+        if options.overwrite:
+            run_dir.clear()
+        run_dir.write_record(_saved_form(options), "running")
+    except OSError as error:
+        raise CommandError(f"--out {run_dir.path}: cannot write there "
+                           f"({(error.strerror or str(error)).lower()})") from None
+
+
+def _fit(options, model, loss_fn, optimizer, split, metrics, callbacks):
+    import chainrule
+    with warnings.catch_warnings():
+        if options.divergence_guard:           # it explains a blow-up in words instead
+            warnings.filterwarnings("ignore", NUMPY_BLOW_UP, RuntimeWarning)
+        return chainrule.fit(model, loss_fn, optimizer, split.train, epochs=options.epochs,
+                             batch_size=options.batch_size, metrics=metrics,
+                             val_data=split.test, progress=bool(options.progress),
+                             callbacks=callbacks, detect_anomaly=options.detect_anomaly,
+                             divergence_guard=options.divergence_guard,
+                             distributed=bool(options.distributed))
+
+
+def _report(options, run_dir, history, seconds, split, model, loss_fn, metrics, status,
+            evaluate):
+    """The summary table (with train/test results if ``evaluate``); with --out the outputs
+    and the run's final ``status``."""
+    import chainrule
     results = None
-    if not diverged or kept is not None:
+    if evaluate:
         results = {"train": chainrule.evaluate(model, loss_fn, split.train, metrics),
                    "test": chainrule.evaluate(model, loss_fn, split.test, metrics)}
     print(summary_table(results, split, model, seconds, history))
-    if run_dir is not None:
-        if results is not None:
-            write_outputs(options, run_dir, history, results, seconds, split, model)
-        run_dir.write_record(_saved_form(options), "diverged" if diverged else "finished",
-                             epochs_done=run_dir.epochs_done(),
-                             stop_reason=history.stop_reason)
-    if diverged:
-        raise Diverged(f"training diverged: {history.stop_reason}", _divergence_hint(
-            run_dir, kept))
-    return 0
+    if run_dir is None:
+        return
+    if results is not None:
+        write_outputs(options, run_dir, history, results, seconds, split, model)
+    run_dir.write_record(_saved_form(options), status, epochs_done=run_dir.epochs_done(),
+                         stop_reason=history.stop_reason)
 
 
 class EpochWatch(Callback):

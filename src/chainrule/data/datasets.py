@@ -16,7 +16,6 @@ import numpy
 from ..errors import ConfigError
 from ..generator import Generator
 from . import images
-from .dataset import TensorDataset
 from .split import DataSplit, Preprocessing
 
 
