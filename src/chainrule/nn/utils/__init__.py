@@ -7,9 +7,9 @@ import math
 
 import numpy
 
-from .. import backend
-from ..ops import cat
-from ..tensor import Tensor
+from ... import backend
+from ...ops import cat
+from ...tensor import Tensor
 
 
 def _with_grads(parameters):
