@@ -5,36 +5,56 @@ generator (``chainrule.manual_seed``) unless a ``generator`` is given.
 """
 import numpy
 
+import math
+
 from . import backend
-from .errors import ArgumentError
+from .errors import ArgumentError, ArgumentTypeError, DTypeError
 from .generator import default_generator
 from .tensor import Tensor
+from .tensor_base import check_supported, to_array
 
 
 def tensor(data, dtype=None, requires_grad=False, name=None):
     """Make a tensor from a number, a (nested) list, a NumPy array or another tensor.
 
-    >>> import chainrule
+    Like ``torch.tensor`` it always copies: changing the array afterwards does not change the
+    tensor (``from_numpy`` and ``as_tensor`` share the array's memory instead).
+
+    >>> import chainrule, numpy
     >>> x = chainrule.tensor([1.0, 2.0], requires_grad=True, name="x")
     >>> x.dtype, x.shape, x.requires_grad
     (dtype('float32'), (2,), True)
+    >>> a = numpy.zeros(2)
+    >>> t = chainrule.tensor(a)
+    >>> a[0] = 5.0
+    >>> t.tolist()
+    [0.0, 0.0]
     """
-    if isinstance(data, Tensor):
-        data = data._data.copy()
-    return Tensor(data, dtype=dtype, requires_grad=requires_grad, name=name)
+    source = data._data if isinstance(data, Tensor) else data
+    array = to_array(source, dtype)
+    if hasattr(source, "shape") and backend.xp.may_share_memory(array, source):
+        array = array.copy()
+    return Tensor(array, requires_grad=requires_grad, name=name)
 
 
-def _shape(size):
+def _shape(size, op="a factory"):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
+    for n in size:
+        if isinstance(n, (bool, float)) or not isinstance(n, (int, numpy.integer)):
+            raise ArgumentTypeError(f"{op}: a size must be a sequence of ints, got {size!r}")
     shape = tuple(int(n) for n in size)
     if any(n < 0 for n in shape):
-        raise ArgumentError(f"a tensor's size cannot be negative, got {shape}")
+        raise ArgumentError(f"{op}: a tensor's size cannot be negative, got {shape}")
     return shape
 
 
 def _dtype(dtype):
-    return backend.default_float if dtype is None else numpy.dtype(dtype)
+    if dtype is None:
+        return backend.default_float
+    dtype = numpy.dtype(dtype)
+    check_supported(dtype)
+    return dtype
 
 
 def _finish(array, requires_grad):
@@ -42,60 +62,219 @@ def _finish(array, requires_grad):
 
 
 def zeros(*size, dtype=None, requires_grad=False):
-    """>>> import chainrule; chainrule.zeros(2, 3).shape
-    (2, 3)"""
-    return _finish(backend.xp.zeros(_shape(size), dtype=_dtype(dtype)), requires_grad)
+    """Zeros of the given size (float32 unless ``dtype`` says otherwise).
+
+    >>> import chainrule
+    >>> chainrule.zeros(2, 3).shape, chainrule.zeros((2,), dtype=chainrule.int64).tolist()
+    ((2, 3), [0, 0])
+    """
+    return _finish(backend.xp.zeros(_shape(size, "zeros"), dtype=_dtype(dtype)), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False):
-    """
+    """Ones of the given size.
 
     >>> import chainrule
     >>> chainrule.ones(2).tolist()
     [1.0, 1.0]
     """
-    return _finish(backend.xp.ones(_shape(size), dtype=_dtype(dtype)), requires_grad)
+    return _finish(backend.xp.ones(_shape(size, "ones"), dtype=_dtype(dtype)), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad=False):
+    """A tensor of the given size whose values are unspecified (chainrule fills it with zeros,
+    so a program that reads it before writing behaves the same on every run).
+
+    >>> import chainrule
+    >>> chainrule.empty(2, 3, dtype=chainrule.float64).shape
+    (2, 3)
+    """
+    return _finish(backend.xp.zeros(_shape(size, "empty"), dtype=_dtype(dtype)), requires_grad)
+
+
+def _fill_dtype(fill_value):
+    """PyTorch's dtype for ``full`` without a dtype: bool, int64 or the default float."""
+    if isinstance(fill_value, (bool, numpy.bool_)):
+        return numpy.dtype(numpy.bool_)
+    if isinstance(fill_value, (int, numpy.integer)):
+        return numpy.dtype(numpy.int64)
+    return backend.default_float
 
 
 def full(size, fill_value, dtype=None, requires_grad=False):
-    """
+    """``fill_value`` everywhere; without ``dtype``, a bool gives bool, an int int64 and a
+    float float32 (PyTorch's rule).
 
     >>> import chainrule
-    >>> chainrule.full((2,), 0.5).tolist()
-    [0.5, 0.5]
+    >>> chainrule.full((2,), 0.5).tolist(), chainrule.full((2,), 7).dtype
+    ([0.5, 0.5], dtype('int64'))
     """
-    if dtype is None and isinstance(fill_value, bool):
-        dtype = numpy.bool_
-    elif dtype is None and isinstance(fill_value, int):
-        dtype = numpy.int64
-    size = (size,) if isinstance(size, int) else tuple(size)
-    return _finish(backend.xp.full(size, fill_value, dtype=_dtype(dtype)), requires_grad)
+    size = (size,) if isinstance(size, (int, numpy.integer)) else tuple(size)
+    dtype = _fill_dtype(_scalar_value(fill_value, "full")) if dtype is None else _dtype(dtype)
+    return _finish(backend.xp.full(_shape(size, "full"), _scalar_value(fill_value, "full"),
+                                   dtype=dtype), requires_grad)
+
+
+def _scalar_value(value, op):
+    """A Python number from a number or a one-element tensor."""
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise ArgumentError(f"{op}: expected a number, got a tensor of shape {value.shape}")
+        return value.item()
+    if isinstance(value, numpy.generic):
+        return value.item()
+    if not isinstance(value, (int, float, bool)):
+        raise ArgumentTypeError(f"{op}: expected a number, got {type(value).__name__}")
+    return value
+
+
+def _is_floating(value):
+    return isinstance(value, float)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False):
-    """Like ``range``: integers give int64, floats give float32.
+    """Values from ``start`` up to (not including) ``end`` by ``step``, with PyTorch's rules:
+    int64 when every argument is an integer, else float32; an integer ``dtype`` truncates
+    the arguments toward zero (int64 truncates all three first, as PyTorch does).
 
     >>> import chainrule
-    >>> chainrule.arange(3).tolist()
-    [0, 1, 2]
+    >>> chainrule.arange(3).tolist(), chainrule.arange(0, 1, 0.25).tolist()
+    ([0, 1, 2], [0.0, 0.25, 0.5, 0.75])
     """
     if end is None:
         start, end = 0, start
+    start, end, step = (_scalar_value(v, "arange") for v in (start, end, step))
     if dtype is None:
-        is_int = all(isinstance(v, int) for v in (start, end, step))
-        dtype = numpy.int64 if is_int else backend.default_float
-    return _finish(backend.xp.arange(start, end, step, dtype=numpy.dtype(dtype)), requires_grad)
+        floating = any(_is_floating(v) for v in (start, end, step))
+        dtype = backend.default_float if floating else numpy.dtype(numpy.int64)
+    dtype = _dtype(dtype)
+    _check_range(start, end, step)
+    if dtype.kind == "b":
+        raise DTypeError("arange: a bool dtype is not supported (as in PyTorch)")
+    if dtype == numpy.int64:
+        start, end, step = int(start), int(end), int(step)
+        if step == 0:
+            raise ArgumentError("arange: step must be nonzero (an int64 arange truncates "
+                                "the step toward zero first)")
+        size = max(-((start - end) // step), 0)
+        values = start + step * numpy.arange(size, dtype=numpy.int64)
+    else:
+        size = max(math.ceil((float(end) - float(start)) / float(step)), 0)
+        if dtype.kind in "iu":
+            values = int(start) + int(step) * numpy.arange(size, dtype=numpy.int64)
+        else:
+            values = float(start) + float(step) * numpy.arange(size, dtype=numpy.float64)
+    return _finish(backend.xp.asarray(values.astype(dtype)), requires_grad)
+
+
+def _check_range(start, end, step):
+    start, end, step = float(start), float(end), float(step)
+    if step == 0:
+        raise ArgumentError("arange: step must be nonzero")
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise ArgumentError(f"arange: unsupported range {start} -> {end} (bounds must be "
+                            "finite)")
+    if (step > 0 and end < start) or (step < 0 and end > start):
+        raise ArgumentError(f"arange: upper bound and lower bound inconsistent with step "
+                            f"sign (start={start}, end={end}, step={step})")
+
+
+def _steps(steps, op):
+    if isinstance(steps, (bool, float)) or not isinstance(steps, (int, numpy.integer)):
+        raise ArgumentTypeError(f"{op}: steps must be an int, got {type(steps).__name__}")
+    if steps < 0:
+        raise ArgumentError(f"{op}: number of steps must be non-negative, got {steps}")
+    return int(steps)
+
+
+def _linspace_values(start, end, steps, dtype):
+    """PyTorch's linspace kernel: the first half counts up from start, the second half down
+    from end (both ends exact), each value one fused multiply-add; integer dtypes truncate
+    start and end first and step in float64, floating dtypes compute in their own precision."""
+    if dtype.kind in "iub":
+        start, end = int(start), int(end)
+        compute = numpy.dtype(numpy.float64)
+    else:
+        compute = dtype
+    start, end = compute.type(start), compute.type(end)
+    if steps == 1:
+        return numpy.full(1, start, dtype=compute)
+    step = (end - start) / compute.type(steps - 1)
+    index = numpy.arange(steps)
+    up = _fused_multiply_add(step, index, start, compute)
+    down = _fused_multiply_add(-step, steps - 1 - index, end, compute)
+    return numpy.where(index < steps // 2, up, down)
+
+
+def _fused_multiply_add(a, b, c, dtype):
+    """``a * b + c`` rounded once, as the fused instruction PyTorch's kernels compile to
+    (the difference decides where an integer linspace truncates). Below float64 the float64
+    product is exact; in float64 the product's rounding error is recovered (Dekker)."""
+    b = numpy.asarray(b, dtype=numpy.float64)
+    if dtype != numpy.float64:
+        return (numpy.float64(a) * b + numpy.float64(c)).astype(dtype)
+    a, c = numpy.float64(a), numpy.float64(c)
+    product = a * b
+    split = 134217729.0                      # 2**27 + 1: halves of 26 bits
+    a_hi = a * split - (a * split - a)
+    b_hi = b * split - (b * split - b)
+    a_lo, b_lo = a - a_hi, b - b_hi
+    product_error = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    total = product + c
+    virtual = total - product
+    sum_error = (product - (total - virtual)) + (c - virtual)
+    return total + (sum_error + product_error)
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False):
-    """Evenly spaced values from start to end, inclusive.
+    """``steps`` evenly spaced values from start to end, inclusive (float32 by default; an
+    integer ``dtype`` truncates toward zero, as PyTorch does).
 
     >>> import chainrule
     >>> chainrule.linspace(0, 1, 5).tolist()
     [0.0, 0.25, 0.5, 0.75, 1.0]
+    >>> chainrule.linspace(-10, 10, 7, dtype=chainrule.int64).tolist()
+    [-10, -6, -3, 0, 3, 6, 10]
     """
-    return _finish(backend.xp.linspace(start, end, int(steps), dtype=_dtype(dtype)),
-                   requires_grad)
+    start, end = _scalar_value(start, "linspace"), _scalar_value(end, "linspace")
+    steps, dtype = _steps(steps, "linspace"), _dtype(dtype)
+    values = _linspace_values(start, end, steps, dtype)
+    return _finish(backend.xp.asarray(_truncate(values, dtype)), requires_grad)
+
+
+def _truncate(values, dtype):
+    if dtype.kind in "iu":
+        return numpy.trunc(values).astype(dtype)
+    return values.astype(dtype)
+
+
+def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False):
+    """``base ** linspace(start, end, steps)``; an integer ``dtype`` truncates start and end
+    first and the powers after, computing in float32 (PyTorch's rule).
+
+    >>> import chainrule
+    >>> chainrule.logspace(0, 3, 4).tolist()
+    [1.0, 10.0, 100.0, 1000.0]
+    >>> chainrule.logspace(0, 3, 4, base=2.5, dtype=chainrule.int64).tolist()
+    [1, 2, 6, 15]
+    """
+    start, end = _scalar_value(start, "logspace"), _scalar_value(end, "logspace")
+    steps, dtype = _steps(steps, "logspace"), _dtype(dtype)
+    base = float(_scalar_value(base, "logspace"))
+    if steps == 1:
+        values = numpy.asarray([base ** float(start)])
+    elif dtype.kind in "iub":
+        start, end = int(start), int(end)
+        step = numpy.float32(end - start) / numpy.float32(steps - 1)
+        index = numpy.arange(steps)
+        up = start + step * index.astype(numpy.float32)
+        down = end - step * (steps - 1 - index).astype(numpy.float32)
+        exponents = numpy.where(index < steps // 2, up, down).astype(numpy.float32)
+        values = numpy.power(numpy.float32(base), exponents)
+    else:
+        exponents = _linspace_values(start, end, steps, dtype)
+        values = numpy.power(dtype.type(base), exponents)
+    return _finish(backend.xp.asarray(_truncate(numpy.asarray(values), dtype)), requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False):
@@ -155,6 +334,10 @@ def randperm(n, generator=None):
     return Tensor(backend.xp.asarray(g.numpy.permutation(n), dtype=numpy.int64))
 
 
+def _like_dtype(t, dtype):
+    return t.dtype if dtype is None else _dtype(dtype)
+
+
 def zeros_like(t, dtype=None, requires_grad=False):
     """Zeros with the shape and dtype of ``t``.
 
@@ -162,7 +345,7 @@ def zeros_like(t, dtype=None, requires_grad=False):
     >>> chainrule.zeros_like(chainrule.ones(2, 2)).tolist()
     [[0.0, 0.0], [0.0, 0.0]]
     """
-    return _finish(backend.xp.zeros(t.shape, dtype=dtype or t.dtype), requires_grad)
+    return _finish(backend.xp.zeros(t.shape, dtype=_like_dtype(t, dtype)), requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad=False):
@@ -172,17 +355,31 @@ def ones_like(t, dtype=None, requires_grad=False):
     >>> chainrule.ones_like(chainrule.arange(3)).tolist()
     [1, 1, 1]
     """
-    return _finish(backend.xp.ones(t.shape, dtype=dtype or t.dtype), requires_grad)
+    return _finish(backend.xp.ones(t.shape, dtype=_like_dtype(t, dtype)), requires_grad)
+
+
+def empty_like(t, dtype=None, requires_grad=False):
+    """A tensor with the shape and dtype of ``t`` and unspecified values (zeros here).
+
+    >>> import chainrule
+    >>> chainrule.empty_like(chainrule.ones(2, 3), dtype=chainrule.int64).dtype
+    dtype('int64')
+    """
+    return _finish(backend.xp.zeros(t.shape, dtype=_like_dtype(t, dtype)), requires_grad)
 
 
 def full_like(t, fill_value, dtype=None, requires_grad=False):
-    """``fill_value`` with the shape and dtype of ``t``.
+    """``fill_value`` with the shape and dtype of ``t`` (an integer tensor truncates a float
+    fill value, as PyTorch does).
 
     >>> import chainrule
     >>> chainrule.full_like(chainrule.zeros(2), 7.0).tolist()
     [7.0, 7.0]
+    >>> chainrule.full_like(chainrule.arange(2), 2.7).tolist()
+    [2, 2]
     """
-    return _finish(backend.xp.full(t.shape, fill_value, dtype=dtype or t.dtype), requires_grad)
+    value = _scalar_value(fill_value, "full_like")
+    return _finish(backend.xp.full(t.shape, value, dtype=_like_dtype(t, dtype)), requires_grad)
 
 
 def rand_like(t, generator=None):
@@ -204,9 +401,45 @@ def as_tensor(data, dtype=None):
     return Tensor(data, dtype=dtype)
 
 
-__all__ = ["tensor", "zeros", "ones", "full", "arange", "linspace", "eye", "rand", "randn",
-           "randint", "randperm", "zeros_like", "ones_like", "full_like", "rand_like",
-           "randn_like", "from_numpy", "as_tensor"]
+def _triangle_indices(row, col, offset, dtype, op, numpy_fn):
+    for name, value in (("row", row), ("col", col), ("offset", offset)):
+        if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)):
+            raise ArgumentTypeError(f"{op}: {name} must be an int, got {type(value).__name__}")
+    if row < 0 or col < 0:
+        raise ArgumentError(f"{op}: row and col must be non-negative, got row={row}, "
+                            f"col={col}")
+    dtype = numpy.dtype(numpy.int64) if dtype is None else _dtype(dtype)
+    if dtype.kind not in "iu":
+        raise DTypeError(f"{op}: dtype must be an integer dtype, got {dtype}")
+    rows, cols = numpy_fn(int(row), int(offset), int(col))
+    return Tensor(backend.xp.asarray(numpy.stack([rows, cols]).astype(dtype)))
+
+
+def tril_indices(row, col, offset=0, dtype=None):
+    """The (row, column) coordinates of the lower triangle of a ``row`` x ``col`` matrix, as a
+    2 x N int64 tensor in row-major order; ``offset`` moves the diagonal as in ``tril``.
+
+    >>> import chainrule
+    >>> chainrule.tril_indices(3, 3).tolist()
+    [[0, 1, 1, 2, 2, 2], [0, 0, 1, 0, 1, 2]]
+    """
+    return _triangle_indices(row, col, offset, dtype, "tril_indices", numpy.tril_indices)
+
+
+def triu_indices(row, col, offset=0, dtype=None):
+    """The (row, column) coordinates of the upper triangle of a ``row`` x ``col`` matrix.
+
+    >>> import chainrule
+    >>> chainrule.triu_indices(2, 3, 1).tolist()
+    [[0, 0, 1], [1, 2, 2]]
+    """
+    return _triangle_indices(row, col, offset, dtype, "triu_indices", numpy.triu_indices)
+
+
+__all__ = ["tensor", "zeros", "ones", "empty", "full", "arange", "linspace", "logspace", "eye",
+           "rand", "randn", "randint", "randperm", "zeros_like", "ones_like", "empty_like",
+           "full_like", "rand_like", "randn_like", "from_numpy", "as_tensor", "tril_indices",
+           "triu_indices"]
 
 
 def empty_like_shape(shape, dtype=None):
