@@ -56,3 +56,8 @@ class ArgumentTypeError(ChainruleError, TypeError):
 
 class IndexOutOfRangeError(ChainruleError, IndexError):
     """An index that does not fit the tensor's shape."""
+
+
+class LinAlgError(ChainruleError, RuntimeError):
+    """A matrix the linear-algebra op cannot use: singular (inv, solve), not positive-definite
+    (cholesky), or a factorization that did not converge (PyTorch's torch.linalg.LinAlgError)."""
