@@ -223,6 +223,14 @@ def gather(x, dim, index):
     return GetItem(full)(x)
 
 
+def take_at(x, axis, index):
+    """gather with a trusted index array (in range, of x's rank): the values at ``index``
+    along ``axis``; the gradient is scattered back, repeated indices accumulating."""
+    grids = backend.xp.ix_(*[backend.xp.arange(n) for n in index.shape])
+    full = tuple(index if i == axis else grid for i, grid in enumerate(grids))
+    return GetItem(full)(x)
+
+
 def _check_bounds(index, size, op, axis):
     if index.size and (int(index.min()) < 0 or int(index.max()) >= size):
         raise IndexOutOfRangeError(f"{op}: index values must lie in [0, {size}) for dimension "

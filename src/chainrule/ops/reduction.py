@@ -4,8 +4,6 @@ logsumexp, norm; argmax/argmin (no gradient).
 Backward spreads the upstream gradient back over the reduced axes: evenly for mean,
 to the winners for max/min (ties share it), by the product of the others for prod.
 """
-import collections
-
 import numpy
 
 from .. import backend
@@ -15,8 +13,10 @@ from ..errors import ShapeError
 from ._util import (as_floating, normalize_axis, pick_axis, pick_keepdims, require_float,
                     require_tensor, single_axis)
 from .arithmetic import abs as _abs, exp, maximum, minimum, where
+from ._named import return_types
 from .indexing import gather
-from .shape import reshape, squeeze
+from .cumulative import CumProd
+from .shape import Flip, concatenate, permute, reshape, squeeze
 
 
 def _expand_back(gy, in_shape, axes, keepdims):
@@ -74,7 +74,9 @@ class Amin(_Extreme):
 
 
 class Prod(Function):
-    """Product; d/dx_i = product of the others (computed without dividing where x_i = 0)."""
+    """Product; d/dx_i = product of the others. Without zeros that is y / x_i; with zeros it
+    is the product of exclusive running products from both ends (PyTorch's
+    prod_safe_zeros_backward), written with cumprod so that it is differentiable again."""
 
     def __init__(self, axes, keepdims):
         self.axes, self.keepdims = axes, keepdims
@@ -87,25 +89,23 @@ class Prod(Function):
     def backward(self, gy):
         x, y = self.saved_tensors
         gx = _expand_back(gy, x.shape, self.axes, self.keepdims)
-        y = _expand_back(y, x.shape, self.axes, self.keepdims)
         if not (x._data == 0).any():
-            return gx * y / x
-        # some zeros: use the exact product of the others (a constant, so second
-        # derivatives are exact only away from zeros)
-        return gx * gx._make(self._product_of_others(x._data), None)
+            return gx * _expand_back(y, x.shape, self.axes, self.keepdims) / x
+        return gx * _product_of_others(x, self.axes)
 
-    def _product_of_others(self, x):
-        xp = backend.xp
-        axes = tuple(range(x.ndim)) if self.axes is None else self.axes
-        rest = [i for i in range(x.ndim) if i not in axes]
-        moved = x.transpose(rest + list(axes))
-        flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
-        ones = xp.ones(flat.shape[:-1] + (1,), dtype=x.dtype)
-        left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
-        right = xp.flip(xp.cumprod(xp.flip(
-            xp.concatenate([flat[..., 1:], ones], axis=-1), -1), axis=-1), -1)
-        others = (left * right).reshape(moved.shape)
-        return others.transpose(numpy.argsort(rest + list(axes)))
+
+def _product_of_others(x, axes):
+    """For each element, the product of the other elements over ``axes`` (no division)."""
+    axes = tuple(range(x.ndim)) if axes is None else axes
+    rest = [i for i in range(x.ndim) if i not in axes]
+    moved = permute(x, *(rest + list(axes)))
+    flat = reshape(moved, moved.shape[:len(rest)] + (-1,))
+    last = flat.ndim - 1
+    ones = flat._make(backend.xp.ones(flat.shape[:-1] + (1,), dtype=flat.dtype), None)
+    before = CumProd(last)(concatenate([ones, flat[..., :-1]], last))
+    after = Flip((last,))(CumProd(last)(concatenate([ones, Flip((last,))(flat[..., 1:])], last)))
+    others = reshape(before * after, moved.shape)
+    return permute(others, *numpy.argsort(rest + list(axes)).tolist())
 
 
 class LogSumExp(Function):
@@ -171,19 +171,6 @@ class StdSqrt(Function):
 
 def _drop(shape, axes, ndim):
     return tuple(n for i, n in enumerate(shape) if axes is not None and i not in axes)
-
-
-def _values_indices(name):
-    """A named tuple type like PyTorch's ``torch.return_types.max``: ``(values, indices)``."""
-    return collections.namedtuple(name, ["values", "indices"])
-
-
-return_types = collections.namedtuple("return_types", ["max", "min", "median", "mode", "sort",
-                                                       "topk", "kthvalue", "cummax", "cummin",
-                                                       "aminmax"])(
-    *[_values_indices(n) for n in ("max", "min", "median", "mode", "sort", "topk",
-                                   "kthvalue", "cummax", "cummin")],
-    collections.namedtuple("aminmax", ["min", "max"]))
 
 
 # ---------------------------------------------------------------- functional API
