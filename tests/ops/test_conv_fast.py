@@ -7,6 +7,7 @@ from hypothesis import event, given, settings, strategies as st
 
 import chainrule
 from chainrule.nn import functional as F
+from chainrule.ops import conv
 from chainrule.ops.conv import ConvGeometry, _padding
 from chainrule.ops.pool import PoolGeometry
 from tests.helpers import check, make
@@ -188,6 +189,18 @@ def test_conv2d_matches_pytorch(case, seed):
     ty.backward(torch.tensor(r))
     for mine, ref in zip(ours, theirs):
         np.testing.assert_allclose(mine.grad.numpy(), ref.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 3000])
+@settings(max_examples=25, deadline=None)
+@given(case=geometries(), seed=st.integers(0, 1000))
+def test_chunked_batches_give_the_same_values_and_gradients(case, seed, chunk_bytes):
+    """One image per chunk (or a few): the loops over chunks, not the one-chunk shortcuts."""
+    previous, conv.CHUNK_BYTES = conv.CHUNK_BYTES, chunk_bytes
+    try:
+        test_conv2d_values_and_gradients_match_the_reference.hypothesis.inner_test(case, seed)
+    finally:
+        conv.CHUNK_BYTES = previous
 
 
 @pytest.mark.parametrize("kernel, stride, padding, dilation, groups", [

@@ -1,16 +1,22 @@
-"""Convolution on NCHW arrays: im2col and one matrix product per group for the whole batch.
+"""Convolution on NCHW arrays: im2col and one matrix product per group and chunk of images.
 
-Inside, arrays are channel-major, (C, N, H, W) in memory: the im2col matrix is then
-(C/G * kh * kw, N * OH * width) per group, filled by kh * kw block copies that read and write
-long contiguous runs, and a layer's output comes straight out of the matrix product with no
-transposing copy (it is handed on as an (N, C, H, W) view; elementwise ops keep that layout,
-so the next convolution reads it contiguously again). Four ways to build the matrix:
+Inside, arrays are channel-major, (C, N, H, W) in memory: the im2col matrix of a chunk of
+images is (C/G * kh * kw, images * OH * width) per group, and a layer's output comes straight
+out of the matrix products with no transposing copy (it is handed on as an (N, C, H, W) view;
+elementwise ops keep that layout, so the next convolution reads it contiguously again).
 
-* ``pointwise`` (1x1, no padding): the input itself (stride 1) or one strided copy;
+The batch is taken a few images at a time, so that a chunk's im2col matrix (about
+``CHUNK_BYTES``) stays in cache between being written and being multiplied: a whole batch's
+matrix is many megabytes that would otherwise go out to memory and come back. Nothing of it
+is kept for backward; the weight gradient rebuilds each chunk's matrix, which costs less
+than the memory traffic of keeping it. How a chunk's matrix is built:
+
+* ``pointwise`` (1x1, no padding): the input itself (stride 1: no copy, no chunks) or one
+  strided copy;
 * ``flat`` (stride 1): each window row is a contiguous run of the flattened padded image,
   read at full padded width (the extra columns of each output row are cropped afterwards);
 * ``patches`` (stride = kernel, no padding, no dilation): one reshaping copy;
-* ``windows`` (anything else): one strided copy per kernel offset.
+* ``windows`` (anything else): one strided copy of all kernel offsets.
 
 Large arrays live in the reused memory of :mod:`chainrule.ops.workspace`, so a training step
 does not map fresh pages for them every time.
@@ -29,6 +35,9 @@ from ..autograd.function import Function
 from ..errors import ArgumentError, DTypeError, ShapeError
 from . import workspace
 from .shape import reshape
+
+#: the im2col matrix of one chunk of images is about this size (it should stay in cache)
+CHUNK_BYTES = 2 << 20
 
 
 class ConvGeometry:
@@ -68,107 +77,101 @@ class ConvGeometry:
         top, bottom, left, right = self.padding
         return h + top + bottom, w + left + right
 
+    def chunks(self, n, column_bytes):
+        """(first, end) image ranges whose im2col matrices are about CHUNK_BYTES each
+        (``column_bytes``: one image's share)."""
+        step = max(1, CHUNK_BYTES // max(1, column_bytes))
+        return [(first, min(n, first + step)) for first in range(0, n, step)]
+
     # ------------------------------------------------------------ im2col
-    def columns(self, x, kh, kw):
-        """The im2col matrix of x as (G, C/G * kh * kw, N * OH * width), and (OH, OW)."""
-        n, c, h, w = x.shape
+    def fill_columns(self, images, cols, kh, kw):
+        """Write the im2col matrix of ``images`` (C, m, H, W) into ``cols`` (G, K, m * L)."""
+        c, m, h, w = images.shape
         oh, ow = self.output_size(h, w, kh, kw)
         (sh, sw), (dh, dw) = self.stride, self.dilation
-        source = x.transpose(1, 0, 2, 3)                                # (C, N, H, W)
         path = self.path(kh, kw)
         if path == "pointwise":
-            picked = source[:, :, ::sh, ::sw] if (sh, sw) != (1, 1) else source
-            cols = picked if picked.flags.c_contiguous else _copy(picked)
+            _view(cols, (c, m, oh, ow))[...] = images[:, :, ::sh, ::sw]
         elif path == "flat":
             hp, wp = self.padded_size(h, w)
-            flat = self._flat_padded(source, kw)
-            run = oh * wp
-            cols = workspace.empty((c, kh, kw, n, run), x.dtype)
-            for i in range(kh):
-                for j in range(kw):
-                    start = i * dh * wp + j * dw
-                    cols[:, i, j] = flat[:, :, start:start + run]
+            flat = self._flat_padded(images, kw)
+            item, (s_c, s_n, _) = flat.itemsize, flat.strides
+            taps = _strided(flat, (c, kh, kw, m, oh * wp),
+                            (s_c, dh * wp * item, dw * item, s_n, item))
+            _view(cols, taps.shape)[...] = taps
         elif path == "patches":
-            blocks = _view(source[:, :, :oh * kh, :ow * kw], (c, n, oh, kh, ow, kw))
-            cols = workspace.empty((c, kh, kw, n, oh, ow), x.dtype)
-            cols[...] = blocks.transpose(0, 3, 5, 1, 2, 4)
+            blocks = _view(images[:, :, :oh * kh, :ow * kw], (c, m, oh, kh, ow, kw))
+            _view(cols, (c, kh, kw, m, oh, ow))[...] = blocks.transpose(0, 3, 5, 1, 2, 4)
         else:
-            padded = self._padded(source)
-            cols = workspace.empty((c, kh, kw, n, oh, ow), x.dtype)
-            for i in range(kh):
-                for j in range(kw):
-                    cols[:, i, j] = padded[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
-                                           j * dw:j * dw + sw * (ow - 1) + 1:sw]
-        g = self.groups
-        return _view(cols, (g, (c // g) * kh * kw, -1)), (oh, ow)
+            padded = self._padded(images)
+            s_c, s_n, s_h, s_w = padded.strides
+            taps = _strided(padded, (c, kh, kw, m, oh, ow),
+                            (s_c, dh * s_h, dw * s_w, s_n, sh * s_h, sw * s_w))
+            _view(cols, taps.shape)[...] = taps
 
-    def _padded(self, source):
-        """(C, N, H, W) -> zero-padded (C, N, Hp, Wp), in workspace memory."""
+    def _padded(self, images):
+        """(C, m, H, W) -> zero-padded (C, m, Hp, Wp), in workspace memory."""
         if not any(self.padding):
-            return source
-        c, n, h, w = source.shape
-        padded = workspace.empty((c, n) + self.padded_size(h, w), source.dtype)
-        _fill_padded(padded, source, self.padding)
+            return images
+        c, m, h, w = images.shape
+        padded = workspace.empty((c, m) + self.padded_size(h, w), images.dtype)
+        _fill_padded(padded, images, self.padding)
         return padded
 
-    def _flat_padded(self, source, kw):
-        """(C, N, H, W) -> (C, N, Hp * Wp + tail): each padded image flattened, with a tail of
+    def _flat_padded(self, images, kw):
+        """(C, m, H, W) -> (C, m, Hp * Wp + tail): each padded image flattened, with a tail of
         zeros so that the last window row's run stays inside the array."""
-        c, n, h, w = source.shape
+        c, m, h, w = images.shape
         hp, wp = self.padded_size(h, w)
-        tail = (kw - 1) * self.dilation[1]
-        flat = workspace.empty((c, n, hp * wp + tail), source.dtype)
+        flat = workspace.empty((c, m, hp * wp + (kw - 1) * self.dilation[1]), images.dtype)
         flat[:, :, hp * wp:] = 0
-        _fill_padded(_view(flat[:, :, :hp * wp], (c, n, hp, wp)), source, self.padding)
+        _fill_padded(_view(flat[:, :, :hp * wp], (c, m, hp, wp)), images, self.padding)
         return flat
 
     # ------------------------------------------------------------ col2im
-    def scatter_columns(self, cols, x_shape, kh, kw, out_hw):
-        """col2im: add (G, C/G * kh * kw, N * OH * width) columns back into an (N, C, H, W)
-        array (the adjoint of ``columns``); returned as a view of channel-major memory."""
+    def add_columns(self, cols, images, kh, kw, out_hw):
+        """col2im: the adjoint of ``fill_columns``: write into ``images`` (C, m, H, W) the sum
+        of the (G, K, m * L) columns over every window each pixel is in. ``out_hw``: the
+        output size the columns are for (a transposed convolution's output padding makes the
+        images larger than those windows cover)."""
         xp = backend.xp
-        n, c, h, w = x_shape
-        top, bottom, left, right = self.padding
+        c, m, h, w = images.shape
         oh, ow = out_hw
+        top, bottom, left, right = self.padding
         (sh, sw), (dh, dw) = self.stride, self.dilation
         path = self.path(kh, kw)
         if path == "pointwise":
-            blocks = _view(cols, (c, n, oh, ow))
-            if (sh, sw) == (1, 1) and (oh, ow) == (h, w):
-                image = blocks
-            else:
-                image = workspace.zeros((c, n, h, w), cols.dtype)
-                image[:, :, :oh * sh:sh, :ow * sw:sw] = blocks
+            if (sh, sw) != (1, 1) or (oh, ow) != (h, w):
+                images[...] = 0
+            images[:, :, :oh * sh:sh, :ow * sw:sw] = _view(cols, (c, m, oh, ow))
         elif path == "flat":
             hp, wp = self.padded_size(h, w)
             run = oh * wp
-            flat = workspace.zeros((c, n, hp * wp + (kw - 1) * dw), cols.dtype)
-            blocks = _view(cols, (c, kh, kw, n, run))
+            flat = workspace.zeros((c, m, hp * wp + (kw - 1) * dw), cols.dtype)
+            blocks = _view(cols, (c, kh, kw, m, run))
             for i in range(kh):
                 for j in range(kw):
                     start = i * dh * wp + j * dw
                     part = flat[:, :, start:start + run]
                     xp.add(part, blocks[:, i, j], out=part)
-            image = _view(flat[:, :, :hp * wp], (c, n, hp, wp))[:, :, top:top + h,
-                                                                  left:left + w]
+            images[...] = _view(flat[:, :, :hp * wp], (c, m, hp, wp))[:, :, top:top + h,
+                                                                         left:left + w]
         elif path == "patches":
-            image = workspace.empty((c, n, h, w), cols.dtype)
             if (h, w) != (oh * kh, ow * kw):
-                image[:, :, oh * kh:] = 0
-                image[:, :, :, ow * kw:] = 0
-            target = _view(image[:, :, :oh * kh, :ow * kw], (c, n, oh, kh, ow, kw))
-            target.transpose(0, 3, 5, 1, 2, 4)[...] = _view(cols, (c, kh, kw, n, oh, ow))
+                images[:, :, oh * kh:] = 0
+                images[:, :, :, ow * kw:] = 0
+            target = _view(images[:, :, :oh * kh, :ow * kw], (c, m, oh, kh, ow, kw))
+            target.transpose(0, 3, 5, 1, 2, 4)[...] = _view(cols, (c, kh, kw, m, oh, ow))
         else:
             hp, wp = self.padded_size(h, w)
-            padded = workspace.zeros((c, n, hp, wp), cols.dtype)
-            blocks = _view(cols, (c, kh, kw, n, oh, ow))
+            padded = workspace.zeros((c, m, hp, wp), cols.dtype)
+            blocks = _view(cols, (c, kh, kw, m, oh, ow))
             for i in range(kh):
                 for j in range(kw):
                     part = padded[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
                                   j * dw:j * dw + sw * (ow - 1) + 1:sw]
                     xp.add(part, blocks[:, i, j], out=part)
-            image = padded[:, :, top:top + h, left:left + w]
-        return image.transpose(1, 0, 2, 3)
+            images[...] = padded[:, :, top:top + h, left:left + w]
 
 
 # ---------------------------------------------------------------- array helpers
@@ -180,11 +183,11 @@ def _view(array, shape):
         array.reshape(shape)
 
 
-def _copy(array):
-    """A C-contiguous copy of ``array`` in workspace memory."""
-    out = workspace.empty(array.shape, array.dtype)
-    out[...] = array
-    return out
+def _strided(array, shape, strides):
+    """A read-only view of ``array`` with the given shape and byte strides: all kernel
+    offsets of the im2col matrix at once (stride tricks; CuPy has the same call)."""
+    return backend.xp.lib.stride_tricks.as_strided(array, shape=shape, strides=strides,
+                                                   writeable=False)
 
 
 def _fill_padded(padded, source, padding):
@@ -202,77 +205,201 @@ def _fill_padded(padded, source, padding):
     padded[:, :, top:hp - bottom, left:wp - right] = source
 
 
-def _matmul(a, b):
-    """a @ b (stacks of matrices) into workspace memory."""
-    xp = backend.xp
-    out = workspace.empty(a.shape[:-1] + b.shape[-1:], xp.result_type(a, b))
-    return xp.matmul(a, b, out=out)
-
-
 def _grouped_weight(w, groups):
     o = w.shape[0]
     return w.reshape(groups, o // groups, -1)
 
 
-def _product_rows(g, groups, width):
-    """(N, O, OH, OW) -> (G, O/G, N * OH * width), the layout of the im2col products (rows
-    widened with zeros to ``width`` where the flat stride-1 layout reads full padded rows).
-    Free when g is already channel-major and needs no widening."""
+class _Layout:
+    """Sizes of one convolution's im2col products: K rows per group, L columns per image."""
+
+    __slots__ = ("path", "kh", "kw", "oh", "ow", "width", "per_image", "rows")
+
+    def __init__(self, geometry, x_hw, w_shape, out_hw=None):
+        _, cg, self.kh, self.kw = w_shape
+        self.path = geometry.path(self.kh, self.kw)
+        self.oh, self.ow = out_hw or geometry.output_size(x_hw[0], x_hw[1], self.kh, self.kw)
+        self.width = geometry.width(x_hw[1], self.kh, self.kw)
+        self.per_image = self.oh * self.width                        # L
+        self.rows = geometry.groups * cg * self.kh * self.kw         # G * K
+
+    def direct(self, geometry):
+        """A stride-1 1x1 convolution: the channel-major input is its own im2col matrix."""
+        return self.path == "pointwise" and geometry.stride == (1, 1)
+
+
+def _column_chunks(geometry, layout, n, dtype):
+    """(first, end, cols) per chunk of images; cols (G, K, m * L) is one reused buffer."""
+    item = backend.xp.dtype(dtype).itemsize
+    chunks = geometry.chunks(n, layout.rows * layout.per_image * item)
+    widest = max(end - first for first, end in chunks)
+    buffer = workspace.empty((layout.rows * widest * layout.per_image,), dtype)
+    groups = geometry.groups
+    for first, end in chunks:
+        size = layout.rows * (end - first) * layout.per_image
+        yield first, end, _view(buffer[:size], (groups, layout.rows // groups, -1))
+
+
+def _channel_major(x):
+    """(N, C, H, W) -> a (C, N, H, W) array: a view when x is channel-major already."""
+    return x.transpose(1, 0, 2, 3)
+
+
+def _convolve(geometry, x, w, keep_columns=False):
+    """The products W @ im2col(x): (G, O/G, N * L) in workspace memory, the layout, and (if
+    ``keep_columns`` and the whole batch was one chunk) the im2col matrix, else None."""
+    xp = backend.xp
+    n = x.shape[0]
+    layout = _Layout(geometry, x.shape[2:], w.shape)
+    weight = _grouped_weight(w, geometry.groups)
+    dtype = xp.result_type(x, w)
+    y = workspace.empty((geometry.groups, w.shape[0] // geometry.groups, n * layout.per_image),
+                        dtype)
+    images = _channel_major(x)
+    if layout.direct(geometry) and images.flags.c_contiguous:
+        return xp.matmul(weight, _view(images, (geometry.groups, -1, n * layout.per_image)),
+                         out=y), layout, None
+    for first, end, cols in _column_chunks(geometry, layout, n, x.dtype):
+        geometry.fill_columns(images[:, first:end], cols, layout.kh, layout.kw)
+        span = slice(first * layout.per_image, end * layout.per_image)
+        xp.matmul(weight, cols, out=y[:, :, span])
+    return y, layout, (cols if keep_columns and end - first == n else None)
+
+
+def _output_view(y, layout, out_hw=None):
+    """The (N, O, OH, OW) view of the (G, O/G, N * L) products (cropped to ``out_hw``)."""
+    g, og, total = y.shape
+    n = total // layout.per_image
+    oh, ow = out_hw or (layout.oh, layout.ow)
+    return _view(y, (g * og, n, layout.oh, layout.width))[:, :, :oh, :ow].transpose(1, 0, 2, 3)
+
+
+def _as_convolution(geometry, w, x_hw, out_hw):
+    """A stride-1 transposed convolution is a convolution of g with the flipped, transposed
+    kernel and the complementary padding: (geometry, weight) of that convolution, or None
+    when it does not apply or would not be faster. It replaces col2im's kh * kw overlapping
+    additions by one im2col copy, and wins when a group has no more outputs than inputs."""
+    o, cg, kh, kw = w.shape
+    groups = geometry.groups
+    if geometry.stride != (1, 1) or geometry.path(kh, kw) != "flat" or o // groups > cg:
+        return None
+    (dh, dw), (top, bottom, left, right) = geometry.dilation, geometry.padding
+    span_h, span_w = dh * (kh - 1), dw * (kw - 1)
+    padding = (span_h - top, x_hw[0] + span_h - out_hw[0] - (span_h - top),
+               span_w - left, x_hw[1] + span_w - out_hw[1] - (span_w - left))
+    if min(padding) < 0:
+        return None
+    flipped = w.reshape(groups, o // groups, cg, kh, kw)[:, :, :, ::-1, ::-1]
+    flipped = backend.xp.ascontiguousarray(flipped.transpose(0, 2, 1, 3, 4))
+    return (ConvGeometry((1, 1), padding, geometry.dilation, groups),
+            flipped.reshape(groups * cg, o // groups, kh, kw))
+
+
+def _input_gradient(geometry, rows, w, x_shape, out_hw):
+    """im2col^T(W^T @ rows): the (N, C, H, W) input gradient (channel-major memory) of the
+    products' gradient ``rows`` (G, O/G, N * L) of an (OH, OW) = ``out_hw`` output."""
+    xp = backend.xp
+    n, c, h, width = x_shape
+    layout = _Layout(geometry, (h, width), w.shape, out_hw)
+    weight_t = _grouped_weight(w, geometry.groups).transpose(0, 2, 1)        # (G, K, O/G)
+    images = workspace.empty((c, n, h, width), rows.dtype)
+    if layout.direct(geometry) and (layout.oh, layout.ow) == (h, width):
+        xp.matmul(weight_t, rows, out=_view(images, (geometry.groups, -1, n * h * width)))
+        return images.transpose(1, 0, 2, 3)
+    for first, end, cols in _column_chunks(geometry, layout, n, rows.dtype):
+        span = slice(first * layout.per_image, end * layout.per_image)
+        xp.matmul(weight_t, rows[:, :, span], out=cols)
+        geometry.add_columns(cols, images[:, first:end], layout.kh, layout.kw,
+                             (layout.oh, layout.ow))
+    return images.transpose(1, 0, 2, 3)
+
+
+def _weight_gradient(geometry, x, rows, w_shape, cols=None):
+    """rows @ im2col(x)^T summed over the batch: the (O, C/G, kh, kw) weight gradient
+    (``cols``: the whole batch's im2col matrix, if the forward pass kept it). Each product is
+    taken as (cols @ rows^T)^T, which OpenBLAS runs markedly faster for these short-and-wide
+    shapes."""
+    xp = backend.xp
+    n = x.shape[0]
+    layout = _Layout(geometry, x.shape[2:], w_shape)
+    images = _channel_major(x)
+    if cols is None and layout.direct(geometry) and images.flags.c_contiguous:
+        cols = _view(images, (geometry.groups, -1, n * layout.per_image))
+    if cols is not None:
+        return xp.matmul(cols, rows.swapaxes(1, 2)).swapaxes(1, 2).reshape(w_shape)
+    total = None
+    for first, end, cols in _column_chunks(geometry, layout, n, x.dtype):
+        geometry.fill_columns(images[:, first:end], cols, layout.kh, layout.kw)
+        span = slice(first * layout.per_image, end * layout.per_image)
+        part = xp.matmul(cols, rows[:, :, span].swapaxes(1, 2))               # (G, K, O/G)
+        total = part if total is None else xp.add(total, part, out=total)
+    return total.swapaxes(1, 2).reshape(w_shape)
+
+
+def _product_rows(g, groups, size):
+    """(N, O, OH, OW) -> (G, O/G, N * height * width), the layout of the im2col products for
+    an output of ``size`` = (height, width): g in the top-left corner, zeros elsewhere (the
+    flat stride-1 layout reads full padded rows; an output cropped by a transposed
+    convolution's output padding is smaller than its windows). Free when g is channel-major
+    and of that size already."""
     n, o, oh, ow = g.shape
-    channels = g.transpose(1, 0, 2, 3)
-    if width == ow and channels.flags.c_contiguous:
+    height, width = size
+    channels = _channel_major(g)
+    if (height, width) == (oh, ow) and channels.flags.c_contiguous:
         rows = channels
     else:
-        rows = workspace.empty((o, n, oh, width), g.dtype)
+        rows = workspace.empty((o, n, height, width), g.dtype)
         if width != ow:
             rows[..., ow:] = 0
-        rows[..., :ow] = channels
+        if height != oh:
+            rows[:, :, oh:] = 0
+        rows[:, :, :oh, :ow] = channels
     return _view(rows, (groups, o // groups, -1))
 
 
-def _weight_gradient(rows, cols):
-    """rows (G, O/G, L) @ cols (G, K, L)^T -> (G, O/G, K), with the long axis L summed: the
-    product is taken as (cols @ rows^T)^T, which OpenBLAS runs markedly faster for the
-    short-and-wide shapes of convolution weight gradients."""
-    return backend.xp.matmul(cols, rows.swapaxes(1, 2)).swapaxes(1, 2)
+def _rows_size(geometry, x_hw, w_shape):
+    """(height, width) of the product layout of a convolution of x_hw-sized images."""
+    kh, kw = w_shape[2:]
+    return geometry.output_size(x_hw[0], x_hw[1], kh, kw)[0], geometry.width(x_hw[1], kh, kw)
 
 
 # ---------------------------------------------------------------- the three ops
 
 class Conv(Function):
-    """y[n, o] = b[o] + sum over c, window of x * w (cross-correlation, as PyTorch's conv2d)."""
+    """y[n, o] = b[o] + sum over c, window of x * w (cross-correlation, as PyTorch's conv2d).
+    ``out_hw`` keeps only the first rows and columns of the output (the adjoint of a
+    transposed convolution whose output padding made its output larger than its windows)."""
 
-    def __init__(self, geometry):
-        self.geometry = geometry
+    def __init__(self, geometry, out_hw=None):
+        self.geometry, self.out_hw = geometry, out_hw
 
     def forward(self, x, w, b=None):
-        geometry = self.geometry
-        cols, (oh, ow) = geometry.columns(x, w.shape[2], w.shape[3])
         need_x, need_w = self.needs_input_grad[:2]
-        # the im2col matrix is reused by the weight gradient: one im2col per step, not two
-        self.save_for_backward(x if need_w else None, w if need_x else None,
-                               cols if need_w else None)
         self.x_hw, self.w_shape = x.shape[2:], w.shape
-        o, n = w.shape[0], x.shape[0]
-        y = _matmul(_grouped_weight(w, geometry.groups), cols)        # (G, O/G, N * L)
+        # a batch that fits in one chunk keeps its im2col matrix for the weight gradient
+        y, layout, cols = _convolve(self.geometry, x, w, keep_columns=need_w)
+        self.save_for_backward(x if need_w else None, w if need_x else None, cols)
+        o = w.shape[0]
         if b is not None:
-            rows = _view(y, (o, -1))
-            backend.xp.add(rows, b.reshape(o, 1), out=rows)
-        width = cols.shape[2] // (n * oh)
-        return _view(y, (o, n, oh, width))[..., :ow].transpose(1, 0, 2, 3)
+            flat = _view(y, (o, -1))
+            backend.xp.add(flat, b.reshape(o, 1), out=flat)
+        if self.out_hw == (layout.oh, layout.ow):
+            self.out_hw = None
+        return _output_view(y, layout, self.out_hw)
 
     def backward(self, gy):
         x, w, cols = self.saved_tensors
         need = self.needs_input_grad
         geometry = self.geometry
         rows = None
-        if need[0] or need[1]:
-            width = geometry.width(self.x_hw[1], *self.w_shape[2:])
-            rows = _product_rows(gy._data, geometry.groups, width)
+        if (need[0] or need[1]) and self.out_hw is None:
+            rows = _product_rows(gy._data, geometry.groups,
+                                 _rows_size(geometry, self.x_hw, self.w_shape))
         gx = ConvInputGrad(geometry, self.x_hw, rows)(gy, w) if need[0] else None
         gw = None
         if need[1]:
-            gw = ConvWeightGrad(geometry, self.w_shape, cols._data, rows)(x, gy)
+            gw = ConvWeightGrad(geometry, self.w_shape, rows,
+                                None if cols is None else cols._data)(x, gy)
         if len(need) == 2:
             return gx, gw
         return gx, gw, (gy.sum(dim=(0, 2, 3)) if need[2] else None)
@@ -288,22 +415,23 @@ class ConvInputGrad(Function):
     def forward(self, g, w):
         need_g, need_w = self.needs_input_grad
         self.save_for_backward(g if need_w else None, w if need_g else None)
-        self.w_shape = w.shape
-        n, o, oh, ow = g.shape
+        self.w_shape, self.g_hw = w.shape, g.shape[2:]
         groups = self.geometry.groups
-        c = w.shape[1] * groups
-        rows = self.given_rows
-        self.given_rows = None
+        rows, self.given_rows = self.given_rows, None
+        convolution = _as_convolution(self.geometry, w, self.x_hw, g.shape[2:])
+        if convolution is not None:
+            y, layout, _ = _convolve(convolution[0], g, convolution[1])
+            return _output_view(y, layout)
         if rows is None:
-            rows = _product_rows(g, groups, self.geometry.width(self.x_hw[1], *w.shape[2:]))
-        cols = _matmul(_grouped_weight(w, groups).transpose(0, 2, 1), rows)   # (G, K, N*L)
-        return self.geometry.scatter_columns(cols, (n, c) + self.x_hw, w.shape[2], w.shape[3],
-                                             (oh, ow))
+            width = self.geometry.width(self.x_hw[1], *w.shape[2:])
+            rows = _product_rows(g, groups, (g.shape[2], width))
+        x_shape = (g.shape[0], w.shape[1] * groups) + self.x_hw
+        return _input_gradient(self.geometry, rows, w, x_shape, g.shape[2:])
 
     def backward(self, ggx):
         g, w = self.saved_tensors
         need_g, need_w = self.needs_input_grad
-        gg = Conv(self.geometry)(ggx, w) if need_g else None
+        gg = Conv(self.geometry, self.g_hw)(ggx, w) if need_g else None
         gw = ConvWeightGrad(self.geometry, self.w_shape)(ggx, g) if need_w else None
         return gg, gw
 
@@ -311,28 +439,28 @@ class ConvInputGrad(Function):
 class ConvWeightGrad(Function):
     """The adjoint of Conv in w: correlates x with g, summed over the batch."""
 
-    def __init__(self, geometry, w_shape, cols=None, rows=None):
+    def __init__(self, geometry, w_shape, rows=None, cols=None):
         self.geometry, self.w_shape = geometry, tuple(w_shape)
-        self.given_cols, self.given_rows = cols, rows     # reused from the forward pass
+        self.given_rows = rows              # g in the product layout, when the caller has it
+        self.given_cols = cols              # x's im2col matrix, when the forward pass kept it
 
     def forward(self, x, g):
         need_x, need_g = self.needs_input_grad
         self.save_for_backward(x if need_g else None, g if need_x else None)
         self.x_hw = x.shape[2:]
-        _, _, kh, kw = self.w_shape
-        cols, rows = self.given_cols, self.given_rows
-        self.given_cols = self.given_rows = None
-        if cols is None:
-            cols, _ = self.geometry.columns(x, kh, kw)                 # (G, K, N*L)
+        self.g_hw = g.shape[2:]
+        rows, self.given_rows = self.given_rows, None
         if rows is None:
-            rows = _product_rows(g, self.geometry.groups, self.geometry.width(x.shape[3], kh, kw))
-        return _weight_gradient(rows, cols).reshape(self.w_shape)
+            rows = _product_rows(g, self.geometry.groups,
+                                 _rows_size(self.geometry, x.shape[2:], self.w_shape))
+        cols, self.given_cols = self.given_cols, None
+        return _weight_gradient(self.geometry, x, rows, self.w_shape, cols)
 
     def backward(self, ggw):
         x, g = self.saved_tensors
         need_x, need_g = self.needs_input_grad
         gx = ConvInputGrad(self.geometry, self.x_hw)(g, ggw) if need_x else None
-        gg = Conv(self.geometry)(x, ggw) if need_g else None
+        gg = Conv(self.geometry, self.g_hw)(x, ggw) if need_g else None
         return gx, gg
 
 

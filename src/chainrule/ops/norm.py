@@ -47,6 +47,14 @@ def _unrows(rows, shape, channel_major):
     return rows.reshape(shape)
 
 
+def _channel_dot(a, b):
+    """Per channel, the sum over axes 0 and 2 of a * b ((A, C, B) arrays), with no
+    temporary array: one batched dot product per channel."""
+    if a.shape[0] == 1:
+        return backend.xp.matmul(a[0][:, None, :], b[0][:, :, None]).reshape(-1)
+    return backend.xp.einsum("acb,acb->c", a, b)
+
+
 def _per_channel(values):
     """(C,) -> (1, C, 1), to broadcast against channel rows."""
     return values.reshape(1, -1, 1)
@@ -70,10 +78,7 @@ class BatchNorm(Function):
         mean = rows.sum(axis=(0, 2)) / count
         centered = workspace.empty(rows.shape, rows.dtype)
         xp.subtract(rows, _per_channel(mean), out=centered)
-        squares = workspace.empty(rows.shape, rows.dtype)
-        xp.multiply(centered, centered, out=squares)
-        var = squares.sum(axis=(0, 2)) / count
-        del squares
+        var = _channel_dot(centered, centered) / count
         inv_std = 1.0 / xp.sqrt(var + self.eps)
         scale = inv_std if weight is None else weight * inv_std
         y = xp.multiply(centered, _per_channel(scale), out=centered)
@@ -110,13 +115,11 @@ class BatchNorm(Function):
         centered = workspace.empty(rows.shape, rows.dtype)
         xp.subtract(rows, _per_channel(mean), out=centered)
         gbias = g.sum(axis=(0, 2))
-        product = workspace.empty(rows.shape, rows.dtype)
-        xp.multiply(g, centered, out=product)
-        dot = product.sum(axis=(0, 2))                  # sum(g * (x - mean)) per channel
+        dot = _channel_dot(g, centered)                 # sum(g * (x - mean)) per channel
         gweight = dot * inv_std
         scale = inv_std if weight is None else weight * inv_std
         # gx = scale * g - centered * (scale * inv_std^2 * dot / n) - scale * gbias / n
-        gx = xp.multiply(g, _per_channel(scale), out=product)
+        gx = xp.multiply(g, _per_channel(scale), out=workspace.empty(rows.shape, rows.dtype))
         xp.multiply(centered, _per_channel(-scale * inv_std * inv_std * dot / count),
                     out=centered)
         gx += centered
