@@ -2,6 +2,7 @@
 from . import functional, init, utils  # noqa: F401
 from .activation import (ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU,  # noqa: F401
                          Softmax, Softplus, Tanh)
+from .attention import MultiheadAttention  # noqa: F401
 from .container import ModuleDict, ModuleList, Sequential  # noqa: F401
 from .conv import (AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, ConvTranspose2d,  # noqa: F401
                    Dropout2d, MaxPool2d, Upsample)
@@ -12,3 +13,6 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Lo
 from .module import Module  # noqa: F401
 from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm  # noqa: F401
 from .parameter import Parameter  # noqa: F401
+from .rmsnorm import RMSNorm  # noqa: F401
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,  # noqa
+                          TransformerEncoder, TransformerEncoderLayer)

@@ -14,11 +14,14 @@ from ..ops import (elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu,  # n
 from ..ops import clamp, exp, log, log1p, maximum, where
 from ..ops.linalg import linear  # noqa: F401
 from ..ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
+from ..ops.attention import (multi_head_attention_forward,  # noqa: F401
+                             scaled_dot_product_attention)
 from ..ops.norm import BatchNorm as _BatchNormNode
 from ..ops.pool import (adaptive_avg_pool2d, avg_pool2d, max_pool2d,  # noqa: F401
                         upsample_nearest)
 from ..ops.shape import pad as _pad_numpy_style
 from ..tensor import Tensor
+from .rmsnorm import rms_norm  # noqa: F401
 
 _make = Tensor._make
 
