@@ -25,6 +25,7 @@ from .autograd.grad_mode import state
 from .errors import (ArgumentError, ArgumentTypeError, DTypeError, GraphError, ReadOnlyError,
                      ShapeError)
 from .ops import activation, arithmetic, indexing, linalg, reduction, shape
+from .ops import cumulative, scattering, sorting
 from .tensor_base import TensorBase, to_array
 
 _new = object.__new__
@@ -386,6 +387,66 @@ class Tensor(TensorBase):
     # ---- elementwise, logical and bitwise (issue 19.1)
 
     # ---- cumulative, sorting, scatter/gather and masks (issue 19.2-3)
+    cumsum = cumulative.cumsum
+    cumprod = cumulative.cumprod
+    cummax = cumulative.cummax
+    cummin = cumulative.cummin
+    logcumsumexp = cumulative.logcumsumexp
+    diff = cumulative.diff
+    sort = sorting.sort
+    argsort = sorting.argsort
+    msort = sorting.msort
+    topk = sorting.topk
+    kthvalue = sorting.kthvalue
+    median = sorting.median
+    nanmedian = sorting.nanmedian
+    mode = sorting.mode
+    unique = sorting.unique
+    unique_consecutive = sorting.unique_consecutive
+    scatter = scattering.scatter
+    scatter_add = scattering.scatter_add
+    scatter_reduce = scattering.scatter_reduce
+    index_add = scattering.index_add
+    index_copy = scattering.index_copy
+    index_fill = scattering.index_fill
+    index_put = scattering.index_put
+    masked_fill = scattering.masked_fill
+    masked_select = scattering.masked_select
+    masked_scatter = scattering.masked_scatter
+    nonzero = scattering.nonzero
+    argwhere = scattering.argwhere
+    take = scattering.take
+    take_along_dim = scattering.take_along_dim
+    put = scattering.put
+
+    def where(self, condition, other):
+        """``where(condition, self, other)``."""
+        return arithmetic.where(condition, self, other)
+
+    def _writes(op):                # noqa: N805  (builds the in-place method of an op)
+        def method(self, *args, **options):
+            def with_options(x, *rest):
+                return op(x, *rest, **options)
+            with_options.__name__ = op.__name__
+            return self._inplace(with_options, *args)
+        method.__name__ = op.__name__ + "_"
+        method.__doc__ = f"In-place :func:`{op.__name__}`: self holds the result."
+        return method
+
+    cumsum_ = _writes(cumulative.cumsum)
+    cumprod_ = _writes(cumulative.cumprod)
+    scatter_ = _writes(scattering.scatter)
+    scatter_add_ = _writes(scattering.scatter_add)
+    scatter_reduce_ = _writes(scattering.scatter_reduce)
+    index_add_ = _writes(scattering.index_add)
+    index_copy_ = _writes(scattering.index_copy)
+    index_fill_ = _writes(scattering.index_fill)
+    index_put_ = _writes(scattering.index_put)
+    masked_fill_ = _writes(scattering.masked_fill)
+    masked_scatter_ = _writes(scattering.masked_scatter)
+    put_ = _writes(scattering.put)
+    del _writes
+
 
     # ---- shape and construction (issue 19.4)
 

@@ -15,6 +15,12 @@ from .linalg import dot, einsum, linear, matmul, outer  # noqa
 # ---- elementwise, logical and bitwise (issue 19.1)
 
 # ---- cumulative, sorting, scatter/gather and masks (issue 19.2-3)
+from .cumulative import cummax, cummin, cumprod, cumsum, diff, logcumsumexp  # noqa
+from .sorting import (argsort, bucketize, kthvalue, median, mode, msort, nanmedian,  # noqa
+                      searchsorted, sort, topk, unique, unique_consecutive)
+from .scattering import (argwhere, index_add, index_copy, index_fill, index_put,  # noqa
+                         masked_fill, masked_scatter, masked_select, nonzero, put, scatter,
+                         scatter_add, scatter_reduce, take, take_along_dim, where)
 
 # ---- shape and construction (issue 19.4)
 
