@@ -21,6 +21,8 @@ from . import autograd  # noqa: F401
 from .autograd import functional as _functional  # noqa: F401  (chainrule.autograd.functional)
 from .creation import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
+del linalg  # noqa: F821  (ops.linalg, the products, came with the star: the namespace below)
+from . import linalg  # noqa: F401,E402  (torch.linalg)
 from . import data, models, nn, optim, train  # noqa: F401,E402
 from .train import History, evaluate, fit, predict  # noqa: F401,E402
 from .explain import explain  # noqa: F401,E402

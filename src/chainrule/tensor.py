@@ -26,6 +26,7 @@ from .errors import (ArgumentError, ArgumentTypeError, DTypeError, GraphError, R
                      ShapeError)
 from .ops import activation, arithmetic, indexing, linalg, reduction, shape
 from .ops import cumulative, scattering, sorting
+from .ops import decompositions
 from .tensor_base import TensorBase, to_array
 
 _new = object.__new__
@@ -451,6 +452,32 @@ class Tensor(TensorBase):
     # ---- shape and construction (issue 19.4)
 
     # ---- reductions and linear algebra (issue 19.5-6)
+    aminmax = reduction.aminmax
+    nansum = reduction.nansum
+    nanmean = reduction.nanmean
+    count_nonzero = reduction.count_nonzero
+    quantile = reduction.quantile
+    nanquantile = reduction.nanquantile
+    det = decompositions.det
+    inverse = decompositions.inverse
+    logdet = decompositions.logdet
+    slogdet = decompositions.torch_slogdet
+    cholesky_solve = decompositions.cholesky_solve
+    pinverse = decompositions.pinverse
+    matrix_power = decompositions.matrix_power
+    svd = decompositions.torch_svd
+    cross = linalg.cross
+    mm = linalg.mm
+    bmm = linalg.bmm
+    mv = linalg.mv
+    vdot = linalg.vdot
+    inner = linalg.inner
+    kron = linalg.kron
+    addmm = linalg.addmm
+    addmv = linalg.addmv
+    baddbmm = linalg.baddbmm
+    addbmm = linalg.addbmm
+    addr = linalg.addr
 
     # ---- dtypes, devices and PyTorch idioms (issue 19.7)
 

@@ -1,10 +1,17 @@
-"""Matrix products: matmul (1-D, 2-D, batched with broadcasting), dot, outer, einsum."""
+"""Matrix products: matmul (1-D, 2-D, batched with broadcasting), dot, outer, einsum; the
+rest of PyTorch's matmul family (mm, bmm, mv, vdot, inner, tensordot, kron, addmm, ...,
+multi_dot) and cross / vecdot."""
+import math
+
+import numpy
+
 from .. import backend
 from ..autograd.function import Function
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor_base import TensorBase
-from ._util import lift, operands, require_tensor
-from .shape import reshape
+from ._util import broadcast_check, lift, operands, require_tensor, single_axis
+from .shape import permute, reshape
+
 
 
 class MatMul(Function):
@@ -208,3 +215,365 @@ def linear(x, weight, bias=None):
 
 
 __all__ = ["matmul", "dot", "outer", "einsum", "linear"]
+
+
+# ---------------------------------------------------------------- the matmul family (issue 19.6)
+
+class Cross(Function):
+    """The cross product of 3-vectors along ``axis`` (the operands broadcast); it is linear
+    in each operand: d/da = b x g, d/db = g x a."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, a, b):
+        need_a, need_b = self.needs_input_grad
+        self.save_for_backward(b if need_a else None, a if need_b else None)
+        a, b = backend.xp.broadcast_arrays(a, b)
+        return backend.xp.cross(a, b, axis=self.axis)
+
+    def backward(self, g):
+        b, a = self.saved_tensors
+        need_a, need_b = self.needs_input_grad
+        return (Cross(self.axis)(b, g) if need_a else None,
+                Cross(self.axis)(g, a) if need_b else None)
+
+
+def _same_dtype(a, b, op, what="x and y"):
+    first, second = what.split(" and ")
+    if a._data.dtype != b._data.dtype:
+        raise DTypeError(f"{op}: Expected {what} to have the same dtype, but found {first} of "
+                         f"type {a.dtype} and {second} of type {b.dtype} instead")
+
+
+def cross(input, other, dim=None):
+    """``torch.cross``: the cross product along ``dim``; without ``dim``, along the first
+    dimension of size 3 (PyTorch's deprecated default; :func:`linalg_cross` uses -1).
+
+    >>> import chainrule
+    >>> chainrule.cross(chainrule.tensor([1.0, 0.0, 0.0]), chainrule.tensor([0.0, 1.0, 0.0]))
+    tensor([0., 0., 1.])
+    """
+    input, other = _two_tensors(input, other, "cross")
+    if dim is None:
+        shape = broadcast_check(input, other, "cross")
+        threes = [i for i, n in enumerate(shape) if n == 3]
+        if not threes:
+            raise ShapeError(f"cross: no dimension of size 3 in input of shape {input.shape}")
+        dim = threes[0]
+    return _cross(input, other, dim, "cross")
+
+
+def linalg_cross(input, other, *, dim=-1):
+    """``torch.linalg.cross``: the cross product of the 3-vectors along ``dim`` (the operands
+    broadcast, but must have the same number of dimensions).
+
+    >>> import chainrule
+    >>> a = chainrule.tensor([[0.0, 0.0, 2.0]])
+    >>> chainrule.linalg.cross(a, chainrule.tensor([[1.0, 0.0, 0.0]])).tolist()
+    [[0.0, 2.0, 0.0]]
+    """
+    require_tensor(input, "linalg.cross")
+    require_tensor(other, "linalg.cross", "other")
+    if input.ndim != other.ndim:
+        raise ShapeError(f"linalg.cross: inputs must have the same number of dimensions, got "
+                         f"shapes {input.shape} and {other.shape}")
+    _same_dtype(input, other, "linalg.cross", "input and other")
+    return _cross(input, other, dim, "linalg.cross")
+
+
+def _cross(a, b, dim, op):
+    shape = broadcast_check(a, b, op)
+    if not shape:
+        raise ShapeError(f"{op}: needs vectors of length 3, got 0-d tensors")
+    axis = single_axis(dim, len(shape), op)
+    if a.shape[axis - len(shape) + a.ndim] != 3 or b.shape[axis - len(shape) + b.ndim] != 3:
+        raise ShapeError(f"{op}: inputs dimension {dim} must have length 3. Got shapes "
+                         f"{a.shape} and {b.shape}")
+    return Cross(axis)(a, b)
+
+
+def vecdot(x, y, *, dim=-1):
+    """The dot product of the vectors along ``dim`` (the operands broadcast): (x * y).sum(dim).
+
+    >>> import chainrule
+    >>> x = chainrule.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> chainrule.linalg.vecdot(x, chainrule.tensor([1.0, 1.0])).tolist()
+    [3.0, 7.0]
+    """
+    require_tensor(x, "linalg.vecdot", "x")
+    require_tensor(y, "linalg.vecdot", "y")
+    if x._data.dtype.kind != "f":
+        raise DTypeError(f"linalg.vecdot: Expected a floating point tensor as input. Got "
+                         f"{x.dtype}")
+    _same_dtype(x, y, "linalg.vecdot")
+    shape = broadcast_check(x, y, "linalg.vecdot")
+    return (x * y).sum(single_axis(dim, len(shape), "linalg.vecdot"))
+
+
+def multi_dot(tensors):
+    """The product of a chain of matrices in the cheapest order; the first may be a row
+    vector (1-D) and the last a column vector, as in PyTorch.
+
+    >>> import chainrule
+    >>> a, b = chainrule.ones(2, 3), chainrule.ones(3, 4)
+    >>> chainrule.linalg.multi_dot([a, b, chainrule.ones(4)]).tolist()
+    [12.0, 12.0]
+    """
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise ArgumentError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    for i, t in enumerate(tensors):
+        require_tensor(t, "multi_dot", f"tensors[{i}]")
+        allowed = (1, 2) if i in (0, len(tensors) - 1) else (2,)
+        if t.ndim not in allowed:
+            which = "first" if i == 0 else "last" if i == len(tensors) - 1 else f"tensor {i}"
+            raise ShapeError(f"multi_dot(): the {which} tensor must be "
+                             f"{' or '.join(f'{n}D' for n in allowed)} but got {t.ndim}D")
+        if t._data.dtype != tensors[0]._data.dtype:
+            raise DTypeError(f"multi_dot(): all tensors must have be the same dtype but tensor "
+                             f"0 is {tensors[0].dtype} and tensor {i} {t.dtype}")
+    first_vector, last_vector = tensors[0].ndim == 1, tensors[-1].ndim == 1
+    mats = [reshape(tensors[0], 1, -1) if first_vector else tensors[0]] + tensors[1:-1] + \
+        [reshape(tensors[-1], -1, 1) if last_vector else tensors[-1]]
+    for i in range(len(mats) - 1):
+        if mats[i].shape[1] != mats[i + 1].shape[0]:
+            raise ShapeError(f"multi_dot(): tensors {i} and {i + 1} with shapes "
+                             f"{list(tensors[i].shape)} and {list(tensors[i + 1].shape)} cannot "
+                             "be multiplied")
+    out = _chain(mats, _chain_order([m.shape[0] for m in mats] + [mats[-1].shape[1]]),
+                 0, len(mats) - 1)
+    if first_vector:
+        out = reshape(out, out.shape[1:])
+    if last_vector:
+        out = reshape(out, out.shape[:-1])
+    return out
+
+
+def _chain_order(sizes):
+    """The classic matrix-chain dynamic programme: split[i][j] is where to cut the product
+    of matrices i..j so that it costs the fewest multiplications."""
+    n = len(sizes) - 1
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = None
+            for k in range(i, j):
+                c = cost[i][k] + cost[k + 1][j] + sizes[i] * sizes[k + 1] * sizes[j + 1]
+                if cost[i][j] is None or c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, k
+    return split
+
+
+def _chain(mats, split, i, j):
+    if i == j:
+        return mats[i]
+    k = split[i][j]
+    return matmul(_chain(mats, split, i, k), _chain(mats, split, k + 1, j))
+
+
+def chain_matmul(*matrices):
+    """``torch.chain_matmul`` (deprecated in PyTorch): :func:`multi_dot` of 2-D tensors.
+
+    >>> import chainrule
+    >>> chainrule.chain_matmul(chainrule.ones(1, 2), chainrule.ones(2, 1)).tolist()
+    [[2.0]]
+    """
+    if len(matrices) == 1:
+        return matrices[0] * 1
+    return multi_dot(matrices)
+
+
+def mm(input, mat2):
+    """The product of two 2-D tensors (no broadcasting).
+
+    >>> import chainrule
+    >>> chainrule.mm(chainrule.ones(2, 3), chainrule.ones(3, 1)).tolist()
+    [[3.0], [3.0]]
+    """
+    _ranks(input, mat2, "mm", 2, 2)
+    return matmul(input, mat2)
+
+
+def bmm(input, mat2):
+    """The products of two batches of matrices, (b, n, m) @ (b, m, p) (no broadcasting).
+
+    >>> import chainrule
+    >>> chainrule.bmm(chainrule.ones(4, 2, 3), chainrule.ones(4, 3, 5)).shape
+    (4, 2, 5)
+    """
+    _ranks(input, mat2, "bmm", 3, 3)
+    if input.shape[0] != mat2.shape[0]:
+        raise ShapeError(f"bmm: batch sizes differ: shapes {input.shape} and {mat2.shape}")
+    return matmul(input, mat2)
+
+
+def mv(input, vec):
+    """A 2-D tensor times a 1-D tensor.
+
+    >>> import chainrule
+    >>> chainrule.mv(chainrule.ones(2, 3), chainrule.ones(3)).tolist()
+    [3.0, 3.0]
+    """
+    _ranks(input, vec, "mv", 2, 1)
+    return matmul(input, vec)
+
+
+def _ranks(a, b, op, rank_a, rank_b):
+    require_tensor(a, op)
+    require_tensor(b, op, "other")
+    if a.ndim != rank_a or b.ndim != rank_b:
+        raise ShapeError(f"{op}: expects a {rank_a}-D and a {rank_b}-D tensor, got shapes "
+                         f"{a.shape} and {b.shape}")
+
+
+def vdot(input, other):
+    """The dot product of two 1-D tensors (for real tensors the same as :func:`dot`).
+
+    >>> import chainrule
+    >>> chainrule.vdot(chainrule.tensor([1.0, 2.0]), chainrule.tensor([3.0, 4.0])).item()
+    11.0
+    """
+    return dot(input, other)
+
+
+def inner(input, other):
+    """The sum of products over the last dimension of both (``a * b`` if either is 0-d);
+    the result has shape a.shape[:-1] + b.shape[:-1].
+
+    >>> import chainrule
+    >>> chainrule.inner(chainrule.ones(2, 3), chainrule.ones(4, 3)).shape
+    (2, 4)
+    """
+    input, other = _two_tensors(input, other, "inner")
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    return tensordot(input, other, ([-1], [-1]))
+
+
+def tensordot(a, b, dims=2):
+    """Contract ``dims`` (an int: the last dims of a with the first of b; or two lists of
+    dims) of a with those of b; the other dims of a, then of b, make up the result.
+
+    >>> import chainrule
+    >>> chainrule.tensordot(chainrule.ones(2, 3, 4), chainrule.ones(3, 4, 5)).shape
+    (2, 5)
+    """
+    a, b = _two_tensors(a, b, "tensordot")
+    if isinstance(dims, (int, numpy.integer)):
+        if dims < 0 or dims > min(a.ndim, b.ndim):
+            raise ArgumentError(f"tensordot expects dims in [0, {min(a.ndim, b.ndim)}], got "
+                                f"{dims}")
+        dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        dims_a, dims_b = ([d] if isinstance(d, (int, numpy.integer)) else list(d)
+                          for d in dims)
+    if len(dims_a) != len(dims_b):
+        raise ArgumentError(f"tensordot: both arguments to dims must have the same length, got "
+                            f"{dims_a} and {dims_b}")
+    dims_a = [single_axis(d, a.ndim, "tensordot") for d in dims_a]
+    dims_b = [single_axis(d, b.ndim, "tensordot") for d in dims_b]
+    for da, db in zip(dims_a, dims_b):
+        if a.shape[da] != b.shape[db]:
+            raise ShapeError(f"tensordot: contracted dimensions need the same size, but the "
+                             f"first has size {a.shape[da]} in dim {da} and the second "
+                             f"{b.shape[db]} in dim {db}")
+    free_a = [i for i in range(a.ndim) if i not in dims_a]
+    free_b = [i for i in range(b.ndim) if i not in dims_b]
+    size = math.prod(a.shape[d] for d in dims_a)
+    left = reshape(permute(a, *(free_a + dims_a)), math.prod(a.shape[i] for i in free_a), size)
+    right = reshape(permute(b, *(dims_b + free_b)), size, math.prod(b.shape[i] for i in free_b))
+    out = matmul(left, right)
+    return reshape(out, tuple(a.shape[i] for i in free_a) + tuple(b.shape[i] for i in free_b))
+
+
+def kron(input, other):
+    """The Kronecker product: each element of input times the whole of other, in blocks.
+
+    >>> import chainrule
+    >>> chainrule.kron(chainrule.tensor([1.0, 2.0]), chainrule.tensor([1.0, 10.0])).tolist()
+    [1.0, 10.0, 2.0, 20.0]
+    """
+    input, other = _two_tensors(input, other, "kron")
+    ndim = max(input.ndim, other.ndim)
+    shape_a = (1,) * (ndim - input.ndim) + input.shape
+    shape_b = (1,) * (ndim - other.ndim) + other.shape
+    a = reshape(input, tuple(n for size in shape_a for n in (size, 1)))
+    b = reshape(other, tuple(n for size in shape_b for n in (1, size)))
+    return reshape(a * b, tuple(p * q for p, q in zip(shape_a, shape_b)))
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat1 @ mat2); with beta = 0 input is ignored (nan in it does
+    not show), as in PyTorch.
+
+    >>> import chainrule
+    >>> chainrule.addmm(chainrule.ones(2, 2), chainrule.ones(2, 3), chainrule.ones(3, 2)).tolist()
+    [[4.0, 4.0], [4.0, 4.0]]
+    """
+    _ranks(mat1, mat2, "addmm", 2, 2)
+    return _add_scaled(input, matmul(mat1, mat2), beta, alpha, "addmm")
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat @ vec).
+
+    >>> import chainrule
+    >>> chainrule.addmv(chainrule.zeros(2), chainrule.ones(2, 3), chainrule.ones(3)).tolist()
+    [3.0, 3.0]
+    """
+    _ranks(mat, vec, "addmv", 2, 1)
+    return _add_scaled(input, matmul(mat, vec), beta, alpha, "addmv")
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * (batch1 @ batch2) for batches of matrices.
+
+    >>> import chainrule
+    >>> chainrule.baddbmm(chainrule.zeros(1, 2, 2), chainrule.ones(1, 2, 3),
+    ...                   chainrule.ones(1, 3, 2)).tolist()
+    [[[3.0, 3.0], [3.0, 3.0]]]
+    """
+    return _add_scaled(input, bmm(batch1, batch2), beta, alpha, "baddbmm")
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * (the sum over the batch of batch1[i] @ batch2[i]).
+
+    >>> import chainrule
+    >>> chainrule.addbmm(chainrule.zeros(2, 2), chainrule.ones(4, 2, 3),
+    ...                  chainrule.ones(4, 3, 2)).tolist()
+    [[12.0, 12.0], [12.0, 12.0]]
+    """
+    return _add_scaled(input, bmm(batch1, batch2).sum(0), beta, alpha, "addbmm")
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    """beta * input + alpha * outer(vec1, vec2).
+
+    >>> import chainrule
+    >>> chainrule.addr(chainrule.zeros(2, 2), chainrule.ones(2), chainrule.ones(2)).tolist()
+    [[1.0, 1.0], [1.0, 1.0]]
+    """
+    _ranks(vec1, vec2, "addr", 1, 1)
+    return _add_scaled(input, outer(vec1, vec2), beta, alpha, "addr")
+
+
+def _add_scaled(input, product, beta, alpha, op):
+    require_tensor(input, op)
+    try:
+        numpy.broadcast_shapes(input.shape, product.shape)
+    except ValueError:
+        raise ShapeError(f"{op}: input of shape {input.shape} does not broadcast with the "
+                         f"product's shape {product.shape}") from None
+    scaled = product if alpha == 1 else product * alpha
+    if beta == 0:
+        return scaled.broadcast_to(numpy.broadcast_shapes(input.shape, product.shape)) \
+            if input.shape != product.shape else scaled
+    return (input if beta == 1 else input * beta) + scaled
+
+
+__all__ += ["cross", "linalg_cross", "vecdot", "multi_dot", "chain_matmul", "mm", "bmm", "mv",
+            "vdot", "inner", "tensordot", "kron", "addmm", "addmv", "baddbmm", "addbmm", "addr"]

@@ -1,21 +1,25 @@
 """Reductions over one axis, several axes or all: sum, mean, max, min, prod, var, std,
-logsumexp, norm; argmax/argmin (no gradient).
+logsumexp, norm; argmax/argmin (no gradient); the reductions of issue 19.5 (aminmax, nansum,
+nanmean, var_mean, std_mean, count_nonzero, quantile, nanquantile, vector_norm, matrix_norm).
 
 Backward spreads the upstream gradient back over the reduced axes: evenly for mean,
 to the winners for max/min (ties share it), by the product of the others for prod.
 """
+import warnings
+
 import numpy
 
 from .. import backend
 from ..autograd.broadcast import broadcast_to
 from ..autograd.function import Function
-from ..errors import ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ._util import (as_floating, normalize_axis, pick_axis, pick_keepdims, require_float,
                     require_tensor, single_axis)
-from .arithmetic import abs as _abs, exp, maximum, minimum, where
+from .arithmetic import abs as _abs, exp, maximum, minimum, sign as _sign, where
 from ._named import return_types
 from .indexing import gather
 from .cumulative import CumProd
+from .decompositions import svdvals
 from .shape import Flip, concatenate, permute, reshape, squeeze
 
 
@@ -44,18 +48,22 @@ class Sum(Function):
 
 class _Extreme(Function):
     """amax/amin (and max/min without a dim): the gradient goes to the elements equal to the
-    result, split evenly among ties (PyTorch's rule)."""
+    result, split evenly among ties (PyTorch's rule). Where the result is nan, max()/min()
+    (``nan_wins``) give it to the nan elements; amax/amin, as in PyTorch, give nan."""
 
     reduce = None
 
-    def __init__(self, axes, keepdims):
-        self.axes, self.keepdims = axes, keepdims
+    def __init__(self, axes, keepdims, nan_wins=False):
+        self.axes, self.keepdims, self.nan_wins = axes, keepdims, nan_wins
 
     def forward(self, x):
         y = getattr(x, self.reduce)(axis=self.axes, keepdims=True)
         if self.needs_input_grad[0]:
-            winners = (x == y) | (backend.xp.isnan(x) & backend.xp.isnan(y))
-            share = winners / winners.sum(axis=self.axes, keepdims=True)
+            winners = x == y
+            if self.nan_wins:
+                winners |= backend.xp.isnan(x) & backend.xp.isnan(y)
+            with numpy.errstate(invalid="ignore", divide="ignore"):
+                share = winners / winners.sum(axis=self.axes, keepdims=True)
             self.save_for_backward(share.astype(x.dtype))
         self.input_shape = x.shape
         return y if self.keepdims else y.reshape(_drop(x.shape, self.axes, x.ndim))
@@ -133,25 +141,64 @@ class LogSumExp(Function):
         return gx * exp(x - y)
 
 
-class Norm2(Function):
-    """Kept as a gate for PyTorch's value at the origin: sqrt(sum(x * x)) has gradient
-    0 * inf = NaN at x = 0; this one gives 0. Elsewhere the gradient is x / ||x||.
+class VectorNorm(Function):
+    """Kept as a gate for PyTorch's gradients at zero: (sum |x|^p)^(1/p) composed of abs, pow
+    and sum has gradient 0 * inf = nan where x = 0 or the norm is 0; PyTorch's rule (and this
+    gate) gives 0 there. ord = inf / -inf is the largest / smallest |x| (ties share the
+    gradient); ord = 0 counts the non-zero elements (no gradient). Backward is PyTorch's
+    norm_backward, written with chainrule ops.
     """
 
-    def __init__(self, axes, keepdims):
-        self.axes, self.keepdims = axes, keepdims
+    def __init__(self, ord, axes, keepdims):
+        self.ord, self.axes, self.keepdims = ord, axes, keepdims
 
     def forward(self, x):
-        y = backend.xp.sqrt((x * x).sum(axis=self.axes, keepdims=self.keepdims))
+        xp, p, axes, keep = backend.xp, self.ord, self.axes, self.keepdims
+        with numpy.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            if p == 0:
+                y = (x != 0).sum(axis=axes, keepdims=keep).astype(x.dtype)
+            elif p == numpy.inf:
+                y = xp.abs(x).max(axis=axes, keepdims=keep)
+            elif p == -numpy.inf:
+                y = xp.abs(x).min(axis=axes, keepdims=keep)
+            elif p == 1:
+                y = xp.abs(x).sum(axis=axes, keepdims=keep)
+            elif p == 2:
+                y = xp.sqrt((x * x).sum(axis=axes, keepdims=keep))
+            else:
+                y = (xp.abs(x) ** p).sum(axis=axes, keepdims=keep) ** (1.0 / p)
+        y = xp.asarray(y, dtype=x.dtype)
         self.save_for_backward(x, y)
         return y
 
     def backward(self, gy):
         x, y = self.saved_tensors
-        gx = _expand_back(gy, x.shape, self.axes, self.keepdims)
-        y = _expand_back(y, x.shape, self.axes, self.keepdims)
-        nonzero = y._data != 0
-        return gx * where(nonzero, x / where(nonzero, y, 1.0), 0.0)
+        p = self.ord
+        if p == 0:
+            return None
+        g = _expand_back(gy, x.shape, self.axes, self.keepdims)
+        if p == 1:
+            return _sign(x) * g
+        norm = _expand_back(y, x.shape, self.axes, self.keepdims)
+        nonzero = norm._data != 0
+        safe_norm = where(nonzero, norm, 1.0)
+        if p == 2:
+            return g * where(nonzero, x / safe_norm, 0.0)
+        if numpy.isinf(p):
+            size = _abs(x)._data
+            mask = (size == norm._data) | backend.xp.isnan(size)
+            count = mask.sum(axis=self.axes, keepdims=True)
+            share = x._make(backend.xp.asarray(mask / count, dtype=x.dtype), None)
+            return _sign(x) * g * share
+        if p < 1:
+            at_zero = x._data == 0
+            scaled = _sign(x) * where(at_zero, 0.0, _abs(where(at_zero, 1.0, x)) ** (p - 1))
+            return scaled * g * norm ** (1 - p)
+        scaled = _sign(x) * _abs(x) ** (p - 1) if p < 2 else x * _abs(x) ** (p - 2)
+        return scaled * where(nonzero, g / safe_norm ** (p - 1), 0.0)
+
+
+Norm2 = VectorNorm      # the former name of the gate (p = 2 only)
 
 
 class StdSqrt(Function):
@@ -280,24 +327,25 @@ def _extreme(x, dim, keepdim, axis, keepdims, cls, arg, name):
     keep = pick_keepdims(keepdims, keepdim)
     if dim is None:
         _check_nonempty(x, name)
-        return cls(None, keep)(x)
+        return cls(None, keep, nan_wins=True)(x)
     if isinstance(dim, (tuple, list)):
         _check_nonempty(x, name)
-        return cls(normalize_axis(dim, x.ndim), keep)(x)
+        return cls(normalize_axis(dim, x.ndim), keep, nan_wins=True)(x)
     return _values_and_indices(x, dim, keep, _nan_first(arg), name)
 
 
 def amax(x, dim=(), keepdim=False):
     """The largest value over ``dim`` (an int or tuple; all by default), the gradient split
-    evenly among ties.
+    evenly among ties (nan where the result is nan, as in PyTorch).
 
     >>> import chainrule
     >>> chainrule.tensor([[1.0, 5.0], [7.0, 2.0]]).amax(dim=1).tolist()
     [5.0, 7.0]
     """
     require_tensor(x, "amax")
-    _check_nonempty(x, "amax")
-    return Amax(normalize_axis(dim, x.ndim), bool(keepdim))(x)
+    axes = normalize_axis(dim, x.ndim)
+    _check_reducible(x, axes, "amax")
+    return Amax(axes, bool(keepdim))(x)
 
 
 def amin(x, dim=(), keepdim=False):
@@ -308,8 +356,9 @@ def amin(x, dim=(), keepdim=False):
     1.0
     """
     require_tensor(x, "amin")
-    _check_nonempty(x, "amin")
-    return Amin(normalize_axis(dim, x.ndim), bool(keepdim))(x)
+    axes = normalize_axis(dim, x.ndim)
+    _check_reducible(x, axes, "amin")
+    return Amin(axes, bool(keepdim))(x)
 
 
 def prod(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
@@ -352,9 +401,16 @@ def var(x, dim=None, unbiased=None, keepdim=None, *, axis=None, keepdims=False,
     keep = pick_keepdims(keepdim, keepdims)
     if correction is None:
         correction = 0 if unbiased is False else 1
+    elif unbiased is not None:
+        raise ArgumentError(f"var/std: give unbiased={unbiased} or correction={correction}, "
+                            "not both")
     n = _count(x, axes)
     centered = x - mean(x, axes, True) if n else x
     divisor = n - correction
+    if divisor <= 0:
+        warnings.warn("var(): degrees of freedom is <= 0. Correction should be strictly less "
+                      "than the reduction factor (input numel divided by output numel).",
+                      UserWarning, stacklevel=3)
     scale = 1.0 / divisor if divisor > 0 else float("inf")
     return Sum(axes, keep)(centered * centered) * scale
 
@@ -371,23 +427,26 @@ def std(x, dim=None, unbiased=None, keepdim=None, *, axis=None, keepdims=False,
                          correction=correction))
 
 
-def norm(x, p=2, dim=None, keepdim=None, *, axis=None, keepdims=False):
-    """The p-norm (p = 1, 2, inf, or any positive number) over ``dim`` or all elements.
+def norm(x, p="fro", dim=None, keepdim=None, dtype=None, *, axis=None, keepdims=False):
+    """PyTorch's ``torch.norm``: p = ``'fro'`` (default) or a number is the vector p-norm over
+    ``dim`` (all elements by default, any number of dims), see :func:`vector_norm`;
+    ``'nuc'`` is the nuclear norm of the matrices in ``dim`` (two dims).
 
     >>> import chainrule
     >>> chainrule.tensor([3.0, 4.0]).norm().item()
     5.0
+    >>> chainrule.tensor([[1.0, -2.0]]).norm(p=1, dim=1).tolist()
+    [3.0]
     """
-    require_float(require_tensor(x, "norm"), "norm")
-    axes = normalize_axis(pick_axis(dim, axis), x.ndim)
+    require_tensor(x, "norm")
+    dim = pick_axis(dim, axis)
     keep = pick_keepdims(keepdim, keepdims)
-    if p in (2, "fro"):
-        return Norm2(axes, keep)(x)
-    if p == 1:
-        return Sum(axes, keep)(_abs(x))
-    if p == float("inf"):
-        return Amax(axes, keep)(_abs(x))
-    return Sum(axes, keep)(_abs(x) ** p) ** (1.0 / p)
+    if isinstance(p, str):
+        if p == "fro" and (dim is None or not isinstance(dim, (tuple, list)) or len(dim) <= 2):
+            return vector_norm(x, 2, dim, keep, dtype=dtype)
+        dims = tuple(range(x.ndim)) if dim is None else dim
+        return matrix_norm(x, p, dims, keep, dtype=dtype)
+    return vector_norm(x, 2.0 if p is None else p, dim, keep, dtype=dtype)
 
 
 def argmax(x, dim=None, keepdim=False, *, axis=None):
@@ -460,3 +519,347 @@ def _check_nonempty(x, op):
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "prod", "logsumexp", "var", "std",
            "norm", "argmax", "argmin", "all", "any", "return_types"]
+
+
+def _check_reducible(x, axes, op):
+    """PyTorch's rule for reductions without an identity (amax, aminmax, the inf norms): the
+    reduced dimensions must not be empty (the others may be)."""
+    if x._data.size == 0:
+        if axes is None:
+            raise ShapeError(f"{op}(): cannot reduce an empty tensor of shape {x.shape} "
+                             "without a dim (the operation has no identity); give a dim")
+        for a in axes:
+            if x.shape[a] == 0:
+                raise ShapeError(f"{op}(): Expected reduction dim {a} to have non-zero size "
+                                 f"(shape {x.shape})")
+
+
+# ---------------------------------------------------------------- reductions (issue 19.5)
+
+def aminmax(input, *, dim=None, keepdim=False):
+    """``(min, max)`` over ``dim`` (one int, or all), as the named tuple ``aminmax``; each
+    gradient is amin's / amax's (ties share it).
+
+    >>> import chainrule
+    >>> chainrule.aminmax(chainrule.tensor([[3.0, 1.0], [2.0, 5.0]]), dim=1).max.tolist()
+    [3.0, 5.0]
+    """
+    require_tensor(input, "aminmax")
+    if dim is not None and (isinstance(dim, bool) or not isinstance(dim, (int, numpy.integer))):
+        raise ArgumentTypeError(f"aminmax(): argument 'dim' must be int, not "
+                                f"{type(dim).__name__}")
+    axes = None if dim is None else normalize_axis(dim, input.ndim)
+    _check_reducible(input, axes, "aminmax")
+    keep = bool(keepdim)
+    return return_types.aminmax(Amin(axes, keep)(input), Amax(axes, keep)(input))
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """The sum over ``dim`` treating nan as zero (nan elements get no gradient); integer and
+    bool tensors sum to int64.
+
+    >>> import chainrule
+    >>> chainrule.nansum(chainrule.tensor([1.0, float("nan"), 2.0])).item()
+    3.0
+    """
+    require_tensor(input, "nansum")
+    if dtype is not None:
+        input = input.to(dtype)
+    if input._data.dtype.kind == "f":
+        nan = backend.xp.isnan(input._data)
+        if nan.any():
+            input = where(nan, 0.0, input)
+    return sum(input, dim, keepdim)
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    """The mean over ``dim`` of the elements that are not nan (nan where all are).
+
+    >>> import chainrule
+    >>> chainrule.nanmean(chainrule.tensor([1.0, float("nan"), 2.0])).item()
+    1.5
+    """
+    require_tensor(input, "nanmean")
+    if input._data.dtype.kind != "f":
+        raise DTypeError(f"nanmean(): expected input to have floating point dtype but got "
+                         f"{input.dtype}")
+    axes = normalize_axis(dim, input.ndim)
+    count = (~backend.xp.isnan(input._data)).sum(axis=axes, keepdims=bool(keepdim))
+    total = nansum(input, dim, keepdim, dtype=dtype)
+    with numpy.errstate(invalid="ignore", divide="ignore"):
+        return total / total._make(backend.xp.asarray(count, dtype=total._data.dtype), None)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(var, mean)`` over ``dim`` in one call (a plain tuple, as in PyTorch); the variance
+    takes :func:`var`'s ``unbiased`` / ``correction``.
+
+    >>> import chainrule
+    >>> v, m = chainrule.var_mean(chainrule.tensor([1.0, 2.0, 3.0]))
+    >>> v.item(), m.item()
+    (1.0, 2.0)
+    """
+    if isinstance(dim, bool) and unbiased is None:          # var_mean(x, False)
+        dim, unbiased = None, dim
+    return (var(input, dim, unbiased, keepdim, correction=correction),
+            mean(input, dim, keepdim))
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(std, mean)`` over ``dim`` in one call (a plain tuple, as in PyTorch).
+
+    >>> import chainrule
+    >>> s, m = chainrule.std_mean(chainrule.tensor([2.0, 4.0]), unbiased=False)
+    >>> s.item(), m.item()
+    (1.0, 3.0)
+    """
+    if isinstance(dim, bool) and unbiased is None:
+        dim, unbiased = None, dim
+    return (std(input, dim, unbiased, keepdim, correction=correction),
+            mean(input, dim, keepdim))
+
+
+def count_nonzero(input, dim=None):
+    """The number of non-zero elements over ``dim`` (an int, a tuple, or all), as int64.
+
+    >>> import chainrule
+    >>> chainrule.count_nonzero(chainrule.tensor([[0.0, 1.0], [2.0, 0.0]]), dim=0).tolist()
+    [1, 1]
+    """
+    require_tensor(input, "count_nonzero")
+    axes = normalize_axis(dim, input.ndim)
+    counted = (input._data != 0).sum(axis=axes)
+    return input._make(backend.xp.asarray(counted, dtype=numpy.int64), None)
+
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
+    """The q-th quantiles over ``dim`` (all elements by default): the sorted values at rank
+    q * (n - 1), interpolated by ``interpolation`` ('linear', 'lower', 'higher', 'midpoint',
+    'nearest'). A slice holding nan gives nan. With a 1-D ``q`` the quantiles come first in
+    the result. The gradient goes to the (one or two) sorted elements used, as in PyTorch.
+
+    >>> import chainrule
+    >>> x = chainrule.tensor([1.0, 2.0, 3.0, 4.0])
+    >>> x.quantile(0.5).item(), x.quantile(0.5, interpolation="lower").item()
+    (2.5, 2.0)
+    """
+    return _quantile(input, q, dim, keepdim, interpolation, False, "quantile")
+
+
+def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
+    """:func:`quantile` ignoring nan: the rank counts only the values that are not nan (a
+    slice of only nan gives nan).
+
+    >>> import chainrule
+    >>> chainrule.tensor([1.0, float("nan"), 3.0]).nanquantile(0.5).item()
+    2.0
+    """
+    return _quantile(input, q, dim, keepdim, interpolation, True, "nanquantile")
+
+
+def _quantile(x, q, dim, keepdim, interpolation, ignore_nan, op):
+    xp = backend.xp
+    require_tensor(x, op)
+    dtype = x._data.dtype
+    if dtype not in (numpy.float32, numpy.float64):
+        raise DTypeError(f"{op}() input tensor must be either float or double dtype, got "
+                         f"{x.dtype}")
+    q_values, q_is_vector = _quantile_levels(q, dtype, op)
+    if interpolation not in _INTERPOLATIONS:
+        raise ArgumentError(f"{op}() interpolation must be one of linear, lower, higher, "
+                            f"midpoint or nearest, but got {interpolation!r}")
+    if x._data.size == 0:
+        raise ShapeError(f"{op}() input tensor must be non-empty, got shape {x.shape}")
+    if dim is None or x.ndim == 0:
+        if dim is not None:
+            normalize_axis(dim, 0)
+        axis, values = None, reshape(x, -1)
+    else:
+        axis = single_axis(dim, x.ndim, op)
+        values = permute(x, *[i for i in range(x.ndim) if i != axis], axis)
+    order = xp.argsort(values._data, axis=-1, kind="stable")     # nan last, as in PyTorch
+    ordered = gather(values, values.ndim - 1, order)
+    last = ordered.shape[-1] - 1
+    nan = xp.isnan(ordered._data)
+    levels = q_values.reshape((1,) * (ordered.ndim - 1) + (-1,))
+    if ignore_nan:
+        ranks = levels * ((~nan).sum(axis=-1, keepdims=True) - 1).astype(dtype)
+        ranks = xp.where(ranks < 0, 0, ranks).astype(dtype)
+    else:
+        ranks = xp.broadcast_to(levels * dtype.type(last),
+                                ordered.shape[:-1] + levels.shape[-1:])
+        ranks = xp.where(nan.any(axis=-1, keepdims=True), dtype.type(last), ranks)
+    ranks = {"lower": xp.floor, "higher": xp.ceil, "nearest": xp.round}.get(
+        interpolation, lambda r: r)(ranks)
+    below = ranks.astype(numpy.int64)
+    result = gather(ordered, ordered.ndim - 1, below)
+    if interpolation in ("linear", "midpoint"):
+        above = gather(ordered, ordered.ndim - 1, xp.ceil(ranks).astype(numpy.int64))
+        weights = xp.full_like(ranks, 0.5) if interpolation == "midpoint" else \
+            (ranks - below).astype(dtype)
+        result = _lerp(result, above, weights)
+    result = permute(result, result.ndim - 1, *range(result.ndim - 1))   # quantiles first
+    if keepdim:
+        kept = tuple(1 if axis is None or i == axis else n for i, n in enumerate(x.shape))
+        result = reshape(result, result.shape[:1] + kept)
+    return result if q_is_vector else squeeze(result, 0)
+
+
+def _quantile_levels(q, dtype, op):
+    """q as a 1-D array of the input's dtype, checked as PyTorch checks it."""
+    if isinstance(q, (int, float, numpy.number)) and not isinstance(q, bool):
+        if not 0 <= q <= 1:
+            raise ArgumentError(f"{op}() q must be in the range [0, 1] but got {q}")
+        return numpy.asarray([q], dtype=dtype), False
+    if not hasattr(q, "_data"):
+        raise ArgumentTypeError(f"{op}(): q must be a number or a tensor, got "
+                                f"{type(q).__name__}")
+    if q.ndim > 1:
+        raise ShapeError(f"{op}() q must be a scalar or 1D tensor, got shape {q.shape}")
+    if q._data.dtype != dtype:
+        raise DTypeError(f"{op}() q tensor must be same dtype as the input tensor ({q.dtype} "
+                         f"and {dtype})")
+    levels = backend.xp.asarray(q._data).reshape(-1)
+    if not ((levels >= 0) & (levels <= 1)).all():
+        raise ArgumentError(f"{op}() q values must be in the range [0, 1]")
+    return levels, q.ndim == 1
+
+
+def _lerp(start, end, weights):
+    """PyTorch's lerp with constant weights (two formulas, each exact at its end)."""
+    w = start._make(weights, None)
+    small = weights < 0.5
+    return where(small, start + w * (end - start), end - (end - start) * (1 - w))
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """The vector ``ord``-norm over ``dim`` (all elements by default; an int or a tuple):
+    (sum |x|^ord)^(1/ord) for any real ord, the largest / smallest |x| for inf / -inf, the
+    number of non-zeros for 0. Gradients are PyTorch's, finite at zero. ``dtype`` computes
+    in a wider floating dtype.
+
+    >>> import chainrule
+    >>> x = chainrule.tensor([3.0, -4.0, 0.0])
+    >>> [chainrule.linalg.vector_norm(x, o).item() for o in (2, 1, float("inf"), 0)]
+    [5.0, 7.0, 4.0, 2.0]
+    """
+    require_tensor(x, "linalg.vector_norm")
+    if isinstance(ord, (str, bool)) or not isinstance(ord, (int, float, numpy.number)):
+        raise ArgumentTypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not "
+                                f"{type(ord).__name__}")
+    x = _norm_dtype(x, dtype, "linalg.vector_norm")
+    axes = normalize_axis(dim, x.ndim)
+    ord = float(ord)
+    if ord < 0 or ord == numpy.inf:
+        if x._data.size == 0 and axes is None or axes is not None and x._data.size == 0 and \
+                any(x.shape[a] == 0 for a in axes):
+            raise ShapeError(f"linalg.vector_norm cannot compute the {ord:g} norm on an empty "
+                             f"tensor because the operation does not have an identity (shape "
+                             f"{x.shape}, dim {dim})")
+    return VectorNorm(ord, axes, bool(keepdim))(x)
+
+
+def _norm_dtype(x, dtype, op):
+    if x._data.dtype.kind != "f":
+        raise DTypeError(f"{op}: Expected a floating point tensor as input. Got {x.dtype}")
+    if dtype is None:
+        return x
+    dtype = numpy.dtype(dtype)
+    if dtype.kind != "f":
+        raise DTypeError(f"{op}: dtype should be floating point. Got {dtype}")
+    if numpy.promote_types(x._data.dtype, dtype) != dtype:
+        raise DTypeError(f"{op}: the dtype of the input ({x.dtype}) should be convertible "
+                         f"without narrowing to the specified dtype ({dtype})")
+    return x.to(dtype)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
+    """The matrix norm of the matrices in the two dims ``dim``: ``'fro'``, ``'nuc'`` (the sum
+    of the singular values), 2 / -2 (the largest / smallest singular value), 1 / -1 (the
+    largest / smallest column sum of |A|), inf / -inf (the same for rows).
+
+    >>> import chainrule
+    >>> A = chainrule.tensor([[1.0, -2.0], [3.0, 4.0]])
+    >>> norm = chainrule.linalg.matrix_norm
+    >>> norm(A, 1).item(), norm(A, float("inf")).item(), norm(A, -1).item()
+    (6.0, 7.0, 4.0)
+    """
+    require_tensor(A, "linalg.matrix_norm")
+    if A.ndim < 2:
+        raise ShapeError(f"linalg.matrix_norm: The input tensor A must have at least 2 "
+                         f"dimensions, got shape {A.shape}")
+    dims = (dim,) if isinstance(dim, (int, numpy.integer)) else tuple(dim)
+    if len(dims) != 2:
+        raise ShapeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dims}")
+    row, col = (single_axis(d, A.ndim, "linalg.matrix_norm") for d in dims)
+    if row == col:
+        raise ShapeError(f"linalg.matrix_norm: dims must be different. Got ({row}, {col})")
+    if isinstance(ord, str):
+        if ord not in ("fro", "nuc"):
+            raise ArgumentError(f"linalg.matrix_norm: Order {ord} not supported.")
+    elif isinstance(ord, bool) or abs(ord) not in (1, 2, numpy.inf):
+        raise ArgumentError(f"linalg.matrix_norm: Order {ord} not supported.")
+    A = _norm_dtype(A, dtype, "linalg.matrix_norm")
+    keep = bool(keepdim)
+    if ord == "fro":
+        return vector_norm(A, 2, (row, col), keep)
+    if ord in ("nuc", 2, -2):
+        rest = [i for i in range(A.ndim) if i not in (row, col)]
+        values = svdvals(permute(A, *rest, row, col))
+        if ord == "nuc":
+            result = sum(values, -1)
+        else:
+            result = _extreme_or_zero(values, values.ndim - 1, ord > 0)
+        if keep:
+            result = reshape(result, tuple(1 if i in (row, col) else n
+                                           for i, n in enumerate(A.shape)))
+        return result
+    summed, across = (row, col) if abs(ord) == 1 else (col, row)
+    sums = vector_norm(A, 1, summed, keep)
+    if not keep and summed < across:
+        across -= 1
+    return _extreme_or_zero(sums, across, ord > 0, keep)
+
+
+def _extreme_or_zero(x, axis, largest, keepdim=False):
+    """amax (largest) or amin over one axis; an empty axis gives 0 for amax, as PyTorch's
+    matrix norms."""
+    if x.shape[axis] == 0 and largest:
+        shape = tuple(1 if i == axis else n for i, n in enumerate(x.shape)) if keepdim else \
+            tuple(n for i, n in enumerate(x.shape) if i != axis)
+        return x._make(backend.xp.zeros(shape, dtype=x._data.dtype), None)
+    return (amax if largest else amin)(x, axis, keepdim)
+
+
+def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+    """``torch.linalg.norm``: a matrix norm when ``dim`` has two dims (or A is 2-D and ``ord``
+    is given), else a vector norm (of all elements when ``ord`` and ``dim`` are None).
+
+    >>> import chainrule
+    >>> A = chainrule.tensor([[3.0, 0.0], [0.0, 4.0]])
+    >>> chainrule.linalg.norm(A).item(), chainrule.linalg.norm(A, 2).item()
+    (5.0, 4.0)
+    """
+    require_tensor(A, "linalg.norm")
+    if dim is not None:
+        dims = (dim,) if isinstance(dim, (int, numpy.integer)) else tuple(dim)
+        if len(dims) not in (1, 2):
+            raise ShapeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. "
+                             f"Got {list(dims)}")
+    elif ord is not None and A.ndim not in (1, 2):
+        raise ShapeError(f"linalg.norm: If dim is not specified but ord is, the input must be "
+                         f"1D or 2D. Got {A.ndim}D")
+    if ord is not None and ((dim is not None and len(dims) == 2) or (dim is None and
+                                                                      A.ndim == 2)):
+        return matrix_norm(A, ord, (0, 1) if dim is None else dims, keepdim, dtype=dtype)
+    if isinstance(ord, str):
+        raise ArgumentError(f"linalg.norm: ord={ord!r} needs a matrix: give two dims or a 2-D "
+                            "input")
+    return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+
+
+__all__ += ["aminmax", "nansum", "nanmean", "var_mean", "std_mean", "count_nonzero",
+            "quantile", "nanquantile"]
