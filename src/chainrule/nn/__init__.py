@@ -16,3 +16,4 @@ from .parameter import Parameter  # noqa: F401
 from .rmsnorm import RMSNorm  # noqa: F401
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,  # noqa
                           TransformerEncoder, TransformerEncoderLayer)
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa

@@ -10,6 +10,7 @@ import numpy
 from ... import backend
 from ...ops import cat
 from ...tensor import Tensor
+from . import rnn  # noqa: F401  (chainrule.nn.utils.rnn, as PyTorch's)
 
 
 def _with_grads(parameters):
