@@ -280,3 +280,34 @@ def test_integer_and_dtype_rules_match_pytorch(torch):
                              chainrule.tensor(5.0)).item() == 5.0
     assert chainrule.zeros(3, 2).scatter(0, chainrule.zeros(0).long(), 1.0).tolist() == \
         torch.zeros(3, 2).scatter(0, torch.zeros(0).long(), 1.0).tolist()
+
+
+def test_onnx_export_matches_onnxruntime(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from chainrule import nn
+
+    index = chainrule.tensor([[3, 0, 0, 1], [2, 2, 1, 0]])
+    mask = chainrule.tensor([[True, False, False, True], [False, True, False, False]])
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(4, 4)
+
+        def forward(self, x):
+            h = self.linear(x).cumsum(1) + x.cumsum(0)
+            h = h.scatter_add(1, index, x * 2.0)
+            h = h.scatter(1, index[:, :2], h * 0.5)
+            h = h.scatter_reduce(1, index, x + 3.0, "prod")
+            return h.masked_fill(mask, -1.0).index_fill(1, chainrule.tensor([2]), 4.0)
+
+    chainrule.manual_seed(0)
+    model = Model()
+    x = chainrule.randn(2, 4)
+    path = chainrule.onnx.export(model, x, str(tmp_path / "scatter.onnx"))
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"input": x.numpy()})
+    with chainrule.no_grad():
+        expected = model(x).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)

@@ -43,6 +43,11 @@ class CumSum(Function):
     def backward(self, gy):
         return CumSum(self.axis, not self.reverse)(gy)
 
+    def to_onnx(self, builder, inputs, dynamic_batch):
+        """ONNX CumSum (``reverse`` as its attribute)."""
+        return builder.node("CumSum", [inputs[0], builder.ints(self.axis)],
+                            reverse=int(self.reverse))
+
 
 def _reverse_cumsum(t, axis):
     return CumSum(axis, reverse=True)(t)

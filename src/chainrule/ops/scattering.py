@@ -96,6 +96,7 @@ class _AlongDim:
 
     def __init__(self, index, axis):
         xp = backend.xp
+        self.index, self.axis = index, axis
         grids = xp.ix_(*[xp.arange(n) for n in index.shape])
         self.full = tuple(index if i == axis else grid for i, grid in enumerate(grids))
         self.region = tuple(slice(0, n) for n in index.shape)
@@ -104,6 +105,18 @@ class _AlongDim:
         mask = backend.xp.zeros(shape, dtype=bool)
         mask[self.full] = True
         return mask
+
+    def to_onnx(self, builder, inputs, src_shape, reduction):
+        """ONNX ScatterElements writing the read part of the source (a Slice of it when the
+        index is smaller than the source)."""
+        src = inputs[1]
+        if tuple(src_shape) != tuple(self.index.shape):
+            src = builder.node("Slice", [src, builder.ints([0] * self.index.ndim),
+                                         builder.ints(list(self.index.shape)),
+                                         builder.ints(list(range(self.index.ndim)))])
+        indices = builder.constant(backend.to_numpy(self.index).astype(numpy.int64))
+        return builder.node("ScatterElements", [inputs[0], indices, src], axis=self.axis,
+                            reduction=reduction)
 
 
 class Scatter(Function):
@@ -125,6 +138,9 @@ class Scatter(Function):
         gsrc = _pad_to(GetItem(self.where.full)(gy), self.where.region, self.src_shape) \
             if need_src else None
         return gx, gsrc
+
+    def to_onnx(self, builder, inputs, dynamic_batch):
+        return self.where.to_onnx(builder, inputs, self.src_shape, "none")
 
 
 class ScatterReduce(Function):
@@ -154,6 +170,16 @@ class ScatterReduce(Function):
             ufunc.at(out, full, values)
         self.save_for_backward(x, src, out)
         return out
+
+    def to_onnx(self, builder, inputs, dynamic_batch):
+        """ScatterElements with reduction add/mul (opset 16); ONNX has no mean, and max/min
+        need opset 18, so those and ``include_self=False`` are not exported."""
+        reduction = {"sum": "add", "prod": "mul"}.get(self.reduce)
+        if reduction is None or not self.include_self:
+            raise ArgumentError(f"ONNX export: scatter_reduce(reduce={self.reduce!r}, "
+                                f"include_self={self.include_self}) is not supported (only "
+                                "sum and prod with include_self=True)")
+        return self.where.to_onnx(builder, inputs, self.src_shape, reduction)
 
     def _count(self, shape):
         """How many values met at each target (at least 1: an untouched target keeps x)."""
@@ -270,6 +296,9 @@ class ScatterAddAlong(Function):
         gsrc = _pad_to(GetItem(self.where.full)(gy), self.where.region, self.src_shape) \
             if self.needs_input_grad[1] else None
         return gy, gsrc
+
+    def to_onnx(self, builder, inputs, dynamic_batch):
+        return self.where.to_onnx(builder, inputs, self.src_shape, "add")
 
 
 def _scatter_args(x, dim, index, src, op):
