@@ -25,6 +25,7 @@ from .autograd.grad_mode import state
 from .errors import (ArgumentError, ArgumentTypeError, DTypeError, GraphError, ReadOnlyError,
                      ShapeError)
 from .ops import activation, arithmetic, indexing, linalg, reduction, shape
+from .ops import construction, triangular
 from .ops import cumulative, scattering, sorting
 from .ops import decompositions
 from .tensor_base import TensorBase, to_array
@@ -371,7 +372,7 @@ class Tensor(TensorBase):
     expand = shape.expand
     broadcast_to = shape.broadcast_to
     flip = shape.flip
-    tile = repeat = shape.tile
+    tile = shape.tile
     sum_to = sum_to
     split = shape.split
     chunk = shape.chunk
@@ -450,6 +451,36 @@ class Tensor(TensorBase):
 
 
     # ---- shape and construction (issue 19.4)
+    tril = triangular.tril
+    triu = triangular.triu
+    diag = triangular.diag
+    diagonal = triangular.diagonal
+    diag_embed = triangular.diag_embed
+    trace = triangular.trace
+    fliplr = shape.fliplr
+    flipud = shape.flipud
+    roll = shape.roll
+    rot90 = shape.rot90
+    movedim = moveaxis = shape.movedim
+    swapdims = shape.swapdims
+    unflatten = shape.unflatten
+    narrow = shape.narrow
+    select = shape.select
+    unbind = shape.unbind
+    tensor_split = shape.tensor_split
+    hsplit = shape.hsplit
+    vsplit = shape.vsplit
+    dsplit = shape.dsplit
+    unfold = shape.unfold
+    repeat = shape.repeat
+    repeat_interleave = construction.repeat_interleave
+
+    def tril_(self, diagonal=0):
+        return self._inplace(triangular.tril, diagonal)
+
+    def triu_(self, diagonal=0):
+        return self._inplace(triangular.triu, diagonal)
+
 
     # ---- reductions and linear algebra (issue 19.5-6)
     aminmax = reduction.aminmax

@@ -111,7 +111,8 @@ def write_through_view(base, view_fn, value):
 
 def _to_index(index):
     """Turn Tensors and lists inside an index into backend arrays; a basic index gets a
-    trailing Ellipsis so that a full selection stays a 0-d view, not a NumPy scalar."""
+    trailing Ellipsis so that a full selection stays a 0-d view, not a NumPy scalar.
+    A 0-d integer tensor is an int (PyTorch selects with it), a 0-d bool tensor a bool."""
     if not isinstance(index, tuple):
         index = (index,)
     converted = []
@@ -121,6 +122,8 @@ def _to_index(index):
             if i.dtype.kind == "f":
                 raise ArgumentTypeError(
                     f"tensors used as indices must be long, int or bool, got {i.dtype}")
+            if i.ndim == 0:
+                i = bool(i) if i.dtype.kind == "b" else int(i)
         elif isinstance(i, (list, numpy.ndarray)):
             i = backend.xp.asarray(i)
             if i.dtype.kind == "f" or (i.dtype.kind not in "iub" and i.size):
@@ -128,6 +131,8 @@ def _to_index(index):
                                         f"{i.dtype}")
             if i.size == 0:
                 i = i.astype(numpy.int64)
+            if i.ndim == 0:
+                i = bool(i) if i.dtype.kind == "b" else int(i)
         elif isinstance(i, float):
             raise ArgumentTypeError(f"a float ({i}) cannot index a tensor: use an int")
         elif not (i is None or i is Ellipsis or isinstance(i, (int, numpy.integer, slice))):
@@ -138,10 +143,70 @@ def _to_index(index):
     return tuple(converted)
 
 
+def _is_int(i):
+    return isinstance(i, (int, numpy.integer)) and not isinstance(i, (bool, numpy.bool_))
+
+
+def _is_array_like(i):
+    """An index part NumPy treats as advanced: an array or a bool scalar."""
+    kind = type(i)
+    if kind is int or kind is slice or i is None or i is Ellipsis:
+        return False
+    return hasattr(i, "shape") and not isinstance(i, numpy.generic) or \
+        isinstance(i, (bool, numpy.bool_))
+
+
+def _torch_order(index, ndim):
+    """PyTorch's reading of an index as one or two NumPy indices to apply in turn.
+
+    PyTorch applies ints as basic indices (a select) before the tensor indices, and an
+    Ellipsis that spans no dimension separates nothing; NumPy counts ints as advanced
+    indices and any Ellipsis as a separator, which moves the advanced dimensions first in
+    ``x[0, :, idx]`` or ``x[:, idx, ..., idx]`` (3-D). Returns ``[index]`` when one NumPy index
+    says the same, else ``[basic, advanced]``: ``x[basic][advanced]`` is PyTorch's result."""
+    if not any(_is_array_like(i) for i in index):
+        return [index]                         # basic indexing: NumPy and PyTorch agree
+    consumed = sum(1 for i in index if _is_int(i) or isinstance(i, slice)) + \
+        sum(i.ndim if i.dtype.kind == "b" else 1
+            for i in index if hasattr(i, "shape") and not isinstance(i, numpy.generic))
+    if consumed == ndim and index[-1] is not Ellipsis:
+        index = tuple(i for i in index if i is not Ellipsis) + (Ellipsis,)
+    if not any(_is_int(i) for i in index):
+        return [index]
+    basic, placed, position = [], [], 0
+    for i in index:
+        if _is_int(i):
+            basic.append(i)
+        elif i is Ellipsis:
+            basic.append(i)
+            position += ndim - consumed
+        elif isinstance(i, (bool, numpy.bool_)):
+            basic.append(None)                 # a new axis, then [0] or [] along it
+            placed.append((position, backend.xp.zeros(1 if i else 0, dtype=numpy.int64), 1))
+            position += 1
+        elif hasattr(i, "shape"):
+            width = i.ndim if i.dtype.kind == "b" else 1
+            basic.extend([slice(None)] * width)
+            placed.append((position, i, width))
+            position += width
+        else:                                  # a slice or None
+            basic.append(i)
+            position += 1
+    advanced, at = [], 0
+    for start, array, width in placed:
+        advanced.extend([slice(None)] * (start - at))
+        advanced.append(array)
+        at = start + width
+    return [tuple(basic), tuple(advanced) + (Ellipsis,)]
+
+
 def getitem(x, index):
     index = _to_index(index)
     try:
-        return GetItem(index)(x)
+        out = x
+        for step in _torch_order(index, x.ndim):
+            out = GetItem(step)(out)
+        return out
     except IndexError as error:
         raise IndexOutOfRangeError(f"index {_show(index)} does not fit a tensor of shape "
                                    f"{x.shape}: {error}") from None
@@ -161,7 +226,12 @@ def setitem(x, index, value):
     if value._data.dtype != x._data.dtype:
         value = value.to(x._data.dtype)
     _check_assignable(x, index, value)
-    return SetItem(index)(x, value)
+    steps = _torch_order(index, x.ndim)
+    if len(steps) == 1:
+        return SetItem(steps[0])(x, value)
+    basic, advanced = steps
+    changed = SetItem(advanced)(GetItem(basic)(x), value)
+    return write_through_view(x, lambda t: GetItem(basic)(t), changed)
 
 
 def assign(x, index, value):
@@ -176,7 +246,11 @@ def assign(x, index, value):
                             "is read-only (an expand()/broadcast_to() view or a read-only "
                             "array): clone() it first")
     try:
-        x._data[index] = array
+        steps = _torch_order(index, x.ndim)
+        if len(steps) == 1:
+            x._data[steps[0]] = array
+        else:
+            x._data[steps[0]][steps[1]] = array
     except IndexError as error:
         raise IndexOutOfRangeError(f"index {_show(index)} does not fit a tensor of shape "
                                    f"{x.shape}: {error}") from None
@@ -187,7 +261,9 @@ def assign(x, index, value):
 
 def _check_assignable(x, index, value):
     try:
-        target = x._data[index]
+        target = x._data
+        for step in _torch_order(index, x.ndim):
+            target = target[step]
     except IndexError as error:
         raise IndexOutOfRangeError(f"index {_show(index)} does not fit a tensor of shape "
                                    f"{x.shape}: {error}") from None

@@ -95,7 +95,8 @@ def outer(a, b):
 
 
 class Einsum(Function):
-    """einsum without repeated indices inside one operand.
+    """einsum over operands whose subscripts hold each index once (the functional
+    ``einsum`` takes diagonals and broadcasts first).
 
     einsum is linear in each operand, so the gradient of operand i is an einsum of the
     upstream gradient with the other operands, broadcast over any index that only operand
@@ -108,7 +109,9 @@ class Einsum(Function):
     def forward(self, *arrays):
         spec = ",".join(self.in_subs) + "->" + self.out_sub
         self.save_for_backward(*arrays)
-        return backend.xp.einsum(spec, *arrays, optimize=len(arrays) > 2)
+        # the contraction-order search pays off for 3+ operands and for big ones (BLAS)
+        optimize = len(arrays) > 2 or (len(arrays) == 2 and min(a.size for a in arrays) > 512)
+        return backend.xp.einsum(spec, *arrays, optimize=optimize)
 
     def backward(self, gy):
         operands = self.saved_tensors
@@ -130,41 +133,146 @@ class Einsum(Function):
         return tuple(grads)
 
 
-def einsum(subscripts, *operands):
-    """Einstein summation, e.g. ``einsum("bij,bjk->bik", a, b)``; differentiable in every operand.
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def einsum(equation, *operands):
+    """Einstein summation with PyTorch's rules: ``...`` for broadcast dimensions, a repeated
+    index inside one operand for its diagonal (``"ii->i"``, the trace ``"ii"``), size-1
+    dimensions broadcast, and without ``->`` the output is the ellipsis then the indices
+    seen once, sorted. Also the sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``.
+    Differentiable in every operand.
 
     >>> import chainrule
     >>> chainrule.einsum("ij,j->i", chainrule.ones(2, 3), chainrule.ones(3)).tolist()
     [3.0, 3.0]
+    >>> chainrule.einsum("ii", chainrule.eye(3)).item()
+    3.0
+    >>> chainrule.einsum("...ij,...jk", chainrule.ones(5, 2, 3), chainrule.ones(3, 4)).shape
+    (5, 2, 4)
     """
-    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+    if isinstance(equation, TensorBase):
+        equation, operands = _from_sublists((equation,) + operands)
+    elif len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
+    if not isinstance(equation, str):
+        raise ArgumentError(f"einsum: the equation must be a string, got "
+                            f"{type(equation).__name__}")
     operands = [require_tensor(t, "einsum", f"operand {i}") for i, t in enumerate(operands)]
-    spec = subscripts.replace(" ", "")
-    if "..." in spec:
-        raise ArgumentError("einsum: '...' is not supported; name every index")
-    if "->" in spec:
-        lhs, out_sub = spec.split("->")
-    else:
-        lhs = spec
-        letters = lhs.replace(",", "")
-        out_sub = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    lhs, out_sub = _split_equation(equation.replace(" ", ""), len(operands))
     in_subs = lhs.split(",")
-    if len(in_subs) != len(operands):
-        raise ArgumentError(f"einsum: {subscripts!r} names {len(in_subs)} operands but "
-                            f"{len(operands)} were given")
+    unused = iter(c for c in _LETTERS if c not in equation)
+    ellipsis_ndim = max([t.ndim - len(s.replace("...", "")) for s, t in zip(in_subs, operands)
+                         if "..." in s] + [0])
+    ellipsis = "".join(next(unused) for _ in range(ellipsis_ndim))
+    in_subs = [_expand_ellipsis(s, t, ellipsis, i) for i, (s, t) in
+               enumerate(zip(in_subs, operands))]
+    if out_sub is None:
+        letters = "".join(s for s in lhs.split(",")).replace(".", "")
+        out_sub = ellipsis + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    else:
+        out_sub = out_sub.replace("...", ellipsis)
+    _check_output(out_sub, in_subs)
+    operands, in_subs = zip(*[_take_diagonals(t, s, i)
+                              for i, (t, s) in enumerate(zip(operands, in_subs))])
+    operands = _broadcast_sizes(list(operands), list(in_subs), equation)
+    return Einsum(list(in_subs), out_sub)(*operands)
+
+
+def _from_sublists(args):
+    """einsum(a, [0, 1], b, [1, 2], [0, 2]) -> ("ab,bc->ac", (a, b))."""
+    def letters(sublist):
+        out = ""
+        for item in sublist:
+            if item is Ellipsis:
+                out += "..."
+            elif isinstance(item, int) and not isinstance(item, bool) and 0 <= item < 52:
+                out += _LETTERS[item]
+            else:
+                raise ArgumentError(f"einsum: a sublist holds ints in [0, 52) or Ellipsis, got "
+                                    f"{item!r}")
+        return out
+    pairs, output = list(args), None
+    if len(pairs) % 2:
+        output = pairs.pop()
+    operands, subs = pairs[0::2], [letters(s) for s in pairs[1::2]]
+    equation = ",".join(subs) + ("" if output is None else "->" + letters(output))
+    return equation, tuple(operands)
+
+
+def _split_equation(spec, count):
+    for i, c in enumerate(spec):
+        if not (c.isascii() and c.isalpha()) and c not in ".,->":
+            raise ArgumentError(f"einsum: invalid subscript {c!r} at index {i} of {spec!r}; "
+                                "subscripts must be in [a-zA-Z]")
+    lhs, arrow, out_sub = spec.partition("->")
+    if "-" in lhs or ">" in lhs or "-" in out_sub or ">" in out_sub or "," in out_sub:
+        raise ArgumentError(f"einsum: malformed equation {spec!r}")
+    in_subs = lhs.split(",")
+    if len(in_subs) != count:
+        raise ArgumentError(f"einsum: {spec!r} names {len(in_subs)} operands but {count} "
+                            "were given")
+    for s in in_subs + [out_sub]:
+        if s.replace("...", "", 1).count(".") or s.count("...") > 1:
+            raise ArgumentError(f"einsum: found '.' in {s!r} that is not part of one "
+                                "ellipsis '...'")
+    return lhs, (out_sub if arrow else None)
+
+
+def _expand_ellipsis(sub, t, ellipsis, index):
+    named = sub.replace("...", "")
+    if "..." not in sub:
+        if len(sub) != t.ndim:
+            raise ShapeError(f"einsum: the subscript {sub!r} has {len(sub)} indices but operand "
+                             f"{index} has shape {t.shape} and no ellipsis was given")
+        return sub
+    covered = t.ndim - len(named)
+    if covered < 0:
+        raise ShapeError(f"einsum: the subscript {sub!r} has more indices than operand {index} "
+                         f"has dimensions (shape {t.shape})")
+    return sub.replace("...", ellipsis[len(ellipsis) - covered:])
+
+
+def _check_output(out_sub, in_subs):
+    seen = set("".join(in_subs))
+    for c in out_sub:
+        if out_sub.count(c) > 1:
+            raise ArgumentError(f"einsum: output subscript {c!r} appears more than once in the "
+                                "output")
+        if c not in seen:
+            raise ArgumentError(f"einsum: output subscript {c!r} does not appear in the "
+                                "equation for any input operand")
+
+
+def _take_diagonals(t, sub, index):
+    """A repeated index inside one operand selects its diagonal (a differentiable view)."""
+    while len(set(sub)) != len(sub):
+        c = next(c for c in sub if sub.count(c) > 1)
+        first = sub.index(c)
+        second = sub.index(c, first + 1)
+        if t.shape[first] != t.shape[second]:
+            raise ShapeError(f"einsum: subscript {c!r} is repeated for operand {index} but the "
+                             f"sizes don't match, {t.shape[first]} != {t.shape[second]}")
+        t = t.diagonal(0, first, second)
+        sub = "".join(x for k, x in enumerate(sub) if k not in (first, second)) + c
+    return t, sub
+
+
+def _broadcast_sizes(operands, in_subs, equation):
+    """Each index has one size; operands where it is 1 are broadcast up to it."""
     sizes = {}
     for sub, t in zip(in_subs, operands):
-        if len(sub) != t.ndim:
-            raise ShapeError(f"einsum: subscript {sub!r} has {len(sub)} indices but the operand "
-                             f"has shape {t.shape}")
-        if len(set(sub)) != len(sub):
-            raise ArgumentError(f"einsum: repeated index in {sub!r} (diagonals) is not supported")
         for c, n in zip(sub, t.shape):
-            if sizes.setdefault(c, n) != n:
+            if sizes.get(c, 1) == 1:
+                sizes[c] = n
+            elif n not in (1, sizes[c]):
                 raise ShapeError(f"einsum: index {c!r} has size {sizes[c]} in one operand and "
-                                 f"{n} in another ({subscripts!r})")
-    return Einsum(in_subs, out_sub)(*operands)
+                                 f"{n} in another ({equation!r})")
+    for i, (sub, t) in enumerate(zip(in_subs, operands)):
+        full = tuple(sizes[c] for c in sub)
+        if full != t.shape:
+            operands[i] = t.broadcast_to(full)
+    return operands
 
 
 class Linear(Function):

@@ -9,7 +9,7 @@ import numpy
 from .. import backend
 from ..autograd.broadcast import BroadcastTo, SumTo, broadcast_to, sum_to  # noqa: F401
 from ..autograd.function import Function
-from ..errors import ArgumentError, ArgumentTypeError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, IndexOutOfRangeError, ShapeError
 from ..tensor_base import TensorBase
 from ._util import normalize_axis, pick_axis, result_dtype, single_axis
 from .cast import Cast, cast  # noqa: F401
@@ -89,6 +89,12 @@ class Flip(Function):
     def backward(self, gy):
         return flip(gy, self.axes)
 
+    def to_onnx(self, builder, inputs, dynamic_batch):
+        n = len(self.axes)
+        return builder.node("Slice", [inputs[0], builder.ints([-1] * n),
+                                      builder.ints([-(2 ** 63)] * n), builder.ints(self.axes),
+                                      builder.ints([-1] * n)])
+
 
 class Tile(Function):
     def __init__(self, reps):
@@ -106,6 +112,96 @@ class Tile(Function):
             interleaved += [r, n]
         summed = gy.reshape(interleaved).sum(dim=tuple(range(0, 2 * len(padded), 2)))
         return summed.reshape(in_shape)
+
+    def to_onnx(self, builder, inputs, dynamic_batch):
+        name = inputs[0]
+        lead = len(self.reps) - len(self.input_shape)
+        if lead:
+            name = builder.node("Unsqueeze", [name, builder.ints(list(range(lead)))])
+        return builder.node("Tile", [name, builder.ints(self.reps)])
+
+
+class Roll(Function):
+    """Shift elements cyclically along axes; the gradient is rolled back."""
+
+    def __init__(self, shifts, axes):
+        self.shifts, self.axes = shifts, axes
+
+    def forward(self, x):
+        self.input_shape = x.shape
+        return backend.xp.roll(x, self.shifts, self.axes)
+
+    def backward(self, gy):
+        return Roll(tuple(-s for s in self.shifts), self.axes)(gy)
+
+    def to_onnx(self, builder, inputs, dynamic_batch):
+        name = inputs[0]
+        for shift, axis in zip(self.shifts, self.axes):
+            size = self.input_shape[axis]
+            cut = (size - shift % size) % size if size else 0
+            if cut == 0:
+                continue
+            axes = builder.ints([axis])
+            tail = builder.node("Slice", [name, builder.ints([cut]), builder.ints([size]), axes])
+            head = builder.node("Slice", [name, builder.ints([0]), builder.ints([cut]), axes])
+            name = builder.node("Concat", [tail, head], axis=axis)
+        return name
+
+
+def _windows(array, axis, size, step):
+    """The sliding windows of ``unfold`` as a strided view: ``axis`` counts the windows and
+    a new last axis walks inside one. Overlapping windows are read-only (an in-place change
+    through them would hit one element several times)."""
+    count = (array.shape[axis] - size) // step + 1
+    shape = array.shape[:axis] + (count,) + array.shape[axis + 1:] + (size,)
+    strides = array.strides[:axis] + (array.strides[axis] * step,) + \
+        array.strides[axis + 1:] + (array.strides[axis],)
+    overlapping = step < size and count > 1
+    return backend.xp.lib.stride_tricks.as_strided(array, shape, strides,
+                                                   writeable=not overlapping)
+
+
+class Unfold(Function):
+    """``Tensor.unfold``: windows of ``size`` every ``step`` along ``axis``, as a view.
+    Backward adds each window's gradient back where the window came from."""
+
+    is_view = True
+
+    def __init__(self, axis, size, step):
+        self.axis, self.size, self.step = axis, size, step
+
+    def forward(self, x):
+        self.input_shape = x.shape
+        return _windows(x, self.axis, self.size, self.step)
+
+    def backward(self, gy):
+        return FoldWindows(self.input_shape, self.axis, self.size, self.step)(gy)
+
+
+class FoldWindows(Function):
+    """The adjoint of :class:`Unfold`: zeros of the input's shape with every window added
+    back at its place (elements in several windows receive each window's share)."""
+
+    def __init__(self, shape, axis, size, step):
+        self.shape, self.axis, self.size, self.step = shape, axis, size, step
+
+    def forward(self, windows):
+        out = backend.xp.zeros(self.shape, dtype=windows.dtype)
+        count = windows.shape[self.axis]
+        lead = (slice(None),) * self.axis
+        if self.size <= count:                   # loop over the position inside a window
+            for k in range(self.size):
+                stop = k + self.step * (count - 1) + 1
+                out[lead + (slice(k, stop, self.step),)] += windows[..., k]
+        else:                                    # loop over the windows
+            for j in range(count):
+                start = j * self.step
+                piece = backend.xp.moveaxis(windows[lead + (j,)], -1, self.axis)
+                out[lead + (slice(start, start + self.size),)] += piece
+        return out
+
+    def backward(self, gy):
+        return Unfold(self.axis, self.size, self.step)(gy)
 
 
 class Clone(Function):
@@ -247,6 +343,9 @@ def swapaxes(x, axis0, axis1):
     a, b = single_axis(axis0, x.ndim, "swapaxes"), single_axis(axis1, x.ndim, "swapaxes")
     axes[a], axes[b] = axes[b], axes[a]
     return permute(x, *axes)
+
+
+swapdims = swapaxes
 
 
 def flatten(x, start_dim=0, end_dim=-1):
@@ -417,20 +516,330 @@ def flip(x, dims=None, axis=None):
     return Flip(tuple(range(x.ndim)) if axes is None else axes)(x)
 
 
+def fliplr(x):
+    """Reverse the columns (dim 1) of a tensor with at least 2 dimensions.
+
+    >>> import chainrule
+    >>> chainrule.tensor([[1, 2, 3]]).fliplr().tolist()
+    [[3, 2, 1]]
+    """
+    if x.ndim < 2:
+        raise ShapeError(f"fliplr: input must have at least 2 dimensions, got shape {x.shape}")
+    return Flip((1,))(x)
+
+
+def flipud(x):
+    """Reverse the rows (dim 0) of a tensor with at least 1 dimension.
+
+    >>> import chainrule
+    >>> chainrule.tensor([1, 2, 3]).flipud().tolist()
+    [3, 2, 1]
+    """
+    if x.ndim < 1:
+        raise ShapeError("flipud: input must have at least 1 dimension, got a 0-d tensor")
+    return Flip((0,))(x)
+
+
 def tile(x, *reps):
-    """Repeat the whole tensor along each axis (NumPy's tile, PyTorch's ``Tensor.repeat``).
+    """Repeat the whole tensor along each axis (``torch.tile``: fewer reps than dimensions
+    are padded with 1s in front).
 
     >>> import chainrule
     >>> chainrule.arange(2).tile(2).tolist()
     [0, 1, 0, 1]
     """
     reps = _shape_arg(reps)
+    if any(r < 0 for r in reps):
+        raise ArgumentError(f"tile: repeats cannot be negative, got {reps}")
     if len(reps) < x.ndim:
         reps = (1,) * (x.ndim - len(reps)) + reps
     return Tile(reps)(x)
 
 
-repeat = tile
+def repeat(x, *sizes):
+    """PyTorch's ``Tensor.repeat``: tile with one count per dimension; more counts than
+    dimensions add leading dimensions, fewer are an error (``tile`` pads them instead).
+
+    >>> import chainrule
+    >>> chainrule.tensor([1, 2]).repeat(2, 2).tolist()
+    [[1, 2, 1, 2], [1, 2, 1, 2]]
+    """
+    sizes = _shape_arg(sizes)
+    if len(sizes) < x.ndim:
+        raise ShapeError(f"repeat: number of dimensions of repeat dims ({len(sizes)}) can not "
+                         f"be smaller than number of dimensions of tensor ({x.ndim}, shape "
+                         f"{x.shape}); use tile() to pad them with 1s")
+    if any(r < 0 for r in sizes):
+        raise ArgumentError(f"repeat: repeats cannot be negative, got {sizes}")
+    return Tile(sizes)(x)
+
+
+def _int_list(value, op, name):
+    """An int or a sequence of ints as a tuple of ints."""
+    values = value if isinstance(value, (tuple, list)) else (value,)
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, numpy.integer)):
+            raise ArgumentTypeError(f"{op}: {name} must be ints, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def roll(x, shifts, dims=None):
+    """Shift elements cyclically: ``shifts`` places along each of ``dims`` (over the
+    flattened tensor when ``dims`` is None).
+
+    >>> import chainrule
+    >>> chainrule.arange(5).roll(2).tolist()
+    [3, 4, 0, 1, 2]
+    """
+    shifts = _int_list(shifts, "roll", "shifts")
+    if dims is None:
+        if len(shifts) != 1:
+            raise ShapeError(f"roll: shifts and dimensions must align: {len(shifts)} shifts "
+                             "and no dims")
+        if x.ndim == 1:
+            return Roll(shifts, (0,))(x)
+        return reshape(Roll(shifts, (0,))(reshape(x, -1)), x.shape)
+    dims = _int_list(dims, "roll", "dims")
+    if len(shifts) != len(dims) or not shifts:
+        raise ShapeError(f"roll: shifts and dimensions must align: shifts {shifts}, dims "
+                         f"{dims}")
+    axes = tuple(single_axis(d, x.ndim, "roll") for d in dims)
+    return Roll(shifts, axes)(x)
+
+
+def rot90(x, k=1, dims=(0, 1)):
+    """Rotate by 90 degrees ``k`` times in the plane of ``dims`` (from the first axis
+    towards the second), as ``torch.rot90``.
+
+    >>> import chainrule
+    >>> chainrule.tensor([[1, 2], [3, 4]]).rot90().tolist()
+    [[2, 4], [1, 3]]
+    """
+    dims = _int_list(dims, "rot90", "dims")
+    if len(dims) != 2:
+        raise ShapeError(f"rot90: expected total rotation dims == 2, got {len(dims)}")
+    if x.ndim < 2:
+        raise ShapeError(f"rot90: expected total dims >= 2, got shape {x.shape}")
+    d0, d1 = (single_axis(d, x.ndim, "rot90") for d in dims)
+    if d0 == d1:
+        raise ShapeError(f"rot90: expected rotation dims to be different, got {dims}")
+    k = int(k) % 4
+    if k == 1:
+        return swapaxes(Flip((d1,))(x), d0, d1)
+    if k == 2:
+        return Flip(tuple(sorted((d0, d1))))(x)
+    if k == 3:
+        return swapaxes(Flip((d0,))(x), d0, d1)
+    return Clone()(x)
+
+
+def movedim(x, source, destination):
+    """Move the axes ``source`` to the positions ``destination`` (a view), keeping the other
+    axes in order. Also ``moveaxis``.
+
+    >>> import chainrule
+    >>> chainrule.zeros(2, 3, 4).movedim(0, -1).shape
+    (3, 4, 2)
+    """
+    source = _int_list(source, "movedim", "source")
+    destination = _int_list(destination, "movedim", "destination")
+    if len(source) != len(destination):
+        raise ShapeError(f"movedim: source {source} and destination {destination} must name "
+                         "the same number of dims")
+    src = [_one_dim(d, x.ndim, "movedim") for d in source]
+    dst = [_one_dim(d, x.ndim, "movedim") for d in destination]
+    for name, dims in (("source", src), ("destination", dst)):
+        if len(set(dims)) != len(dims):
+            raise ShapeError(f"movedim: repeated dim in {name} {dims}")
+    rest = iter([d for d in range(x.ndim) if d not in src])
+    placed = dict(zip(dst, src))
+    order = [placed[i] if i in placed else next(rest) for i in range(x.ndim)]
+    return permute(x, *order)
+
+
+moveaxis = movedim
+
+
+def _one_dim(d, ndim, op):
+    """One dim of a tensor that may be 0-d (then 0 and -1 are allowed)."""
+    return 0 if ndim == 0 and d in (0, -1) else single_axis(d, ndim, op)
+
+
+def unflatten(x, dim, sizes):
+    """Split axis ``dim`` into several of ``sizes`` (one may be -1); a view.
+
+    >>> import chainrule
+    >>> chainrule.zeros(2, 12).unflatten(1, (3, -1)).shape
+    (2, 3, 4)
+    """
+    sizes = _int_list(sizes, "unflatten", "sizes")
+    if not sizes:
+        raise ShapeError("unflatten: sizes must be non-empty")
+    axis = single_axis(dim, x.ndim, "unflatten")
+    n = x.shape[axis]
+    known = int(numpy.prod([s for s in sizes if s != -1]))
+    bad = sizes.count(-1) > 1 or any(s < -1 for s in sizes) or \
+        (known != n if -1 not in sizes else (known == 0 or n % known))
+    if bad:
+        raise ShapeError(f"unflatten: provided sizes {list(sizes)} don't multiply up to the "
+                         f"size of dim {dim} ({n}) of the input of shape {x.shape}")
+    sizes = tuple(n // known if s == -1 else s for s in sizes)
+    return reshape(x, x.shape[:axis] + sizes + x.shape[axis + 1:])
+
+
+def narrow(x, dim, start, length):
+    """The slice ``start:start+length`` along ``dim`` (``start`` may be negative or a 0-d
+    tensor), as a view.
+
+    >>> import chainrule
+    >>> chainrule.arange(6).narrow(0, 1, 3).tolist()
+    [1, 2, 3]
+    """
+    axis = single_axis(dim, x.ndim, "narrow")
+    if isinstance(start, TensorBase):
+        if start.ndim != 0 or start.dtype.kind not in "iu":
+            raise ArgumentTypeError(f"narrow: start must be an int or a 0-d integer tensor, "
+                                    f"got a {start.dtype} tensor of shape {start.shape}")
+        start = start.item()
+    start, length = _int_list(start, "narrow", "start")[0], \
+        _int_list(length, "narrow", "length")[0]
+    n = x.shape[axis]
+    if not -n <= start <= n:
+        raise IndexOutOfRangeError(f"narrow: start out of range (expected to be in range of "
+                                   f"[{-n}, {n}], but got {start})")
+    if length < 0:
+        raise ArgumentError(f"narrow: length must be non-negative, got {length}")
+    start = start % n if start < 0 else start
+    if start + length > n:
+        raise ShapeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size "
+                         f"({n}) of dim {dim} of shape {x.shape}")
+    return x[(slice(None),) * axis + (slice(start, start + length),)]
+
+
+def select(x, dim, index):
+    """The slice at ``index`` along ``dim``, which is removed (a view): ``x[:, index]`` for
+    ``dim=1``.
+
+    >>> import chainrule
+    >>> chainrule.arange(6).reshape(2, 3).select(1, -1).tolist()
+    [2, 5]
+    """
+    axis = single_axis(dim, x.ndim, "select")
+    index = _int_list(index.__index__() if isinstance(index, TensorBase) else index,
+                      "select", "index")[0]
+    n = x.shape[axis]
+    if not -n <= index < n:
+        raise IndexOutOfRangeError(f"select: index {index} out of range for tensor of shape "
+                                   f"{x.shape} at dimension {dim}")
+    return x[(slice(None),) * axis + (index,)]
+
+
+def unbind(x, dim=0):
+    """The slices along ``dim``, as a tuple of views (``dim`` removed from each).
+
+    >>> import chainrule
+    >>> [t.tolist() for t in chainrule.tensor([[1, 2], [3, 4]]).unbind(1)]
+    [[1, 3], [2, 4]]
+    """
+    axis = single_axis(dim, x.ndim, "unbind")
+    lead = (slice(None),) * axis
+    return tuple(x[lead + (i,)] for i in range(x.shape[axis]))
+
+
+def tensor_split(x, indices_or_sections, dim=0):
+    """Split into ``n`` nearly equal pieces (the first ``size % n`` one longer), or at the
+    given indices (Python slice rules); the pieces are views.
+
+    >>> import chainrule
+    >>> [p.tolist() for p in chainrule.arange(7).tensor_split(3)]
+    [[0, 1, 2], [3, 4], [5, 6]]
+    >>> [p.tolist() for p in chainrule.arange(7).tensor_split([1, 5])]
+    [[0], [1, 2, 3, 4], [5, 6]]
+    """
+    axis = single_axis(dim, x.ndim, "tensor_split")
+    split = indices_or_sections
+    if isinstance(split, TensorBase):
+        if split.dtype.kind not in "iu" or split.ndim > 1:
+            raise ArgumentTypeError(f"tensor_split: a tensor of indices or sections must be a "
+                                    f"0-d or 1-d integer tensor, got a {split.dtype} tensor of "
+                                    f"shape {split.shape}")
+        split = split.item() if split.ndim == 0 else split.tolist()
+    n = x.shape[axis]
+    if isinstance(split, (tuple, list)):
+        bounds = [0] + list(_int_list(list(split), "tensor_split", "indices")) + [None]
+    else:
+        sections = _int_list(split, "tensor_split", "sections")[0]
+        if sections <= 0:
+            raise ArgumentError(f"tensor_split: number of sections must be larger than 0, got "
+                                f"{sections}")
+        sizes = [n // sections + (1 if i < n % sections else 0) for i in range(sections)]
+        bounds = [int(b) for b in numpy.cumsum([0] + sizes)]
+    lead = (slice(None),) * axis
+    return tuple(x[lead + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:]))
+
+
+def _even_split(x, split, dim, op, min_ndim):
+    if x.ndim < min_ndim:
+        raise ShapeError(f"{op} requires a tensor with at least {min_ndim} dimension"
+                         f"{'s' if min_ndim > 1 else ''}, but got shape {x.shape}")
+    if not isinstance(split, (tuple, list, TensorBase)):
+        sections = _int_list(split, op, "sections")[0]
+        if sections <= 0 or x.shape[dim] % sections:
+            raise ShapeError(f"{op} attempted to split along dimension {dim}, but the size of "
+                             f"the dimension {x.shape[dim]} is not divisible by the split_size "
+                             f"{sections}")
+    return tensor_split(x, split, dim)
+
+
+def hsplit(x, indices_or_sections):
+    """Split along the columns: dim 1 (dim 0 for a 1-D tensor); an int must divide evenly.
+
+    >>> import chainrule
+    >>> [p.shape for p in chainrule.zeros(2, 4).hsplit(2)]
+    [(2, 2), (2, 2)]
+    """
+    return _even_split(x, indices_or_sections, 1 if x.ndim > 1 else 0, "hsplit", 1)
+
+
+def vsplit(x, indices_or_sections):
+    """Split along dim 0 of a tensor with at least 2 dimensions.
+
+    >>> import chainrule
+    >>> [p.shape for p in chainrule.zeros(4, 2).vsplit([1])]
+    [(1, 2), (3, 2)]
+    """
+    return _even_split(x, indices_or_sections, 0, "vsplit", 2)
+
+
+def dsplit(x, indices_or_sections):
+    """Split along dim 2 of a tensor with at least 3 dimensions.
+
+    >>> import chainrule
+    >>> [p.shape for p in chainrule.zeros(1, 2, 4).dsplit(2)]
+    [(1, 2, 2), (1, 2, 2)]
+    """
+    return _even_split(x, indices_or_sections, 2, "dsplit", 3)
+
+
+def unfold(x, dimension, size, step):
+    """``Tensor.unfold``: every window of ``size`` elements, ``step`` apart, along
+    ``dimension`` (which then counts the windows; a new last axis holds each window). A
+    view; overlapping windows cannot be changed in place.
+
+    >>> import chainrule
+    >>> chainrule.arange(5).unfold(0, 2, 2).tolist()
+    [[0, 1], [2, 3]]
+    """
+    size, step = _int_list(size, "unfold", "size")[0], _int_list(step, "unfold", "step")[0]
+    if x.ndim == 0:
+        return unfold(reshape(x, 1), 0, size, step).reshape(-1)
+    axis = single_axis(dimension, x.ndim, "unfold")
+    if size < 0 or size > x.shape[axis]:
+        raise ShapeError(f"unfold: maximum size for tensor at dimension {axis} is "
+                         f"{x.shape[axis]} but size is {size}")
+    if step <= 0:
+        raise ArgumentError(f"unfold: step is {step} but must be > 0")
+    return Unfold(axis, size, step)(x)
 
 
 def clone(x):
@@ -446,4 +855,7 @@ def clone(x):
 __all__ = ["sum_to", "broadcast_to", "expand", "reshape", "view", "contiguous", "permute",
            "transpose",
            "swapaxes", "flatten", "squeeze", "unsqueeze", "concatenate", "cat", "stack", "split",
-           "chunk", "pad", "flip", "tile", "repeat", "cast", "clone"]
+           "chunk", "pad", "flip", "tile", "repeat", "cast", "clone",
+           # issue 19.4
+           "fliplr", "flipud", "roll", "rot90", "movedim", "moveaxis", "swapdims", "unflatten", "narrow", "select",
+           "unbind", "tensor_split", "hsplit", "vsplit", "dsplit"]
