@@ -210,6 +210,22 @@ CALLS = [
     lambda a, b, k: chainrule.pad(a, k),
     lambda a, b, k: a.norm(dim=k),
     lambda a, b, k: a.var(dim=k),
+    # cumulative, sorting, scatter/gather and masks (issue 19.2-3)
+    lambda a, b, k: a.cumprod(k),
+    lambda a, b, k: a.logcumsumexp(k),
+    lambda a, b, k: chainrule.diff(a, 1, k, prepend=b),
+    lambda a, b, k: a.topk(k),
+    lambda a, b, k: a.kthvalue(k),
+    lambda a, b, k: a.mode(k),
+    lambda a, b, k: a.unique_consecutive(dim=k),
+    lambda a, b, k: chainrule.searchsorted(a, b),
+    lambda a, b, k: a.scatter(k, b, a),
+    lambda a, b, k: a.scatter_reduce(k, b, a, "amax"),
+    lambda a, b, k: a.index_add(k, b, a),
+    lambda a, b, k: a.index_put((b,), a, accumulate=True),
+    lambda a, b, k: a.masked_scatter(b, a),
+    lambda a, b, k: a.take_along_dim(b, k),
+    lambda a, b, k: a.put(b, a),
 ]
 
 

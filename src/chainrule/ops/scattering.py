@@ -648,6 +648,8 @@ def masked_scatter(input, mask, source):
         raise ShapeError(f"masked_scatter(): the mask has {int(mask.sum())} True places but "
                          f"source has only {source._data.size} elements")
     x = input if input.shape == shape else broadcast_to(input, shape)
+    if not shape:                                   # 0-d: write into a one-element vector
+        return reshape(MaskedScatter(mask.reshape(1))(reshape(x, (1,)), source), ())
     return MaskedScatter(mask)(x, source)
 
 

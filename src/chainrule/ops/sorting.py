@@ -311,7 +311,8 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
     else:
         axis = _one_axis(dim, data.ndim)
         data = data.reshape(1) if data.ndim == 0 else data
-    moved = xp.moveaxis(data, axis, 0).reshape(data.shape[axis], -1)
+    moved = xp.moveaxis(data, axis, 0)
+    moved = moved.reshape(moved.shape[0], int(numpy.prod(moved.shape[1:])))
     n = moved.shape[0]
     if n == 0:
         starts = xp.zeros(0, dtype=bool)
