@@ -72,13 +72,17 @@ def _compare(torch, ours, theirs, x, data, hx=None, hx_data=None, packed=None):
     our_in, their_in = x, t_x
     if packed is not None:
         lengths, batch_first = packed
-        our_in = rnn_utils.pack_padded_sequence(x, lengths, batch_first, enforce_sorted=False)
+        in_order = lengths == sorted(lengths, reverse=True)
+        our_in = rnn_utils.pack_padded_sequence(x, lengths, batch_first, in_order)
         their_in = torch.nn.utils.rnn.pack_padded_sequence(t_x, lengths, batch_first,
-                                                           enforce_sorted=False)
+                                                           in_order)
     arg = None if hx is None else (hx if isinstance(ours, nn.LSTM) else hx[0])
     t_arg = None if t_hx is None else (t_hx if isinstance(theirs, torch.nn.LSTM) else t_hx[0])
-    mine = _flatten(ours(our_in, arg))
-    reference = _flatten(theirs(their_in, t_arg))
+    mine, reference = ours(our_in, arg), theirs(their_in, t_arg)
+    if packed is not None:
+        for a, b in zip(mine[0][1:], reference[0][1:]):     # batch_sizes and the orders
+            assert (a is None) == (b is None) and (a is None or a.tolist() == b.tolist())
+    mine, reference = _flatten(mine), _flatten(reference)
     assert len(mine) == len(reference)
     for a, b in zip(mine, reference):
         assert a.shape == tuple(b.shape)
@@ -156,6 +160,28 @@ def test_packed_sequences_match_pytorch(torch, mode_index, bidirectional, batch_
     states = _states(mode, 2 * (1 + bidirectional), B, H, extra.get("proj_size", 0), 6)
     _compare(torch, ours, theirs, x, data, [s for s, _ in states], [d for _, d in states],
              packed=(lengths, batch_first))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mode_index", [0, 3, 4])
+def test_double_backward_matches_pytorch(torch, mode_index):
+    """A gradient penalty: the input gradient, taken with create_graph=True, differentiated
+    again with respect to every parameter."""
+    mode, extra = MODES[mode_index]
+    ours, theirs = _pair(torch, mode, bidirectional=True, **extra)
+    x, data = _inputs((T, 2, I), 14)
+    t_x = torch.tensor(data, requires_grad=True)
+    lengths = [5, 3]
+    out = ours(rnn_utils.pack_padded_sequence(x, lengths))[0].data
+    t_out = theirs(torch.nn.utils.rnn.pack_padded_sequence(t_x, lengths))[0].data
+    (g,) = chainrule.autograd.grad((out * out).sum(), x, create_graph=True)
+    (t_g,) = torch.autograd.grad((t_out * t_out).sum(), t_x, create_graph=True)
+    np.testing.assert_allclose(g.numpy(), t_g.detach().numpy(), rtol=1e-6, atol=1e-12)
+    (g * g).sum().backward()
+    (t_g * t_g).sum().backward()
+    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-6, atol=1e-12,
+                                   err_msg=name)
 
 
 @pytest.mark.torch
@@ -297,7 +323,7 @@ def test_dropout_with_one_layer_warns_as_pytorch():
      "should also be 3-D"),
     (lambda m: m(chainrule.zeros(5, 3), (chainrule.zeros(2, 1, 4),) * 2),
      "should also be 2-D"),
-    (lambda m: m(chainrule.zeros(0, 2, 3)), "no steps"),
+    (lambda m: m(chainrule.zeros(0, 2, 3)), "sequence length to be larger than 0"),
 ])
 def test_bad_inputs_raise_shape_errors(call, match):
     with pytest.raises(errors.ShapeError, match=match):

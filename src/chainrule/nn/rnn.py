@@ -159,7 +159,8 @@ class RNNBase(Module):
             raise ShapeError(f"{layer}: input.size(-1) must be equal to input_size. Expected "
                              f"{self.input_size}, got {x.shape[-1]}")
         if x.shape[0] == 0:
-            raise ShapeError(f"{layer}: the input has no steps (shape {tuple(x.shape)})")
+            raise ShapeError(f"{layer}: Expected sequence length to be larger than 0 in RNN "
+                             f"(input shape {tuple(input.shape if not packed else x.shape)})")
         states = self._initial_states(hx, x, batched)
         output, final = self._layers(x, states, mask)
         if packed:
@@ -230,7 +231,8 @@ class RNNBase(Module):
         w_ih, w_hh, *rest = weights
         b_ih, b_hh = (rest[0], rest[1]) if self.bias else (None, None)
         steps, batch = x.shape[:2]                     # every step's input at once, as rows
-        xproj = linear(x.reshape(steps * batch, -1), w_ih, b_ih).reshape(steps, batch, -1)
+        xproj = linear(x.reshape(steps * batch, x.shape[-1]), w_ih, b_ih)
+        xproj = xproj.reshape(steps, batch, w_ih.shape[0])
         end = 0 if reverse else -1
         if self.mode == "LSTM":
             w_hr = rest[-1] if self.proj_size > 0 else None

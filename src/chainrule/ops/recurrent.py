@@ -22,7 +22,6 @@ the previous state, so a reversed scan starts each sequence at its own last step
 >>> rnn_scan(xproj, h0, w_hh).shape                 # every step's state
 (5, 2, 3)
 """
-import numpy
 
 from .. import backend
 from ..autograd.function import Function
@@ -30,7 +29,7 @@ from ..autograd.grad_mode import state
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor_base import TensorBase
 from ._util import require_tensor
-from .activation import sigmoid, sigmoid_array, tanh, relu
+from .activation import relu, sigmoid, tanh
 from .linalg import linear
 from .shape import concatenate, stack
 
@@ -42,7 +41,7 @@ class _ArrayMath:
 
     @staticmethod
     def sigmoid(x):
-        return sigmoid_array(x)
+        return _sigmoid_in_place(x.copy())
 
     @staticmethod
     def tanh(x):

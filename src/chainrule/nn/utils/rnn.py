@@ -282,8 +282,9 @@ def pack_sequence(sequences, enforce_sorted=True):
     """Pack a list of sequences (L_i, *) (longest first, unless ``enforce_sorted=False``).
 
     >>> import chainrule
-    >>> pack_sequence([chainrule.ones(1), chainrule.ones(2)], enforce_sorted=False).batch_sizes.tolist()
-    [2, 1]
+    >>> packed = pack_sequence([chainrule.ones(1), chainrule.ones(2)], enforce_sorted=False)
+    >>> packed.batch_sizes.tolist(), packed.sorted_indices.tolist()
+    ([2, 1], [1, 0])
     """
     lengths = [s.shape[0] for s in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
