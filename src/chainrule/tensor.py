@@ -26,8 +26,9 @@ from .errors import (ArgumentError, ArgumentTypeError, DTypeError, GraphError, R
                      ShapeError)
 from .ops import activation, arithmetic, indexing, linalg, reduction, shape
 from .ops import construction, triangular
-from .ops import cumulative, scattering, sorting
+from .ops import elementwise, logical, special
 from .ops import decompositions
+from .ops import cumulative, scattering, sorting
 from .tensor_base import TensorBase, to_array
 
 _new = object.__new__
@@ -387,6 +388,170 @@ class Tensor(TensorBase):
     outer = linalg.outer
 
     # ---- elementwise, logical and bitwise (issue 19.1)
+    __floordiv__ = elementwise.floor_divide
+    __mod__ = elementwise.remainder
+    __and__ = __rand__ = logical.bitwise_and
+    __or__ = __ror__ = logical.bitwise_or
+    __xor__ = __rxor__ = logical.bitwise_xor
+    __invert__ = logical.bitwise_not
+    __lshift__ = logical.bitwise_left_shift
+    __rshift__ = logical.bitwise_right_shift
+
+    def __rfloordiv__(self, other):
+        return elementwise.floor_divide(other, self)
+
+    def __rmod__(self, other):
+        return elementwise.remainder(other, self)
+
+    def __rlshift__(self, other):
+        return logical.bitwise_left_shift(other, self)
+
+    def __rrshift__(self, other):
+        return logical.bitwise_right_shift(other, self)
+
+    floor_divide = elementwise.floor_divide
+    remainder = elementwise.remainder
+    fmod = elementwise.fmod
+    true_divide = arithmetic.true_divide
+    floor = elementwise.floor
+    ceil = elementwise.ceil
+    round = elementwise.round
+    trunc = fix = elementwise.trunc
+    frac = elementwise.frac
+    sgn = arithmetic.sign
+    tan = elementwise.tan
+    asin = arcsin = elementwise.asin
+    acos = arccos = elementwise.acos
+    atan = arctan = elementwise.atan
+    atan2 = arctan2 = elementwise.atan2
+    sinh = elementwise.sinh
+    cosh = elementwise.cosh
+    asinh = arcsinh = elementwise.asinh
+    acosh = arccosh = elementwise.acosh
+    atanh = arctanh = elementwise.atanh
+    sinc = elementwise.sinc
+    log2 = elementwise.log2
+    log10 = elementwise.log10
+    exp2 = elementwise.exp2
+    expm1 = elementwise.expm1
+    xlogy = elementwise.xlogy
+    logit = elementwise.logit
+    erfc = special.erfc
+    erfinv = special.erfinv
+    lgamma = special.lgamma
+    digamma = special.digamma
+    lerp = elementwise.lerp
+    copysign = elementwise.copysign
+    logaddexp = elementwise.logaddexp
+    logaddexp2 = elementwise.logaddexp2
+    hypot = elementwise.hypot
+    float_power = elementwise.float_power
+    nan_to_num = elementwise.nan_to_num
+    clamp_min = arithmetic.clamp_min
+    clamp_max = arithmetic.clamp_max
+    isnan = logical.isnan
+    isinf = logical.isinf
+    isfinite = logical.isfinite
+    isposinf = logical.isposinf
+    isneginf = logical.isneginf
+    signbit = logical.signbit
+    isclose = logical.isclose
+    allclose = logical.allclose
+    equal = logical.equal
+    logical_and = logical.logical_and
+    logical_or = logical.logical_or
+    logical_xor = logical.logical_xor
+    logical_not = logical.logical_not
+    bitwise_and = logical.bitwise_and
+    bitwise_or = logical.bitwise_or
+    bitwise_xor = logical.bitwise_xor
+    bitwise_not = logical.bitwise_not
+    bitwise_left_shift = logical.bitwise_left_shift
+    bitwise_right_shift = logical.bitwise_right_shift
+
+    def polygamma(self, n):
+        return special.polygamma(n, self)
+
+    def polygamma_(self, n):
+        return self._inplace(special.polygamma_of, n)
+
+    def float_power_(self, exponent):
+        if self._data.dtype != numpy.float64:
+            raise DTypeError(f"float_power_: the base has dtype {self.dtype} but the result "
+                             "is float64 (as in PyTorch); convert it with .double() first")
+        return self._inplace(elementwise.float_power, exponent)
+
+    def _inplace_op(op):            # noqa: N805  (builds the in-place method of an op)
+        def method(self, *args, **options):
+            if not options:
+                return self._inplace(op, *args)
+
+            def with_options(x, *rest):
+                return op(x, *rest, **options)
+            with_options.__name__ = op.__name__
+            return self._inplace(with_options, *args)
+        method.__name__ = op.__name__ + "_"
+        method.__doc__ = f"In-place :func:`{op.__name__}`: self holds the result."
+        return method
+
+    floor_divide_ = __ifloordiv__ = _inplace_op(elementwise.floor_divide)
+    remainder_ = __imod__ = _inplace_op(elementwise.remainder)
+    fmod_ = _inplace_op(elementwise.fmod)
+    true_divide_ = _inplace_op(arithmetic.true_divide)
+    floor_ = _inplace_op(elementwise.floor)
+    ceil_ = _inplace_op(elementwise.ceil)
+    round_ = _inplace_op(elementwise.round)
+    trunc_ = fix_ = _inplace_op(elementwise.trunc)
+    frac_ = _inplace_op(elementwise.frac)
+    sign_ = sgn_ = _inplace_op(arithmetic.sign)
+    abs_ = _inplace_op(arithmetic.abs)
+    sin_ = _inplace_op(arithmetic.sin)
+    cos_ = _inplace_op(arithmetic.cos)
+    sqrt_ = _inplace_op(arithmetic.sqrt)
+    rsqrt_ = _inplace_op(arithmetic.rsqrt)
+    log_ = _inplace_op(arithmetic.log)
+    log1p_ = _inplace_op(arithmetic.log1p)
+    erf_ = _inplace_op(arithmetic.erf)
+    square_ = _inplace_op(arithmetic.square)
+    reciprocal_ = _inplace_op(arithmetic.reciprocal)
+    tan_ = _inplace_op(elementwise.tan)
+    asin_ = arcsin_ = _inplace_op(elementwise.asin)
+    acos_ = arccos_ = _inplace_op(elementwise.acos)
+    atan_ = arctan_ = _inplace_op(elementwise.atan)
+    atan2_ = arctan2_ = _inplace_op(elementwise.atan2)
+    sinh_ = _inplace_op(elementwise.sinh)
+    cosh_ = _inplace_op(elementwise.cosh)
+    asinh_ = arcsinh_ = _inplace_op(elementwise.asinh)
+    acosh_ = arccosh_ = _inplace_op(elementwise.acosh)
+    atanh_ = arctanh_ = _inplace_op(elementwise.atanh)
+    sinc_ = _inplace_op(elementwise.sinc)
+    log2_ = _inplace_op(elementwise.log2)
+    log10_ = _inplace_op(elementwise.log10)
+    exp2_ = _inplace_op(elementwise.exp2)
+    expm1_ = _inplace_op(elementwise.expm1)
+    xlogy_ = _inplace_op(elementwise.xlogy)
+    logit_ = _inplace_op(elementwise.logit)
+    erfc_ = _inplace_op(special.erfc)
+    erfinv_ = _inplace_op(special.erfinv)
+    lgamma_ = _inplace_op(special.lgamma)
+    digamma_ = _inplace_op(special.digamma)
+    lerp_ = _inplace_op(elementwise.lerp)
+    copysign_ = _inplace_op(elementwise.copysign)
+    hypot_ = _inplace_op(elementwise.hypot)
+    nan_to_num_ = _inplace_op(elementwise.nan_to_num)
+    clamp_min_ = _inplace_op(arithmetic.clamp_min)
+    clamp_max_ = _inplace_op(arithmetic.clamp_max)
+    logical_and_ = _inplace_op(logical.logical_and)
+    logical_or_ = _inplace_op(logical.logical_or)
+    logical_xor_ = _inplace_op(logical.logical_xor)
+    logical_not_ = _inplace_op(logical.logical_not)
+    bitwise_and_ = __iand__ = _inplace_op(logical.bitwise_and)
+    bitwise_or_ = __ior__ = _inplace_op(logical.bitwise_or)
+    bitwise_xor_ = __ixor__ = _inplace_op(logical.bitwise_xor)
+    bitwise_not_ = _inplace_op(logical.bitwise_not)
+    bitwise_left_shift_ = __ilshift__ = _inplace_op(logical.bitwise_left_shift)
+    bitwise_right_shift_ = __irshift__ = _inplace_op(logical.bitwise_right_shift)
+    del _inplace_op
 
     # ---- cumulative, sorting, scatter/gather and masks (issue 19.2-3)
     cumsum = cumulative.cumsum
@@ -609,7 +774,11 @@ class Tensor(TensorBase):
     def mul_(self, other):
         return self._inplace_arithmetic(backend.xp.multiply, arithmetic.mul, other)
 
-    def div_(self, other):
+    def div_(self, other, *, rounding_mode=None):
+        if rounding_mode is not None:
+            def div(x, y):
+                return arithmetic.div(x, y, rounding_mode=rounding_mode)
+            return self._inplace(div, other)
         return self._inplace_arithmetic(backend.xp.true_divide, arithmetic.div, other)
 
     def pow_(self, exponent):

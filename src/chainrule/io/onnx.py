@@ -19,6 +19,7 @@ from ..errors import ArgumentError
 from ..ops import activation, arithmetic, conv, linalg, pool, reduction, shape
 from ..nn.parameter import Parameter
 from ..tensor import Tensor
+from . import onnx_elementwise
 
 
 class UnsupportedOpError(ArgumentError):
@@ -207,6 +208,7 @@ EXPORTERS = {
     reduction.Amin: _extreme("ReduceMin"),
     conv.Conv: _conv, conv.ConvInputGrad: _conv, pool.MaxPool: _pool, pool.AvgPool: _pool,
 }
+EXPORTERS.update(onnx_elementwise.EXPORTERS)     # issue 19.1: tan, floor, remainder, ...
 
 
 def _emit(b, fn, x, batch):

@@ -13,6 +13,18 @@ from .indexing import gather, index_select, one_hot, take_along_axis  # noqa
 from .linalg import dot, einsum, linear, matmul, outer  # noqa
 
 # ---- elementwise, logical and bitwise (issue 19.1)
+from .arithmetic import clamp_min, clamp_max  # noqa
+from .arithmetic import sign as sgn  # noqa  (sgn is sign for real tensors)
+from .elementwise import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan,  # noqa
+                          arctan2, arctanh, asin, asinh, atan, atan2, atanh, ceil, copysign,
+                          cosh, exp2, expm1, fix, float_power, floor, floor_divide, fmod, frac,
+                          hypot, lerp, log10, log2, logaddexp, logaddexp2, logit, nan_to_num,
+                          remainder, round, sinc, sinh, tan, trunc, xlogy)
+from .special import digamma, erfc, erfinv, lgamma, polygamma  # noqa
+from .logical import (allclose, bitwise_and, bitwise_left_shift, bitwise_not,  # noqa
+                      bitwise_or, bitwise_right_shift, bitwise_xor, equal, isclose, isfinite,
+                      isinf, isnan, isneginf, isposinf, logical_and, logical_not, logical_or,
+                      logical_xor, signbit)
 
 # ---- cumulative, sorting, scatter/gather and masks (issue 19.2-3)
 from .cumulative import cummax, cummin, cumprod, cumsum, diff, logcumsumexp  # noqa

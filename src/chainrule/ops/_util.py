@@ -13,8 +13,8 @@ _INT64 = numpy.dtype(numpy.int64)
 _BOOL = numpy.dtype(bool)
 
 
-def result_dtype(a, b):
-    """PyTorch's type promotion for two operands (tensors or Python numbers).
+def result_dtype(a, b, *more):
+    """PyTorch's type promotion for two or more operands (tensors or Python numbers).
 
     Categories rank bool < integer < floating. Tensors with dimensions decide within their
     category; a 0-d tensor or a Python number only lifts the result to a higher category
@@ -22,7 +22,7 @@ def result_dtype(a, b):
     ``float32_tensor * 2.5`` stays float32 and ``int_tensor + 1.5`` is float32.
     """
     dims, zero_dims, numbers = [], [], []
-    for x in (a, b):
+    for x in (a, b) + more:
         if isinstance(x, TensorBase):
             x = x._data
         elif isinstance(x, (list, tuple)):

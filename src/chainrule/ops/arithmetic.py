@@ -11,9 +11,10 @@ import numpy
 from .. import backend
 from ..autograd.function import Function
 from ..autograd.broadcast import broadcast_shapes
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor_base import TensorBase
-from ._util import as_floating, broadcast_check, operands, require_tensor
+from ._util import as_floating, broadcast_check, operands, require_tensor, result_dtype
+from .cast import cast
 
 
 class Add(Function):
@@ -61,6 +62,29 @@ class Div(Function):
         return ga, gb
 
 
+class RoundingDivide(Function):
+    """``div(a, b, rounding_mode="trunc" | "floor")``: the gradient is 0 for both inputs
+    (PyTorch's rule for a rounded quotient)."""
+
+    def __init__(self, mode):
+        self.mode = mode
+
+    def forward(self, a, b):
+        xp = backend.xp
+        with numpy.errstate(all="ignore"):          # x / 0 is inf or nan, as in PyTorch
+            if self.mode == "floor":
+                return xp.floor_divide(a, b)
+            if a.dtype.kind == "f":
+                return xp.trunc(a / b)
+            floor = xp.floor_divide(a, b)     # integers: floor, moved toward 0 where inexact
+            inexact = (xp.remainder(a, b) != 0) & ((a < 0) != (b < 0))
+            return floor + inexact.astype(floor.dtype)
+
+    def backward(self, gy):
+        need_a, need_b = self.needs_input_grad
+        return (zeros_gradient(gy) if need_a else None), (zeros_gradient(gy) if need_b else None)
+
+
 class Neg(Function):
     def forward(self, x):
         return -x
@@ -74,9 +98,9 @@ class Pow(Function):
     (0 where a = 0 and b >= 0) — PyTorch's conventions, finite at 0**b and a**0."""
 
     def forward(self, a, b):
-        y = a ** b
+        y = a ** b if a.dtype.kind not in "iu" else _integer_power(a, b)
         need_a, need_b = self.needs_input_grad
-        self.save_for_backward(a, b if need_a else None, y if need_b else None)
+        self.save_for_backward(a, b, y if need_b else None)
         return y
 
     def backward(self, gy):
@@ -85,11 +109,24 @@ class Pow(Function):
         ga = gb = None
         if need_a:
             ga = where(b._data == 0, 0.0, gy * b * a ** (b - 1))
-        if need_b:
+        if need_b:       # PyTorch's masked formula (its second derivative is nan at 0 too)
             zero_base = (a._data == 0) & (b._data >= 0)
-            safe_a = where(zero_base, 1.0, a)
-            gb = where(zero_base, 0.0, gy * y * log(safe_a))
+            with numpy.errstate(divide="ignore", invalid="ignore"):
+                gb = gy * where(zero_base, 0.0, y * log(a))
         return ga, gb
+
+
+def _integer_power(a, b):
+    """a ** b for integers with PyTorch's answer at negative exponents (NumPy refuses them):
+    1 for a base of 1, +-1 for -1, else 0."""
+    xp = backend.xp
+    negative = b < 0
+    if not negative.any():
+        return a ** b
+    y = a ** xp.where(negative, 0, b)
+    odd = (b % 2) != 0
+    small = xp.where(a == 1, 1, xp.where(a == -1, xp.where(odd, -1, 1), 0)).astype(y.dtype)
+    return xp.where(negative, small, y)
 
 
 class PowScalar(Function):
@@ -100,7 +137,15 @@ class PowScalar(Function):
 
     def forward(self, x):
         self.save_for_backward(x)
-        return x ** self.exponent
+        c = self.exponent
+        if x.dtype.kind == "f" and c in (3, -0.5, -2):
+            # PyTorch's special cases (x*x*x, rsqrt, 1/(x*x)): the same last bit, and the
+            # same sign of infinity at -0.0
+            with numpy.errstate(divide="ignore"):
+                if c == 3:
+                    return x * x * x
+                return 1 / backend.xp.sqrt(x) if c == -0.5 else 1 / (x * x)
+        return x ** c
 
     def backward(self, gy):
         (x,) = self.saved_tensors
@@ -165,13 +210,14 @@ class Abs(Function):
 
 
 class Sign(Function):
-    """-1, 0 or 1; its derivative is 0 everywhere it is defined (PyTorch gives 0 at 0 too)."""
+    """-1, 0 or 1 (0 for nan and -0.0, as PyTorch's (0 < x) - (x < 0)); its derivative is 0
+    everywhere it is defined, and PyTorch gives 0 at 0 too."""
 
     def forward(self, x):
-        return backend.xp.sign(x)
+        return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
 
     def backward(self, gy):
-        return gy * 0.0
+        return zeros_gradient(gy)
 
 
 class Sin(Function):
@@ -268,6 +314,59 @@ class Clamp(Function):
         return gy * inside
 
 
+class ClampTensor(Function):
+    """min(max(x, low), high) with tensor bounds and PyTorch's gradients: x gets it where
+    low <= x <= high, low where x < low < high, high where x > high or high < low."""
+
+    def forward(self, x, low, high):
+        xp = backend.xp
+        if True in self.needs_input_grad:
+            self.save_for_backward(x, low, high)
+        return xp.minimum(xp.maximum(x, low), high)
+
+    def backward(self, gy):
+        x, low, high = (t._data for t in self.saved_tensors)
+        need_x, need_low, need_high = self.needs_input_grad
+        gx = where((x >= low) & (x <= high), gy, 0.0) if need_x else None
+        g_low = where((x < low) & (low < high), gy, 0.0) if need_low else None
+        g_high = where((x > high) | (high < low), gy, 0.0) if need_high else None
+        return gx, g_low, g_high
+
+
+class ClampMinTensor(Function):
+    """max(x, low) with a tensor bound: x gets the gradient where x >= low (ties included),
+    low where x < low (PyTorch's rule; nan in either gives nan and no gradient)."""
+
+    def forward(self, x, low):
+        xp = backend.xp
+        if True in self.needs_input_grad:
+            self.save_for_backward(x, low)
+        return xp.maximum(x, low)
+
+    def backward(self, gy):
+        x, low = (t._data for t in self.saved_tensors)
+        need_x, need_low = self.needs_input_grad
+        return ((where(x >= low, gy, 0.0) if need_x else None),
+                (where(x < low, gy, 0.0) if need_low else None))
+
+
+class ClampMaxTensor(Function):
+    """min(x, high) with a tensor bound: x gets the gradient where x <= high, high where
+    x > high (PyTorch's rule)."""
+
+    def forward(self, x, high):
+        xp = backend.xp
+        if True in self.needs_input_grad:
+            self.save_for_backward(x, high)
+        return xp.minimum(x, high)
+
+    def backward(self, gy):
+        x, high = (t._data for t in self.saved_tensors)
+        need_x, need_high = self.needs_input_grad
+        return ((where(x <= high, gy, 0.0) if need_x else None),
+                (where(x > high, gy, 0.0) if need_high else None))
+
+
 class Where(Function):
     """``where(condition, a, b)``: condition is a constant mask; a and b get the gradient
     where they were chosen."""
@@ -284,6 +383,12 @@ class Where(Function):
         ga = Where(self.condition)(gy, zero) if need_a else None
         gb = Where(self.condition)(zero, gy) if need_b else None
         return ga, gb
+
+
+def zeros_gradient(gy):
+    """PyTorch's ``zeros_like(grad)`` for a step function: a zero gradient that stays 0 even
+    where the upstream gradient is nan or inf."""
+    return gy._make(backend.xp.zeros_like(gy._data), None)
 
 
 def erf_array(x):
@@ -333,15 +438,21 @@ def mul(a, b):
 
 
 def div(a, b, *, rounding_mode=None):
-    """``a / b`` (true division: integers give floats).
+    """``a / b``: true division (integers give floats), or with ``rounding_mode="trunc"``
+    (toward 0) or ``"floor"`` (toward minus infinity) the rounded quotient, integers kept
+    and a zero gradient, as in PyTorch.
 
     >>> import chainrule
     >>> chainrule.div(chainrule.tensor([1, 2]), 2).tolist()
     [0.5, 1.0]
+    >>> chainrule.div(chainrule.tensor([-7, 7]), 2, rounding_mode="trunc").tolist()
+    [-3, 3]
     """
     if rounding_mode is not None:
-        raise ArgumentError(f"div: rounding_mode {rounding_mode!r} is not supported yet; "
-                            "use None")
+        if rounding_mode not in ("trunc", "floor"):
+            raise ArgumentError(f"div: rounding_mode must be one of None, 'trunc' or 'floor', "
+                                f"got {rounding_mode!r}")
+        return RoundingDivide(rounding_mode)(*division_operands(a, b, "div"))
     a, b = operands(a, b, "div")
     if a._data.dtype.kind != "f":                       # true division of integers
         a, b = as_floating(a), as_floating(b)
@@ -351,6 +462,21 @@ def div(a, b, *, rounding_mode=None):
 true_divide = div
 
 
+def division_operands(a, b, op):
+    """Both operands of a rounding division (div with a mode, floor_divide, remainder, fmod)
+    in PyTorch's promoted dtype: two bools are refused, and an integer division by zero
+    raises (PyTorch raises ZeroDivisionError)."""
+    a, b = operands(a, b, op)
+    kind = a._data.dtype.kind
+    if kind == "b":
+        raise DTypeError(f"{op}: not defined for bool tensors (as in PyTorch); convert with "
+                         ".long() first")
+    if kind in "iu" and not backend.xp.all(b._data != 0):
+        raise ArgumentError(f"{op}: integer division by zero (PyTorch raises "
+                            "ZeroDivisionError); use floating-point tensors to get inf or nan")
+    return a, b
+
+
 def neg(x):
     """``-x``.
 
@@ -358,7 +484,10 @@ def neg(x):
     >>> chainrule.neg(chainrule.tensor([1.0])).tolist()
     [-1.0]
     """
-    return Neg()(require_tensor(x, "neg"))
+    if require_tensor(x, "neg")._data.dtype.kind == "b":
+        raise DTypeError("neg: negation of a bool tensor is not supported (as in PyTorch); "
+                         "to invert a mask use ~ or logical_not()")
+    return Neg()(x)
 
 
 def pow(x, exponent):
@@ -370,10 +499,21 @@ def pow(x, exponent):
     """
     if isinstance(x, TensorBase) and isinstance(exponent, (int, float)) and \
             not isinstance(exponent, bool):
-        if isinstance(exponent, float) and x._data.dtype.kind != "f":
-            x = as_floating(x)
+        kind = x._data.dtype.kind
+        if kind != "f":
+            if isinstance(exponent, float):
+                x = as_floating(x)
+            elif exponent < 0:
+                raise ArgumentError(f"pow: integers to negative integer powers are not "
+                                    f"allowed (a {x.dtype} tensor ** {exponent}, as in "
+                                    "PyTorch); use a floating-point tensor")
+            elif kind == "b":
+                x = cast(x, numpy.int64)          # PyTorch: bool ** int is int64
         return PowScalar(exponent)(x)
     x, exponent = operands(x, exponent, "pow")
+    if x._data.dtype.kind == "b":
+        raise DTypeError("pow: not defined for two bool operands (as in PyTorch); convert "
+                         "with .long() first")
     return Pow()(x, exponent)
 
 
@@ -438,17 +578,22 @@ def abs(x):
     >>> chainrule.abs(chainrule.tensor([-2.0])).tolist()
     [2.0]
     """
-    return Abs()(require_tensor(x, "abs"))
+    if require_tensor(x, "abs")._data.dtype.kind == "b":
+        raise DTypeError("abs: not defined for bool tensors (as in PyTorch)")
+    return Abs()(x)
 
 
 def sign(x):
-    """-1, 0 or 1 elementwise; its gradient is 0.
+    """-1, 0 or 1 elementwise (0 for nan; bool tensors stay as they are); gradient 0. Also
+    called ``sgn`` (the same for real tensors).
 
     >>> import chainrule
     >>> chainrule.sign(chainrule.tensor([-2.0, 0.0])).tolist()
     [-1.0, 0.0]
     """
-    return Sign()(require_tensor(x, "sign"))
+    if require_tensor(x, "sign")._data.dtype.kind == "b":
+        return x._make(x._data.copy(), None)
+    return Sign()(x)
 
 
 def sin(x):
@@ -502,23 +647,79 @@ def minimum(a, b):
 
 
 def clamp(x, min=None, max=None):
-    """Clip values to [min, max] (either may be None). Also called ``clip``.
+    """Clip values to [min, max]; either bound may be None, a number or a tensor. The
+    gradient is PyTorch's: x gets it where min <= x <= max (bounds included), a tensor bound
+    where it was chosen. Also called ``clip``.
 
     >>> import chainrule
     >>> chainrule.clamp(chainrule.tensor([-2.0, 0.5, 3.0]), 0.0, 1.0).tolist()
     [0.0, 0.5, 1.0]
+    >>> chainrule.clamp(chainrule.tensor([1.0, 5.0]), max=chainrule.tensor([2.0, 4.0])).tolist()
+    [1.0, 4.0]
     """
     require_tensor(x, "clamp")
     if min is None and max is None:
-        raise ArgumentError("clamp: give at least one of min and max")
-    if isinstance(min, TensorBase) or isinstance(max, TensorBase):
-        result = x
-        if min is not None:
-            result = maximum(result, min)
-        if max is not None:
-            result = minimum(result, max)
-        return result
-    return Clamp(min, max)(x)
+        raise ArgumentError("clamp: at least one of min and max must not be None")
+    if x._data.dtype.kind == "f" and type(min) in _FLOAT_BOUND and type(max) in _FLOAT_BOUND:
+        return Clamp(min, max)(x)                  # the common case, without promotion
+    x, low, high = _clamp_operands(x, min, max)
+    if not isinstance(min, TensorBase) and not isinstance(max, TensorBase):
+        return Clamp(None if low is None else low._data.item(),
+                     None if high is None else high._data.item())(x)
+    if high is None:
+        return ClampMinTensor()(x, low)
+    if low is None:
+        return ClampMaxTensor()(x, high)
+    broadcast_check(low, high, "clamp")
+    return ClampTensor()(x, low, high)
+
+
+_FLOAT_BOUND = (float, int, type(None))    # bounds that never change a float dtype
+
+
+def _clamp_operands(x, low, high):
+    """x and its bounds as tensors of PyTorch's promoted dtype (None stays None)."""
+    for name, bound in (("min", low), ("max", high)):
+        if bound is not None and not isinstance(bound, TensorBase) and (
+                isinstance(bound, bool) or not isinstance(bound, (int, float, numpy.number))):
+            raise ArgumentError(f"clamp: {name} must be a number, a tensor or None, got "
+                                f"{type(bound).__name__}")
+    dtype = result_dtype(x, *[b for b in (low, high) if b is not None])
+    one_tensor_bound = (low is None) != (high is None) and isinstance(
+        high if low is None else low, TensorBase)
+    if dtype.kind == "b" and not one_tensor_bound:     # PyTorch has only that kernel
+        raise DTypeError("clamp: bool tensors take a single tensor bound only (as in "
+                         "PyTorch); convert with .long() first")
+    x = cast(x, dtype)
+    bounds = [None if b is None else cast(operands(x, b, "clamp")[1], dtype)
+              for b in (low, high)]
+    return x, bounds[0], bounds[1]
+
+
+def clamp_min(x, min):
+    """max(x, min) elementwise, ``min`` a number or a tensor (x gets the gradient at a tie,
+    as in PyTorch).
+
+    >>> import chainrule
+    >>> chainrule.clamp_min(chainrule.tensor([-1.0, 2.0]), 0.0).tolist()
+    [0.0, 2.0]
+    """
+    if min is None:
+        raise ArgumentError("clamp_min: min must be a number or a tensor, not None")
+    return clamp(x, min=min)
+
+
+def clamp_max(x, max):
+    """min(x, max) elementwise, ``max`` a number or a tensor (x gets the gradient at a tie,
+    as in PyTorch).
+
+    >>> import chainrule
+    >>> chainrule.clamp_max(chainrule.tensor([-1.0, 2.0]), 0.0).tolist()
+    [-1.0, 0.0]
+    """
+    if max is None:
+        raise ArgumentError("clamp_max: max must be a number or a tensor, not None")
+    return clamp(x, max=max)
 
 
 clip = clamp
@@ -551,13 +752,15 @@ def where(condition, a, b):
 
 
 def square(x):
-    """x ** 2.
+    """x ** 2 (bool tensors give int64, as in PyTorch).
 
     >>> import chainrule
     >>> chainrule.square(chainrule.tensor([3.0])).tolist()
     [9.0]
     """
-    return PowScalar(2)(require_tensor(x, "square"))
+    if require_tensor(x, "square")._data.dtype.kind == "b":
+        x = cast(x, numpy.int64)
+    return PowScalar(2)(x)
 
 
 def reciprocal(x):
@@ -614,4 +817,5 @@ def ge(a, b):
 
 __all__ = ["add", "sub", "mul", "div", "true_divide", "neg", "pow", "exp", "log", "log1p",
            "sqrt", "rsqrt", "abs", "sign", "sin", "cos", "maximum", "minimum", "clamp", "clip",
-           "where", "square", "reciprocal", "erf", "eq", "ne", "lt", "le", "gt", "ge"]
+           "where", "square", "reciprocal", "erf", "eq", "ne", "lt", "le", "gt", "ge",
+           "clamp_min", "clamp_max"]
