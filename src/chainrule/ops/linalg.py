@@ -283,7 +283,10 @@ class Linear(Function):
     def forward(self, x, weight, bias=None):
         need_x, need_weight = self.needs_input_grad[:2]
         self.save_for_backward(x if need_weight else None, weight if need_x else None)
-        y = x @ weight.T
+        if x.ndim > 2:      # one 2-D product: NumPy's stacked matmul is ~10x slower here
+            y = (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(x.shape[:-1] + (-1,))
+        else:
+            y = x @ weight.T
         if bias is not None:
             y += bias
         return y
@@ -291,7 +294,10 @@ class Linear(Function):
     def backward(self, gy):
         x, weight = self.saved_tensors
         need_x, need_weight = self.needs_input_grad[:2]
-        gx = matmul(gy, weight) if need_x else None
+        gx = None
+        if need_x:
+            gx = matmul(gy, weight) if gy.ndim <= 2 else \
+                reshape(matmul(reshape(gy, -1, gy.shape[-1]), weight), *gy.shape[:-1], -1)
         gw = None
         if need_weight:
             out_features, in_features = gy.shape[-1], x.shape[-1]
