@@ -1,17 +1,24 @@
 """Neural-network building blocks: Module, layers, losses, init, functional, utils."""
 from . import functional, init, utils  # noqa: F401
-from .activation import (ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU,  # noqa: F401
-                         Softmax, Softplus, Tanh)
+from .activation import (CELU, ELU, GELU, GLU, SELU, Hardshrink, Hardsigmoid,  # noqa: F401
+                         Hardswish, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU,
+                         ReLU, ReLU6, RReLU, Sigmoid, SiLU, Softmax, Softmax2d, Softmin,
+                         Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
 from .attention import MultiheadAttention  # noqa: F401
-from .container import ModuleDict, ModuleList, Sequential  # noqa: F401
+from .container import ChannelShuffle, ModuleDict, ModuleList, Sequential, Unflatten  # noqa
 from .conv import (AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, ConvTranspose2d,  # noqa: F401
                    Dropout2d, MaxPool2d, Upsample)
-from .dropout import Dropout  # noqa: F401
-from .linear import Embedding, Flatten, Identity, Linear  # noqa: F401
-from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss,  # noqa
-                   MSELoss, NLLLoss, SmoothL1Loss)
+from .dropout import (AlphaDropout, Dropout, Dropout1d, Dropout3d,  # noqa: F401
+                      FeatureAlphaDropout)
+from .linear import Bilinear, Embedding, EmbeddingBag, Flatten, Identity, Linear  # noqa
+from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss,  # noqa
+                   CTCLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss,
+                   MarginRankingLoss, MSELoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss,
+                   MultiMarginLoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss,
+                   TripletMarginLoss, TripletMarginWithDistanceLoss)
 from .module import Module  # noqa: F401
-from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm  # noqa: F401
+from .norm import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d,  # noqa: F401
+                   InstanceNorm2d, InstanceNorm3d, LayerNorm, LocalResponseNorm)
 from .parameter import Parameter  # noqa: F401
 from .rmsnorm import RMSNorm  # noqa: F401
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,  # noqa

@@ -1,6 +1,8 @@
-"""Containers: Sequential, ModuleList, ModuleDict."""
+"""Containers: Sequential, ModuleList, ModuleDict; and the rearranging layers Unflatten (the
+inverse of Flatten) and ChannelShuffle."""
 from collections import OrderedDict
 
+from . import functional as F
 from .module import Module
 from ..errors import ArgumentTypeError
 
@@ -119,3 +121,49 @@ class ModuleDict(Module):
 
     def items(self):
         return self._modules.items()
+
+
+class Unflatten(Module):
+    """Expand dimension ``dim`` into ``unflattened_size`` (one entry may be -1): the inverse
+    of Flatten.
+
+    >>> import chainrule
+    >>> Unflatten(1, (2, 3))(chainrule.zeros(4, 6)).shape
+    (4, 2, 3)
+    """
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        if isinstance(dim, str):
+            raise ArgumentTypeError("Unflatten: named dimensions are not supported; give dim as "
+                                    "an int")
+        if not isinstance(unflattened_size, (tuple, list)) or \
+                not all(isinstance(size, int) for size in unflattened_size):
+            raise ArgumentTypeError(f"Unflatten: unflattened_size must be a tuple of ints, got "
+                                    f"{unflattened_size!r}")
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, input):
+        return input.unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class ChannelShuffle(Module):
+    """Interleave the channels of (N, C, ...) input from ``groups`` groups (ShuffleNet).
+
+    >>> import chainrule
+    >>> ChannelShuffle(2)(chainrule.arange(4.0).reshape(1, 4, 1)).flatten().tolist()
+    [0.0, 2.0, 1.0, 3.0]
+    """
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input):
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self):
+        return f"groups={self.groups}"

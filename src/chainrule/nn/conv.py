@@ -11,6 +11,7 @@ from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d, upsample_nea
 from ..errors import ArgumentError
 from . import functional as F
 from . import init
+from .dropout import Dropout2d  # noqa: F401  (defined with the other dropouts)
 from .linear import match_dtype
 from .module import Module
 from .parameter import Parameter
@@ -160,25 +161,6 @@ class AdaptiveAvgPool2d(Module):
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
-
-
-class Dropout2d(Module):
-    """Zero whole channels with probability p while training (scaling the rest).
-
-    >>> import chainrule
-    >>> Dropout2d(0.5).eval()(chainrule.ones(1, 2, 2, 2)).shape
-    (1, 2, 2, 2)
-    """
-
-    def __init__(self, p=0.5, generator=None):
-        super().__init__()
-        if not 0 <= p <= 1:
-            raise ArgumentError(f"Dropout2d: p must be in [0, 1], got {p}")
-        self.p, self.generator = p, generator
-
-    def forward(self, x):
-        self.warn_if_eval_while_recording(x)
-        return F.dropout2d(x, self.p, self.training, self.generator)
 
 
 class Upsample(Module):

@@ -5,10 +5,13 @@ Forward computes log-softmax and picks each sample's class; backward is the text
 backward pass is itself recorded (create_graph=True) the softmax is taken with the
 differentiable op, so second derivatives (Newton, Hessian-vector products) stay exact.
 """
+import numpy
+
 from .. import backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from .activation import softmax
+from .arithmetic import clamp_min, log, log1p
 
 
 class SoftmaxCrossEntropy(Function):
@@ -50,3 +53,30 @@ class SoftmaxCrossEntropy(Function):
             local = x._make((probabilities._data - onehot) * factor, None)
         g = gy if self.reduce else gy.reshape(n, 1)
         return local * g
+
+
+class BinaryCrossEntropy(Function):
+    """Kept as a gate for PyTorch's edge rule at probabilities exactly 0 and 1: each log is
+    clamped at -100 (a finite loss) and the gradient's denominator p (1 - p) at 1e-12 (a
+    finite gradient), which a composition of clamp and log would turn into 0 or nan.
+
+    Elementwise -(t max(log p, -100) + (1 - t) max(log(1 - p), -100)); gradient with respect
+    to p: (p - t) / max(p (1 - p), 1e-12), with respect to t: log(1 - p) - log(p).
+    """
+
+    def forward(self, p, t):
+        xp = backend.xp
+        self.save_for_backward(p, t)
+        with numpy.errstate(divide="ignore"):
+            log_p = xp.maximum(xp.log(p), -100)
+            log_not_p = xp.maximum(xp.log1p(-p), -100)
+        return -(t * log_p + (1 - t) * log_not_p)
+
+    def backward(self, gy):
+        p, t = self.saved_tensors
+        gp = gt = None
+        if self.needs_input_grad[0]:
+            gp = gy * (p - t) / clamp_min(p * (1 - p), 1e-12)
+        if self.needs_input_grad[1]:
+            gt = gy * (log1p(-p) - log(p))
+        return gp, gt

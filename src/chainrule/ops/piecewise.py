@@ -1,0 +1,117 @@
+"""Piecewise activations: hardtanh (and relu6), hardsigmoid, hardswish, threshold, hardshrink,
+softshrink.
+
+Each is one gate because PyTorch's derivative at the break points is a choice, not a
+consequence of composition: hardtanh's gradient is 0 exactly at min and max (clamp's passes
+there), hardswish's is 1 at x = 3, and so on. Each gate saves its input and says where the
+gradient passes; the masks are constants, so second derivatives follow.
+"""
+from .. import backend
+from ..autograd.function import Function
+from .arithmetic import where
+
+
+class _Masked(Function):
+    """A gate whose local gradient is a constant slope on each piece: ``slope(x)`` (array)."""
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        return gy * x._make(self.slope(x._data).astype(gy._data.dtype, copy=False), None)
+
+
+class Hardtanh(_Masked):
+    """min_val where x < min_val, max_val where x > max_val, x between; the gradient passes
+    only strictly inside (min_val, max_val), as PyTorch's."""
+
+    def __init__(self, min_val, max_val):
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return backend.xp.clip(x, self.min_val, self.max_val).astype(x.dtype, copy=False)
+
+    def slope(self, x):
+        return ~((x <= self.min_val) | (x >= self.max_val))     # NaN passes, as PyTorch
+
+    def to_onnx(self, b, x, batch):
+        return b.node("Clip", [x[0], b.scalar(self.min_val), b.scalar(self.max_val)])
+
+
+class Hardsigmoid(_Masked):
+    """clip(x / 6 + 1/2, 0, 1); gradient 1/6 strictly inside (-3, 3)."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return backend.xp.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
+
+    def slope(self, x):
+        return ((x > -3) & (x < 3)) / 6.0
+
+    def to_onnx(self, b, x, batch):
+        return b.node("HardSigmoid", x, alpha=1 / 6, beta=0.5)
+
+
+class Hardswish(Function):
+    """x * clip(x + 3, 0, 6) / 6; gradient 0 below -3, x / 3 + 1/2 up to 3 (inclusive),
+    1 above (PyTorch's pieces)."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return (x * backend.xp.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        data = x._data
+        upper = where(data <= 3, x * (1 / 3) + 0.5, 1.0)      # NaN takes slope 1, as PyTorch
+        return gy * where(data < -3, 0.0, upper)
+
+    def to_onnx(self, b, x, batch):
+        return b.node("HardSwish", x)
+
+
+class Threshold(_Masked):
+    """x where x > threshold, else ``value``; gradient 1 where x > threshold."""
+
+    def __init__(self, threshold, value):
+        self.threshold, self.value = threshold, value
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return backend.xp.where(x <= self.threshold, self.value, x).astype(x.dtype, copy=False)
+
+    def slope(self, x):
+        return ~(x <= self.threshold)                           # NaN passes, as PyTorch
+
+    def to_onnx(self, b, x, batch):
+        below = b.node("LessOrEqual", [x[0], b.scalar(self.threshold)])
+        return b.node("Where", [below, b.scalar(self.value), x[0]])
+
+
+class Hardshrink(_Masked):
+    """x where |x| > lambd, else 0 (0 at |x| = lambd); gradient the same mask."""
+
+    def __init__(self, lambd):
+        self.lambd = lambd
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return backend.xp.where(self.slope(x), x, 0).astype(x.dtype, copy=False)
+
+    def slope(self, x):
+        return ~((x >= -self.lambd) & (x <= self.lambd))        # NaN passes, as PyTorch
+
+    def to_onnx(self, b, x, batch):
+        return b.node("Shrink", x, lambd=float(self.lambd), bias=0.0)
+
+
+class Softshrink(Hardshrink):
+    """x - lambd above lambd, x + lambd below -lambd, 0 between; gradient 1 outside."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        xp = backend.xp
+        shrunk = x - xp.clip(x, -self.lambd, self.lambd)
+        return xp.where(self.slope(x), shrunk, 0).astype(x.dtype, copy=False)
+
+    def to_onnx(self, b, x, batch):
+        return b.node("Shrink", x, lambd=float(self.lambd), bias=float(self.lambd))
