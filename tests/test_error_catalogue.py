@@ -226,6 +226,21 @@ CALLS = [
     lambda a, b, k: a.masked_scatter(b, a),
     lambda a, b, k: a.take_along_dim(b, k),
     lambda a, b, k: a.put(b, a),
+    # shape and construction (issue 19.4)
+    lambda a, b, k: a.diagonal(k, 0, k),
+    lambda a, b, k: chainrule.diag_embed(a, k, k, -1),
+    lambda a, b, k: a.roll((k, 1)),
+    lambda a, b, k: a.movedim(k, 0),
+    lambda a, b, k: a.unflatten(k, (k, -1)),
+    lambda a, b, k: a.narrow(k, b, 1),
+    lambda a, b, k: a.tensor_split(b, dim=0),
+    lambda a, b, k: a.unfold(0, k, 1),
+    lambda a, b, k: a.repeat_interleave(b, dim=0),
+    lambda a, b, k: chainrule.block_diag(a, b),
+    lambda a, b, k: chainrule.cdist(a, b, p=k),
+    lambda a, b, k: chainrule.einsum("i...,j", a, b),
+    lambda a, b, k: a[k, :, b],
+    lambda a, b, k: chainrule.linspace(a, k, k),
 ]
 
 

@@ -621,7 +621,9 @@ class Tensor(TensorBase):
     diag = triangular.diag
     diagonal = triangular.diagonal
     diag_embed = triangular.diag_embed
+    diagflat = triangular.diagflat
     trace = triangular.trace
+    ravel = shape.ravel
     fliplr = shape.fliplr
     flipud = shape.flipud
     roll = shape.roll

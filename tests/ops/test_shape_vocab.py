@@ -72,7 +72,12 @@ CASES = {
     "diag_embed": (lambda m, x: m.diag_embed(x), [(2, 3)]),
     "diag_embed_dims": (lambda m, x: m.diag_embed(x, 1, 0, 2), [(2, 3)]),
     "diag_embed_neg": (lambda m, x: m.diag_embed(x, -2, -1, 0), [(3,)]),
+    "diagflat": (lambda m, x: m.diagflat(x, -1), [(2, 2)]),
+    "diagflat_method": (lambda m, x: x.diagflat(2), [(3,)]),
     "trace": (lambda m, x: m.trace(x), [(3, 4)]),
+    "ravel": (lambda m, x: x.ravel(), [(2, 3)]),
+    "concat": (lambda m, x, y: m.concat([x, y], dim=1), [(2, 1), (2, 3)]),
+    "broadcast_tensors": (lambda m, x, y: m.broadcast_tensors(x, y), [(2, 1), (3,)]),
     "trace_empty": (lambda m, x: m.trace(x), [(0, 3)]),
     "roll_flat": (lambda m, x: m.roll(x, 3), [(2, 3)]),
     "roll_dims": (lambda m, x: m.roll(x, (1, -2), (0, -1)), [(3, 4)]),
@@ -400,6 +405,13 @@ def test_tril_triu_in_place_match_torch(torch):
     (y ** 2).sum().backward()
     (ty ** 2).sum().backward()
     np.testing.assert_allclose(leaf.grad.numpy(), torch_leaf.grad.numpy())
+
+
+def test_broadcast_shapes_matches_torch(torch):
+    for shapes in [((2, 1), (3,), 1), ((),), ((0, 1), (1, 4)), ()]:
+        assert chainrule.broadcast_shapes(*shapes) == tuple(torch.broadcast_shapes(*shapes))
+    with pytest.raises(ShapeError):
+        chainrule.broadcast_shapes((2,), (3,))
 
 
 def test_diag_is_a_copy_and_diagonal_a_view():

@@ -35,12 +35,13 @@ from .scattering import (argwhere, index_add, index_copy, index_fill, index_put,
                          scatter_add, scatter_reduce, take, take_along_dim, where)
 
 # ---- shape and construction (issue 19.4)
-from .triangular import diag, diag_embed, diagonal, trace, tril, triu  # noqa
-from .shape import (dsplit, fliplr, flipud, hsplit, movedim, moveaxis, narrow, roll,  # noqa
-                    rot90, select, swapdims, tensor_split, unbind, unflatten, vsplit)
+from .triangular import diag, diag_embed, diagflat, diagonal, trace, tril, triu  # noqa
+from .shape import (concat, dsplit, fliplr, flipud, hsplit, movedim, moveaxis,  # noqa
+                    narrow, ravel, roll, rot90, select, swapdims, tensor_split, unbind,
+                    unflatten, vsplit)
 from .construction import (atleast_1d, atleast_2d, atleast_3d, block_diag,  # noqa
-                           cartesian_prod, column_stack, dstack, hstack, meshgrid,
-                           repeat_interleave, row_stack, vstack)
+                           broadcast_shapes, broadcast_tensors, cartesian_prod, column_stack,
+                           dstack, hstack, meshgrid, repeat_interleave, row_stack, vstack)
 from .distance import cdist  # noqa
 
 # ---- reductions (issue 19.5)

@@ -8,6 +8,7 @@ import numpy
 
 from .. import backend
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
+from ..autograd.broadcast import broadcast_shapes as _broadcast_shapes
 from ..tensor_base import TensorBase
 from ._util import require_tensor, single_axis
 from .shape import _tensor_list, broadcast_to, concatenate, pad, reshape, stack
@@ -121,6 +122,38 @@ def column_stack(tensors):
     parts = [reshape(t, (t.numel(), 1)) if t.ndim <= 1 else t
              for t in _stack_list(tensors, "column_stack")]
     return concatenate(parts, dim=1)
+
+
+def broadcast_tensors(*tensors):
+    """The tensors broadcast to their common shape (read-only views; gradients are summed
+    back).
+
+    >>> import chainrule
+    >>> [t.shape for t in chainrule.broadcast_tensors(chainrule.zeros(2, 1), chainrule.zeros(3))]
+    [(2, 3), (2, 3)]
+    """
+    tensors = _tensors(tensors, "broadcast_tensors")
+    shape = broadcast_shapes(*[t.shape for t in tensors])
+    return tuple(t if t.shape == shape else broadcast_to(t, shape) for t in tensors)
+
+
+def broadcast_shapes(*shapes):
+    """The shape that tensors of these shapes broadcast to (an int counts as a 1-D shape).
+
+    >>> import chainrule
+    >>> chainrule.broadcast_shapes((2, 1), (3,), 1)
+    (2, 3)
+    """
+    as_tuples = []
+    for shape in shapes:
+        if isinstance(shape, (int, numpy.integer)) and not isinstance(shape, bool):
+            shape = (shape,)
+        if not isinstance(shape, (tuple, list)) or not all(
+                isinstance(n, (int, numpy.integer)) and not isinstance(n, bool) for n in shape):
+            raise ArgumentTypeError(f"broadcast_shapes: expected ints or sequences of ints, "
+                                    f"got {shape!r}")
+        as_tuples.append(tuple(int(n) for n in shape))
+    return _broadcast_shapes(*as_tuples) if as_tuples else ()
 
 
 # ---------------------------------------------------------------- repeat_interleave
@@ -284,6 +317,7 @@ def block_diag(*tensors):
     return concatenate(rows, dim=0)      # concatenate promotes the dtypes as PyTorch does
 
 
-__all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_stack",
+__all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "broadcast_tensors", "broadcast_shapes",
+           "hstack", "vstack", "row_stack",
            "dstack", "column_stack", "repeat_interleave", "meshgrid", "cartesian_prod",
            "block_diag"]

@@ -273,6 +273,16 @@ def _reinterpret(x, dtype):
     return t
 
 
+def ravel(x):
+    """The elements as a 1-D tensor (a view when the layout allows).
+
+    >>> import chainrule
+    >>> chainrule.zeros(2, 3).ravel().shape
+    (6,)
+    """
+    return reshape(x, -1)
+
+
 def contiguous(x):
     """``x`` itself when its memory is C-contiguous, else a contiguous copy.
 
@@ -424,7 +434,7 @@ def _tensor_list(tensors, op):
     return tensors
 
 
-cat = concatenate
+cat = concat = concatenate
 
 
 def stack(tensors, axis=0, dim=None):
@@ -857,5 +867,5 @@ __all__ = ["sum_to", "broadcast_to", "expand", "reshape", "view", "contiguous", 
            "swapaxes", "flatten", "squeeze", "unsqueeze", "concatenate", "cat", "stack", "split",
            "chunk", "pad", "flip", "tile", "repeat", "cast", "clone",
            # issue 19.4
-           "fliplr", "flipud", "roll", "rot90", "movedim", "moveaxis", "swapdims", "unflatten", "narrow", "select",
+           "concat", "ravel", "fliplr", "flipud", "roll", "rot90", "movedim", "moveaxis", "swapdims", "unflatten", "narrow", "select",
            "unbind", "tensor_split", "hsplit", "vsplit", "dsplit"]

@@ -186,6 +186,17 @@ def diag(x, diagonal=0):
     raise ShapeError(f"diag: supports 1-D or 2-D tensors, got shape {x.shape}")
 
 
+def diagflat(x, offset=0):
+    """The flattened input on diagonal ``offset`` of a square matrix.
+
+    >>> import chainrule
+    >>> chainrule.diagflat(chainrule.tensor([[1, 2]])).tolist()
+    [[1, 0], [0, 2]]
+    """
+    require_tensor(x, "diagflat")
+    return diag_embed(x.reshape(-1), _int(offset, "diagflat", "offset"), 0, 1)
+
+
 def trace(x):
     """The sum of the main diagonal of a matrix (integer matrices give int64, as PyTorch).
 
@@ -201,4 +212,4 @@ def trace(x):
     return Diagonal(0, 0, 1)(x).sum()
 
 
-__all__ = ["tril", "triu", "diagonal", "diag_embed", "diag", "trace"]
+__all__ = ["tril", "triu", "diagonal", "diag_embed", "diag", "diagflat", "trace"]
