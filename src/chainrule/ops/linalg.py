@@ -109,9 +109,7 @@ class Einsum(Function):
     def forward(self, *arrays):
         spec = ",".join(self.in_subs) + "->" + self.out_sub
         self.save_for_backward(*arrays)
-        # the contraction-order search pays off for 3+ operands and for big ones (BLAS)
-        optimize = len(arrays) > 2 or (len(arrays) == 2 and min(a.size for a in arrays) > 512)
-        return backend.xp.einsum(spec, *arrays, optimize=optimize)
+        return backend.xp.einsum(spec, *arrays, optimize=len(arrays) > 2)
 
     def backward(self, gy):
         operands = self.saved_tensors
