@@ -453,7 +453,8 @@ def stack(tensors, axis=0, dim=None):
 
 
 def split(x, split_size_or_sections, dim=0):
-    """PyTorch's split: pieces of a given size, or of the sizes in a list.
+    """PyTorch's split: pieces of a given size (the last may be shorter), or of the sizes in
+    a list; the pieces are views.
 
     >>> import chainrule
     >>> [p.tolist() for p in chainrule.arange(5).split(2)]
@@ -461,19 +462,21 @@ def split(x, split_size_or_sections, dim=0):
     """
     if x.ndim == 0:
         raise ShapeError("split: cannot split a 0-d tensor")
-    if isinstance(split_size_or_sections, int) and split_size_or_sections < 1:
-        raise ArgumentError(f"split: split_size must be positive, got {split_size_or_sections}")
     axis = single_axis(dim, x.ndim, "split")
     n = x.shape[axis]
-    if isinstance(split_size_or_sections, int):
-        sizes = [split_size_or_sections] * (n // split_size_or_sections)
-        if n % split_size_or_sections:
-            sizes.append(n % split_size_or_sections)
+    if isinstance(split_size_or_sections, (int, numpy.integer)) and \
+            not isinstance(split_size_or_sections, bool):
+        size = int(split_size_or_sections)
+        if size < 0 or (size == 0 and n != 0):
+            raise ArgumentError(f"split: split_size must be positive (0 only for an empty "
+                                f"dimension), got {size} for dimension size {n}")
+        count = max(-(-n // size) if size else 1, 1)
+        sizes = [size] * (count - 1) + [n - size * (count - 1)]
     else:
-        sizes = list(split_size_or_sections)
-        if sum(sizes) != n:
-            raise ShapeError(f"split: sizes {sizes} do not add up to {n} (axis {axis} of "
-                             f"shape {x.shape})")
+        sizes = list(_int_list(list(split_size_or_sections), "split", "split sizes"))
+        if any(size < 0 for size in sizes) or sum(sizes) != n:
+            raise ShapeError(f"split: sizes {sizes} must be non-negative and add up to {n} "
+                             f"(axis {axis} of shape {x.shape})")
     pieces, start = [], 0
     for size in sizes:
         pieces.append(x[(slice(None),) * axis + (slice(start, start + size),)])
@@ -482,13 +485,19 @@ def split(x, split_size_or_sections, dim=0):
 
 
 def chunk(x, chunks, dim=0):
-    """Split into ``chunks`` nearly equal pieces along ``dim``.
+    """Split into ``chunks`` nearly equal pieces along ``dim`` (pieces of ceil(n / chunks);
+    fewer pieces when they run out, as PyTorch).
 
     >>> import chainrule
     >>> [p.shape for p in chainrule.zeros(6).chunk(3)]
     [(2,), (2,), (2,)]
     """
+    chunks = _int_list(chunks, "chunk", "chunks")[0]
+    if chunks <= 0:
+        raise ArgumentError(f"chunk: expects chunks to be greater than 0, got {chunks}")
     n = x.shape[single_axis(dim, x.ndim, "chunk")]
+    if n == 0:
+        return split(x, [0] * chunks, dim)
     return split(x, -(-n // chunks), dim)
 
 
