@@ -34,7 +34,7 @@ REDUCTIONS = {
     "var_biased": lambda x, a, k: x.var(dim=a, unbiased=False, keepdim=k),
     "std": lambda x, a, k: x.std(dim=a, keepdim=k),
     "logsumexp": lambda x, a, k: x.logsumexp(dim=a, keepdim=k),
-    "norm": lambda x, a, k: x.norm(dim=a, keepdim=k),
+    "norm": lambda x, a, k: x.norm(2, dim=a, keepdim=k),    # p="fro" takes at most 2 dims
     "norm1": lambda x, a, k: x.norm(p=1, dim=a, keepdim=k),
     "norm3": lambda x, a, k: x.norm(p=3, dim=a, keepdim=k),
 }

@@ -5,6 +5,8 @@ nanmean, var_mean, std_mean, count_nonzero, quantile, nanquantile, vector_norm, 
 Backward spreads the upstream gradient back over the reduced axes: evenly for mean,
 to the winners for max/min (ties share it), by the product of the others for prod.
 """
+import builtins
+import math
 import warnings
 
 import numpy
@@ -199,6 +201,46 @@ class VectorNorm(Function):
 
 
 Norm2 = VectorNorm      # the former name of the gate (p = 2 only)
+
+
+class Var(Function):
+    """Kept as a gate for PyTorch's gradient where the degrees of freedom run out: the
+    composition sum((x - mean)^2) / (n - c) gives inf - inf = nan there; PyTorch gives inf
+    (nan where x equals the mean) over all elements, and 2 / (n - c) (x - mean) over dims.
+    One node, and otherwise the same gradient: 2 / (n - c) (x - mean(x)).
+    """
+
+    def __init__(self, axes, keepdims, correction, whole):
+        self.axes, self.keepdims, self.correction, self.whole = axes, keepdims, correction, whole
+
+    def forward(self, x):
+        n = _count_shape(x.shape, self.axes)
+        with numpy.errstate(invalid="ignore", divide="ignore"):
+            center = x.mean(axis=self.axes, keepdims=True) if n else backend.xp.zeros(
+                _keep_shape(x.shape, self.axes), dtype=x.dtype)
+            squares = ((x - center) ** 2).sum(axis=self.axes, keepdims=self.keepdims)
+            y = backend.xp.asarray(squares / x.dtype.type(builtins.max(0, n - self.correction)),
+                                   dtype=x.dtype)
+        self.save_for_backward(x)
+        return y
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        g = _expand_back(gy, x.shape, self.axes, self.keepdims)
+        dof = _count_shape(x.shape, self.axes) - self.correction
+        if x._data.size == 0:
+            return g
+        if self.whole and dof <= 0:
+            at_mean = x._data == x._data.mean()
+            return g * x._make(backend.xp.where(at_mean, numpy.nan, numpy.inf).astype(x.dtype),
+                               None)
+        scale = 2.0 / dof if dof != 0 else float("inf")
+        return g * scale * (x - mean(x, self.axes, True))
+
+
+def _count_shape(shape, axes):
+    return math.prod(shape) if axes is None else math.prod(shape[a] for a in axes)
+
 
 
 class StdSqrt(Function):
@@ -404,15 +446,12 @@ def var(x, dim=None, unbiased=None, keepdim=None, *, axis=None, keepdims=False,
     elif unbiased is not None:
         raise ArgumentError(f"var/std: give unbiased={unbiased} or correction={correction}, "
                             "not both")
-    n = _count(x, axes)
-    centered = x - mean(x, axes, True) if n else x
-    divisor = n - correction
-    if divisor <= 0:
+    if _count(x, axes) - correction <= 0:
         warnings.warn("var(): degrees of freedom is <= 0. Correction should be strictly less "
                       "than the reduction factor (input numel divided by output numel).",
                       UserWarning, stacklevel=3)
-    scale = 1.0 / divisor if divisor > 0 else float("inf")
-    return Sum(axes, keep)(centered * centered) * scale
+    whole = pick_axis(dim, axis) is None or x.ndim == 0
+    return Var(axes, keep, correction, whole)(x)
 
 
 def std(x, dim=None, unbiased=None, keepdim=None, *, axis=None, keepdims=False,
@@ -565,11 +604,28 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     require_tensor(input, "nansum")
     if dtype is not None:
         input = input.to(dtype)
-    if input._data.dtype.kind == "f":
-        nan = backend.xp.isnan(input._data)
-        if nan.any():
-            input = where(nan, 0.0, input)
-    return sum(input, dim, keepdim)
+    if input._data.dtype.kind != "f":
+        return sum(input, dim, keepdim)
+    return NanSum(normalize_axis(dim, input.ndim), bool(keepdim))(input)
+
+
+class NanSum(Function):
+    """The sum with nan read as 0; the gradient is g times the not-nan mask (PyTorch's
+    rule: an inf or nan upstream gradient gives nan, not 0, at the nan elements)."""
+
+    def __init__(self, axes, keepdims):
+        self.axes, self.keepdims = axes, keepdims
+
+    def forward(self, x):
+        self.input_shape = x.shape
+        kept = ~backend.xp.isnan(x)
+        if self.needs_input_grad[0]:
+            self.save_for_backward(kept.astype(x.dtype))
+        return backend.xp.where(kept, x, 0).sum(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        (kept,) = self.saved_tensors
+        return _expand_back(gy, self.input_shape, self.axes, self.keepdims) * kept
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
