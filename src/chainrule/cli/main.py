@@ -15,7 +15,7 @@ import traceback
 from .common import CommandError, Parser
 
 #: the modules of chainrule.cli that define sub-commands (each has add_parsers(subparsers))
-COMMAND_MODULES = ("train", "show", "saved", "sheet", "descent", "convert")
+COMMAND_MODULES = ("train", "show", "saved", "sheet", "descent", "convert", "generate")
 
 
 def make_parser():

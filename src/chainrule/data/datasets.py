@@ -16,6 +16,7 @@ import numpy
 from ..errors import ConfigError
 from ..generator import Generator
 from . import images
+from .text import DEFAULT_BLOCK_SIZE, text as _text
 from .split import DataSplit, Preprocessing
 
 
@@ -179,9 +180,20 @@ def shapes(n=10000, size=32, seed=0, test_size=0.2):
     return images.shapes(n=n, size=size, seed=seed, test_size=test_size)
 
 
+def text(path=None, block_size=DEFAULT_BLOCK_SIZE, **options):
+    """Character-level text for language models (see :mod:`chainrule.data.text`): windows
+    of ``block_size`` characters and the characters that follow them; with no ``path``, the
+    Python standard library's source files.
+
+    >>> text(block_size=16, max_chars=5000).task
+    'language_model'
+    """
+    return _text(path, block_size, **options)
+
+
 LOADERS = {"toy_linear": toy_linear, "spiral": spiral, "moons": moons, "digits": digits,
            "breast_cancer": breast_cancer, "iris": iris, "wine": wine, "diabetes": diabetes,
-           "shapes": shapes}
+           "shapes": shapes, "text": text}
 
 
 def load(name, **options):

@@ -1,4 +1,5 @@
-"""Ready-made models: MLP, LeNet5 and a small ResNet."""
+"""Ready-made models: MLP, LeNet5, a small ResNet and a small GPT."""
+from .gpt import GPT  # noqa: F401
 from .lenet import LeNet5  # noqa: F401
 from .mlp import MLP  # noqa: F401
 from .resnet import BasicBlock, ResNet  # noqa: F401

@@ -212,19 +212,21 @@ class Module:
     # ------------------------------------------------------------ state
     def state_dict(self):
         """Parameters and buffers by PyTorch-style dotted names (``0.weight``, ``layers.1.bias``)."""
-        state = OrderedDict()
+        return OrderedDict((name, value.detach()) for name, value in self._state_tensors())
+
+    def _state_tensors(self):
+        """(name, tensor) of every parameter and buffer under each name it has: a tensor
+        shared by two modules (tied weights) appears under both, as in PyTorch."""
         for prefix, module in self.named_modules():
             for registry in (module._parameters, module._buffers):
                 for name, value in registry.items():
                     if value is not None:
-                        state[f"{prefix}.{name}" if prefix else name] = value.detach()
-        return state
+                        yield (f"{prefix}.{name}" if prefix else name), value
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values into this module's tensors. With ``strict``, any missing, unexpected
         or mis-shaped key is an error that lists them by name."""
-        own = dict(self.named_parameters())
-        own.update(self.named_buffers())
+        own = dict(self._state_tensors())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         mismatched = []
