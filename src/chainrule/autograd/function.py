@@ -50,9 +50,11 @@ class Function:
     # inputs (the input tensors, for tools that walk the graph — explain, viz, ONNX — until
     # backward frees them; backward reads saved_tensors); edges (per input: its grad_fn at
     # call time, the leaf itself, or None); input_shapes (the engine sums broadcast gradients
-    # back to them); _saved, _saved_versions, _saved_output (what save_for_backward kept).
+    # back to them); _saved, _saved_versions and the _out_* fields (what save_for_backward
+    # kept: the output is remembered by position, array, version counter and version).
     __slots__ = ("needs_input_grad", "inputs", "edges", "input_shapes", "_to_save", "_saved",
-                 "_saved_versions", "_saved_output", "_inplace_mark", "__dict__")
+                 "_saved_versions", "_out_index", "_out_data", "_out_counter", "_out_version",
+                 "_inplace_mark", "__dict__")
 
     #: True for ops whose output may share memory with their (first) input: reshape, slices,
     #: transpose, expand... The output then shares the input's version counter, and an
@@ -136,13 +138,13 @@ class Function:
         input tensor itself (its version noted), a private array becomes a constant, and the
         output is remembered by its array (a Tensor holding this node would be a cycle)."""
         saved, versions, changed = [], [], False
-        self._saved_output = None
+        self._out_index = None
         for array in self._to_save:
             item = version = None
             if array is out and out is not None:
                 counter = result._counter()
-                # [position, array, version counter, version when saved]
-                self._saved_output = [len(saved), out, counter, counter.value]
+                self._out_index, self._out_data = len(saved), out
+                self._out_counter, self._out_version = counter, counter.value
             elif array is not None:
                 for t in inputs:
                     if t._data is array:
@@ -172,11 +174,10 @@ class Function:
                 "backward(retain_graph=True) the first time if you need to backward twice")
         if inplace_clock.value != self._inplace_mark:   # something somewhere changed in place
             self._check_versions()
-        output = self._saved_output
-        if output is None:
+        if self._out_index is None:
             return saved
         items = list(saved)
-        items[output[0]] = self.inputs[0]._make(output[1], self)
+        items[self._out_index] = self.inputs[0]._make(self._out_data, self)
         return tuple(items)
 
     def _check_versions(self):
@@ -184,13 +185,12 @@ class Function:
         for item, version in zip(self._saved, versions):
             if item is not None and version is not None and item._version != version:
                 self._raise_inplace(item, version)
-        output = self._saved_output
-        if output is not None and output[2].value != output[3]:
+        if self._out_index is not None and self._out_counter.value != self._out_version:
             raise InplaceError(
-                f"{self.op_name()}: its output (shape {output[1].shape}) was modified in "
-                f"place after it was saved for backward (version {output[3]} -> "
-                f"{output[2].value}); use an out-of-place op (y = y * 2 instead of y *= 2) or "
-                "clone() it first")
+                f"{self.op_name()}: its output (shape {self._out_data.shape}) was modified in "
+                f"place after it was saved for backward (version {self._out_version} -> "
+                f"{self._out_counter.value}); use an out-of-place op (y = y * 2 instead of "
+                "y *= 2) or clone() it first")
 
     def saves(self, tensor):
         """Whether ``tensor`` is among the inputs this node saved for backward."""
@@ -200,10 +200,10 @@ class Function:
     def adopt_output(self, tensor):
         """An in-place op made ``tensor`` this node's output (it copied the result into the
         tensor's own memory): check the saved output against the tensor from now on."""
-        output = self._saved_output if type(self._saved) is tuple else None
-        if output is not None:
+        if type(self._saved) is tuple and self._out_index is not None:
             counter = tensor._counter()
-            output[1:] = [tensor._data, counter, counter.value]
+            self._out_data, self._out_counter, self._out_version = \
+                tensor._data, counter, counter.value
 
     def _raise_inplace(self, tensor, version):
         index = next(i for i, t in enumerate(self.inputs) if t is tensor)
@@ -216,7 +216,7 @@ class Function:
         """Free what was kept for backward (called after backward unless retain_graph).
         The node keeps its edges and input shapes, so a gate that saved nothing (add,
         reshape) can still be walked again, as in PyTorch."""
-        self._saved, self._saved_output, self.inputs = _RELEASED, None, None
+        self._saved, self._out_index, self._out_data, self.inputs = _RELEASED, None, None, None
 
     @property
     def released(self):

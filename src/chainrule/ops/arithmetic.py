@@ -738,7 +738,9 @@ def where(condition, a, b):
         like = condition if isinstance(condition, TensorBase) else None
         if like is None:
             raise ArgumentError("where: give a tensor as condition or as one of the values")
-        a, b = operands(like._make(backend.xp.asarray(a), None), b, "where")
+        dtype = result_dtype(a, b)              # two Python numbers: PyTorch's default dtypes
+        a = like._make(backend.xp.asarray(a, dtype=dtype), None)
+        b = like._make(backend.xp.asarray(b, dtype=dtype), None)
     else:
         a, b = operands(a, b, "where")
     shape = broadcast_check(a, b, "where")
