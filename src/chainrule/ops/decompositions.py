@@ -138,7 +138,8 @@ class _Factorization(Function):
 
     def backward(self, g):
         (packed,) = self.saved_tensors
-        return self.gradient(self.unpack(g), self.unpack(packed))
+        with numpy.errstate(divide="ignore", invalid="ignore"):   # degenerate: inf / nan
+            return self.gradient(self.unpack(g), self.unpack(packed))
 
 
 # ---------------------------------------------------------------- the Functions

@@ -199,6 +199,27 @@ class VectorNorm(Function):
         scaled = _sign(x) * _abs(x) ** (p - 1) if p < 2 else x * _abs(x) ** (p - 2)
         return scaled * where(nonzero, g / safe_norm ** (p - 1), 0.0)
 
+    def to_onnx(self, builder, input_names, dynamic_batch):
+        """ReduceL2 / ReduceL1, ReduceMax / ReduceMin of Abs for +-inf, else
+        Pow(ReduceSum(Pow(Abs(x), p)), 1 / p) (opset 17: axes as attributes, ReduceSum's as
+        an input)."""
+        p, keep = self.ord, int(self.keepdims)
+        axes = list(range(len(self.input_shapes[0]))) if self.axes is None else list(self.axes)
+        if p in (1, 2):
+            return builder.node(f"ReduceL{int(p)}", input_names, axes=axes, keepdims=keep)
+        size = builder.node("Abs", input_names)
+        if numpy.isinf(p):
+            return builder.node("ReduceMax" if p > 0 else "ReduceMin", [size], axes=axes,
+                                keepdims=keep)
+        if p == 0:
+            nonzero = builder.node("Not", [builder.node("Equal", [size, builder.scalar(0.0)])])
+            size = builder.node("Cast", [nonzero], to=builder.helper.np_dtype_to_tensor_dtype(
+                numpy.dtype(builder.dtype)))
+            return builder.node("ReduceSum", [size, builder.ints(axes)], keepdims=keep)
+        total = builder.node("ReduceSum", [builder.node("Pow", [size, builder.scalar(p)]),
+                                           builder.ints(axes)], keepdims=keep)
+        return builder.node("Pow", [total, builder.scalar(1.0 / p)])
+
 
 Norm2 = VectorNorm      # the former name of the gate (p = 2 only)
 
