@@ -241,6 +241,21 @@ CALLS = [
     lambda a, b, k: chainrule.einsum("i...,j", a, b),
     lambda a, b, k: a[k, :, b],
     lambda a, b, k: chainrule.linspace(a, k, k),
+    # elementwise, logical and bitwise (issue 19.1)
+    lambda a, b, k: chainrule.remainder(a, b),
+    lambda a, b, k: k // a,
+    lambda a, b, k: chainrule.div(a, k, rounding_mode="trunc"),
+    lambda a, b, k: chainrule.atan2(a, b),
+    lambda a, b, k: chainrule.lerp(a, b, k),
+    lambda a, b, k: chainrule.clamp(a, min=b, max=k),
+    lambda a, b, k: a & b,
+    lambda a, b, k: a << k,
+    lambda a, b, k: chainrule.isclose(a, b, rtol=k),
+    lambda a, b, k: chainrule.round(a, decimals=k),
+    lambda a, b, k: chainrule.polygamma(k, a),
+    lambda a, b, k: chainrule.logit(a, eps=k),
+    lambda a, b, k: chainrule.hypot(a, b),
+    lambda a, b, k: a.float_power_(k),
 ]
 
 

@@ -475,6 +475,12 @@ class Tensor(TensorBase):
     def polygamma_(self, n):
         return self._inplace(special.polygamma_of, n)
 
+    def divide_(self, other, *, rounding_mode=None):
+        return self.div_(other, rounding_mode=rounding_mode)
+
+    def clip_(self, min=None, max=None):
+        return self.clamp_(min, max)
+
     def float_power_(self, exponent):
         if self._data.dtype != numpy.float64:
             raise DTypeError(f"float_power_: the base has dtype {self.dtype} but the result "

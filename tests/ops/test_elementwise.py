@@ -185,7 +185,8 @@ KNOWN_DIFFERENT = {"lgamma": {-1.0}, "polygamma1": {INF}, "digamma": {INF}}
 def test_unary_matches_pytorch_at_edges_and_random_points(torch, name):
     fn, spec, sample, edges = UNARY[name]
     values = np.concatenate([np.asarray(edges, dtype=np.float64), sample((6,), 3).ravel()])
-    ours = _first_and_second(fn, leaf(values), chainrule)
+    with np.errstate(all="ignore"):          # inf and nan are the point here
+        ours = _first_and_second(fn, leaf(values), chainrule)
     theirs = _first_and_second(_torch_fn(torch, spec),
                                torch.tensor(values, requires_grad=True), torch)
     _same(ours[0], theirs[0], f"{name} values", exact_zeros=True)
@@ -215,6 +216,31 @@ def test_unary_dtypes_follow_pytorch(torch, name, dtype):
     assert str(got.dtype) == str(expected.dtype).replace("torch.", "")
     np.testing.assert_allclose(got.numpy().astype(np.float64),
                                expected.numpy().astype(np.float64), rtol=2e-3)
+
+
+# issue 19 point 7: integer inputs of the older ops promote, keep or refuse as in PyTorch
+PROMOTED_ELSEWHERE = ["exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid",
+                      "erf", "reciprocal", "abs", "neg", "relu", "sum", "prod", "mean",
+                      "amax", "amin", "logsumexp", "softmax", "log_softmax"]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", PROMOTED_ELSEWHERE)
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool"])
+def test_integer_inputs_of_other_ops_follow_pytorch(torch, name, dtype):
+    values = np.array([[1, 2], [0, 3]]).astype(dtype)
+    options = {"dim": 1} if name in ("logsumexp", "softmax", "log_softmax") else {}
+    try:
+        expected = getattr(torch, name)(torch.from_numpy(values), **options)
+    except (RuntimeError, TypeError, NotImplementedError):
+        with pytest.raises((DTypeError, ArgumentError)):
+            getattr(chainrule, name)(chainrule.tensor(values), **options)
+        return
+    with np.errstate(all="ignore"):
+        got = getattr(chainrule, name)(chainrule.tensor(values), **options)
+    assert str(got.dtype) == str(expected.dtype).replace("torch.", "")
+    np.testing.assert_allclose(got.numpy().astype(np.float64),
+                               expected.numpy().astype(np.float64), rtol=1e-6)
 
 
 # name: (chainrule op, torch name or callable, sampler of (a, b), edge values)

@@ -15,6 +15,7 @@ from .linalg import dot, einsum, linear, matmul, outer  # noqa
 # ---- elementwise, logical and bitwise (issue 19.1)
 from .arithmetic import clamp_min, clamp_max  # noqa
 from .arithmetic import sign as sgn  # noqa  (sgn is sign for real tensors)
+from .arithmetic import div as divide  # noqa
 from .elementwise import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan,  # noqa
                           arctan2, arctanh, asin, asinh, atan, atan2, atanh, ceil, copysign,
                           cosh, exp2, expm1, fix, float_power, floor, floor_divide, fmod, frac,

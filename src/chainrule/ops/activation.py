@@ -7,7 +7,7 @@ import math
 
 from .. import backend
 from ..autograd.function import Function
-from ..errors import ArgumentError
+from ..errors import ArgumentError, DTypeError
 from ..tensor_base import TensorBase
 from ._util import as_floating, normalize_axis, require_float, require_tensor
 from .arithmetic import erf, erf_array, exp, minimum, mul, where
@@ -233,6 +233,8 @@ def relu(x):
     >>> chainrule.relu(chainrule.tensor([-1.0, 2.0])).tolist()
     [0.0, 2.0]
     """
+    if x._data.dtype.kind == "b":
+        raise DTypeError("relu: not defined for bool tensors (as in PyTorch)")
     return ReLU()(x)
 
 

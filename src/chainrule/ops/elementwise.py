@@ -91,7 +91,7 @@ class Round(_Rounding):
         if self.decimals == 0:
             return xp.rint(x)
         (work,) = _opmath(x)
-        scale = numpy.asarray(10.0 ** abs(self.decimals), dtype=work.dtype)
+        scale = work.dtype.type(10.0 ** abs(self.decimals))
         with _quiet():
             if self.decimals > 0:
                 return (xp.rint(work * scale) / scale).astype(x.dtype, copy=False)
@@ -276,8 +276,8 @@ class Sinc(Function):
         xp = backend.xp
         (work,) = _opmath(x)
         with _quiet():
-            scaled = work * numpy.asarray(math.pi, dtype=work.dtype)
-            y = xp.where(work == 0, numpy.asarray(1, dtype=work.dtype), xp.sin(scaled) / scaled)
+            scaled = work * work.dtype.type(math.pi)
+            y = xp.where(work == 0, work.dtype.type(1), xp.sin(scaled) / scaled)
         return y.astype(x.dtype, copy=False)
 
     def backward(self, gy):
@@ -346,7 +346,7 @@ class Xlogy(Function):
         work_a, work_b = _opmath(a, b)
         with _quiet():
             y = work_a * xp.log(work_b)
-            y = xp.where((a == 0) & ~xp.isnan(b), numpy.asarray(0, dtype=y.dtype), y)
+            y = xp.where((a == 0) & ~xp.isnan(b), y.dtype.type(0), y)
         return y.astype(a.dtype, copy=False)
 
     def backward(self, gy):
@@ -373,8 +373,8 @@ class Logit(Function):
         xp = backend.xp
         (work,) = _opmath(x)
         if self.eps is not None and self.eps >= 0:
-            low = numpy.asarray(self.eps, dtype=work.dtype)
-            high = numpy.asarray(1 - self.eps, dtype=work.dtype)
+            low = work.dtype.type(self.eps)
+            high = work.dtype.type(1 - self.eps)
             work = xp.where(work < low, low, xp.where(work > high, high, work))
         with _quiet():
             return xp.log(work / (1 - work)).astype(x.dtype, copy=False)
@@ -892,7 +892,7 @@ def lerp(input, end, weight):
         raise ArgumentError(f"lerp: weight must be a number or a tensor, got "
                             f"{type(weight).__name__}")
     else:
-        weight = input._make(numpy.asarray(weight, dtype=dtype), None)
+        weight = input._make(backend.xp.asarray(weight, dtype=dtype), None)
     broadcast_check(input, end, "lerp")
     broadcast_check(input, weight, "lerp")
     broadcast_check(end, weight, "lerp")

@@ -283,7 +283,7 @@ def _shift(a, b, op, left):
     with numpy.errstate(all="ignore"):
         if left:
             shifted = xp.left_shift(x, safe)
-            out = xp.where(in_range, shifted, numpy.zeros((), dtype=x.dtype))
+            out = xp.where(in_range, shifted, x.dtype.type(0))
         else:
             shifted = xp.right_shift(x, safe)
             beyond = xp.where(x < 0, -1, 0).astype(x.dtype) if x.dtype.kind == "i" else \

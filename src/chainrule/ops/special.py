@@ -76,7 +76,7 @@ class Lgamma(Function):
         self.save_for_backward(x)
         with numpy.errstate(all="ignore"):
             y = _same_dtype(_scipy_special("lgamma").gammaln(x), x)
-        return backend.xp.where(x == -numpy.inf, numpy.asarray(numpy.inf, dtype=y.dtype), y)
+        return backend.xp.where(x == -numpy.inf, y.dtype.type(numpy.inf), y)
 
     def backward(self, gy):
         (x,) = self.saved_tensors
