@@ -231,7 +231,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
         loss = exp(input) - target * input
     else:
         loss = input - target * log(input + eps)
-    if full:
+    if full:        # PyTorch's masked term: its target gradient is nan at target = 0 too
         with numpy.errstate(divide="ignore", invalid="ignore"):
             stirling = target * log(target) - target + 0.5 * log(2 * math.pi * target)
         loss = loss + where(target._data <= 1, 0.0, stirling)

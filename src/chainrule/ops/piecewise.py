@@ -4,7 +4,9 @@ softshrink.
 Each is one gate because PyTorch's derivative at the break points is a choice, not a
 consequence of composition: hardtanh's gradient is 0 exactly at min and max (clamp's passes
 there), hardswish's is 1 at x = 3, and so on. Each gate saves its input and says where the
-gradient passes; the masks are constants, so second derivatives follow.
+gradient passes; the masks are constants, so second derivatives follow. At NaN inputs the
+values and gradients are those of PyTorch's vectorised CPU kernels (which answer for all
+but the last few elements of a tensor; its scalar tail loop can differ).
 """
 from .. import backend
 from ..autograd.function import Function
@@ -31,7 +33,7 @@ class Hardtanh(_Masked):
         return backend.xp.clip(x, self.min_val, self.max_val).astype(x.dtype, copy=False)
 
     def slope(self, x):
-        return ~((x <= self.min_val) | (x >= self.max_val))     # NaN passes, as PyTorch
+        return (x > self.min_val) & (x < self.max_val)
 
     def to_onnx(self, b, x, batch):
         return b.node("Clip", [x[0], b.scalar(self.min_val), b.scalar(self.max_val)])
@@ -52,18 +54,19 @@ class Hardsigmoid(_Masked):
 
 
 class Hardswish(Function):
-    """x * clip(x + 3, 0, 6) / 6; gradient 0 below -3, x / 3 + 1/2 up to 3 (inclusive),
-    1 above (PyTorch's pieces)."""
+    """x * clip(x + 3, 0, 6) / 6; gradient 0 up to -3, x / 3 + 1/2 between, 1 from 3 on
+    (PyTorch's pieces)."""
 
     def forward(self, x):
         self.save_for_backward(x)
-        return (x * backend.xp.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False)
+        with backend.xp.errstate(invalid="ignore"):             # -inf * 0 is NaN, as PyTorch
+            return (x * backend.xp.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False)
 
     def backward(self, gy):
         (x,) = self.saved_tensors
         data = x._data
-        upper = where(data <= 3, x * (1 / 3) + 0.5, 1.0)      # NaN takes slope 1, as PyTorch
-        return gy * where(data < -3, 0.0, upper)
+        lower = where(data <= -3, 0.0, x * (1 / 3) + 0.5)     # NaN keeps its NaN slope
+        return gy * where(data >= 3, 1.0, lower)
 
     def to_onnx(self, b, x, batch):
         return b.node("HardSwish", x)
@@ -88,17 +91,21 @@ class Threshold(_Masked):
 
 
 class Hardshrink(_Masked):
-    """x where |x| > lambd, else 0 (0 at |x| = lambd); gradient the same mask."""
+    """x where |x| > lambd, else 0 (0 at |x| = lambd; NaN stays NaN); gradient 1 where
+    |x| > lambd."""
 
     def __init__(self, lambd):
         self.lambd = lambd
 
     def forward(self, x):
         self.save_for_backward(x)
-        return backend.xp.where(self.slope(x), x, 0).astype(x.dtype, copy=False)
+        return backend.xp.where(self._inside(x), 0, x).astype(x.dtype, copy=False)
+
+    def _inside(self, x):
+        return (x >= -self.lambd) & (x <= self.lambd)
 
     def slope(self, x):
-        return ~((x >= -self.lambd) & (x <= self.lambd))        # NaN passes, as PyTorch
+        return (x < -self.lambd) | (x > self.lambd)
 
     def to_onnx(self, b, x, batch):
         return b.node("Shrink", x, lambd=float(self.lambd), bias=0.0)
@@ -111,7 +118,7 @@ class Softshrink(Hardshrink):
         self.save_for_backward(x)
         xp = backend.xp
         shrunk = x - xp.clip(x, -self.lambd, self.lambd)
-        return xp.where(self.slope(x), shrunk, 0).astype(x.dtype, copy=False)
+        return xp.where(self._inside(x), 0, shrunk).astype(x.dtype, copy=False)
 
     def to_onnx(self, b, x, batch):
         return b.node("Shrink", x, lambd=float(self.lambd), bias=float(self.lambd))

@@ -1,0 +1,552 @@
+"""The activation, normalisation, embedding, bilinear, shape and dropout layers against
+PyTorch 2.13: forward values, input and parameter gradients in float64 with weights copied
+from the torch module, over constructor arguments and (un)batched shapes; PyTorch's in-place
+semantics, reprs and state_dict names; gradcheck of the functional forms; and the answers
+that once differed from PyTorch (padding rows, BatchNorm(momentum=None), NaN in max pooling).
+"""
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import chainrule
+import chainrule.nn as nn
+from chainrule.errors import ArgumentError, GraphError, ShapeError
+from chainrule.nn import functional as F
+from tests.helpers import check
+
+torch = pytest.importorskip("torch")
+tF = torch.nn.functional
+pytestmark = pytest.mark.torch
+
+RTOL, ATOL = 1e-6, 1e-10
+RNG = np.random.default_rng(21)
+
+
+def normal(*shape):
+    return RNG.standard_normal(shape)
+
+
+def copy_weights(ours, theirs):
+    """Load the torch module's parameters and buffers into ours (names must match)."""
+    state = {k: v.detach().numpy() for k, v in theirs.state_dict().items()}
+    ours.load_state_dict(state)
+
+
+def compare_modules(ours, theirs, *arrays, train=True, seed=0, copy=True):
+    """Same weights, same inputs: the outputs, input gradients, parameter gradients and
+    buffers after the call agree (``ours``/``theirs`` float64 modules)."""
+    theirs = theirs.double()
+    ours = ours.double()
+    if copy:
+        copy_weights(ours, theirs)
+    ours.train(train)
+    theirs.train(train)
+    mine = [chainrule.tensor(a, requires_grad=np.asarray(a).dtype.kind == "f") for a in arrays]
+    reference = [torch.tensor(a, requires_grad=np.asarray(a).dtype.kind == "f") for a in arrays]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out, expected = ours(*mine), theirs(*reference)
+    assert out.shape == tuple(expected.shape)
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=RTOL, atol=ATOL)
+    upstream = np.random.default_rng(seed).standard_normal(out.shape)
+    out.backward(chainrule.tensor(upstream))
+    expected.backward(torch.tensor(upstream))
+    for i, (a, b) in enumerate(zip(mine, reference)):
+        if b.requires_grad:
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=RTOL, atol=ATOL,
+                                       err_msg=f"input {i}")
+    their_params = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        q = their_params[name]
+        if q.grad is None:
+            assert p.grad is None or not p.grad.numpy().any(), name
+            continue
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=RTOL, atol=ATOL,
+                                   err_msg=name)
+    their_state = theirs.state_dict()
+    for name, value in ours.state_dict().items():
+        np.testing.assert_allclose(value.numpy(), their_state[name].numpy(), rtol=RTOL,
+                                   atol=ATOL, err_msg=name)
+
+
+def same_layout(ours, theirs):
+    """PyTorch's repr, and state_dict names and shapes."""
+    assert repr(ours) == repr(theirs)
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
+
+
+# ---------------------------------------------------------------- activations
+
+ACTIVATIONS = [
+    ("ReLU", ()), ("ReLU", (True,)), ("ReLU6", ()), ("ReLU6", (True,)), ("SELU", ()),
+    ("SELU", (True,)), ("CELU", ()), ("CELU", (0.7,)), ("CELU", (1.5, True)), ("ELU", (0.5,)),
+    ("ELU", (2.0, True)), ("LeakyReLU", (0.2,)), ("LeakyReLU", (0.1, True)),
+    ("Hardtanh", ()), ("Hardtanh", (-0.5, 2.0)), ("Hardtanh", (-2.0, 0.5, True)),
+    ("Hardswish", ()), ("Hardswish", (True,)), ("Hardsigmoid", ()), ("Hardsigmoid", (True,)),
+    ("Mish", ()), ("Mish", (True,)), ("SiLU", ()), ("SiLU", (True,)), ("Softsign", ()),
+    ("LogSigmoid", ()), ("Tanhshrink", ()), ("Hardshrink", ()), ("Hardshrink", (0.2,)),
+    ("Softshrink", ()), ("Softshrink", (1.0,)), ("Threshold", (0.1, 20.0)),
+    ("Threshold", (-0.5, -2.0, True)), ("Softmin", (1,)), ("Softmin", (0,)), ("Softmax", (1,)),
+    ("LogSoftmax", (0,)), ("GLU", ()), ("GLU", (0,)), ("GELU", ("tanh",)),
+    ("Softplus", (2.0, 1.0)), ("Sigmoid", ()), ("Tanh", ()), ("RReLU", (0.1, 0.3)),
+]
+
+
+def _activation_id(case):
+    return f"{case[0]}{case[1]}"
+
+
+@pytest.mark.parametrize("name, args", ACTIVATIONS, ids=[_activation_id(c) for c in ACTIVATIONS])
+@pytest.mark.parametrize("shape", [(4, 6), (6,), (2, 4, 6)])
+def test_activation_modules_match_pytorch(name, args, shape):
+    ours, theirs = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+    same_layout(ours, theirs)
+    if isinstance(getattr(theirs, "dim", None), int) and theirs.dim >= len(shape):
+        pytest.skip("dim out of range for this shape (an error in both)")
+    x = normal(*shape) * 4
+    x.flat[:3] = [0.0, 0.5, -3.0]                    # break points of several activations
+    if "inplace" in repr(theirs) or args[-1:] == (True,):
+        wrap = (lambda m: lambda t: m(t * 1))       # in place on a non-leaf, as one must
+        compare_modules(_Call(wrap(ours)), _TorchCall(wrap(theirs)), x, train=False)
+    else:
+        compare_modules(ours, theirs, x, train=False)
+
+
+class _Call(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+class _TorchCall(torch.nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+@pytest.mark.parametrize("num_parameters, shape", [(1, (4, 3)), (3, (4, 3)), (3, (2, 3, 5)),
+                                                   (1, (5,)), (1, ()), (2, (2, 2, 2, 2))])
+def test_prelu_matches_pytorch_with_parameter_gradients(num_parameters, shape):
+    ours, theirs = nn.PReLU(num_parameters, 0.1), torch.nn.PReLU(num_parameters, 0.1)
+    same_layout(ours, theirs)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(RNG.uniform(0, 0.5, num_parameters)))
+    compare_modules(ours, theirs, normal(*shape))
+
+
+def test_prelu_refuses_a_channel_mismatch():
+    with pytest.raises(ShapeError, match="3 channels"):
+        nn.PReLU(2)(chainrule.zeros(4, 3))
+
+
+INPLACE_FUNCTIONS = [
+    ("relu", {}), ("relu6", {}), ("elu", {"alpha": 0.5}), ("selu", {}), ("celu", {"alpha": 2.0}),
+    ("leaky_relu", {"negative_slope": 0.3}), ("hardtanh", {"min_val": -0.5, "max_val": 0.5}),
+    ("hardsigmoid", {}), ("hardswish", {}), ("mish", {}), ("silu", {}),
+    ("threshold", {"threshold": 0.2, "value": -1.0}),
+    ("rrelu", {"lower": 0.2, "upper": 0.2}),
+]
+
+
+@pytest.mark.parametrize("name, kwargs", INPLACE_FUNCTIONS, ids=[c[0] for c in INPLACE_FUNCTIONS])
+def test_inplace_semantics_match_pytorch(name, kwargs):
+    x = normal(3, 4) * 3
+    ours, theirs = getattr(F, name), getattr(tF, name)
+    # on a plain tensor: the same object comes back, holding the result
+    a, b = chainrule.tensor(x.copy()), torch.tensor(x.copy())
+    assert ours(a, inplace=True, **kwargs) is a
+    theirs(b, inplace=True, **kwargs)
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=RTOL, atol=ATOL)
+    # on a non-leaf: the gradient flows through the in-place op, and views see it
+    leaf, their_leaf = chainrule.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    hidden, their_hidden = leaf * 2, their_leaf * 2
+    view, their_view = hidden[1], their_hidden[1]
+    out, expected = ours(hidden, inplace=True, **kwargs), theirs(their_hidden, inplace=True,
+                                                                 **kwargs)
+    assert out is hidden
+    np.testing.assert_allclose(view.numpy(), their_view.detach().numpy(), rtol=RTOL, atol=ATOL)
+    (out * out).sum().backward()
+    (expected * expected).sum().backward()
+    np.testing.assert_allclose(leaf.grad.numpy(), their_leaf.grad.numpy(), rtol=RTOL, atol=ATOL)
+    # on a leaf that requires grad: refused, as PyTorch refuses
+    with pytest.raises(RuntimeError):
+        theirs(torch.tensor(x, requires_grad=True), inplace=True, **kwargs)
+    with pytest.raises(GraphError, match="leaf"):
+        ours(chainrule.tensor(x, requires_grad=True), inplace=True, **kwargs)
+
+
+def test_inplace_activation_keeps_a_saved_input_intact():
+    """A node that saved the tensor before the in-place activation notices the change."""
+    leaf = chainrule.tensor(normal(4), requires_grad=True)
+    hidden = leaf * 1
+    squared = hidden * hidden                      # saves hidden
+    nn.ReLU(True)(hidden)
+    with pytest.raises(chainrule.InplaceError):
+        squared.sum().backward()
+
+
+def test_rrelu_trains_with_random_slopes_from_chainrules_generator():
+    x = chainrule.tensor(-np.ones((200, 50)))
+    chainrule.manual_seed(3)
+    first = nn.RReLU(0.1, 0.3)(x).numpy()
+    chainrule.manual_seed(3)
+    again = nn.RReLU(0.1, 0.3)(x).numpy()
+    np.testing.assert_array_equal(first, again)
+    slopes = -first
+    assert 0.1 <= slopes.min() and slopes.max() <= 0.3
+    assert abs(slopes.mean() - 0.2) < 0.005 and len(np.unique(slopes)) > 1000
+    positive = chainrule.tensor(np.ones(5))
+    np.testing.assert_array_equal(nn.RReLU()(positive).numpy(), np.ones(5))
+
+
+def test_softmax2d_matches_pytorch_batched_and_unbatched():
+    for shape in [(2, 3, 4, 5), (3, 4, 5)]:
+        compare_modules(nn.Softmax2d(), torch.nn.Softmax2d(), normal(*shape))
+    with pytest.raises(ArgumentError, match="Softmax2d"):
+        nn.Softmax2d()(chainrule.zeros(3, 4))
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1])
+def test_softmax_implicit_dim_is_pytorchs(dim):
+    x = normal(2, 3, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = F.softmax(chainrule.tensor(x), dim)
+        expected = tF.softmax(torch.tensor(x), dim)
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=RTOL)
+
+
+PIECEWISE = {
+    "hardtanh": lambda x: F.hardtanh(x, -0.7, 0.9), "relu6": F.relu6, "hardsigmoid": F.hardsigmoid,
+    "hardswish": F.hardswish, "threshold": lambda x: F.threshold(x, 0.3, -1.0),
+    "hardshrink": lambda x: F.hardshrink(x, 0.4), "softshrink": lambda x: F.softshrink(x, 0.4),
+    "selu": F.selu, "celu": lambda x: F.celu(x, 0.6), "mish": F.mish, "softsign": F.softsign,
+    "logsigmoid": F.logsigmoid, "tanhshrink": F.tanhshrink, "glu": F.glu, "softmin": lambda x:
+    F.softmin(x, -1), "rrelu": lambda x: F.rrelu(x, 0.1, 0.3),
+}
+
+
+@settings(max_examples=15, deadline=None)
+@given(name=st.sampled_from(sorted(PIECEWISE)),
+       shape=st.lists(st.integers(1, 3), min_size=1, max_size=3).map(tuple),
+       seed=st.integers(0, 100))
+def test_activation_functions_pass_gradcheck(name, shape, seed):
+    if name == "glu":
+        shape = shape[:-1] + (2 * shape[-1],)
+    data = np.random.default_rng(seed).uniform(-4, 4, shape)
+    data = np.where(np.abs(np.abs(data) - 0.4) < 0.05, data + 0.2, data)   # away from kinks
+    check(PIECEWISE[name], chainrule.tensor(data, requires_grad=True))
+
+
+def test_nan_and_infinity_pass_through_the_piecewise_gates_as_in_pytorch():
+    """As PyTorch's vectorised kernels (32 float64 values leave no scalar tail)."""
+    x = np.resize([np.nan, np.inf, -np.inf, 0.5, -0.5, 3.0, -3.0, 6.0, 0.0, 1.0, -1.0], 32)
+    for name in ["hardtanh", "relu6", "hardsigmoid", "hardswish", "hardshrink", "softshrink"]:
+        compare_modules(_Call(getattr(F, name)), _TorchCall(getattr(tF, name)), x)
+    compare_modules(_Call(lambda t: F.threshold(t, 0.5, 9.0)),
+                    _TorchCall(lambda t: tF.threshold(t, 0.5, 9.0)), x)
+
+
+# ---------------------------------------------------------------- normalisation
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("affine", [True, False])
+def test_layer_norm_without_bias_matches_pytorch(bias, affine):
+    ours, theirs = nn.LayerNorm((3, 4), elementwise_affine=affine, bias=bias), \
+        torch.nn.LayerNorm((3, 4), elementwise_affine=affine, bias=bias)
+    same_layout(ours, theirs)
+    if affine:
+        with torch.no_grad():
+            theirs.weight.normal_()
+    compare_modules(ours, theirs, normal(2, 3, 4))
+
+
+@pytest.mark.parametrize("cls, shape", [("InstanceNorm1d", (3, 4, 5)), ("InstanceNorm1d", (4, 5)),
+                                        ("InstanceNorm2d", (2, 4, 3, 3)),
+                                        ("InstanceNorm2d", (4, 3, 3)),
+                                        ("InstanceNorm3d", (2, 4, 2, 2, 3))])
+@pytest.mark.parametrize("affine", [False, True])
+@pytest.mark.parametrize("track", [False, True])
+def test_instance_norm_matches_pytorch(cls, shape, affine, track):
+    ours = getattr(nn, cls)(4, affine=affine, track_running_stats=track, momentum=0.3)
+    theirs = getattr(torch.nn, cls)(4, affine=affine, track_running_stats=track, momentum=0.3)
+    same_layout(ours, theirs)
+    if affine:
+        with torch.no_grad():
+            theirs.weight.normal_()
+            theirs.bias.normal_()
+    compare_modules(ours, theirs, normal(*shape))
+    compare_modules(ours, theirs, normal(*shape), copy=False)           # running stats move
+    compare_modules(ours, theirs, normal(*shape), train=False, copy=False)
+
+
+def test_instance_norm_bias_false_and_channel_check():
+    same_layout(nn.InstanceNorm2d(3, affine=True, bias=False),
+                torch.nn.InstanceNorm2d(3, affine=True, bias=False))
+    with pytest.raises(ArgumentError, match="3 channels"):
+        nn.InstanceNorm1d(3, affine=True)(chainrule.zeros(2, 4, 5))
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5])
+@pytest.mark.parametrize("shape", [(2, 6, 4), (2, 4, 3, 3), (1, 3, 2, 2, 2)])
+def test_local_response_norm_matches_pytorch(size, shape):
+    ours, theirs = nn.LocalResponseNorm(size, 0.3, 0.6, 2.0), \
+        torch.nn.LocalResponseNorm(size, 0.3, 0.6, 2.0)
+    same_layout(ours, theirs)
+    compare_modules(ours, theirs, normal(*shape))
+
+
+@pytest.mark.parametrize("kwargs", [dict(momentum=None), dict(track_running_stats=False),
+                                    dict(bias=False), dict(momentum=None, affine=False),
+                                    dict(momentum=0.3, bias=False)])
+@pytest.mark.parametrize("cls, shape", [("BatchNorm1d", (6, 3)), ("BatchNorm2d", (4, 3, 2, 2))])
+def test_batch_norm_options_match_pytorch(kwargs, cls, shape):
+    ours, theirs = getattr(nn, cls)(3, **kwargs), getattr(torch.nn, cls)(3, **kwargs)
+    same_layout(ours, theirs)
+    for step in range(3):
+        compare_modules(ours, theirs, normal(*shape), copy=step == 0)
+    compare_modules(ours, theirs, normal(*shape), train=False, copy=False)
+
+
+# ---------------------------------------------------------------- embeddings
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(padding_idx=2), dict(padding_idx=-1),
+                                    dict(scale_grad_by_freq=True),
+                                    dict(padding_idx=0, scale_grad_by_freq=True),
+                                    dict(max_norm=1.0), dict(max_norm=0.5, norm_type=1.0)])
+@pytest.mark.parametrize("shape", [(3, 4), (5,), ()])
+def test_embedding_matches_pytorch(kwargs, shape):
+    ours, theirs = nn.Embedding(6, 3, **kwargs), torch.nn.Embedding(6, 3, **kwargs)
+    same_layout(ours, theirs)
+    with torch.no_grad():
+        theirs.weight.normal_(0, 2)                    # rows above max_norm, a padding row != 0
+    ids = RNG.integers(0, 6, shape)
+    if ids.ndim:
+        ids.flat[:3] = [5, 5, 0][:ids.size]
+    compare_modules(ours, theirs, ids)
+
+
+def test_embedding_from_pretrained_matches_pytorch():
+    table = normal(4, 3)
+    ours = nn.Embedding.from_pretrained(chainrule.tensor(table), freeze=False, padding_idx=1)
+    theirs = torch.nn.Embedding.from_pretrained(torch.tensor(table), freeze=False, padding_idx=1)
+    same_layout(ours, theirs)
+    compare_modules(ours, theirs, np.array([[1, 2], [1, 3]]), copy=False)
+    frozen = nn.Embedding.from_pretrained(chainrule.tensor(table))
+    assert not frozen.weight.requires_grad
+    np.testing.assert_array_equal(frozen.weight.numpy(), table)   # the padding row is kept
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("layout", ["2d", "offsets", "last_offset"])
+@pytest.mark.parametrize("padding_idx", [None, 2])
+def test_embedding_bag_matches_pytorch(mode, layout, padding_idx):
+    kwargs = dict(mode=mode, padding_idx=padding_idx,
+                  include_last_offset=layout == "last_offset")
+    ours, theirs = nn.EmbeddingBag(7, 3, **kwargs), torch.nn.EmbeddingBag(7, 3, **kwargs)
+    same_layout(ours, theirs)
+    if layout == "2d":
+        arrays = [RNG.integers(0, 7, (4, 3))]
+        arrays[0][1] = 2                                   # a bag of nothing but padding
+    else:
+        ids = RNG.integers(0, 7, 9)
+        ids[:2] = 2
+        offsets = np.array([0, 2, 2, 5] + ([9] if layout == "last_offset" else []))
+        arrays = [ids, offsets]                           # bag 1 is empty
+    compare_modules(ours, theirs, *arrays)
+
+
+def test_embedding_bag_per_sample_weights_and_max_norm_match_pytorch():
+    ids, offsets, weights = np.array([1, 2, 4, 5, 4, 3]), np.array([0, 3]), normal(6)
+    ours = nn.EmbeddingBag(6, 3, mode="sum", max_norm=1.0)
+    theirs = torch.nn.EmbeddingBag(6, 3, mode="sum", max_norm=1.0)
+    theirs = theirs.double()
+    ours = ours.double()
+    copy_weights(ours, theirs)
+    w, tw = chainrule.tensor(weights, requires_grad=True), torch.tensor(weights,
+                                                                        requires_grad=True)
+    out = ours(chainrule.tensor(ids), chainrule.tensor(offsets), w)
+    expected = theirs(torch.tensor(ids), torch.tensor(offsets), tw)
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=RTOL)
+    out.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=RTOL)
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=RTOL)
+    np.testing.assert_allclose(ours.weight.numpy(), theirs.weight.detach().numpy(), rtol=RTOL)
+    with pytest.raises(ArgumentError, match="mode='sum'"):
+        nn.EmbeddingBag(6, 3)(chainrule.tensor(ids), chainrule.tensor(offsets), w)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+def test_embedding_bag_scales_gradients_by_frequency_as_embedding_does(mode):
+    """Each row's gradient divided by its count in the batch (PyTorch 2.13's EmbeddingBag
+    divides by the count of another index, see docs/pytorch.md): checked against
+    nn.Embedding, whose scale_grad_by_freq PyTorch gets right."""
+    ids = np.array([[0, 0, 1, 5], [3, 5, 5, 5]])
+    weight = normal(6, 3)
+    bag = nn.EmbeddingBag.from_pretrained(chainrule.tensor(weight), freeze=False, mode=mode,
+                                          scale_grad_by_freq=True)
+    bag(chainrule.tensor(ids)).sum().backward()
+    table = torch.nn.Embedding.from_pretrained(torch.tensor(weight), freeze=False,
+                                               scale_grad_by_freq=True)
+    (table(torch.tensor(ids)).sum(1) / (4 if mode == "mean" else 1)).sum().backward()
+    np.testing.assert_allclose(bag.weight.grad.numpy(), table.weight.grad.numpy(), rtol=RTOL)
+    unique = np.array([[0, 2], [3, 5]])           # no repeats: PyTorch agrees
+    compare_modules(nn.EmbeddingBag(6, 3, mode=mode, scale_grad_by_freq=True),
+                    torch.nn.EmbeddingBag(6, 3, mode=mode, scale_grad_by_freq=True), unique)
+
+
+def test_embedding_functional_forms_pass_gradcheck():
+    weight = chainrule.tensor(normal(5, 2), requires_grad=True)
+    ids = chainrule.tensor([[0, 3, 3], [4, 1, 0]])
+    check(lambda w: F.embedding(ids, w) ** 2, weight)
+    for mode in ("sum", "mean", "max"):
+        check(lambda w: F.embedding_bag(ids, w, mode=mode, padding_idx=1), weight,
+              second=mode != "max")
+
+
+# ---------------------------------------------------------------- bilinear, shapes, dropout
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("shape", [(5,), (2, 3), ()])
+def test_bilinear_matches_pytorch(bias, shape):
+    ours, theirs = nn.Bilinear(3, 4, 2, bias), torch.nn.Bilinear(3, 4, 2, bias)
+    same_layout(ours, theirs)
+    compare_modules(ours, theirs, normal(*shape, 3), normal(*shape, 4))
+
+
+def test_bilinear_initialisation_bounds_are_pytorchs():
+    layer = nn.Bilinear(16, 3, 200)
+    bound = 1 / np.sqrt(16)
+    assert np.abs(layer.weight.numpy()).max() <= bound
+    assert np.abs(layer.weight.numpy()).max() > 0.9 * bound
+    check(lambda a, b, w: F.bilinear(a, b, w), chainrule.tensor(normal(2, 2), requires_grad=True),
+          chainrule.tensor(normal(2, 3), requires_grad=True),
+          chainrule.tensor(normal(2, 2, 3), requires_grad=True))
+
+
+@pytest.mark.parametrize("dim, size, shape", [(1, (2, 3), (4, 6)), (-1, (2, -1), (3, 4, 8)),
+                                              (0, (2, 2), (4,))])
+def test_unflatten_matches_pytorch(dim, size, shape):
+    same_layout(nn.Unflatten(dim, size), torch.nn.Unflatten(dim, size))
+    compare_modules(nn.Unflatten(dim, size), torch.nn.Unflatten(dim, size), normal(*shape))
+
+
+@pytest.mark.parametrize("groups, shape", [(2, (2, 6, 3)), (3, (1, 6, 2, 2)), (1, (2, 4, 3))])
+def test_channel_shuffle_matches_pytorch(groups, shape):
+    same_layout(nn.ChannelShuffle(groups), torch.nn.ChannelShuffle(groups))
+    compare_modules(nn.ChannelShuffle(groups), torch.nn.ChannelShuffle(groups), normal(*shape))
+
+
+DROPOUTS = [("Dropout", (8, 50, 50), (8, 50, 50)), ("Dropout1d", (8, 50, 50), (8, 50, 1)),
+            ("Dropout1d", (400, 50), (400, 1)), ("Dropout2d", (4, 100, 5, 5), (4, 100, 1, 1)),
+            ("Dropout2d", (400, 5, 5), (400, 1, 1)),
+            ("Dropout3d", (4, 100, 2, 2, 2), (4, 100, 1, 1, 1)),
+            ("AlphaDropout", (8, 50, 50), (8, 50, 50)),
+            ("FeatureAlphaDropout", (8, 50, 10), (8, 50, 1))]
+
+
+@pytest.mark.parametrize("name, shape, noise", DROPOUTS,
+                         ids=[f"{n}{len(s)}" for n, s, _ in DROPOUTS])
+def test_dropout_layers_behave_as_pytorchs(name, shape, noise):
+    same_layout(getattr(nn, name)(0.3, True), getattr(torch.nn, name)(0.3, True))
+    layer = getattr(nn, name)(0.3)
+    x = chainrule.tensor(np.abs(normal(*shape)) + 1)
+    assert layer.eval()(x) is x
+    chainrule.manual_seed(0)
+    out = layer.train()(x).numpy()
+    chainrule.manual_seed(0)
+    np.testing.assert_array_equal(layer(x).numpy(), out)
+    dropped = out == (out.min() if name.endswith("AlphaDropout") else 0)
+    grouped = dropped.reshape(noise + (-1,)) if noise != shape else dropped[..., None]
+    assert (grouped == grouped[..., :1]).all()             # whole channels at a time
+    assert abs(dropped.mean() - 0.3) < 0.05
+    if name.endswith("AlphaDropout"):
+        standard = chainrule.tensor(normal(*shape))
+        noisy = layer.train()(standard).numpy()
+        assert abs(noisy.mean()) < 0.05 and abs(noisy.std() - 1) < 0.05
+    else:
+        kept = ~dropped
+        np.testing.assert_allclose(out[kept], (x.numpy() / 0.7)[kept])
+
+
+def test_alpha_dropout_formula_matches_pytorchs_for_the_same_mask():
+    """With p = 1 everything is dropped, and the values are PyTorch's."""
+    x = normal(3, 4)
+    out = F.alpha_dropout(chainrule.tensor(x), 1.0, training=True)
+    expected = tF.alpha_dropout(torch.tensor(x), 1.0, training=True)
+    np.testing.assert_allclose(out.numpy(), expected.numpy())
+
+
+def test_dropout_inplace_and_errors():
+    x = chainrule.ones(4, 5)
+    assert F.dropout(x, 0.5, True, True) is x
+    assert set(np.unique(x.numpy())) <= {0.0, 2.0}
+    with pytest.raises(ArgumentError, match="between 0 and 1"):
+        nn.Dropout1d(1.5)
+    with pytest.raises(ShapeError, match="2-D .* or 3-D"):
+        F.dropout1d(chainrule.ones(2, 3, 4, 5))
+
+
+# ---------------------------------------------------------------- the fixed differences
+
+def test_a_padding_row_set_non_zero_keeps_its_values_and_gets_no_gradient():
+    ours, theirs = nn.Embedding(5, 3, padding_idx=-1), torch.nn.Embedding(5, 3, padding_idx=-1)
+    assert ours.padding_idx == theirs.padding_idx == 4
+    assert not ours.weight.numpy()[4].any()
+    with torch.no_grad():
+        theirs.weight[4] = torch.tensor([1.0, 2.0, 3.0])
+    ids = np.array([[4, 1, 4], [0, 4, 2]])
+    compare_modules(ours, theirs, ids)
+
+
+def test_batch_norm_momentum_none_is_the_cumulative_average():
+    ours, theirs = nn.BatchNorm1d(2, momentum=None), torch.nn.BatchNorm1d(2, momentum=None)
+    batches = [normal(5, 2) + i for i in range(4)]
+    for step, batch in enumerate(batches):
+        compare_modules(ours, theirs, batch, copy=step == 0)
+    np.testing.assert_allclose(ours.running_mean.numpy(),
+                               np.mean([b.mean(0) for b in batches], axis=0), rtol=1e-12)
+
+
+def test_max_pooling_over_nan_routes_the_gradient_as_pytorch():
+    x = normal(2, 2, 5, 6)
+    x[RNG.random(x.shape) < 0.3] = np.nan
+    x[0, 0, :2, :2] = np.nan                                   # a window of nothing but NaN
+    x[0, 1, :, :] = np.round(x[0, 1])                         # ties
+    for kernel, stride in [(2, 2), (3, 1), (2, 1)]:
+        mine = chainrule.tensor(x, requires_grad=True)
+        reference = torch.tensor(x, requires_grad=True)
+        out, expected = F.max_pool2d(mine, kernel, stride), tF.max_pool2d(reference, kernel,
+                                                                          stride)
+        np.testing.assert_array_equal(out.numpy(), expected.detach().numpy())
+        out.sum().backward()
+        expected.sum().backward()
+        np.testing.assert_array_equal(mine.grad.numpy(), reference.grad.numpy())
+
+
+# ---------------------------------------------------------------- ONNX
+
+def test_new_gates_export_to_onnx_and_run_in_onnxruntime(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    model = nn.Sequential(nn.Linear(4, 6), nn.Hardtanh(-0.5, 0.8), nn.Linear(6, 6),
+                          nn.Hardswish(), nn.Linear(6, 6), nn.Hardsigmoid(), nn.ReLU6(),
+                          nn.Hardshrink(0.1), nn.Softshrink(0.05), nn.Threshold(0.2, -1.0),
+                          nn.SELU(), nn.Softsign(), nn.Mish(), nn.PReLU(6))
+    x = chainrule.randn(3, 4)
+    path = chainrule.onnx.export(model, x, str(tmp_path / "gates.onnx"))
+    session = ort.InferenceSession(path)
+    (out,) = session.run(None, {"input": x.numpy()})
+    with chainrule.no_grad():
+        np.testing.assert_allclose(out, model.eval()(x).numpy(), rtol=1e-5, atol=1e-6)
