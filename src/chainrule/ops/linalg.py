@@ -13,7 +13,6 @@ from ._util import broadcast_check, lift, operands, require_tensor, single_axis
 from .shape import permute, reshape
 
 
-
 class MatMul(Function):
     """a @ b for operands with at least 2 dimensions (batch dimensions broadcast).
 
@@ -366,7 +365,7 @@ def cross(input, other, dim=None):
     >>> chainrule.cross(chainrule.tensor([1.0, 0.0, 0.0]), chainrule.tensor([0.0, 1.0, 0.0]))
     tensor([0., 0., 1.])
     """
-    input, other = _two_tensors(input, other, "cross")
+    _cross_operands(input, other, "cross")
     if dim is None:
         shape = broadcast_check(input, other, "cross")
         threes = [i for i, n in enumerate(shape) if n == 3]
@@ -385,13 +384,19 @@ def linalg_cross(input, other, *, dim=-1):
     >>> chainrule.linalg.cross(a, chainrule.tensor([[1.0, 0.0, 0.0]])).tolist()
     [[0.0, 2.0, 0.0]]
     """
-    require_tensor(input, "linalg.cross")
-    require_tensor(other, "linalg.cross", "other")
-    if input.ndim != other.ndim:
-        raise ShapeError(f"linalg.cross: inputs must have the same number of dimensions, got "
-                         f"shapes {input.shape} and {other.shape}")
-    _same_dtype(input, other, "linalg.cross", "input and other")
+    _cross_operands(input, other, "linalg.cross")
     return _cross(input, other, dim, "linalg.cross")
+
+
+def _cross_operands(input, other, op):
+    require_tensor(input, op)
+    require_tensor(other, op, "other")
+    if input.ndim != other.ndim:
+        raise ShapeError(f"{op}: inputs must have the same number of dimensions, got "
+                         f"shapes {input.shape} and {other.shape}")
+    _same_dtype(input, other, op, "input and other")
+    if input._data.dtype.kind == "b":
+        raise DTypeError(f"{op}: not implemented for bool tensors")
 
 
 def _cross(a, b, dim, op):
@@ -399,7 +404,7 @@ def _cross(a, b, dim, op):
     if not shape:
         raise ShapeError(f"{op}: needs vectors of length 3, got 0-d tensors")
     axis = single_axis(dim, len(shape), op)
-    if a.shape[axis - len(shape) + a.ndim] != 3 or b.shape[axis - len(shape) + b.ndim] != 3:
+    if a.shape[axis] != 3 or b.shape[axis] != 3:
         raise ShapeError(f"{op}: inputs dimension {dim} must have length 3. Got shapes "
                          f"{a.shape} and {b.shape}")
     return Cross(axis)(a, b)
