@@ -88,13 +88,15 @@ def vocabulary(chars):
 def encode(chars, vocab):
     """Token ids (int64) of the characters, by their position in ``vocab``.
 
-    >>> encode("aba", "ab").tolist()
-    [0, 1, 0]
+    >>> encode("aba", "ab").tolist(), encode("aba", "ba").tolist()
+    ([0, 1, 0], [1, 0, 1])
     """
     codes = numpy.frombuffer(chars.encode("utf-32-le"), dtype=numpy.uint32)
     table = numpy.frombuffer(vocab.encode("utf-32-le"), dtype=numpy.uint32)
-    ids = numpy.searchsorted(table, codes)
-    unknown = (ids >= len(table)) | (table[numpy.minimum(ids, len(table) - 1)] != codes)
+    order = numpy.argsort(table, kind="stable")          # any vocabulary order will do
+    found = numpy.minimum(numpy.searchsorted(table[order], codes), len(table) - 1)
+    ids = order[found] if len(table) else found
+    unknown = table[ids] != codes if len(table) else numpy.ones(len(codes), bool)
     if unknown.any():
         missing = vocabulary(chr(c) for c in codes[unknown])
         raise ArgumentError(f"encode: {len(missing)} character(s) are not in the vocabulary: "

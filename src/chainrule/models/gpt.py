@@ -30,6 +30,23 @@ from ..ops.attention import attention_heads
 from ..tensor import Tensor
 
 
+#: the GPT ``chainrule train --model gpt`` builds, and the training options it uses unless
+#: told otherwise: small enough to learn the default corpus in a few minutes on 2 cores
+TEXT_MODEL = dict(n_layer=2, n_head=4, n_embd=64)
+TRAINING_DEFAULTS = dict(epochs=2, batch_size=32, lr=3e-3)
+
+
+def for_text(split, **options):
+    """The GPT of :data:`TEXT_MODEL` (``options`` override it) for a text split of
+    ``chainrule.data.text``: its vocabulary size and block size.
+
+    >>> from chainrule.data import datasets
+    >>> for_text(datasets.text(block_size=16, max_chars=3000)).config["block_size"]
+    16
+    """
+    return GPT(split.num_classes, split.block_size, **dict(TEXT_MODEL, **options))
+
+
 def _layer_norm(width, bias):
     norm = LayerNorm(width)
     if not bias:
