@@ -81,7 +81,8 @@ class Trunc(_Rounding):
 
 class Round(_Rounding):
     """Half to even; with ``decimals`` PyTorch's rule: rint(x * 10^d) / 10^d for d >= 0,
-    rint(x / 10^-d) * 10^-d for d < 0, computed in the input's precision."""
+    rint(x / 10^-d) * 10^-d for d < 0, computed in the input's precision (float32 for
+    float16, as PyTorch's kernel)."""
 
     def __init__(self, decimals):
         self.decimals = decimals
