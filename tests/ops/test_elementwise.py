@@ -218,6 +218,35 @@ def test_unary_dtypes_follow_pytorch(torch, name, dtype):
                                expected.numpy().astype(np.float64), rtol=2e-3)
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_on_empty_and_zero_dimensional_tensors_like_pytorch(torch, name):
+    fn, spec, sample, _ = UNARY[name]
+    for shape in ((0,), (2, 0, 3), ()):
+        values = sample(shape, 5)
+        ours = leaf(values)
+        theirs = torch.tensor(values, requires_grad=True)
+        y, expected = fn(ours), _torch_fn(torch, spec)(theirs)
+        assert y.shape == tuple(expected.shape)
+        y.sum().backward()
+        assert ours.grad.shape == shape
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["remainder", "fmod", "atan2", "xlogy", "copysign",
+                                  "logaddexp", "hypot", "float_power", "clamp_min_tensor"])
+def test_binary_on_empty_tensors_broadcasts_like_pytorch(torch, name):
+    fn, spec, _, _ = BINARY[name]
+    torch_fn = getattr(torch, spec)
+    for sa, sb in (((0, 3), (3,)), ((0,), ()), ((2, 0), (2, 1))):
+        a, b = leaf(np.ones(sa)), leaf(np.full(sb, 2.0))
+        y = fn(a, b)
+        assert y.shape == tuple(torch_fn(torch.ones(sa, dtype=torch.float64),
+                                         torch.full(sb, 2.0, dtype=torch.float64)).shape)
+        y.sum().backward()
+        assert a.grad.shape == sa and b.grad.shape == sb
+
+
 # issue 19 point 7: integer inputs of the older ops promote, keep or refuse as in PyTorch
 PROMOTED_ELSEWHERE = ["exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid",
                       "erf", "reciprocal", "abs", "neg", "relu", "sum", "prod", "mean",
