@@ -1,0 +1,113 @@
+"""Adadelta, NAdam, RAdam, ASGD and Rprop match PyTorch 2.13 step by step for 50 steps, keep
+PyTorch's state names, and round-trip their state_dict."""
+import numpy as np
+import pytest
+
+import chainrule
+from chainrule import optim
+from chainrule.errors import ArgumentError
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+RNG = np.random.default_rng(1)
+X = RNG.standard_normal((16, 5))
+Y = RNG.integers(0, 3, 16)
+W0 = RNG.standard_normal((3, 5)) * 0.5
+B0 = RNG.standard_normal(3) * 0.1
+
+
+def _ours():
+    w = chainrule.tensor(W0.copy(), requires_grad=True)
+    b = chainrule.tensor(B0.copy(), requires_grad=True)
+    loss = lambda: chainrule.nn.functional.cross_entropy(  # noqa: E731
+        chainrule.tensor(X) @ w.T + b, chainrule.tensor(Y)) + 0.1 * (w ** 4).sum()
+    return [w, b], loss
+
+
+def _theirs():
+    w = torch.tensor(W0.copy(), requires_grad=True)
+    b = torch.tensor(B0.copy(), requires_grad=True)
+    loss = lambda: torch.nn.functional.cross_entropy(  # noqa: E731
+        torch.tensor(X) @ w.T + b, torch.tensor(Y)) + 0.1 * (w ** 4).sum()
+    return [w, b], loss
+
+
+OPTIMIZERS = {
+    "adadelta": ("Adadelta", dict()),
+    "adadelta_wd_maximize": ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1)),
+    "nadam": ("NAdam", dict(lr=0.01)),
+    "nadam_wd": ("NAdam", dict(lr=0.02, betas=(0.8, 0.99), weight_decay=0.05,
+                               momentum_decay=0.01)),
+    "nadamw": ("NAdam", dict(lr=0.02, weight_decay=0.05, decoupled_weight_decay=True)),
+    "radam": ("RAdam", dict(lr=0.01)),
+    "radam_short_memory": ("RAdam", dict(lr=0.01, betas=(0.9, 0.9), weight_decay=0.1)),
+    "radamw": ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    "asgd": ("ASGD", dict(lr=0.05)),
+    "asgd_averaging": ("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=10, weight_decay=0.01)),
+    "rprop": ("Rprop", dict()),
+    "rprop_tight": ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2))),
+}
+MAXIMIZE = {"adadelta_wd_maximize"}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_optimizer_matches_pytorch_for_50_steps(name):
+    cls, kwargs = OPTIMIZERS[name]
+    ours, our_loss = _ours()
+    theirs, their_loss = _theirs()
+    sign = -1 if name in MAXIMIZE else 1
+    opt = getattr(optim, cls)(ours, **kwargs, maximize=name in MAXIMIZE)
+    topt = getattr(torch.optim, cls)(theirs, **kwargs, maximize=name in MAXIMIZE)
+    for step in range(50):
+        opt.zero_grad()
+        (sign * our_loss()).backward()
+        opt.step()
+        topt.zero_grad()
+        (sign * their_loss()).backward()
+        topt.step()
+        for p, q in zip(ours, theirs):
+            np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-9, atol=1e-11,
+                                       err_msg=f"{name} step {step}")
+    state, their_state = opt.state_dict()["state"][0], topt.state_dict()["state"][0]
+    assert sorted(state) == sorted(their_state)
+    for key, value in their_state.items():
+        np.testing.assert_allclose(np.asarray(state[key], dtype=float),
+                                   value.double().numpy(), rtol=1e-6, err_msg=key)
+    if "ax" in their_state:                                  # ASGD's averaged iterate
+        np.testing.assert_allclose(state["ax"], their_state["ax"].numpy(), rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["nadam", "rprop", "asgd_averaging"])
+def test_state_dict_round_trip_continues_identically(name):
+    cls, kwargs = OPTIMIZERS[name]
+    ours, loss = _ours()
+    opt = getattr(optim, cls)(ours, **kwargs)
+    for _ in range(5):
+        opt.zero_grad()
+        loss().backward()
+        opt.step()
+    saved = opt.state_dict()
+    twin_params = [chainrule.tensor(p.numpy().copy(), requires_grad=True) for p in ours]
+    twin = getattr(optim, cls)(twin_params, **kwargs)
+    twin.load_state_dict(saved)
+    for params, optimizer in ((ours, opt), (twin_params, twin)):
+        optimizer.zero_grad()
+        w, b = params
+        (chainrule.nn.functional.cross_entropy(chainrule.tensor(X) @ w.T + b, chainrule.tensor(Y))
+         + 0.1 * (w ** 4).sum()).backward()
+        optimizer.step()
+    for p, q in zip(ours, twin_params):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+def test_pytorch_positional_arguments_and_refused_options():
+    w = chainrule.tensor([1.0], requires_grad=True)
+    assert optim.Adadelta([w], 0.5, 0.8, 1e-5, 0.1, None).defaults["rho"] == 0.8
+    assert optim.ASGD([w], 0.1, 1e-3, 0.5, 100.0, 0.0, None, True).defaults["maximize"]
+    with pytest.raises(ArgumentError, match="capturable"):
+        optim.RAdam([w], capturable=True)
+    with pytest.raises(ArgumentError, match="etas"):
+        optim.Rprop([w], etas=(1.5, 1.2))
+    with pytest.raises(ArgumentError, match="rho"):
+        optim.Adadelta([w], rho=1.5)
