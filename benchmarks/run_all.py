@@ -8,7 +8,8 @@ import subprocess
 import sys
 
 BENCHMARKS = ["op_overhead", "seed_example", "mlp_train", "mlp_infer", "linreg_gd",
-              "newton_vs_adam", "memory", "conv_train", "distributed_scaling", "data_loading"]
+              "newton_vs_adam", "memory", "conv_train", "distributed_scaling", "data_loading",
+              "gpt_train"]
 
 
 def main():
