@@ -45,11 +45,14 @@ def blas_report():
 
 
 def torch_or_none(threads=None):
+    """PyTorch with ``threads`` threads (default: OMP_NUM_THREADS if set, else every core), or
+    None when it is not installed."""
     try:
         import torch
     except ImportError:
         return None
-    torch.set_num_threads(threads or os.cpu_count() or 1)
+    torch.set_num_threads(threads or int(os.environ.get("OMP_NUM_THREADS", 0))
+                          or os.cpu_count() or 1)
     return torch
 
 
@@ -57,17 +60,25 @@ def ratio(a, b):
     return float("nan") if not b else a / b
 
 
-def isolated(module, function, *args):
+def isolated(module, function, *args, threads=None):
     """Run ``module.function(*args)`` in a fresh Python process and return its (JSON) result,
-    so thread pools of different libraries (OpenBLAS, PyTorch's OpenMP) never compete."""
+    so thread pools of different libraries (OpenBLAS, PyTorch's OpenMP) never compete.
+    ``threads`` caps both libraries' thread pools in that process (None: as configured).
+    A failing child's error output is shown."""
     import json
     import subprocess
     import sys
     here = os.path.dirname(os.path.abspath(__file__))
     code = (f"import sys, json; sys.path.insert(0, {here!r}); import {module}; "
             f"print(json.dumps({module}.{function}(*{list(args)!r})))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    env = dict(os.environ)
+    if threads is not None:
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[name] = str(threads)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    if out.returncode:
+        raise RuntimeError(f"{module}.{function}{tuple(args)} failed in its process:\n"
+                           + out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -13,8 +13,8 @@ round's ratio is taken from that round's pair, and the medians are printed.
 
     python benchmarks/conv_train.py [--quick] [--rounds N]
 
-``--quick`` (CI) runs the cross-checks and one short round, and fails when the libraries
-disagree.
+``--quick`` (CI) runs the cross-checks and one short single-threaded round (its speeds
+say nothing), and fails when the libraries disagree.
 """
 import sys
 
@@ -90,9 +90,10 @@ def state_of(net):
 
 # ---------------------------------------------------------------- agreement
 
-def cross_check(model):
+def cross_check(model, perturb=0.0):
     """First losses (float32) and every gradient (float64) of both libraries, from the same
-    weights and batch; returns the largest relative differences."""
+    weights and batch; returns the largest relative differences. ``perturb`` nudges
+    PyTorch's weights (to see the check fail)."""
     import torch
     import chainrule
     from chainrule import nn
@@ -100,7 +101,8 @@ def cross_check(model):
     report = {}
     for dtype in ("float32", "float64"):
         ours = chainrule_model(model, dtype)
-        theirs = torch_model(model, state_of(ours))
+        theirs = torch_model(model, {k: v + perturb if v.dtype.kind == "f" else v
+                                     for k, v in state_of(ours).items()})
         x, y = batch(model, size, shape, dtype)
         loss = nn.CrossEntropyLoss()(ours(chainrule.tensor(x)), chainrule.tensor(y))
         loss.backward()
@@ -118,13 +120,23 @@ def cross_check(model):
     return report
 
 
+def cross_checks():
+    return {model: cross_check(model) for model in ("lenet", "resnet")}
+
+
 TOLERANCE = {"loss_float32": 1e-4, "loss_float64": 1e-10, "grad_float64": 1e-8}
+
+
+def disagreements(report):
+    """The entries of a cross-check report over their tolerance."""
+    return [k for k, v in report.items() if not v <= TOLERANCE[k]]
 
 
 # ---------------------------------------------------------------- timing (one process each)
 
-def samples_per_second(which, case, steps):
-    """One contender's median speed on ``case``, timed in this process."""
+def samples_per_second(which, case, steps, repeat=5):
+    """One contender's median speed on ``case`` (``repeat`` timings of ``steps`` steps after
+    two warm-up runs), timed in this process."""
     model, size, shape, mode = CASES[case]
     x, y = batch(model, size, shape)
     if which == "chainrule":
@@ -169,11 +181,11 @@ def samples_per_second(which, case, steps):
                     opt.zero_grad()
                     torch.nn.functional.cross_entropy(net(tx), ty).backward()
                     opt.step()
-    return steps * size / median_time(run, repeat=5, warmup=2)
+    return steps * size / median_time(run, repeat=repeat, warmup=2 if repeat > 1 else 1)
 
 
 def main(quick=False, rounds=None):
-    rounds = rounds or (1 if quick else 11)
+    rounds = rounds or (1 if quick else 7)
     print(f"conv_train: same weights and batches in both libraries; each library timed in its "
           f"own fresh process, {rounds} round(s) taken in turn; medians of per-round ratios")
     print(blas_report())
@@ -181,18 +193,19 @@ def main(quick=False, rounds=None):
     if torch_or_none() is None:
         print("  PyTorch not installed: chainrule timings only")
     else:
-        for model in ("lenet", "resnet"):
-            report = isolated("conv_train", "cross_check", model)
-            bad = [k for k, v in report.items() if not v <= TOLERANCE[k]]
+        reports = isolated("conv_train", "cross_checks", threads=1)
+        for model, report in reports.items():
+            bad = disagreements(report)
             failed |= bool(bad)
             print(f"  agreement {model}: " + ", ".join(f"{k} {v:.1e}" for k, v in report.items())
                   + ("  DISAGREE: " + ", ".join(bad) if bad else "  (ok)"))
     for case in CASES:
-        steps = 3 if quick else (5 if case == "resnet_train" else 20)
+        steps = 1 if quick else (4 if case == "resnet_train" else 10)
         speeds = {"chainrule": [], "pytorch": []}
         for _ in range(rounds):
             for which in speeds:
-                value = isolated("conv_train", "samples_per_second", which, case, steps)
+                value = isolated("conv_train", "samples_per_second", which, case, steps,
+                                 1 if quick else 5, threads=1 if quick else None)
                 if value is not None:
                     speeds[which].append(value)
         line = f"  {case:13s} chainrule {np.median(speeds['chainrule']):8.0f} samples/s"

@@ -217,13 +217,21 @@ def test_each_path_passes_gradcheck_and_gradgradcheck(kernel, stride, padding, d
     check(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups), x, w, b)
 
 
-def test_conv_output_is_channel_major_and_feeds_the_next_convolution_without_a_copy():
-    x = chainrule.randn(4, 3, 9, 9)
-    y = F.conv2d(x, chainrule.randn(5, 3, 3, 3))
-    assert y._data.transpose(1, 0, 2, 3).base is not None
-    z = F.conv2d(y, chainrule.randn(2, 5, 1, 1))          # pointwise: reads y in place
-    expected = np.einsum("nchw,oc->nohw", y.numpy(), chainrule.randn(2, 5, 1, 1).numpy()[..., 0, 0])
-    assert z.shape == expected.shape
+@pytest.mark.parametrize("layer", [
+    lambda x: F.conv2d(x, chainrule.randn(5, 3, 3, 3), chainrule.randn(5), padding=1),
+    lambda x: F.conv2d(x, chainrule.randn(4, 3, 1, 1), stride=2),
+    lambda x: F.conv_transpose2d(x, chainrule.randn(3, 2, 2, 2), stride=2),
+    lambda x: F.max_pool2d(x, 2),
+    lambda x: F.avg_pool2d(x, 3, 2, 1),
+    lambda x: F.batch_norm(x, None, None, training=True),
+])
+def test_outputs_are_contiguous_as_in_pytorch_so_view_works(layer):
+    """The classic ``x.view(x.size(0), -1)`` after a layer (PyTorch's outputs are contiguous)."""
+    x = chainrule.tensor(laid_out(np.random.default_rng(0).standard_normal((4, 3, 8, 8)),
+                                  "channels_last").astype(np.float32))
+    y = layer(x)
+    assert y.is_contiguous()
+    assert y.view(4, -1).shape == (4, y.numel() // 4)
 
 
 def test_conv2d_rejects_mismatched_dtypes_and_bias_shapes():

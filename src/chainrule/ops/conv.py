@@ -1,18 +1,20 @@
 """Convolution on NCHW arrays: im2col and one matrix product per group and chunk of images.
 
-Inside, arrays are channel-major, (C, N, H, W) in memory: the im2col matrix of a chunk of
-images is (C/G * kh * kw, images * OH * width) per group, and a layer's output comes straight
-out of the matrix products with no transposing copy (it is handed on as an (N, C, H, W) view;
-elementwise ops keep that layout, so the next convolution reads it contiguously again).
+Arrays come in and go out as PyTorch has them (outputs contiguous (N, C, H, W)); inside, the
+im2col matrix of a chunk of images is channel-major, (C/G * kh * kw, images * OH * width) per
+group, so that one matrix product per group covers the whole chunk with long rows (a product
+per image would be too narrow to run fast for small images). The products are turned back
+into an NCHW array in one copy that also crops the padded-width rows and adds the bias.
 
 The batch is taken a few images at a time, so that a chunk's im2col matrix (about
 ``CHUNK_BYTES``) stays in cache between being written and being multiplied: a whole batch's
-matrix is many megabytes that would otherwise go out to memory and come back. Nothing of it
-is kept for backward; the weight gradient rebuilds each chunk's matrix, which costs less
-than the memory traffic of keeping it. How a chunk's matrix is built:
+matrix is many megabytes that would otherwise go out to memory and come back. A batch that
+fits in one chunk keeps its matrix for the weight gradient; a larger one does not, and the
+weight gradient rebuilds each chunk's matrix, which costs less than the memory traffic of
+keeping them. How a chunk's matrix is built:
 
-* ``pointwise`` (1x1, no padding): the input itself (stride 1: no copy, no chunks) or one
-  strided copy;
+* ``pointwise`` (1x1, no padding): one strided copy (none at all for a stride-1 input that is
+  channel-major in memory already);
 * ``flat`` (stride 1): each window row is a contiguous run of the flattened padded image,
   read at full padded width (the extra columns of each output row are cropped afterwards);
 * ``patches`` (stride = kernel, no padding, no dilation): one reshaping copy;
@@ -85,7 +87,8 @@ class ConvGeometry:
 
     # ------------------------------------------------------------ im2col
     def fill_columns(self, images, cols, kh, kw):
-        """Write the im2col matrix of ``images`` (C, m, H, W) into ``cols`` (G, K, m * L)."""
+        """Write the im2col matrix of ``images`` (C, m, H, W), any strides (a chunk of x seen
+        channel-major), into ``cols`` (G, K, m * L)."""
         c, m, h, w = images.shape
         oh, ow = self.output_size(h, w, kh, kw)
         (sh, sw), (dh, dw) = self.stride, self.dilation
@@ -266,12 +269,18 @@ def _convolve(geometry, x, w, keep_columns=False):
     return y, layout, (cols if keep_columns and end - first == n else None)
 
 
-def _output_view(y, layout, out_hw=None):
-    """The (N, O, OH, OW) view of the (G, O/G, N * L) products (cropped to ``out_hw``)."""
+def _to_nchw(y, layout, out_hw=None, bias=None):
+    """The (G, O/G, N * L) products as a contiguous (N, O, OH, OW) array (cropped to
+    ``out_hw``), with ``bias`` (O,) added first into the products' contiguous rows."""
     g, og, total = y.shape
     n = total // layout.per_image
     oh, ow = out_hw or (layout.oh, layout.ow)
-    return _view(y, (g * og, n, layout.oh, layout.width))[:, :, :oh, :ow].transpose(1, 0, 2, 3)
+    if bias is not None:
+        rows = _view(y, (g * og, total))
+        backend.xp.add(rows, bias.reshape(-1, 1), out=rows)
+    out = workspace.empty((n, g * og, oh, ow), y.dtype)
+    out[...] = _view(y, (g * og, n, layout.oh, layout.width))[:, :, :oh, :ow].transpose(1, 0, 2, 3)
+    return out
 
 
 def _as_convolution(geometry, w, x_hw, out_hw):
@@ -296,22 +305,24 @@ def _as_convolution(geometry, w, x_hw, out_hw):
 
 
 def _input_gradient(geometry, rows, w, x_shape, out_hw):
-    """im2col^T(W^T @ rows): the (N, C, H, W) input gradient (channel-major memory) of the
-    products' gradient ``rows`` (G, O/G, N * L) of an (OH, OW) = ``out_hw`` output."""
+    """im2col^T(W^T @ rows): the contiguous (N, C, H, W) input gradient of the products'
+    gradient ``rows`` (G, O/G, N * L) of an (OH, OW) = ``out_hw`` output."""
     xp = backend.xp
     n, c, h, width = x_shape
     layout = _Layout(geometry, (h, width), w.shape, out_hw)
     weight_t = _grouped_weight(w, geometry.groups).transpose(0, 2, 1)        # (G, K, O/G)
-    images = workspace.empty((c, n, h, width), rows.dtype)
+    gx = workspace.empty(x_shape, rows.dtype)
     if layout.direct(geometry) and (layout.oh, layout.ow) == (h, width):
-        xp.matmul(weight_t, rows, out=_view(images, (geometry.groups, -1, n * h * width)))
-        return images.transpose(1, 0, 2, 3)
+        products = xp.matmul(weight_t, rows)                                 # (G, C/G, N*H*W)
+        gx[...] = _view(products, (c, n, h, width)).transpose(1, 0, 2, 3)
+        return gx
+    images = _channel_major(gx)
     for first, end, cols in _column_chunks(geometry, layout, n, rows.dtype):
         span = slice(first * layout.per_image, end * layout.per_image)
         xp.matmul(weight_t, rows[:, :, span], out=cols)
         geometry.add_columns(cols, images[:, first:end], layout.kh, layout.kw,
                              (layout.oh, layout.ow))
-    return images.transpose(1, 0, 2, 3)
+    return gx
 
 
 def _weight_gradient(geometry, x, rows, w_shape, cols=None):
@@ -379,13 +390,9 @@ class Conv(Function):
         # a batch that fits in one chunk keeps its im2col matrix for the weight gradient
         y, layout, cols = _convolve(self.geometry, x, w, keep_columns=need_w)
         self.save_for_backward(x if need_w else None, w if need_x else None, cols)
-        o = w.shape[0]
-        if b is not None:
-            flat = _view(y, (o, -1))
-            backend.xp.add(flat, b.reshape(o, 1), out=flat)
         if self.out_hw == (layout.oh, layout.ow):
             self.out_hw = None
-        return _output_view(y, layout, self.out_hw)
+        return _to_nchw(y, layout, self.out_hw, b)
 
     def backward(self, gy):
         x, w, cols = self.saved_tensors
@@ -421,7 +428,7 @@ class ConvInputGrad(Function):
         convolution = _as_convolution(self.geometry, w, self.x_hw, g.shape[2:])
         if convolution is not None:
             y, layout, _ = _convolve(convolution[0], g, convolution[1])
-            return _output_view(y, layout)
+            return _to_nchw(y, layout)
         if rows is None:
             width = self.geometry.width(self.x_hw[1], *w.shape[2:])
             rows = _product_rows(g, groups, (g.shape[2], width))

@@ -13,8 +13,7 @@ computed on arrays. When the backward pass is itself recorded (``create_graph=Tr
 same formula is written with chainrule ops from the saved input instead, so second
 derivatives are exact; both give the same values.
 
-Channels are reduced on an (A, C, B) view of x, which is free both for NCHW arrays and for
-the channel-major arrays the convolutions produce; outputs keep x's layout.
+Channels are reduced on an (N, C, rest) view of x; outputs are contiguous, as PyTorch's.
 """
 from .. import backend
 from ..autograd.function import Function
@@ -22,33 +21,18 @@ from ..autograd.grad_mode import state
 from . import workspace
 
 
-def _channel_major(x):
-    """Is x (N, C, ...) laid out channel-major, (C, N, ...) in memory (as convolutions leave
-    their outputs)?"""
-    return x.shape[0] > 1 and x.swapaxes(0, 1).flags.c_contiguous
-
-
-def _rows(a, channel_major):
-    """a (N, C, ...) as an (A, C, B) array: (1, C, N * rest) when ``channel_major``, else
-    (N, C, rest); a view when a is laid out so, else a copy in workspace memory."""
-    n, c = a.shape[:2]
-    source = a.swapaxes(0, 1) if channel_major else a
-    if not source.flags.c_contiguous:
-        copy = workspace.empty(source.shape, source.dtype)
-        copy[...] = source
-        source = copy
-    return source.reshape(1, c, -1) if channel_major else source.reshape(n, c, -1)
-
-
-def _unrows(rows, shape, channel_major):
-    """The inverse of ``_rows``: an (A, C, B) array back to (N, C, ...) (a view)."""
-    if channel_major:
-        return rows.reshape((shape[1], shape[0]) + tuple(shape[2:])).swapaxes(0, 1)
-    return rows.reshape(shape)
+def _rows(a):
+    """a (N, C, ...) as an (N, C, rest) array: a view when a is contiguous, else a copy in
+    workspace memory."""
+    if not a.flags.c_contiguous:
+        copy = workspace.empty(a.shape, a.dtype)
+        copy[...] = a
+        a = copy
+    return a.reshape(a.shape[0], a.shape[1], -1)
 
 
 def _channel_dot(a, b):
-    """Per channel, the sum over axes 0 and 2 of a * b ((A, C, B) arrays), with no
+    """Per channel, the sum over axes 0 and 2 of a * b ((N, C, B) arrays), with no
     temporary array: one batched dot product per channel."""
     if a.shape[0] == 1:
         return backend.xp.matmul(a[0][:, None, :], b[0][:, :, None]).reshape(-1)
@@ -72,8 +56,7 @@ class BatchNorm(Function):
         xp = backend.xp
         weight = affine[0] if self.has_weight else None
         bias = affine[-1] if self.has_bias else None
-        self.channel_major = _channel_major(x)
-        rows = _rows(x, self.channel_major)
+        rows = _rows(x)
         count = rows.shape[0] * rows.shape[2]
         mean = rows.sum(axis=(0, 2)) / count
         centered = workspace.empty(rows.shape, rows.dtype)
@@ -88,7 +71,7 @@ class BatchNorm(Function):
         if True in self.needs_input_grad:
             self.save_for_backward(x, weight, mean, inv_std)
         self.count = count
-        return _unrows(y, x.shape, self.channel_major)
+        return y.reshape(x.shape)
 
     def backward(self, gy):
         x, weight, mean, inv_std = self.saved_tensors
@@ -110,7 +93,7 @@ class BatchNorm(Function):
 
     def _fused_backward(self, gy, x, weight, mean, inv_std):
         xp = backend.xp
-        g, rows = _rows(gy, self.channel_major), _rows(x, self.channel_major)
+        g, rows = _rows(gy), _rows(x)
         count = self.count
         centered = workspace.empty(rows.shape, rows.dtype)
         xp.subtract(rows, _per_channel(mean), out=centered)
@@ -124,7 +107,7 @@ class BatchNorm(Function):
                     out=centered)
         gx += centered
         gx += _per_channel(-scale * gbias / count)
-        return _unrows(gx, x.shape, self.channel_major), gweight, gbias
+        return gx.reshape(x.shape), gweight, gbias
 
     def _recorded_backward(self, gy, x, weight):
         axes = (0,) + tuple(range(2, x.ndim))

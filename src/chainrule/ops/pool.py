@@ -10,8 +10,7 @@ output. Other windows (overlapping, padded) take one strided pass per kernel off
 The gradient of max pooling goes to one position per window, chosen as PyTorch chooses it:
 the first maximum in row-major order, or the last NaN when the window holds a NaN.
 
-Outputs keep the memory layout of the input (channel-major stays channel-major), so the
-elementwise passes read and write contiguously; large arrays come from the reused memory of
+Outputs are contiguous NCHW arrays, as PyTorch's; large arrays come from the reused memory of
 :mod:`chainrule.ops.workspace`.
 """
 import numpy
@@ -67,7 +66,7 @@ class PoolGeometry:
     def gradient_image(self, like, x_shape, zero_all):
         """An (N, C, H, W) array in ``like``'s layout, all zeros (``zero_all``) or zeros only
         in the rows and columns past the last whole window (they get no gradient)."""
-        image = _empty_in_layout(x_shape, like)
+        image = _empty_output(x_shape, like)
         kh, kw = self.kernel
         oh, ow = self.out_hw(*x_shape[2:])
         if zero_all:
@@ -133,7 +132,7 @@ class PoolGeometry:
         xp = backend.xp
         offsets = self.offsets(x, -numpy.inf)
         _, first = next(offsets)
-        best = _empty_in_layout(first.shape, x)
+        best = _empty_output(first.shape, x)
         best[...] = first
         argmax = None
         if with_argmax:
@@ -159,14 +158,10 @@ class PoolGeometry:
         return padded[:, :, ph:ph + h, pw:pw + w]
 
 
-def _empty_in_layout(shape, like, dtype=None):
-    """An (N, C, ...) array of ``shape`` laid out in memory as ``like`` is: channel-major when
-    ``like`` is (so elementwise passes between the two run contiguously)."""
-    dtype = like.dtype if dtype is None else dtype
-    if like.ndim == 4 and like.strides[1] > like.strides[0] and shape[0] > 1:
-        n, c, h, w = shape
-        return workspace.empty((c, n, h, w), dtype).transpose(1, 0, 2, 3)
-    return workspace.empty(shape, dtype)
+def _empty_output(shape, like, dtype=None):
+    """A contiguous array of ``shape`` (``like``'s dtype unless given), in workspace memory:
+    outputs are laid out as PyTorch's, whatever the input's strides."""
+    return workspace.empty(shape, like.dtype if dtype is None else dtype)
 
 
 def _small_tiles(geometry):
@@ -185,7 +180,7 @@ class MaxPool(Function):
         need = self.needs_input_grad[0]
         if _small_tiles(geometry):
             views = geometry.tile_views(x)
-            y = _empty_in_layout(views[0].shape, x)
+            y = _empty_output(views[0].shape, x)
             backend.xp.maximum(views[0], views[1], out=y) if len(views) > 1 else \
                 backend.xp.copyto(y, views[0])
             for values in views[2:]:
@@ -259,7 +254,7 @@ class MaxPoolGather(Function):
         if _small_tiles(self.geometry):
             finite = bool(xp.isfinite(x).all())
             views = self.geometry.tile_views(x)
-            out = _empty_in_layout(views[0].shape, x)
+            out = _empty_output(views[0].shape, x)
             _masked(views[0], self.chosen[0], finite, out=out)
             for values, mask in zip(views[1:], self.chosen[1:]):
                 out += _masked(values, mask, finite)
@@ -285,7 +280,7 @@ class AvgPool(Function):
         self.x_shape = x.shape
         if _small_tiles(geometry):
             views = geometry.tile_views(x)
-            total = _empty_in_layout(views[0].shape, x)
+            total = _empty_output(views[0].shape, x)
             xp.copyto(total, views[0])
             for values in views[1:]:
                 xp.add(total, values, out=total)
