@@ -442,3 +442,18 @@ def test_multihead_attention_errors_name_the_problem(build, call, error, match):
     with pytest.raises(error, match=match):
         layer = build()
         call(layer, chainrule.randn(5, 2, 4))
+
+
+@pytest.mark.parametrize("need_weights, masked", [(False, False), (False, True), (True, True)])
+def test_multi_head_attention_forward_gradients_first_and_second_order(need_weights, masked):
+    x, memory = make((2, 1, 4), 0), make((3, 1, 4), 1)
+    w, b, ow, ob = make((12, 4), 2), make((12,), 3), make((4, 4), 4), make((4,), 5)
+    mask = chainrule.tensor(np.array([[False, True, False], [False, False, True]])) \
+        if masked else None
+
+    def attention(x, memory, w, b, ow, ob):
+        out, weights = F.multi_head_attention_forward(
+            x, memory, memory, 4, 2, w, b, None, None, False, 0.0, ow, ob,
+            need_weights=need_weights, attn_mask=mask)
+        return out if weights is None else chainrule.cat([out.flatten(), weights.flatten()])
+    check(attention, x, memory, w, b, ow, ob)
