@@ -84,6 +84,11 @@ SQUARE_CASES = {
     "matrix_power_5": (lambda a: linalg.matrix_power(a, 5) / 100, well_conditioned),
     "matrix_power_-2": (lambda a: linalg.matrix_power(a, -2), well_conditioned),
     "pinv_hermitian": (lambda a: linalg.pinv(a + a.mT, hermitian=True), symmetric_half),
+    "matrix_exp": (lambda a: linalg.matrix_exp(a / 4), well_conditioned),
+    "solve_triangular": (lambda a: linalg.solve_triangular(a, a.mT, upper=True),
+                         well_conditioned),
+    "solve_triangular_unit_right": (lambda a: linalg.solve_triangular(
+        a / 4, a, upper=False, left=False, unitriangular=True), well_conditioned),
 }
 
 
@@ -320,6 +325,15 @@ def _torch_cases():
         ("lstsq_broadcast", lambda a, b: linalg.lstsq(a, b).solution,
          lambda a, b: L.lstsq(a, b).solution,
          [with_singular_values((1,), 4, 2, 8), _rng(9).standard_normal((3, 4, 2))]),
+        ("matrix_exp", lambda a: a.matrix_exp(), lambda a: a.matrix_exp(), [SQ / 4]),
+        ("solve_triangular", lambda a, b: linalg.solve_triangular(a, b, upper=True),
+         lambda a, b: L.solve_triangular(a, b, upper=True), [SQ, rhs]),
+        ("solve_triangular_lower_unit_right", lambda a, b: linalg.solve_triangular(
+            a, b, upper=False, left=False, unitriangular=True),
+         lambda a, b: L.solve_triangular(a, b, upper=False, left=False, unitriangular=True),
+         [SQ, np.swapaxes(rhs, -1, -2)]),
+        ("linalg.diagonal", lambda a: linalg.diagonal(a, offset=1),
+         lambda a: L.diagonal(a, offset=1), [SQ]),
         ("matrix_power_0", lambda a: linalg.matrix_power(a, 0), lambda a: L.matrix_power(a, 0),
          [SQ]),
         ("matrix_power_7", lambda a: linalg.matrix_power(a, 7), lambda a: L.matrix_power(a, 7),
@@ -560,6 +574,11 @@ def test_methods_and_aliases():
     (lambda: chainrule.cholesky_solve(chainrule.ones(2), chainrule.eye(2)), ShapeError,
      "at least 2"),
     (lambda: linalg.pinv(chainrule.ones(2, 3), hermitian=True), ShapeError, "square"),
+    (lambda: linalg.solve_triangular(chainrule.eye(2), chainrule.ones(2), upper=True),
+     ShapeError, "at least 2 dimensions"),
+    (lambda: linalg.solve_triangular(chainrule.eye(2), chainrule.ones(3, 1), upper=True),
+     ShapeError, "Incompatible"),
+    (lambda: linalg.matrix_exp(chainrule.ones(2, 3)), ShapeError, "square"),
 ])
 def test_bad_input_raises_a_chainrule_error(call, error, match):
     with pytest.raises(error, match=match):
@@ -616,3 +635,15 @@ def test_onnx_round_trip_of_det_norms_and_products(tmp_path):
         expected = model(chainrule.tensor(x)).numpy()
     np.testing.assert_allclose(session.run(None, {"input": x})[0], expected, rtol=1e-5,
                                atol=1e-5)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name, shapes", [
+    ("addmm_", [(2, 2), (2, 3), (3, 2)]), ("addmv_", [(2,), (2, 3), (3,)]),
+    ("baddbmm_", [(2, 2, 2), (2, 2, 3), (2, 3, 2)]), ("addbmm_", [(2, 2), (4, 2, 3), (4, 3, 2)]),
+    ("addr_", [(2, 3), (2,), (3,)]),
+])
+def test_inplace_products_match_pytorch(torch, name, shapes):
+    arrays = [_rng(i).standard_normal(s) for i, s in enumerate(shapes)]
+    compare(lambda *xs: getattr(xs[0] * 1.0, name)(*xs[1:], beta=0.5, alpha=-2.0),
+            lambda *ts: getattr(ts[0] * 1.0, name)(*ts[1:], beta=0.5, alpha=-2.0), *arrays)

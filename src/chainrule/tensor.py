@@ -682,6 +682,22 @@ class Tensor(TensorBase):
     baddbmm = linalg.baddbmm
     addbmm = linalg.addbmm
     addr = linalg.addr
+    matrix_exp = decompositions.matrix_exp
+
+    def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
+        return self._inplace(_with_scales(linalg.addmm, beta, alpha), mat1, mat2)
+
+    def addmv_(self, mat, vec, *, beta=1, alpha=1):
+        return self._inplace(_with_scales(linalg.addmv, beta, alpha), mat, vec)
+
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return self._inplace(_with_scales(linalg.baddbmm, beta, alpha), batch1, batch2)
+
+    def addbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return self._inplace(_with_scales(linalg.addbmm, beta, alpha), batch1, batch2)
+
+    def addr_(self, vec1, vec2, *, beta=1, alpha=1):
+        return self._inplace(_with_scales(linalg.addr, beta, alpha), vec1, vec2)
 
     # ---- dtypes, devices and PyTorch idioms (issue 19.7)
 
@@ -831,6 +847,14 @@ class Tensor(TensorBase):
         else:
             indexing.assign(self, index, value)
             self._bump_version()
+
+
+def _with_scales(op, beta, alpha):
+    """``op`` (addmm, addr, ...) with its beta and alpha fixed, for the in-place forms."""
+    def scaled(x, a, b):
+        return op(x, a, b, beta=beta, alpha=alpha)
+    scaled.__name__ = op.__name__
+    return scaled
 
 
 def engine_edge_fn(tensor):

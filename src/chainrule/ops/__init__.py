@@ -48,8 +48,8 @@ from .distance import cdist  # noqa
 # ---- reductions (issue 19.5)
 from .reduction import (aminmax, count_nonzero, nanmean, nanquantile, nansum,  # noqa
                         quantile, std_mean, var_mean)
-from .decompositions import (cholesky_solve, det, inverse, logdet, matrix_power,  # noqa
-                             pinverse)
+from .decompositions import (cholesky_solve, det, inverse, logdet, matrix_exp,  # noqa
+                             matrix_power, pinverse)
 from .decompositions import torch_slogdet as slogdet, torch_svd as svd  # noqa
 from .linalg import (addbmm, addmm, addmv, addr, baddbmm, bmm, chain_matmul, cross,  # noqa
                      inner, kron, mm, mv, tensordot, vdot)

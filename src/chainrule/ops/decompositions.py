@@ -1,5 +1,6 @@
-"""Linear algebra on (batches of) matrices: inv, det, slogdet, solve, cholesky, qr, eigh, svd,
-pinv, lstsq, matrix_power, matrix_rank, cholesky_solve — the ``chainrule.linalg`` namespace.
+"""Linear algebra on (batches of) matrices: inv, det, slogdet, solve, solve_triangular,
+cholesky, cholesky_solve, qr, eigh, svd, pinv, lstsq, matrix_power, matrix_exp, matrix_rank —
+the ``chainrule.linalg`` namespace.
 
 Each op is one Function: forward calls NumPy's LAPACK routine; backward is PyTorch's formula
 (``torch/csrc/autograd/FunctionsManual.cpp``) written with chainrule ops, so second derivatives
@@ -473,6 +474,27 @@ def _tolerance(largest, atol, rtol):
     return backend.xp.maximum(atol, rtol * largest)
 
 
+class MatrixExp(Function):
+    """exp(A) = I + A + A^2/2! + ... (SciPy's Pade approximation with scaling and squaring).
+    PyTorch's backward (Mathias' block formula): gA is the upper-right block of
+    exp([[A^T, g], [0, A^T]]), itself a matrix_exp, so every order of derivative follows."""
+
+    def forward(self, a):
+        import scipy.linalg                     # a core dependency, as for the special ops
+        out = backend.xp.asarray(scipy.linalg.expm(a), dtype=a.dtype) if a.size else a.copy()
+        self.save_for_backward(a)
+        return out
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        n = a.shape[-1]
+        at = _mT(a)
+        zeros = _constant(a, backend.xp.zeros(a.shape))
+        block = concatenate([concatenate([at, g], axis=-1), concatenate([zeros, at], axis=-1)],
+                            axis=-2)
+        return MatrixExp()(block)[..., :n, n:]
+
+
 # ---------------------------------------------------------------- checks
 
 def _matrices(a, op, square=True, name="A"):
@@ -887,6 +909,45 @@ def matrix_power(A, n):
     return result
 
 
+def matrix_exp(A):
+    """The matrix exponential of each square matrix (batched); differentiable to any order.
+
+    >>> import chainrule
+    >>> chainrule.linalg.matrix_exp(chainrule.tensor([[0.0, 1.0], [0.0, 0.0]])).tolist()
+    [[1.0, 1.0], [0.0, 1.0]]
+    """
+    return MatrixExp()(_matrices(A, "linalg.matrix_exp"))
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+    """The solution X of A X = B (``left=False``: X A = B) reading only A's upper (``upper=
+    True``) or lower triangle, with ones on the diagonal when ``unitriangular``; A's gradient
+    is confined to that triangle, as PyTorch's. Batch dimensions broadcast.
+
+    >>> import chainrule
+    >>> A = chainrule.tensor([[2.0, 1.0], [5.0, 4.0]])
+    >>> chainrule.linalg.solve_triangular(A, chainrule.ones(2, 1), upper=True).tolist()
+    [[0.375], [0.25]]
+    """
+    op = "linalg.solve_triangular"
+    _matrices(A, op)
+    _matrices(B, op, square=False, name="B")
+    _same_dtype(A, B, op)
+    n = A.shape[-1]
+    if (B.shape[-2] if left else B.shape[-1]) != n:
+        raise ShapeError(f"{op}: Incompatible shapes of A and B for the equation "
+                         f"{'AX = B' if left else 'XA = B'} ({n}x{n} and "
+                         f"{B.shape[-2]}x{B.shape[-1]})")
+    _batch_shape(A.shape[:-2], B.shape[:-2], op)
+    triangle = _triu(A, 1 if unitriangular else 0) if upper else \
+        _tril(A, -1 if unitriangular else 0)
+    if unitriangular:
+        triangle = triangle + _eye(A, n)
+    if left:
+        return _solve(triangle, B)
+    return _mT(_solve(_mT(triangle), _mT(B)))
+
+
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
     """The number of singular values (|eigenvalues| with ``hermitian=True``) above
     max(atol, rtol * largest), as int64 (no gradient). Tolerances default as in :func:`pinv`.
@@ -911,4 +972,4 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
 
 __all__ = ["inv", "inverse", "det", "slogdet", "logdet", "solve", "cholesky", "cholesky_solve",
            "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv", "pinverse", "lstsq",
-           "matrix_power", "matrix_rank"]
+           "matrix_power", "matrix_rank", "matrix_exp", "solve_triangular"]
