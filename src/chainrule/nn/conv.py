@@ -70,7 +70,8 @@ class Conv2d(_ConvNd):
                          _pair(dilation, "dilation"), groups, bias, dtype)
 
     def forward(self, x):
-        return conv2d(match_dtype(x, self.weight, "Conv2d"), self.weight, self.bias, self.stride,
+        weight = self.weight            # read once: a parametrized weight is computed per read
+        return conv2d(match_dtype(x, weight, "Conv2d"), weight, self.bias, self.stride,
                       self.padding, self.dilation, self.groups)
 
 
@@ -89,7 +90,8 @@ class Conv1d(_ConvNd):
                          padding, int(dilation), groups, bias, dtype)
 
     def forward(self, x):
-        return conv1d(match_dtype(x, self.weight, "Conv1d"), self.weight, self.bias, self.stride,
+        weight = self.weight
+        return conv1d(match_dtype(x, weight, "Conv1d"), weight, self.bias, self.stride,
                       self.padding, self.dilation, self.groups)
 
 
@@ -111,7 +113,8 @@ class ConvTranspose2d(_ConvNd):
         self.output_padding = _pair(output_padding, "output_padding")
 
     def forward(self, x):
-        return conv_transpose2d(match_dtype(x, self.weight, "ConvTranspose2d"), self.weight,
+        weight = self.weight
+        return conv_transpose2d(match_dtype(x, weight, "ConvTranspose2d"), weight,
                                 self.bias, self.stride, self.padding, self.output_padding,
                                 self.groups, self.dilation)
 
