@@ -550,3 +550,124 @@ def test_new_gates_export_to_onnx_and_run_in_onnxruntime(tmp_path):
     (out,) = session.run(None, {"input": x.numpy()})
     with chainrule.no_grad():
         np.testing.assert_allclose(out, model.eval()(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------- nn.utils, parallel
+
+from chainrule.nn.utils import parametrizations, parametrize  # noqa: E402
+
+PARAMETRIZED = [("Linear", (4, 3)), ("Conv2d", (2, 3, 3))]
+
+
+def _parametrized_pair(layer, args, how, **kwargs):
+    ours, theirs = getattr(nn, layer)(*args), getattr(torch.nn, layer)(*args).double()
+    getattr(parametrizations, how)(ours, **kwargs)
+    getattr(torch.nn.utils.parametrizations, how)(theirs, **kwargs)
+    assert type(ours).__name__ == type(theirs).__name__ == f"Parametrized{layer}"
+    same_keys = [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == same_keys
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    return ours, theirs
+
+
+def _layer_input(layer):
+    return normal(5, 4) if layer == "Linear" else normal(2, 2, 5, 5)
+
+
+@pytest.mark.parametrize("layer, args", PARAMETRIZED)
+@pytest.mark.parametrize("dim", [0, 1, None, -1])
+def test_weight_norm_parametrization_matches_pytorch(layer, args, dim):
+    ours, theirs = _parametrized_pair(layer, args, "weight_norm", dim=dim)
+    compare_modules(ours, theirs, _layer_input(layer))
+    new_weight = normal(*theirs.weight.shape)
+    ours.weight = chainrule.tensor(new_weight)               # through right_inverse
+    with torch.no_grad():
+        theirs.weight = torch.tensor(new_weight)
+    for name, value in theirs.state_dict().items():
+        np.testing.assert_allclose(ours.state_dict()[name].numpy(), value.numpy(), rtol=RTOL)
+    np.testing.assert_allclose(ours.weight.numpy(), new_weight, rtol=RTOL)
+
+
+@pytest.mark.parametrize("layer, args", PARAMETRIZED)
+def test_spectral_norm_parametrization_matches_pytorch(layer, args):
+    ours, theirs = _parametrized_pair(layer, args, "spectral_norm")
+    x = _layer_input(layer)
+    compare_modules(ours, theirs, x)                          # one power step, in training
+    compare_modules(ours, theirs, x, copy=False)              # the vectors moved alike
+    compare_modules(ours, theirs, x, train=False, copy=False)
+    sigma = np.linalg.svd(ours.weight.numpy().reshape(args[1] if layer == "Linear" else 3, -1),
+                          compute_uv=False)[0]
+    assert abs(sigma - 1) < 0.1
+
+
+def test_remove_parametrizations_keeps_the_value_as_pytorch():
+    ours, theirs = _parametrized_pair("Linear", (3, 2), "weight_norm")
+    copy_weights(ours, theirs)
+    parametrize.remove_parametrizations(ours, "weight")
+    torch.nn.utils.parametrize.remove_parametrizations(theirs, "weight")
+    assert type(ours) is nn.Linear and not parametrize.is_parametrized(ours)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["bias", "weight"]
+    np.testing.assert_allclose(ours.weight.numpy(), theirs.weight.detach().numpy(), rtol=RTOL)
+    other = nn.Linear(3, 2)
+    parametrizations.weight_norm(other, "bias")
+    assert parametrize.is_parametrized(other, "bias") and not parametrize.is_parametrized(
+        ours)                                                # one class per module
+    with pytest.raises(ArgumentError, match="no parametrization"):
+        parametrize.remove_parametrizations(other, "weight")
+
+
+def test_gradient_and_vector_utilities_match_pytorch():
+    ours, theirs = nn.Linear(3, 2).double(), torch.nn.Linear(3, 2).double()
+    copy_weights(ours, theirs)
+    x = normal(4, 3)
+    (ours(chainrule.tensor(x)) ** 3).sum().backward()
+    (theirs(torch.tensor(x)) ** 3).sum().backward()
+    assert nn.utils.clip_grad_value_(ours.parameters(), 0.5) is None
+    torch.nn.utils.clip_grad_value_(theirs.parameters(), 0.5)
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy())
+    vector = nn.utils.parameters_to_vector(ours.parameters())
+    np.testing.assert_allclose(vector.numpy(), torch.nn.utils.parameters_to_vector(
+        theirs.parameters()).detach().numpy())
+    assert vector.requires_grad
+    nn.utils.vector_to_parameters(chainrule.tensor(np.arange(8.0)), ours.parameters())
+    torch.nn.utils.vector_to_parameters(torch.arange(8.0, dtype=torch.float64),
+                                        theirs.parameters())
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.detach().numpy())
+    with pytest.raises(TypeError, match="expected a Tensor"):
+        nn.utils.vector_to_parameters(np.arange(8.0), ours.parameters())
+
+
+def test_data_parallel_runs_the_module_as_pytorch_without_gpus():
+    ours = nn.DataParallel(nn.Linear(3, 2), device_ids=[0, 1])
+    theirs = torch.nn.DataParallel(torch.nn.Linear(3, 2), device_ids=None)
+    same_layout(ours, theirs)
+    assert isinstance(ours.module, nn.Linear)
+    compare_modules(ours, theirs, normal(4, 3))
+    out = nn.parallel.data_parallel(ours.module, chainrule.ones(2, 3, dtype=chainrule.float64))
+    assert out.shape == (2, 2)
+
+
+def test_distributed_pytorch_names_in_a_world_of_one():
+    from chainrule import distributed
+    assert distributed.is_available() and not distributed.is_initialized()
+    with pytest.raises(ValueError, match="has not been initialized"):
+        distributed.get_rank()
+    distributed.init_process_group("gloo", init_method="env://", world_size=1, rank=0)
+    try:
+        assert (distributed.get_rank(), distributed.get_world_size()) == (0, 1)
+        with pytest.raises(ValueError, match="twice"):
+            distributed.init_process_group()
+        model = nn.parallel.DistributedDataParallel(nn.BatchNorm1d(2), device_ids=None,
+                                                    find_unused_parameters=True)
+        assert isinstance(model, distributed.DistributedDataParallel)
+        assert list(model.state_dict())[0] == "module.weight"
+        assert model(chainrule.randn(4, 2)).shape == (4, 2)
+        with pytest.raises(ArgumentError, match="device_ids"):
+            nn.parallel.DistributedDataParallel(nn.Linear(2, 1), device_ids=[0])
+    finally:
+        distributed.destroy_process_group()
+    assert not distributed.is_initialized()
+    with pytest.raises(ArgumentError, match="nccl"):
+        distributed.init_process_group("nccl")

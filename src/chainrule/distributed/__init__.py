@@ -9,3 +9,11 @@ from .runtime import (abort, all_gather, all_gather_objects, all_reduce, barrier
                       broadcast, init, is_distributed, is_main, rank, world_size)
 from .sampler import DistributedSampler  # noqa: F401
 from .sync_batchnorm import SyncBatchNorm, convert_sync_batchnorm  # noqa: F401,E402
+from .pytorch_names import (destroy_process_group, get_rank, get_world_size,  # noqa: F401,E402
+                            init_process_group, is_available, is_initialized)
+from . import pytorch_names as _pytorch_names  # noqa: E402
+from ..nn import parallel as _parallel  # noqa: E402
+
+# PyTorch's torch.nn.parallel.DistributedDataParallel is this package's DDP with PyTorch's
+# constructor; nn cannot import distributed (which builds on it), so it is installed from here.
+_parallel.DistributedDataParallel = _pytorch_names.DistributedDataParallel

@@ -1,5 +1,5 @@
 """Neural-network building blocks: Module, layers, losses, init, functional, utils."""
-from . import functional, init, utils  # noqa: F401
+from . import functional, init, parallel, utils  # noqa: F401
 from .activation import (CELU, ELU, GELU, GLU, SELU, Hardshrink, Hardsigmoid,  # noqa: F401
                          Hardswish, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU,
                          ReLU, ReLU6, RReLU, Sigmoid, SiLU, Softmax, Softmax2d, Softmin,
@@ -19,6 +19,7 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropy
 from .module import Module  # noqa: F401
 from .norm import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d,  # noqa: F401
                    InstanceNorm2d, InstanceNorm3d, LayerNorm, LocalResponseNorm)
+from .parallel import DataParallel  # noqa: F401
 from .parameter import Parameter  # noqa: F401
 from .rmsnorm import RMSNorm  # noqa: F401
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,  # noqa

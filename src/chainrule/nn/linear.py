@@ -55,7 +55,8 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
-        return F.linear(match_dtype(x, self.weight, "Linear"), self.weight, self.bias)
+        weight = self.weight            # read once: a parametrized weight is computed per read
+        return F.linear(match_dtype(x, weight, "Linear"), weight, self.bias)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -1,4 +1,5 @@
-"""Gradient clipping and parameter/vector conversion.
+"""Gradient clipping, parameter/vector conversion, and (in submodules, as PyTorch's)
+``rnn``, ``parametrize`` and ``parametrizations`` (weight_norm, spectral_norm).
 
 Clipping writes new gradient arrays rather than editing them in place: two parameters
 may share one gradient array (see the engine), and each must be scaled exactly once.
@@ -8,9 +9,11 @@ import math
 import numpy
 
 from ... import backend
+from ...errors import ArgumentTypeError, ShapeError
 from ...ops import cat
 from ...tensor import Tensor
 from . import rnn  # noqa: F401  (chainrule.nn.utils.rnn, as PyTorch's)
+from . import parametrizations, parametrize  # noqa: F401  (as PyTorch's)
 
 
 def _with_grads(parameters):
@@ -48,8 +51,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return Tensor(total)
 
 
-def clip_grad_value_(parameters, clip_value):
-    """Clip every gradient element into [-clip_value, clip_value].
+def clip_grad_value_(parameters, clip_value, foreach=None):
+    """Clip every gradient element into [-clip_value, clip_value] (``foreach`` is accepted
+    for PyTorch's signature; there is one implementation).
 
     >>> import chainrule
     >>> w = chainrule.tensor([1.0], requires_grad=True)
@@ -57,17 +61,41 @@ def clip_grad_value_(parameters, clip_value):
     >>> clip_grad_value_([w], 1.0); w.grad.tolist()
     [1.0]
     """
+    clip_value = float(clip_value)
     for p in _with_grads(parameters):
         p.grad = Tensor._make(backend.xp.clip(p.grad._data, -clip_value, clip_value), None)
 
 
 def parameters_to_vector(parameters):
+    """All parameters flattened and concatenated into one vector (differentiable, as
+    PyTorch's).
+
+    >>> import chainrule
+    >>> parameters_to_vector(chainrule.nn.Linear(2, 3).parameters()).shape
+    (9,)
+    """
     return cat([p.reshape(-1) for p in parameters])
 
 
-def vector_to_parameters(vector, parameters):
+def vector_to_parameters(vec, parameters):
+    """Copy consecutive slices of the vector ``vec`` into the parameters (not recorded).
+
+    >>> import chainrule
+    >>> layer = chainrule.nn.Linear(2, 1)
+    >>> vector_to_parameters(chainrule.tensor([1.0, 2.0, 3.0]), layer.parameters())
+    >>> layer.weight.tolist(), layer.bias.tolist()
+    ([[1.0, 2.0]], [3.0])
+    """
+    if not isinstance(vec, Tensor):
+        raise ArgumentTypeError(f"vector_to_parameters: expected a Tensor, but got "
+                                f"{type(vec).__name__}")
+    parameters = list(parameters)
+    total = sum(p.numel() for p in parameters)
+    if vec.ndim != 1 or vec.numel() != total:
+        raise ShapeError(f"vector_to_parameters: the parameters hold {total} values but the "
+                         f"vector has shape {vec.shape}")
     offset = 0
-    data = vector._data if isinstance(vector, Tensor) else vector
+    data = vec._data
     for p in parameters:
         n = p.numel()
         p._data[...] = data[offset:offset + n].reshape(p.shape)
