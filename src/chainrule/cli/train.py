@@ -27,20 +27,22 @@ LARGEST_LAYER = 1_000_000
 NUMPY_BLOW_UP = r"(overflow|invalid value|divide by zero) encountered"
 DATASETS = ("digits", "breast_cancer", "iris", "wine", "diabetes", "moons", "spiral",
             "toy_linear", "shapes")
-MODELS = ("mlp", "lenet", "resnet")
+MODELS = ("mlp", "lenet", "resnet", "gpt")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "elu", "leaky_relu", "silu", "softplus")
 
 # name: (parser, default, help); the command line flag is --name with - for _
 OPTIONS = {
-    "dataset": (common.choice(DATASETS, r"images:.+", "images:PATH"), "digits",
+    "dataset": (common.choice(DATASETS + ("text",), r"(images|text):.+",
+                              "images:PATH or text:PATH"), "digits",
                 "digits (default), breast_cancer, iris, wine, diabetes, moons, spiral, "
-                "toy_linear, shapes, or images:PATH (a folder with one sub-folder of images "
-                "per class)"),
+                "toy_linear, shapes, images:PATH (a folder with one sub-folder of images "
+                "per class), text:PATH (a text file, for --model gpt) or text (the Python "
+                "standard library's source files)"),
     "skip_bad_images": (common.boolean, False,
                         "with images:PATH, leave out unreadable image files (with a warning) "
                         "instead of stopping"),
     "model": (common.choice(MODELS), "mlp", "mlp (default), lenet or resnet (image datasets: "
-                                            "shapes, digits, images:PATH)"),
+                                            "shapes, digits, images:PATH), gpt (text)"),
     "hidden": (common.layer_sizes(LARGEST_LAYER), [128, 128, 128],
                "hidden layer sizes of the mlp, comma-separated positive integers "
                "(default 128,128,128)"),
@@ -135,12 +137,29 @@ def resolve_options(args):
     options = dict(DEFAULTS)
     options.update({k: v for k, v in saved.items() if k not in NOT_SAVED})
     options.update(given)
+    _text_defaults(options, dict(saved, **given))
     if options["lr"] is None:
         options["lr"] = DEFAULT_LR[options["optimizer"]]
     if options["model"] != "mlp" and "hidden" in given and options["hidden"] != \
             DEFAULTS["hidden"]:
         raise CommandError(f"--hidden is for --model mlp, not {options['model']}")
     return argparse.Namespace(**options)
+
+
+def _text_defaults(options, chosen):
+    """A text dataset trains a GPT and a GPT trains on text (the default corpus unless told);
+    a GPT trains with its own epochs, batch size and Adam learning rate unless told."""
+    from ..models.gpt import TRAINING_DEFAULTS
+    is_text = options["dataset"] == "text" or options["dataset"].startswith("text:")
+    if is_text and "model" not in chosen:
+        options["model"] = "gpt"
+    if options["model"] == "gpt" and "dataset" not in chosen:
+        options["dataset"] = "text"
+    if options["model"] != "gpt":
+        return
+    for name, value in TRAINING_DEFAULTS.items():
+        if name not in chosen and (name != "lr" or options["optimizer"] in ("adam", "adamw")):
+            options[name] = value
 
 
 def _saved_options(run_dir):
@@ -180,6 +199,8 @@ def load_split(options):
     if options.dataset.startswith("images:"):
         return images.image_folder_split(options.dataset[len("images:"):], seed=options.seed,
                                          skip_corrupt=options.skip_bad_images)
+    if options.dataset == "text" or options.dataset.startswith("text:"):
+        return datasets.text(options.dataset[len("text:"):] or None, seed=options.seed)
     if options.dataset == "digits" and options.model != "mlp":
         return datasets.digits(seed=options.seed, flat=False)
     return datasets.load(options.dataset, seed=options.seed)
@@ -204,7 +225,13 @@ def check_model_fits(options, split):
 
 
 def make_model(options, split):
-    from ..models import MLP, LeNet5, ResNet
+    from ..models import MLP, LeNet5, ResNet, gpt
+    if (options.model == "gpt") != (split.task == "language_model"):
+        raise CommandError(f"--model {options.model} and --dataset {options.dataset} do not go "
+                           "together: --model gpt trains on text (--dataset text or text:PATH), "
+                           "and text needs --model gpt")
+    if options.model == "gpt":
+        return gpt.for_text(split, dropout=options.dropout)
     if options.model == "mlp":
         return MLP(split.num_features, options.hidden, split.num_outputs, options.activation,
                    options.dropout)
@@ -225,7 +252,9 @@ def build(options):
     split = load_split(options)
     check_model_fits(options, split)
     model = make_model(options, split)
-    if split.task == "classification":
+    if split.task == "language_model":
+        loss_fn, metrics = chainrule.models.gpt.NextTokenLoss(), ()
+    elif split.task == "classification":
         loss_fn, metrics = chainrule.nn.CrossEntropyLoss(), ("accuracy",)
     else:
         loss_fn, metrics = chainrule.nn.MSELoss(), ("mae", "r2")
@@ -435,6 +464,9 @@ def summary_table(results, split, model, seconds, history):
     lines.append(f"{'':8s}" + "".join(f"{n:>12s}" for n in names))
     for part in ("train", "test"):
         lines.append(f"{part:8s}" + "".join(_cell(results[part][n]) for n in names))
+    if getattr(split, "unigram_loss", None) is not None:
+        lines.append(f"validation loss {results['test']['loss']:.3f} nats/char; unigram "
+                     f"baseline {split.unigram_loss:.3f} nats/char")
     return "\n".join(lines)
 
 
@@ -458,11 +490,14 @@ def write_outputs(options, run_dir, history, results, seconds, split, model):
     config = _saved_form(options)
     written = ["history.csv", "metrics.json"]
     try:
+        text = split.task == "language_model"
         x_test, y_test = test_arrays(split.test)
-        evaluation = {"outputs": chainrule.predict(model, x_test).numpy(), "targets": y_test,
-                      "inputs": x_test, "image_shape": split.image_shape}
+        evaluation = None if text else {
+            "outputs": chainrule.predict(model, x_test).numpy(), "targets": y_test,
+            "inputs": x_test, "image_shape": split.image_shape}
         chainrule.report(history, model, run_dir.path, config=config, metrics=results,
-                         input_shape=(1, *split.sample_shape), evaluation=evaluation,
+                         input_shape=None if text else (1, *split.sample_shape),
+                         evaluation=evaluation,
                          title=f"chainrule train: {split.name}")
         written.append("report.html")
     except ImportError as error:
