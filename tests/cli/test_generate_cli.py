@@ -7,14 +7,8 @@ import random
 import pytest
 
 import chainrule
-from chainrule.cli import train
 from chainrule.models.gpt import GPT
 from tests.cli.helpers import assert_user_error, run, run_many
-
-needs_wiring = pytest.mark.skipif(
-    "gpt" not in train.MODELS, reason="chainrule train --model gpt is not wired into "
-                                      "cli/train.py yet (see the GPT issue's integration note)")
-
 
 def _python_like_text(path, lines=300, seed=0):
     rng = random.Random(seed)
@@ -36,7 +30,6 @@ def _checkpoint(path, vocab="\n ():+_abdefnrtux0123456789", config=None, names=N
     return path
 
 
-@needs_wiring
 def test_train_on_a_text_file_then_generate_from_its_checkpoint(tmp_path):
     text = _python_like_text(tmp_path / "code.txt")
     result = run("train", "--dataset", f"text:{text}", "--model", "gpt", "--epochs", "1",
@@ -94,7 +87,6 @@ def test_bad_checkpoints_and_options_are_one_line_errors(tmp_path):
         assert_user_error(result, *culprits)
 
 
-@needs_wiring
 def test_text_and_gpt_go_together(tmp_path):
     text = _python_like_text(tmp_path / "code.txt", lines=50)
     results = run_many([["train", "--dataset", f"text:{text}", "--model", "mlp"],
@@ -105,7 +97,6 @@ def test_text_and_gpt_go_together(tmp_path):
     assert_user_error(results[2], "none.txt")
 
 
-@needs_wiring
 @pytest.mark.slow
 def test_the_default_run_learns_python_well_below_the_unigram_baseline(tmp_path):
     result = run("train", "--dataset", "text", "--out", tmp_path / "run", "--no-progress",
