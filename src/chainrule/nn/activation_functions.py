@@ -242,7 +242,7 @@ def prelu(input, weight):
         weight = weight.reshape((channels,) + (1,) * (input.ndim - 2))
     elif weight.ndim:
         weight = weight.reshape(())
-    return ops.where(input._data > 0, input, weight * input)
+    return piecewise.PReLU()(input, weight)
 
 
 # ---------------------------------------------------------------- smooth ones

@@ -1,5 +1,5 @@
 """Piecewise activations: hardtanh (and relu6), hardsigmoid, hardswish, threshold, hardshrink,
-softshrink.
+softshrink and prelu.
 
 Each is one gate because PyTorch's derivative at the break points is a choice, not a
 consequence of composition: hardtanh's gradient is 0 exactly at min and max (clamp's passes
@@ -122,3 +122,23 @@ class Softshrink(Hardshrink):
 
     def to_onnx(self, b, x, batch):
         return b.node("Shrink", x, lambd=float(self.lambd), bias=float(self.lambd))
+
+
+class PReLU(Function):
+    """x where x > 0, else weight * x (weight broadcast against x); one gate so that the
+    mask is computed from the input it is given (an exported graph recomputes it) and the
+    gradient at x = 0 is PyTorch's (weight)."""
+
+    def forward(self, x, weight):
+        self.save_for_backward(x, weight)
+        return backend.xp.where(x > 0, x, weight * x).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        x, weight = self.saved_tensors
+        positive = x._data > 0
+        gx = gy * where(positive, 1.0, weight) if self.needs_input_grad[0] else None
+        gw = where(positive, 0.0, gy * x) if self.needs_input_grad[1] else None
+        return gx, gw
+
+    def to_onnx(self, b, x, batch):
+        return b.node("PRelu", x)
