@@ -133,7 +133,8 @@ def unigram_loss(train_ids, val_ids, vocab_size):
     return float(-log_p[val_ids].mean())
 
 
-def text(path=None, block_size=DEFAULT_BLOCK_SIZE, val_fraction=0.1, max_chars=None, stride=None, seed=0):
+def text(path=None, block_size=DEFAULT_BLOCK_SIZE, val_fraction=0.1, max_chars=None, stride=None,
+         seed=0):
     """A character-level language-modelling split of a text file (or, with ``path=None``,
     of the standard library's source files: see the module's docstring).
 
