@@ -10,6 +10,7 @@ import math
 from . import backend
 from .errors import ArgumentError, ArgumentTypeError, DTypeError
 from .generator import default_generator
+from .ops._util import check_fits
 from .tensor import Tensor
 from .tensor_base import check_supported, to_array
 
@@ -111,6 +112,7 @@ def full(size, fill_value, dtype=None, requires_grad=False):
     """
     size = (size,) if isinstance(size, (int, numpy.integer)) else tuple(size)
     dtype = _fill_dtype(_scalar_value(fill_value, "full")) if dtype is None else _dtype(dtype)
+    check_fits(_scalar_value(fill_value, "full"), dtype, "full")
     return _finish(backend.xp.full(_shape(size, "full"), _scalar_value(fill_value, "full"),
                                    dtype=dtype), requires_grad)
 
@@ -379,6 +381,7 @@ def full_like(t, fill_value, dtype=None, requires_grad=False):
     [2, 2]
     """
     value = _scalar_value(fill_value, "full_like")
+    check_fits(value, _like_dtype(t, dtype), "full_like")
     return _finish(backend.xp.full(t.shape, value, dtype=_like_dtype(t, dtype)), requires_grad)
 
 

@@ -29,6 +29,7 @@ from .ops import construction, triangular
 from .ops import elementwise, logical, special
 from .ops import decompositions
 from .ops import cumulative, scattering, sorting
+from .ops._util import check_fits, wrapped_integer
 from .tensor_base import TensorBase, to_array
 
 _new = object.__new__
@@ -772,6 +773,8 @@ class Tensor(TensorBase):
         if _recording(self, (other,)) or integer_division:
             return self._inplace(op, other)
         other_data = other._data if isinstance(other, TensorBase) else other
+        if type(other) is int and self._data.dtype.kind in "iu":
+            other_data = wrapped_integer(other, self._data.dtype)     # as PyTorch: int8 += 300
         if not self._data.flags.writeable:
             raise ReadOnlyError(_read_only_message(self, ufunc.__name__))
         try:
@@ -912,6 +915,7 @@ def _copied_into(target, source):
 
 def _filled(target, value):
     """The value ``value`` everywhere, still connected to target (with zero gradient)."""
+    check_fits(value, target._data.dtype, "fill_")
     constant = Tensor._make(backend.xp.full(target.shape, value, dtype=target.dtype), None)
     return arithmetic.where(backend.xp.ones(target.shape, dtype=bool), constant, target)
 

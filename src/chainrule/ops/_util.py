@@ -4,7 +4,7 @@ import numpy
 
 from .. import backend
 from ..autograd.broadcast import broadcast_shapes
-from ..errors import ArgumentTypeError, DTypeError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ..tensor_base import TensorBase, to_array
 from .cast import cast
 
@@ -94,8 +94,44 @@ def _scalar(value, dtype, like):
     if t is None:
         if len(_SCALARS) > 4096:
             _SCALARS.clear()
+        if type(value) is int and dtype.kind in "iu":
+            value = wrapped_integer(value, dtype)
         t = _SCALARS[key] = like._make(backend.xp.asarray(value, dtype=dtype), None)
     return t
+
+
+def wrapped_integer(value, dtype):
+    """A Python int as an operand of an integer tensor of ``dtype`` in arithmetic: wrapped
+    around as PyTorch does (``int8_tensor + 300`` adds 44); beyond 64 bits an ArgumentError.
+
+    >>> wrapped_integer(300, numpy.dtype("int8")), wrapped_integer(-1, numpy.dtype("uint8"))
+    (44, 255)
+    """
+    info = numpy.iinfo(dtype)
+    if info.min <= value <= info.max:
+        return value
+    if not -2**63 <= value < 2**64:
+        raise ArgumentError(f"the number {value} does not fit in 64 bits, so it cannot meet a "
+                            f"{dtype} tensor")
+    value %= 2**info.bits
+    return value - 2**info.bits if value > info.max else value
+
+
+def check_fits(value, dtype, op):
+    """An ArgumentError unless the Python number ``value`` fits ``dtype`` (as PyTorch's fill
+    values, clamp bounds and alpha must: no wrapping around there).
+
+    >>> check_fits(300, numpy.dtype("int8"), "fill_")
+    Traceback (most recent call last):
+    ...
+    chainrule.errors.ArgumentError: fill_: value 300 cannot be converted to type int8 without overflow
+    """
+    if isinstance(value, (int, numpy.integer)) and not isinstance(value, (bool, numpy.bool_)) \
+            and dtype.kind in "iu":
+        info = numpy.iinfo(dtype)
+        if not info.min <= value <= info.max:
+            raise ArgumentError(f"{op}: value {value} cannot be converted to type {dtype} "
+                                "without overflow")
 
 
 def operands(a, b, op, broadcast=True):

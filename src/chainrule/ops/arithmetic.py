@@ -13,7 +13,8 @@ from ..autograd.function import Function
 from ..autograd.broadcast import broadcast_shapes
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor_base import TensorBase
-from ._util import as_floating, broadcast_check, operands, require_tensor, result_dtype
+from ._util import (as_floating, broadcast_check, check_fits, operands, require_tensor,
+                    result_dtype)
 from .cast import cast
 
 
@@ -411,6 +412,7 @@ def add(a, b, *, alpha=1):
     [2.0, 3.0]
     """
     if alpha != 1:
+        check_fits(alpha, result_dtype(a, b), "add")
         b = mul(b, alpha)
     return Add()(*operands(a, b, "add"))
 
@@ -423,6 +425,7 @@ def sub(a, b, *, alpha=1):
     2.0
     """
     if alpha != 1:
+        check_fits(alpha, result_dtype(a, b), "sub")
         b = mul(b, alpha)
     return Sub()(*operands(a, b, "sub"))
 
@@ -453,6 +456,10 @@ def div(a, b, *, rounding_mode=None):
             raise ArgumentError(f"div: rounding_mode must be one of None, 'trunc' or 'floor', "
                                 f"got {rounding_mode!r}")
         return RoundingDivide(rounding_mode)(*division_operands(a, b, "div"))
+    if type(b) is int and isinstance(a, TensorBase) and a._data.dtype.kind != "f":
+        a = as_floating(a)                 # int8_tensor / 300 divides by 300, not by 44
+    elif type(a) is int and isinstance(b, TensorBase) and b._data.dtype.kind != "f":
+        b = as_floating(b)
     a, b = operands(a, b, "div")
     if a._data.dtype.kind != "f":                       # true division of integers
         a, b = as_floating(a), as_floating(b)
@@ -509,6 +516,8 @@ def pow(x, exponent):
                                     "PyTorch); use a floating-point tensor")
             elif kind == "b":
                 x = cast(x, numpy.int64)          # PyTorch: bool ** int is int64
+            else:
+                check_fits(exponent, x._data.dtype, "pow")
         return PowScalar(exponent)(x)
     x, exponent = operands(x, exponent, "pow")
     if x._data.dtype.kind == "b":
@@ -685,6 +694,8 @@ def _clamp_operands(x, low, high):
             raise ArgumentError(f"clamp: {name} must be a number, a tensor or None, got "
                                 f"{type(bound).__name__}")
     dtype = result_dtype(x, *[b for b in (low, high) if b is not None])
+    for bound in (low, high):
+        check_fits(bound, dtype, "clamp")
     one_tensor_bound = (low is None) != (high is None) and isinstance(
         high if low is None else low, TensorBase)
     if dtype.kind == "b" and not one_tensor_bound:     # PyTorch has only that kernel
@@ -742,6 +753,9 @@ def where(condition, a, b):
         a = like._make(backend.xp.asarray(a, dtype=dtype), None)
         b = like._make(backend.xp.asarray(b, dtype=dtype), None)
     else:
+        for value, other in ((a, b), (b, a)):
+            if isinstance(other, TensorBase):
+                check_fits(value, other._data.dtype, "where")
         a, b = operands(a, b, "where")
     shape = broadcast_check(a, b, "where")
     if mask.shape != shape:

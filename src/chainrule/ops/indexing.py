@@ -12,7 +12,7 @@ from ..autograd.grad_mode import no_grad
 from ..errors import (ArgumentError, ArgumentTypeError, DTypeError, IndexOutOfRangeError,
                       ReadOnlyError, ShapeError)
 from ..tensor_base import TensorBase
-from ._util import lift, require_tensor, single_axis
+from ._util import check_fits, lift, require_tensor, single_axis
 
 
 def _is_advanced(index):
@@ -222,6 +222,7 @@ def _show(index):
 def setitem(x, index, value):
     """``x`` with ``x[index] = value``, as a new tensor (recorded while grad is on)."""
     index = _to_index(index)
+    check_fits(value, x._data.dtype, "setitem")
     value = lift(value, x, x._data.dtype)
     if value._data.dtype != x._data.dtype:
         value = value.to(x._data.dtype)
@@ -237,6 +238,7 @@ def setitem(x, index, value):
 def assign(x, index, value):
     """``x[index] = value`` written straight into x's memory (nothing to record)."""
     index = _to_index(index)
+    check_fits(value, x._data.dtype, "setitem")
     array = value._data if isinstance(value, TensorBase) else backend.xp.asarray(value)
     if array.dtype != x._data.dtype and array.dtype.kind == "f" and x._data.dtype.kind in "iub":
         raise DTypeError(f"cannot assign {array.dtype} values into a {x.dtype} tensor; "

@@ -6,6 +6,7 @@ import math
 import numpy
 
 from .. import backend
+from ..autograd.broadcast import broadcast_shapes
 from ..autograd.function import Function
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor_base import TensorBase
@@ -49,6 +50,8 @@ def matmul(a, b):
             f"matmul: shapes {a.shape} and {b.shape} do not fit: the last dimension of the first "
             f"({a.shape[-1]}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} "
             f"dimension of the second ({b.shape[-2 if b.ndim > 1 else 0]})")
+    if a.ndim > 2 and b.ndim > 2:
+        _check_batch_dimensions(a.shape, b.shape, "matmul")
     if a.ndim >= 2 and b.ndim >= 2:
         return MatMul()(a, b)
     a2 = reshape(a, 1, a.shape[0]) if a.ndim == 1 else a
@@ -59,6 +62,15 @@ def matmul(a, b):
     if b.ndim == 1:
         out = reshape(out, out.shape[:-1])
     return out
+
+
+def _check_batch_dimensions(shape_a, shape_b, op):
+    try:
+        broadcast_shapes(shape_a[:-2], shape_b[:-2])
+    except ShapeError:
+        raise ShapeError(f"{op}: shapes {shape_a} and {shape_b} do not fit: their batch "
+                         f"dimensions {shape_a[:-2]} and {shape_b[:-2]} cannot be broadcast "
+                         "together") from None
 
 
 def _two_tensors(a, b, op):
@@ -281,7 +293,7 @@ class Linear(Function):
         need_x, need_weight = self.needs_input_grad[:2]
         self.save_for_backward(x if need_weight else None, weight if need_x else None)
         if x.ndim > 2:      # one 2-D product: NumPy's stacked matmul is ~10x slower here
-            y = (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(x.shape[:-1] + (-1,))
+            y = (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(x.shape[:-1] + weight.shape[:1])
         else:
             y = x @ weight.T
         if bias is not None:
@@ -293,8 +305,8 @@ class Linear(Function):
         need_x, need_weight = self.needs_input_grad[:2]
         gx = None
         if need_x:
-            gx = matmul(gy, weight) if gy.ndim <= 2 else \
-                reshape(matmul(reshape(gy, -1, gy.shape[-1]), weight), *gy.shape[:-1], -1)
+            gx = matmul(gy, weight) if gy.ndim <= 2 else reshape(  # sizes, not -1: 0 elements
+                matmul(reshape(gy, -1, gy.shape[-1]), weight), *gy.shape[:-1], weight.shape[1])
         gw = None
         if need_weight:
             out_features, in_features = gy.shape[-1], x.shape[-1]

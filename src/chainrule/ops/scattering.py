@@ -17,7 +17,7 @@ from ..autograd.grad_mode import state
 from ..errors import (ArgumentError, ArgumentTypeError, DTypeError, GraphError,
                       IndexOutOfRangeError, ShapeError)
 from ..tensor_base import TensorBase
-from ._util import _one_axis, require_tensor
+from ._util import _one_axis, check_fits, require_tensor
 from . import arithmetic
 from .cast import cast
 from .indexing import GetItem, ScatterAdd, SetItem, _to_index
@@ -65,6 +65,7 @@ def _fill_value(x, value, op):
                              f"of shape {value.shape}")
         return value if value._data.dtype == x._data.dtype else cast(value, x._data.dtype)
     if isinstance(value, (bool, int, float, numpy.number, numpy.bool_)):
+        check_fits(value, x._data.dtype, op)
         return x._make(backend.xp.asarray(value).astype(x._data.dtype), None)
     raise ArgumentTypeError(f"{op}(): value must be a number or a 0-d tensor, got "
                             f"{type(value).__name__}")
