@@ -8,7 +8,7 @@ import numpy
 import math
 
 from . import backend
-from .errors import ArgumentError, ArgumentTypeError, DTypeError
+from .errors import ArgumentError, ArgumentTypeError, DLPackError, DTypeError
 from .generator import default_generator
 from .ops._util import check_fits
 from .tensor import Tensor
@@ -393,8 +393,94 @@ def randn_like(t, generator=None):
     return randn(*t.shape, dtype=t.dtype, generator=generator)
 
 
-def from_numpy(array):
-    """Wrap a NumPy array without copying (its dtype is kept)."""
+#: the dtypes torch.from_numpy accepts, less complex (chainrule holds no complex numbers)
+_FROM_NUMPY_DTYPES = tuple(numpy.dtype(name) for name in (
+    "float64", "float32", "float16", "int64", "int32", "int16", "int8", "uint64", "uint32",
+    "uint16", "uint8", "bool"))
+
+
+def from_numpy(ndarray):
+    """A tensor sharing ``ndarray``'s memory and dtype, as ``torch.from_numpy``: a change
+    made through either is seen by the other (on the CuPy backend the array is copied to the
+    GPU instead). Refuses what PyTorch refuses: non-arrays, other dtypes, a byte order that
+    is not the machine's; a reversed (negatively strided) array is taken as it is.
+
+    >>> import chainrule, numpy
+    >>> a = numpy.zeros(2)
+    >>> t = chainrule.from_numpy(a)
+    >>> a[0] = 5.0
+    >>> t
+    tensor([5., 0.], dtype=float64)
+    """
+    if not isinstance(ndarray, numpy.ndarray):
+        raise ArgumentTypeError(f"from_numpy: expected a numpy.ndarray, got "
+                                f"{type(ndarray).__name__} (chainrule.tensor copies other data)")
+    if not ndarray.dtype.isnative:
+        raise ArgumentError(f"from_numpy: the array's byte order ({ndarray.dtype.str}) is not "
+                            "this machine's; convert it first with "
+                            "array.astype(array.dtype.newbyteorder('='))")
+    if ndarray.dtype not in _FROM_NUMPY_DTYPES:
+        raise DTypeError(f"from_numpy: cannot take an array of dtype {ndarray.dtype}; the "
+                         "supported dtypes are " + ", ".join(map(str, _FROM_NUMPY_DTYPES)))
+    return Tensor(ndarray)
+
+
+class _Capsule:
+    """A bare DLPack capsule (``torch.utils.dlpack.to_dlpack``) dressed as an array: NumPy's
+    ``from_dlpack`` only takes objects with ``__dlpack__``."""
+
+    def __init__(self, capsule):
+        self.capsule = capsule
+
+    def __dlpack__(self, **options):
+        return self.capsule
+
+    def __dlpack_device__(self):
+        return (_DLPACK_CPU, 0)             # NumPy reads the capsule's own device and checks
+
+
+_DLPACK_CPU = 1
+
+
+def from_dlpack(ext_tensor, *, device=None, copy=None):
+    """A tensor sharing memory with ``ext_tensor``: anything with ``__dlpack__`` (a PyTorch,
+    JAX or CuPy tensor, a NumPy array, a chainrule tensor) or a DLPack capsule, as
+    ``torch.from_dlpack``. Nothing is copied unless ``copy=True``; the tensor does not require
+    grad (call ``requires_grad_()``). A change made in place through either library is seen
+    by both; chainrule's version counter counts only changes made through chainrule
+    (docs/pytorch.md, DLPack).
+
+    >>> import chainrule, numpy
+    >>> a = numpy.arange(3.0)
+    >>> t = chainrule.from_dlpack(a)
+    >>> a[0] = 7.0
+    >>> t
+    tensor([7., 1., 2.], dtype=float64)
+    """
+    if device not in (None, "cpu"):
+        raise ArgumentError(f"from_dlpack: device must be None or 'cpu', got {device!r}")
+    source = _Capsule(ext_tensor) if type(ext_tensor).__name__ == "PyCapsule" else ext_tensor
+    if not hasattr(source, "__dlpack__") or not hasattr(source, "__dlpack_device__"):
+        raise ArgumentTypeError(f"from_dlpack: expected an object with __dlpack__ (a PyTorch, "
+                                f"JAX or CuPy tensor, a NumPy array) or a DLPack capsule, got "
+                                f"{type(ext_tensor).__name__}")
+    options = {} if copy is None else {"copy": copy}
+    on_cpu = source.__dlpack_device__()[0] == _DLPACK_CPU
+    try:
+        if backend.name == "numpy" or on_cpu:
+            array = numpy.from_dlpack(source, **options)
+        else:
+            array = backend.xp.from_dlpack(source, **options)
+    except RuntimeError as error:           # NumPy: "Unsupported dtype in DLTensor"
+        raise DTypeError(f"from_dlpack: {type(ext_tensor).__name__} of dtype "
+                         f"{getattr(ext_tensor, 'dtype', '?')} cannot be taken: {error} "
+                         "(chainrule holds float16/32/64, integers and bool)") from error
+    except (BufferError, TypeError, ValueError) as error:
+        raise DLPackError(f"from_dlpack: {type(ext_tensor).__name__} cannot be exported "
+                          f"to chainrule's {backend.name} backend: {error}") from error
+    if array.dtype.kind not in "fiub":
+        raise DTypeError(f"from_dlpack: cannot take a tensor of dtype {array.dtype} "
+                         "(chainrule holds float16/32/64, integers and bool)")
     return Tensor(array)
 
 
@@ -441,8 +527,8 @@ def triu_indices(row, col, offset=0, dtype=None):
 
 __all__ = ["tensor", "zeros", "ones", "empty", "full", "arange", "linspace", "logspace", "eye",
            "rand", "randn", "randint", "randperm", "zeros_like", "ones_like", "empty_like",
-           "full_like", "rand_like", "randn_like", "from_numpy", "as_tensor", "tril_indices",
-           "triu_indices"]
+           "full_like", "rand_like", "randn_like", "from_numpy", "from_dlpack", "as_tensor",
+           "tril_indices", "triu_indices"]
 
 
 def empty_like_shape(shape, dtype=None):
