@@ -49,8 +49,8 @@ class Dropout1d(_DropoutNd):
 
 
 class Dropout2d(_DropoutNd):
-    """Zero whole channels of (N, C, H, W) or (C, H, W) input with probability p while
-    training (scaling the rest).
+    """Zero whole channels of (N, C, H, W) input with probability p while training (scaling
+    the rest); 3-D input is taken as (N, C, L), as PyTorch does for now (with its warning).
 
     >>> import chainrule
     >>> Dropout2d(0.5).eval()(chainrule.ones(1, 2, 2, 2)).shape

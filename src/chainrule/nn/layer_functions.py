@@ -5,6 +5,8 @@ PyTorch's names and signatures.
 Randomness (dropout masks) comes from chainrule's generator (``chainrule.manual_seed``, or a
 ``generator=`` keyword), so the masks are reproducible but not PyTorch's.
 """
+import warnings
+
 import numpy
 
 from .. import backend, ops
@@ -119,7 +121,8 @@ def dropout1d(input, p=0.5, training=True, inplace=False, *, generator=None):
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False, *, generator=None):
-    """Channel dropout of (N, C, H, W) or (C, H, W) input.
+    """Channel dropout of (N, C, H, W) input (3-D input is taken as (N, C, L), with
+    PyTorch's warning that this will change).
 
     >>> import chainrule
     >>> dropout2d(chainrule.ones(1, 2, 2, 2), training=False).shape
@@ -129,7 +132,17 @@ def dropout2d(input, p=0.5, training=True, inplace=False, *, generator=None):
     if input.ndim not in (3, 4):
         raise ShapeError(f"dropout2d: expected 3-D (unbatched) or 4-D (batched) input, got "
                          f"shape {input.shape}")
-    shape = _feature_shape(input, 2, "dropout2d")
+    if input.ndim == 3:                          # PyTorch's present rule, with its warning
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
+                      "channel-wise 1D dropout behavior is desired - input is interpreted as "
+                      "shape (N, C, L), where C is the channel dim. This behavior will change "
+                      "in a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise "
+                      "dropout behavior, please switch to using dropout1d instead.",
+                      stacklevel=2)
+        shape = input.shape[:2] + (1,)
+    else:
+        shape = _feature_shape(input, 2, "dropout2d")
     return _dropout(input, p, training, inplace, generator, "dropout2d", shape, False)
 
 
