@@ -609,6 +609,22 @@ def test_spectral_norm_parametrization_matches_pytorch(layer, args):
     assert abs(sigma - 1) < 0.1
 
 
+@pytest.mark.filterwarnings("ignore:.*weight_norm. is deprecated")
+@pytest.mark.parametrize("layer, args", PARAMETRIZED)
+@pytest.mark.parametrize("dim", [0, 1, None])
+def test_deprecated_weight_norm_matches_pytorch(layer, args, dim):
+    ours = nn.utils.weight_norm(getattr(nn, layer)(*args), dim=dim)
+    theirs = torch.nn.utils.weight_norm(getattr(torch.nn, layer)(*args).double(), dim=dim)
+    same_layout(ours, theirs)
+    compare_modules(ours, theirs, _layer_input(layer))
+    nn.utils.remove_weight_norm(ours)
+    torch.nn.utils.remove_weight_norm(theirs)
+    same_layout(ours, theirs)
+    np.testing.assert_allclose(ours.weight.numpy(), theirs.weight.detach().numpy(), rtol=RTOL)
+    with pytest.raises(ArgumentError, match="not found"):
+        nn.utils.remove_weight_norm(ours)
+
+
 def test_remove_parametrizations_keeps_the_value_as_pytorch():
     ours, theirs = _parametrized_pair("Linear", (3, 2), "weight_norm")
     copy_weights(ours, theirs)

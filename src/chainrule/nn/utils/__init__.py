@@ -1,5 +1,6 @@
 """Gradient clipping, parameter/vector conversion, and (in submodules, as PyTorch's)
-``rnn``, ``parametrize`` and ``parametrizations`` (weight_norm, spectral_norm).
+``rnn``, ``parametrize`` and ``parametrizations`` (weight_norm, spectral_norm); the
+deprecated ``weight_norm`` / ``remove_weight_norm`` (``weight_g``, ``weight_v``).
 
 Clipping writes new gradient arrays rather than editing them in place: two parameters
 may share one gradient array (see the engine), and each must be scaled exactly once.
@@ -14,6 +15,7 @@ from ...ops import cat
 from ...tensor import Tensor
 from . import rnn  # noqa: F401  (chainrule.nn.utils.rnn, as PyTorch's)
 from . import parametrizations, parametrize  # noqa: F401  (as PyTorch's)
+from .weight_norm import remove_weight_norm, weight_norm  # noqa: F401  (deprecated, as PyTorch's)
 
 
 def _with_grads(parameters):
