@@ -8,8 +8,6 @@
 >>> w.grad.item()
 -2.0
 """
-import numpy as _numpy
-
 from .tensor import Tensor  # noqa: F401  (must come first: everything builds on it)
 from . import backend  # noqa: F401
 from .errors import (AnomalyError, ChainruleError, CheckpointError, ConfigError,  # noqa: F401
@@ -34,14 +32,10 @@ from .io import load, load_checkpoint, load_torch, onnx, save, save_checkpoint  
 from .sheet import sheet  # noqa: F401,E402
 from . import utils  # noqa: F401,E402  (chainrule.utils.data: PyTorch's torch.utils.data names)
 
-float16 = _numpy.dtype("float16")
-float32 = _numpy.dtype("float32")
-float64 = _numpy.dtype("float64")
-int32 = _numpy.dtype("int32")
-int64 = _numpy.dtype("int64")
-bool_ = _numpy.dtype("bool")
-float = float32  # noqa: A001  (PyTorch's alias)
-double = float64
-long = int64
+# dtypes, devices and the module-level names PyTorch scripts touch (issue 19.7, 18.2)
+from .dtypes import *  # noqa: F401,F403,E402  (float16, bfloat16, ..., finfo, set_default_dtype)
+from .tensor_types import *  # noqa: F401,F403,E402  (FloatTensor, LongTensor, ...)
+from .device import device  # noqa: F401,E402
+from . import accelerator, backends, cuda  # noqa: F401,E402
 
 __version__ = "0.1.0"

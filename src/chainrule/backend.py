@@ -1,20 +1,43 @@
-"""The array module every op computes with.
+"""The array module every op computes with, and the arrays' devices.
 
 All array calls in chainrule go through ``backend.xp``: NumPy by default, CuPy after
-``use("cupy")``. Op code writes ``xp.exp(x)`` after ``xp = backend.xp``-style lookups,
-so swapping the module swaps the engine without touching any op.
+``use("cupy")`` (which the first tensor moved to ``"cuda"`` does for you). Op code writes
+``xp.exp(x)`` after ``xp = backend.xp``-style lookups, so swapping the module swaps the engine
+without touching any op. :func:`namespace_of` gives the module of one array (NumPy for a
+NumPy array, CuPy for a CuPy one), for code that must follow the array it is given.
+
+A tensor's device is the type of its array: a NumPy array lives on the CPU, a CuPy array on
+the GPU it was made on. No other bookkeeping is kept, so the CPU path pays nothing for devices.
+
+bfloat16 comes from the ``ml_dtypes`` package, which gives NumPy a real bfloat16 dtype (its
+ufuncs compute in float32 and round back). Its ``dtype.kind`` is ``"V"``, so code asks
+:func:`is_floating` rather than ``dtype.kind == "f"`` where bfloat16 must count as floating.
 
 >>> from chainrule import backend
 >>> backend.name
 'numpy'
+>>> backend.is_floating(numpy.dtype("float16")), backend.is_floating(numpy.dtype("int8"))
+(True, False)
 """
+import sys
+
 import numpy
-from .errors import ArgumentError
+
+from .errors import ArgumentError, CupyMissingError, DeviceError
+
+try:                                      # bfloat16 as a NumPy dtype (a core dependency)
+    import ml_dtypes as _ml_dtypes
+    bfloat16 = numpy.dtype(_ml_dtypes.bfloat16)
+except ImportError:                       # pragma: no cover (ml_dtypes is a dependency)
+    _ml_dtypes = None
+    bfloat16 = None
 
 xp = numpy
 name = "numpy"
 
 default_float = numpy.dtype("float32")
+
+GPU_EXTRA = "pip install 'chainrule[gpu]'"
 
 
 def use(module_name):
@@ -23,14 +46,59 @@ def use(module_name):
     if module_name == "numpy":
         xp, name = numpy, "numpy"
     elif module_name == "cupy":
-        try:
-            import cupy
-        except ImportError as error:
-            raise ImportError(
-                "the CuPy backend needs CuPy: pip install 'chainrule[gpu]'") from error
-        xp, name = cupy, "cupy"
+        xp, name = cupy_module(), "cupy"
     else:
         raise ArgumentError(f"unknown backend {module_name!r}: choose 'numpy' or 'cupy'")
+
+
+def cupy_module():
+    """The ``cupy`` module, or a :class:`CupyMissingError` (an ImportError) saying what to
+    install."""
+    try:
+        import cupy
+    except ImportError as error:
+        raise CupyMissingError("CUDA tensors need CuPy, which is not installed: "
+                          f"{GPU_EXTRA} (CuPy for CUDA 12)") from error
+    return cupy
+
+
+def gpu_count():
+    """How many CUDA GPUs CuPy sees: 0 without CuPy, without a GPU or without a driver.
+    Never imports CuPy for the first time when it is not installed (a cheap check)."""
+    cupy = sys.modules.get("cupy")
+    if cupy is None:
+        try:
+            import cupy
+        except ImportError:
+            return 0
+    try:
+        return int(cupy.cuda.runtime.getDeviceCount())
+    except Exception:                     # CUDARuntimeError: no driver, no device
+        return 0
+
+
+def is_floating(dtype):
+    """Whether ``dtype`` is a floating dtype: float16/32/64 or bfloat16."""
+    return dtype.kind == "f" or dtype == bfloat16
+
+
+def is_bfloat16(dtype):
+    return bfloat16 is not None and dtype == bfloat16
+
+
+def namespace_of(array):
+    """The array module of ``array``: ``numpy`` for NumPy arrays (and anything on the CPU),
+    ``cupy`` for CuPy arrays."""
+    if isinstance(array, (numpy.ndarray, numpy.generic)):
+        return numpy
+    module = type(array).__module__
+    if module.startswith("cupy"):
+        return sys.modules["cupy"]
+    return numpy
+
+
+def is_gpu_array(array):
+    return not isinstance(array, numpy.ndarray) and type(array).__module__.startswith("cupy")
 
 
 def to_numpy(array):
@@ -39,3 +107,21 @@ def to_numpy(array):
         return array
     get = getattr(array, "get", None)
     return get() if get is not None else numpy.asarray(array)
+
+
+def to_gpu(array, index=0):
+    """``array`` as a CuPy array on GPU ``index`` (no copy when it is already there);
+    switches ``backend.xp`` to CuPy the first time, so that the ops compute there."""
+    cupy = cupy_module()
+    count = gpu_count()
+    if count == 0:
+        raise DeviceError("CUDA tensors need an NVIDIA GPU, and CuPy finds none on this "
+                           "machine (chainrule.cuda.is_available() is False): use the CPU "
+                           "(device='cpu')")
+    if index >= count:
+        raise DeviceError(f"CUDA device {index} does not exist: this machine has {count} "
+                            f"GPU{'s' if count != 1 else ''} (cuda:0 to cuda:{count - 1})")
+    if name != "cupy":
+        use("cupy")
+    with cupy.cuda.Device(index):
+        return cupy.asarray(array)

@@ -11,11 +11,14 @@ from . import backend
 from .errors import ArgumentError, ArgumentTypeError, DLPackError, DTypeError
 from .generator import default_generator
 from .ops._util import check_fits
+from .device import as_device, check_usable, device_of, move_array, same_place
+from .ops import sampling
 from .tensor import Tensor
 from .tensor_base import check_supported, to_array
 
 
-def tensor(data, dtype=None, requires_grad=False, name=None):
+def tensor(data, dtype=None, requires_grad=False, name=None, *, device=None,
+           pin_memory=False):
     """Make a tensor from a number, a (nested) list, a NumPy array or another tensor.
 
     Like ``torch.tensor`` it always copies: changing the array afterwards does not change the
@@ -33,8 +36,11 @@ def tensor(data, dtype=None, requires_grad=False, name=None):
     """
     source = data._data if isinstance(data, Tensor) else data
     array = to_array(source, dtype)
-    if hasattr(source, "shape") and backend.xp.may_share_memory(array, source):
+    if hasattr(source, "shape") and backend.namespace_of(array).may_share_memory(array,
+                                                                                 source):
         array = array.copy()
+    if device is not None:
+        array = _placed(array, device, "tensor")
     return Tensor(array, requires_grad=requires_grad, name=name)
 
 
@@ -58,31 +64,43 @@ def _dtype(dtype):
     return dtype
 
 
-def _finish(array, requires_grad):
+def _finish(array, requires_grad, device=None, op="a factory"):
+    if device is not None:
+        array = _placed(array, device, op)
     return Tensor(array, requires_grad=requires_grad)
 
 
-def zeros(*size, dtype=None, requires_grad=False):
+def _placed(array, device, op):
+    """``array`` on ``device`` (``"cpu"``, ``"cuda"``, a chainrule.device; checked first:
+    ``"cuda"`` without CuPy or a GPU says what is missing)."""
+    target = check_usable(as_device(device, op))
+    return array if same_place(array, target) else move_array(array, target)
+
+
+def zeros(*size, dtype=None, requires_grad=False, device=None, layout=None, pin_memory=False):
     """Zeros of the given size (float32 unless ``dtype`` says otherwise).
 
     >>> import chainrule
     >>> chainrule.zeros(2, 3).shape, chainrule.zeros((2,), dtype=chainrule.int64).tolist()
     ((2, 3), [0, 0])
     """
-    return _finish(backend.xp.zeros(_shape(size, "zeros"), dtype=_dtype(dtype)), requires_grad)
+    return _finish(backend.xp.zeros(_shape(size, "zeros"), dtype=_dtype(dtype)), requires_grad,
+                   device, "zeros")
 
 
-def ones(*size, dtype=None, requires_grad=False):
+def ones(*size, dtype=None, requires_grad=False, device=None, layout=None, pin_memory=False):
     """Ones of the given size.
 
     >>> import chainrule
     >>> chainrule.ones(2).tolist()
     [1.0, 1.0]
     """
-    return _finish(backend.xp.ones(_shape(size, "ones"), dtype=_dtype(dtype)), requires_grad)
+    return _finish(backend.xp.ones(_shape(size, "ones"), dtype=_dtype(dtype)), requires_grad,
+                   device, "ones")
 
 
-def empty(*size, dtype=None, requires_grad=False):
+def empty(*size, dtype=None, requires_grad=False, device=None, layout=None, pin_memory=False,
+          memory_format=None):
     """A tensor of the given size whose values are unspecified (chainrule fills it with zeros,
     so a program that reads it before writing behaves the same on every run).
 
@@ -90,7 +108,8 @@ def empty(*size, dtype=None, requires_grad=False):
     >>> chainrule.empty(2, 3, dtype=chainrule.float64).shape
     (2, 3)
     """
-    return _finish(backend.xp.zeros(_shape(size, "empty"), dtype=_dtype(dtype)), requires_grad)
+    return _finish(backend.xp.zeros(_shape(size, "empty"), dtype=_dtype(dtype)), requires_grad,
+                   device, "empty")
 
 
 def _fill_dtype(fill_value):
@@ -102,7 +121,8 @@ def _fill_dtype(fill_value):
     return backend.default_float
 
 
-def full(size, fill_value, dtype=None, requires_grad=False):
+def full(size, fill_value, dtype=None, requires_grad=False, *, device=None, layout=None,
+         pin_memory=False):
     """``fill_value`` everywhere; without ``dtype``, a bool gives bool, an int int64 and a
     float float32 (PyTorch's rule).
 
@@ -114,7 +134,7 @@ def full(size, fill_value, dtype=None, requires_grad=False):
     dtype = _fill_dtype(_scalar_value(fill_value, "full")) if dtype is None else _dtype(dtype)
     check_fits(_scalar_value(fill_value, "full"), dtype, "full")
     return _finish(backend.xp.full(_shape(size, "full"), _scalar_value(fill_value, "full"),
-                                   dtype=dtype), requires_grad)
+                                   dtype=dtype), requires_grad, device, "full")
 
 
 def _scalar_value(value, op):
@@ -134,7 +154,8 @@ def _is_floating(value):
     return isinstance(value, float)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, *, device=None,
+           layout=None, pin_memory=False):
     """Values from ``start`` up to (not including) ``end`` by ``step``, with PyTorch's rules:
     int64 when every argument is an integer, else float32; an integer ``dtype`` truncates
     the arguments toward zero (int64 truncates all three first, as PyTorch does).
@@ -166,7 +187,7 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
             values = int(start) + int(step) * numpy.arange(size, dtype=numpy.int64)
         else:
             values = float(start) + float(step) * numpy.arange(size, dtype=numpy.float64)
-    return _finish(backend.xp.asarray(values.astype(dtype)), requires_grad)
+    return _finish(backend.xp.asarray(values.astype(dtype)), requires_grad, device, "arange")
 
 
 def _check_range(start, end, step):
@@ -228,7 +249,8 @@ def _fused_multiply_add(a, b, c, dtype):
     return total + (sum_error + product_error)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False):
+def linspace(start, end, steps, dtype=None, requires_grad=False, *, device=None, layout=None,
+             pin_memory=False):
     """``steps`` evenly spaced values from start to end, inclusive (float32 by default; an
     integer ``dtype`` truncates toward zero, as PyTorch does).
 
@@ -241,7 +263,8 @@ def linspace(start, end, steps, dtype=None, requires_grad=False):
     start, end = _scalar_value(start, "linspace"), _scalar_value(end, "linspace")
     steps, dtype = _steps(steps, "linspace"), _dtype(dtype)
     values = _linspace_values(start, end, steps, dtype)
-    return _finish(backend.xp.asarray(_truncate(values, dtype)), requires_grad)
+    return _finish(backend.xp.asarray(_truncate(values, dtype)), requires_grad, device,
+                   "linspace")
 
 
 def _truncate(values, dtype):
@@ -250,7 +273,8 @@ def _truncate(values, dtype):
     return values.astype(dtype)
 
 
-def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False):
+def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False, *, device=None,
+             layout=None, pin_memory=False):
     """``base ** linspace(start, end, steps)``; an integer ``dtype`` truncates start and end
     first and the powers after, computing in float32 (PyTorch's rule).
 
@@ -276,24 +300,32 @@ def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False):
     else:
         exponents = _linspace_values(start, end, steps, dtype)
         values = numpy.power(dtype.type(base), exponents)
-    return _finish(backend.xp.asarray(_truncate(numpy.asarray(values), dtype)), requires_grad)
+    return _finish(backend.xp.asarray(_truncate(numpy.asarray(values), dtype)), requires_grad,
+                   device, "logspace")
 
 
-def eye(n, m=None, dtype=None, requires_grad=False):
+def eye(n, m=None, dtype=None, requires_grad=False, *, device=None, layout=None,
+        pin_memory=False):
     """The identity matrix.
 
     >>> import chainrule
     >>> chainrule.eye(2).tolist()
     [[1.0, 0.0], [0.0, 1.0]]
     """
-    return _finish(backend.xp.eye(n, m, dtype=_dtype(dtype)), requires_grad)
+    return _finish(backend.xp.eye(n, m, dtype=_dtype(dtype)), requires_grad, device, "eye")
 
 
-def _random(array, dtype, requires_grad):
-    return _finish(backend.xp.asarray(array.astype(_dtype(dtype), copy=False)), requires_grad)
+def _random(array, dtype, requires_grad, device=None, op="a random factory"):
+    dtype = _dtype(dtype)
+    if not backend.is_floating(dtype):
+        raise DTypeError(f"{op}: random floating values cannot be {dtype} (use randint for "
+                         "integers)")
+    return _finish(backend.xp.asarray(array.astype(dtype, copy=False)), requires_grad, device,
+                   op)
 
 
-def rand(*size, dtype=None, requires_grad=False, generator=None):
+def rand(*size, dtype=None, requires_grad=False, generator=None, device=None, layout=None,
+         pin_memory=False):
     """Uniform on [0, 1), drawn from ``generator`` or the global one.
 
     >>> import chainrule
@@ -302,10 +334,11 @@ def rand(*size, dtype=None, requires_grad=False, generator=None):
     (2, 3)
     """
     g = generator or default_generator
-    return _random(g.numpy.random(_shape(size)), dtype, requires_grad)
+    return _random(g.numpy.random(_shape(size)), dtype, requires_grad, device, "rand")
 
 
-def randn(*size, dtype=None, requires_grad=False, generator=None):
+def randn(*size, dtype=None, requires_grad=False, generator=None, device=None, layout=None,
+          pin_memory=False):
     """Standard normal samples.
 
     >>> import chainrule
@@ -313,10 +346,11 @@ def randn(*size, dtype=None, requires_grad=False, generator=None):
     dtype('float64')
     """
     g = generator or default_generator
-    return _random(g.numpy.standard_normal(_shape(size)), dtype, requires_grad)
+    return _random(g.numpy.standard_normal(_shape(size)), dtype, requires_grad, device, "randn")
 
 
-def randint(low, high=None, size=(), dtype=None, generator=None):
+def randint(low, high=None, size=(), dtype=None, generator=None, *, device=None,
+            requires_grad=False, layout=None, pin_memory=False):
     """Integers in [low, high) (int64 unless ``dtype`` says otherwise).
 
     >>> import chainrule
@@ -328,49 +362,64 @@ def randint(low, high=None, size=(), dtype=None, generator=None):
         low, high = 0, low
     g = generator or default_generator
     values = g.numpy.integers(low, high, size=tuple(size))
-    return Tensor(backend.xp.asarray(values, dtype=numpy.dtype(dtype or numpy.int64)))
+    return _finish(backend.xp.asarray(values, dtype=numpy.dtype(dtype or numpy.int64)),
+                   requires_grad, device, "randint")
 
 
-def randperm(n, generator=None):
+def randperm(n, generator=None, *, dtype=None, device=None, requires_grad=False,
+             layout=None, pin_memory=False):
     g = generator or default_generator
-    return Tensor(backend.xp.asarray(g.numpy.permutation(n), dtype=numpy.int64))
+    values = g.numpy.permutation(n).astype(numpy.dtype(dtype or numpy.int64))
+    return _finish(backend.xp.asarray(values), requires_grad, device, "randperm")
 
 
 def _like_dtype(t, dtype):
     return t.dtype if dtype is None else _dtype(dtype)
 
 
-def zeros_like(t, dtype=None, requires_grad=False):
+def _like_device(t, device):
+    """The device of a ``*_like`` result: ``device``, else the device of ``t``."""
+    return device_of(t._data) if device is None else device
+
+
+def zeros_like(t, dtype=None, requires_grad=False, *, device=None, layout=None,
+               memory_format=None):
     """Zeros with the shape and dtype of ``t``.
 
     >>> import chainrule
     >>> chainrule.zeros_like(chainrule.ones(2, 2)).tolist()
     [[0.0, 0.0], [0.0, 0.0]]
     """
-    return _finish(backend.xp.zeros(t.shape, dtype=_like_dtype(t, dtype)), requires_grad)
+    return _finish(backend.xp.zeros(t.shape, dtype=_like_dtype(t, dtype)), requires_grad,
+                   _like_device(t, device), "zeros_like")
 
 
-def ones_like(t, dtype=None, requires_grad=False):
+def ones_like(t, dtype=None, requires_grad=False, *, device=None, layout=None,
+              memory_format=None):
     """Ones with the shape and dtype of ``t``.
 
     >>> import chainrule
     >>> chainrule.ones_like(chainrule.arange(3)).tolist()
     [1, 1, 1]
     """
-    return _finish(backend.xp.ones(t.shape, dtype=_like_dtype(t, dtype)), requires_grad)
+    return _finish(backend.xp.ones(t.shape, dtype=_like_dtype(t, dtype)), requires_grad,
+                   _like_device(t, device), "ones_like")
 
 
-def empty_like(t, dtype=None, requires_grad=False):
+def empty_like(t, dtype=None, requires_grad=False, *, device=None, layout=None,
+               memory_format=None):
     """A tensor with the shape and dtype of ``t`` and unspecified values (zeros here).
 
     >>> import chainrule
     >>> chainrule.empty_like(chainrule.ones(2, 3), dtype=chainrule.int64).dtype
     dtype('int64')
     """
-    return _finish(backend.xp.zeros(t.shape, dtype=_like_dtype(t, dtype)), requires_grad)
+    return _finish(backend.xp.zeros(t.shape, dtype=_like_dtype(t, dtype)), requires_grad,
+                   _like_device(t, device), "empty_like")
 
 
-def full_like(t, fill_value, dtype=None, requires_grad=False):
+def full_like(t, fill_value, dtype=None, requires_grad=False, *, device=None, layout=None,
+              memory_format=None):
     """``fill_value`` with the shape and dtype of ``t`` (an integer tensor truncates a float
     fill value, as PyTorch does).
 
@@ -382,15 +431,88 @@ def full_like(t, fill_value, dtype=None, requires_grad=False):
     """
     value = _scalar_value(fill_value, "full_like")
     check_fits(value, _like_dtype(t, dtype), "full_like")
-    return _finish(backend.xp.full(t.shape, value, dtype=_like_dtype(t, dtype)), requires_grad)
+    return _finish(backend.xp.full(t.shape, value, dtype=_like_dtype(t, dtype)), requires_grad,
+                   _like_device(t, device), "full_like")
 
 
-def rand_like(t, generator=None):
-    return rand(*t.shape, dtype=t.dtype, generator=generator)
+def rand_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,  # noqa: A002
+              memory_format=None, generator=None):
+    """Uniform [0, 1) values with the shape, dtype and device of ``input`` (a floating
+    tensor, unless ``dtype`` says another floating dtype).
+
+    >>> import chainrule
+    >>> chainrule.rand_like(chainrule.zeros(2, dtype=chainrule.float64)).dtype
+    dtype('float64')
+    """
+    g = generator or default_generator
+    return _random(g.numpy.random(input.shape), _like_dtype(input, dtype), requires_grad,
+                   _like_device(input, device), "rand_like")
 
 
-def randn_like(t, generator=None):
-    return randn(*t.shape, dtype=t.dtype, generator=generator)
+def randn_like(input, *, dtype=None, device=None, requires_grad=False,  # noqa: A002
+               layout=None, memory_format=None, generator=None):
+    """Standard normal values with the shape, dtype and device of ``input`` (floating).
+
+    >>> import chainrule
+    >>> chainrule.randn_like(chainrule.zeros(2, 3)).shape
+    (2, 3)
+    """
+    g = generator or default_generator
+    return _random(g.numpy.standard_normal(input.shape), _like_dtype(input, dtype),
+                   requires_grad, _like_device(input, device), "randn_like")
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, device=None,  # noqa: A002
+                 requires_grad=False, layout=None, memory_format=None, generator=None):
+    """Integers in [low, high) with the shape, dtype and device of ``input``, as
+    ``torch.randint_like``: ``randint_like(x, high)`` or ``randint_like(x, low, high)``.
+
+    >>> import chainrule
+    >>> chainrule.randint_like(chainrule.zeros(3), 1).tolist()
+    [0.0, 0.0, 0.0]
+    """
+    if high is None:
+        low, high = 0, low
+    low, high = int(_scalar_value(low, "randint_like")), \
+        int(_scalar_value(high, "randint_like"))
+    if not low < high:
+        raise ArgumentError(f"randint_like: expected low < high, got low={low}, high={high}")
+    g = generator or default_generator
+    values = g.numpy.integers(low, high, size=input.shape).astype(_like_dtype(input, dtype))
+    return _finish(backend.xp.asarray(values), requires_grad, _like_device(input, device),
+                   "randint_like")
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None,
+           requires_grad=False, layout=None, pin_memory=False):
+    """Normal samples in PyTorch's four forms: ``normal(mean_tensor, std_tensor)`` (broadcast
+    together), ``normal(mean_tensor, std=1.0)``, ``normal(mean, std_tensor)`` (the tensor's
+    shape, dtype and device), and ``normal(mean, std, size)`` with two numbers (float32 or
+    ``dtype``). As in PyTorch the gradient with respect to a tensor mean or std is zero.
+
+    >>> import chainrule
+    >>> chainrule.normal(0.0, 1.0, (2, 3)).shape
+    (2, 3)
+    >>> chainrule.normal(chainrule.zeros(2), 0.0).tolist()
+    [0.0, 0.0]
+    """
+    if out is not None:
+        raise ArgumentError("normal: out= is not supported; assign the result instead")
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        if size is not None:
+            raise ArgumentTypeError("normal: size is only for normal(mean, std, size) with "
+                                    "two numbers; with a tensor the shape is the tensor's")
+        return sampling.normal(mean, std, generator=generator)
+    if size is None:
+        raise ArgumentTypeError("normal(mean, std) with two numbers needs a size: "
+                                "normal(mean, std, size), or a tensor mean or std")
+    shape = _shape((size,) if isinstance(size, (int, numpy.integer)) else tuple(size),
+                   "normal")
+    mean, std = float(_scalar_value(mean, "normal")), sampling.check_std(
+        _scalar_value(std, "normal"), "normal")
+    g = generator or default_generator
+    return _random(mean + std * g.numpy.standard_normal(shape), dtype, requires_grad, device,
+                   "normal")
 
 
 #: the dtypes torch.from_numpy accepts, less complex (chainrule holds no complex numbers)
@@ -484,13 +606,22 @@ def from_dlpack(ext_tensor, *, device=None, copy=None):
     return Tensor(array)
 
 
-def as_tensor(data, dtype=None):
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == numpy.dtype(dtype)):
-        return data
-    return Tensor(data, dtype=dtype)
+def as_tensor(data, dtype=None, device=None):
+    """``data`` as a tensor without a copy where it can be (a tensor of the dtype and device
+    asked for is returned as it is; an array shares its memory).
+
+    >>> import chainrule
+    >>> x = chainrule.ones(2)
+    >>> chainrule.as_tensor(x) is x
+    True
+    """
+    if isinstance(data, Tensor):
+        t = data if dtype is None or data.dtype == numpy.dtype(dtype) else data.to(dtype)
+        return t if device is None else t.to(device)
+    return _finish(to_array(data, dtype), False, device, "as_tensor")
 
 
-def _triangle_indices(row, col, offset, dtype, op, numpy_fn):
+def _triangle_indices(row, col, offset, dtype, op, numpy_fn, device=None):
     for name, value in (("row", row), ("col", col), ("offset", offset)):
         if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)):
             raise ArgumentTypeError(f"{op}: {name} must be an int, got {type(value).__name__}")
@@ -501,10 +632,11 @@ def _triangle_indices(row, col, offset, dtype, op, numpy_fn):
     if dtype.kind not in "iu":
         raise DTypeError(f"{op}: dtype must be an integer dtype, got {dtype}")
     rows, cols = numpy_fn(int(row), int(offset), int(col))
-    return Tensor(backend.xp.asarray(numpy.stack([rows, cols]).astype(dtype)))
+    return _finish(backend.xp.asarray(numpy.stack([rows, cols]).astype(dtype)), False, device,
+                   op)
 
 
-def tril_indices(row, col, offset=0, dtype=None):
+def tril_indices(row, col, offset=0, dtype=None, *, device=None, layout=None):
     """The (row, column) coordinates of the lower triangle of a ``row`` x ``col`` matrix, as a
     2 x N int64 tensor in row-major order; ``offset`` moves the diagonal as in ``tril``.
 
@@ -512,23 +644,25 @@ def tril_indices(row, col, offset=0, dtype=None):
     >>> chainrule.tril_indices(3, 3).tolist()
     [[0, 1, 1, 2, 2, 2], [0, 0, 1, 0, 1, 2]]
     """
-    return _triangle_indices(row, col, offset, dtype, "tril_indices", numpy.tril_indices)
+    return _triangle_indices(row, col, offset, dtype, "tril_indices", numpy.tril_indices,
+                             device)
 
 
-def triu_indices(row, col, offset=0, dtype=None):
+def triu_indices(row, col, offset=0, dtype=None, *, device=None, layout=None):
     """The (row, column) coordinates of the upper triangle of a ``row`` x ``col`` matrix.
 
     >>> import chainrule
     >>> chainrule.triu_indices(2, 3, 1).tolist()
     [[0, 0, 1], [1, 2, 2]]
     """
-    return _triangle_indices(row, col, offset, dtype, "triu_indices", numpy.triu_indices)
+    return _triangle_indices(row, col, offset, dtype, "triu_indices", numpy.triu_indices,
+                             device)
 
 
 __all__ = ["tensor", "zeros", "ones", "empty", "full", "arange", "linspace", "logspace", "eye",
            "rand", "randn", "randint", "randperm", "zeros_like", "ones_like", "empty_like",
-           "full_like", "rand_like", "randn_like", "from_numpy", "from_dlpack", "as_tensor",
-           "tril_indices", "triu_indices"]
+           "full_like", "rand_like", "randn_like", "randint_like", "normal", "from_numpy",
+           "from_dlpack", "as_tensor", "tril_indices", "triu_indices"]
 
 
 def empty_like_shape(shape, dtype=None):

@@ -66,3 +66,13 @@ class IndexOutOfRangeError(ChainruleError, IndexError):
 class LinAlgError(ChainruleError, RuntimeError):
     """A matrix the linear-algebra op cannot use: singular (inv, solve), not positive-definite
     (cholesky), or a factorization that did not converge (PyTorch's torch.linalg.LinAlgError)."""
+
+
+class DeviceError(ChainruleError, RuntimeError):
+    """Tensors on two devices met in one op (the message names both), or a device this
+    machine cannot use (CUDA without a GPU, a device type chainrule does not run on)."""
+
+
+class CupyMissingError(DeviceError, ImportError):
+    """CUDA was asked for where CuPy is not installed; the message says what to install
+    (``pip install 'chainrule[gpu]'``). Also an ImportError, as every missing extra is."""

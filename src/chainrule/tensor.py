@@ -22,19 +22,40 @@ from .autograd import engine
 from .autograd.broadcast import sum_to
 from .autograd.function import edge_of
 from .autograd.grad_mode import state
-from .errors import (ArgumentError, ArgumentTypeError, DTypeError, GraphError, ReadOnlyError,
-                     ShapeError)
+from .errors import (ArgumentError, ArgumentTypeError, DeviceError, DTypeError, GraphError,
+                     ReadOnlyError, ShapeError)
 from .ops import activation, arithmetic, indexing, linalg, reduction, shape
 from .ops import construction, triangular
 from .ops import elementwise, logical, special
 from .ops import decompositions
 from .ops import cumulative, scattering, sorting
+from . import device as _device, dtypes as _dtypes
+from .ops import sampling
 from .ops._util import check_fits, wrapped_integer
-from .tensor_base import TensorBase, to_array
+from .tensor_base import TensorBase, check_supported, to_array
 from .tensor_protocols import TensorProtocols
 
 _new = object.__new__
 _ndarray = numpy.ndarray
+_NO_DATA = object()     # Tensor() without data: an empty tensor, as torch.Tensor()
+
+
+def _legacy_arguments(data, dtype, requires_grad, name, sizes):
+    """``torch.Tensor``'s legacy forms: ``Tensor(2, 3)`` (sizes: zeros of the default float
+    dtype), ``Tensor()`` (empty) and ``Tensor([1, 2])`` (a list: the default float dtype
+    unless ``dtype`` says otherwise). Returns the arguments for the ordinary path."""
+    if data is _NO_DATA:
+        return numpy.zeros(0, dtype=backend.default_float), dtype, requires_grad, name
+    if isinstance(data, (list, tuple)):
+        return data, backend.default_float if dtype is None else dtype, requires_grad, name
+    given = [v for v in (dtype, requires_grad, name) if v is not None and v is not False]
+    positional = [data] + given + list(sizes)
+    if any(type(n) is not int for n in positional):
+        raise ArgumentTypeError(f"Tensor(): sizes must all be ints, got {tuple(positional)}")
+    if any(n < 0 for n in positional):
+        raise ArgumentError(f"Tensor(): trying to create a tensor with negative dimension: "
+                            f"{tuple(positional)}")
+    return numpy.zeros(tuple(positional), dtype=backend.default_float), None, False, None
 
 
 class Tensor(TensorProtocols, TensorBase):
@@ -48,7 +69,10 @@ class Tensor(TensorProtocols, TensorBase):
     __slots__ = ()
     __hash__ = object.__hash__  # == is elementwise, identity still hashes
 
-    def __init__(self, data, dtype=None, requires_grad=False, name=None):
+    def __init__(self, data=_NO_DATA, dtype=None, requires_grad=False, name=None, *sizes):
+        if type(data) is int or data is _NO_DATA or isinstance(data, (list, tuple)):
+            data, dtype, requires_grad, name = _legacy_arguments(data, dtype, requires_grad,
+                                                                 name, sizes)
         self._data = to_array(data, dtype)
         self.grad = None
         self.grad_fn = None
@@ -103,7 +127,7 @@ class Tensor(TensorProtocols, TensorBase):
         return self._data.itemsize
 
     def is_floating_point(self):
-        return self._data.dtype.kind == "f"
+        return backend.is_floating(self._data.dtype)
 
     def __len__(self):
         if self._data.ndim == 0:
@@ -197,12 +221,6 @@ class Tensor(TensorProtocols, TensorBase):
     def tolist(self):
         return backend.to_numpy(self._data).tolist()
 
-    def to(self, dtype):
-        """Cast to ``dtype`` (differentiable between floating dtypes)."""
-        return shape.cast(self, dtype)
-
-    astype = to
-
     def float(self):
         return shape.cast(self, numpy.float32)
 
@@ -224,9 +242,6 @@ class Tensor(TensorProtocols, TensorBase):
     def type_as(self, other):
         return shape.cast(self, other.dtype)
 
-    def clone(self):
-        return shape.clone(self)
-
     def __float__(self):
         return float(self.item())
 
@@ -246,8 +261,10 @@ class Tensor(TensorProtocols, TensorBase):
         return bool(self._data)
 
     def __repr__(self):
-        body = numpy.array2string(backend.to_numpy(self._data), precision=4, separator=", ",
-                                  prefix="tensor(")
+        values = backend.to_numpy(self._data)
+        if backend.is_bfloat16(values.dtype):        # NumPy prints bfloat16 1.0 as "1"
+            values = values.astype(numpy.float32)
+        body = numpy.array2string(values, precision=4, separator=", ", prefix="tensor(")
         extras = []
         if self._data.dtype not in (numpy.float32, numpy.int64, numpy.bool_):
             extras.append(f"dtype={self.dtype}")
@@ -704,8 +721,312 @@ class Tensor(TensorProtocols, TensorBase):
     def expand_as(self, other):
         return shape.expand(self, other.shape)
 
-    def is_contiguous(self):
-        return bool(self._data.flags.c_contiguous)
+    def reshape_as(self, other):
+        return shape.reshape(self, other.shape)
+
+    def is_contiguous(self, memory_format=_dtypes.contiguous_format):
+        """Whether the memory is laid out as ``memory_format`` (row-major by default)."""
+        _dtypes.check_memory_format(memory_format, self._data.ndim, "is_contiguous")
+        return _dtypes.is_laid_out(self._data, memory_format)
+
+    def contiguous(self, memory_format=_dtypes.contiguous_format):
+        """``self`` when its memory already follows ``memory_format``, else a copy that does."""
+        if memory_format is _dtypes.contiguous_format:
+            return shape.contiguous(self)
+        _dtypes.check_memory_format(memory_format, self._data.ndim, "contiguous")
+        if _dtypes.is_laid_out(self._data, memory_format):
+            return self
+        return _dtypes.relayout(self, memory_format, "contiguous")
+
+    def clone(self, *, memory_format=_dtypes.preserve_format):
+        """A copy with its own memory (differentiable), laid out as ``memory_format``."""
+        if memory_format is _dtypes.preserve_format and self._data.flags.c_contiguous:
+            return shape.clone(self)
+        return _dtypes.relayout(self, memory_format, "clone")
+
+    def t(self):
+        """The transpose of a matrix; a 0-d or 1-d tensor is returned as it is."""
+        if self._data.ndim > 2:
+            raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                             f"{self._data.ndim}D")
+        return shape.transpose(self, 0, 1) if self._data.ndim == 2 else self
+
+    def ndimension(self):
+        return self._data.ndim
+
+    @property
+    def itemsize(self):
+        return self._data.itemsize
+
+    @property
+    def nbytes(self):
+        return int(self._data.nbytes)
+
+    def stride(self, dim=None):
+        """Elements (not bytes) to step in memory along each dimension."""
+        itemsize = self._data.itemsize
+        strides = tuple(s // itemsize for s in self._data.strides)
+        return strides if dim is None else strides[dim]
+
+    def data_ptr(self):
+        """The address of the first element."""
+        data = self._data
+        return int(data.ctypes.data) if isinstance(data, _ndarray) else int(data.data.ptr)
+
+    def is_same_size(self, other):
+        return self._data.shape == other._data.shape
+
+    def is_complex(self):
+        return False                          # chainrule holds no complex numbers
+
+    def is_signed(self):
+        return self._data.dtype.kind == "i" or backend.is_floating(self._data.dtype)
+
+    # dtypes
+    def bfloat16(self):
+        return shape.cast(self, backend.bfloat16)
+
+    def short(self):
+        return shape.cast(self, numpy.int16)
+
+    def char(self):
+        return shape.cast(self, numpy.int8)
+
+    def byte(self):
+        return shape.cast(self, numpy.uint8)
+
+    def astype(self, dtype):
+        """Cast to ``dtype`` (NumPy's name for ``to(dtype)``)."""
+        return shape.cast(self, _dtypes.as_dtype(dtype, "astype"))
+
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        """Without arguments, the legacy type name (``'torch.FloatTensor'``, PyTorch's, so
+        that scripts comparing it keep working); with a dtype, a legacy type (class or name)
+        the cast to it."""
+        if dtype is None:
+            prefix = "torch.cuda." if self.is_cuda else "torch."
+            return prefix + _dtypes.LEGACY_NAMES[self._data.dtype]
+        name = dtype if isinstance(dtype, str) else getattr(dtype, "__name__", None)
+        if name is not None and name.rpartition(".")[2] in _dtypes.LEGACY_DTYPES:
+            target = _dtypes.LEGACY_DTYPES[name.rpartition(".")[2]]
+            moved = self.cuda() if ".cuda." in name else self
+            return shape.cast(moved, target)
+        return shape.cast(self, _dtypes.as_dtype(dtype, "type"))
+
+    # devices
+    @property
+    def device(self):
+        return _device.device_of(self._data)
+
+    @property
+    def is_cuda(self):
+        return not isinstance(self._data, _ndarray) and backend.is_gpu_array(self._data)
+
+    @property
+    def is_cpu(self):
+        return not self.is_cuda
+
+    @property
+    def is_meta(self):
+        return False
+
+    def get_device(self):
+        """-1 on the CPU, the GPU's index on a GPU (PyTorch's answer)."""
+        index = self.device.index
+        return -1 if index is None else index
+
+    def to(self, *args, **kwargs):
+        """A tensor on another device and/or of another dtype (``self`` when nothing changes,
+        unless ``copy=True``), as ``torch.Tensor.to``: ``to(dtype)``, ``to(device)``,
+        ``to(device, dtype)``, ``to(other)`` (its device and dtype), with ``non_blocking``,
+        ``copy`` and ``memory_format``. Differentiable: gradients come back in the source's
+        dtype, to its device.
+
+        >>> import chainrule
+        >>> x = chainrule.ones(2)
+        >>> x.to("cpu") is x, x.to("cpu", chainrule.float64).dtype
+        (True, dtype('float64'))
+        """
+        target, dtype, _, copy, fmt = _device.parse_to(args, kwargs, "to")
+        result = self
+        if dtype is not None and dtype != result._data.dtype:
+            result = shape.cast(result, dtype)
+        if target is not None:
+            result = _device.to_device(result, _device.check_usable(target))
+        if fmt is not None and fmt is not _dtypes.preserve_format:
+            result = result.contiguous(memory_format=fmt)
+        if copy and result is self:
+            result = self.clone()
+        return result
+
+    def cpu(self, memory_format=_dtypes.preserve_format):
+        return _device.to_device(self, _device.CPU)
+
+    def cuda(self, device=None, non_blocking=False, memory_format=_dtypes.preserve_format):
+        """This tensor on the GPU (``device``: an index or ``"cuda:N"``; the current one by
+        default). Needs CuPy and a GPU; the error says what is missing."""
+        target = _device.device("cuda") if device is None else _device.as_device(device, "cuda")
+        if target.type != "cuda":
+            raise ArgumentError(f"cuda(): expected a CUDA device, got {target}")
+        return _device.to_device(self, _device.check_usable(target))
+
+    def pin_memory(self, device=None):
+        """Page-locked memory for fast copies to the GPU: as PyTorch, an error where there is
+        no GPU; with one, the tensor itself (CuPy copies from ordinary memory)."""
+        if not backend.gpu_count():
+            raise DeviceError("pin_memory(): pinned memory is for copies to a GPU, and none "
+                              f"is available (CUDA needs CuPy and a GPU: {backend.GPU_EXTRA})")
+        return self
+
+    def is_pinned(self, device=None):
+        return False
+
+    # new tensors like this one (its dtype and device unless told otherwise)
+    def _new(self, make, dtype, device, requires_grad):
+        dtype = self._data.dtype if dtype is None else _dtypes.as_dtype(dtype, "new_*")
+        check_supported(dtype)
+        array = make(dtype)
+        target = self.device if device is None else _device.check_usable(
+            _device.as_device(device, "new_*"))
+        if target is not _device.CPU:
+            array = _device.move_array(array, target)
+        t = self._make(array, None)
+        return t.requires_grad_(True) if requires_grad else t
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+                  pin_memory=False):
+        shape_ = _size(size, "new_zeros")
+        return self._new(lambda d: numpy.zeros(shape_, d), dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+                 pin_memory=False):
+        shape_ = _size(size, "new_ones")
+        return self._new(lambda d: numpy.ones(shape_, d), dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+                  pin_memory=False):
+        shape_ = _size(size, "new_empty")
+        return self._new(lambda d: numpy.zeros(shape_, d), dtype, device, requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
+                 layout=None, pin_memory=False):
+        shape_ = _size((size,), "new_full")
+        value = fill_value.item() if isinstance(fill_value, TensorBase) else fill_value
+        return self._new(lambda d: numpy.full(shape_, value, d), dtype, device, requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False, layout=None,
+                   pin_memory=False):
+        """A copy of ``data`` (numbers, lists, arrays, tensors) in this tensor's dtype and on
+        its device unless told otherwise; not connected to any graph."""
+        source = backend.to_numpy(data._data) if isinstance(data, TensorBase) else data
+        return self._new(lambda d: numpy.array(source, dtype=d), dtype, device, requires_grad)
+
+    def new(self, *args, **kwargs):
+        """The legacy ``x.new(...)``: ``new()`` empty, ``new(2, 3)`` sizes, ``new(data)`` a
+        copy of the data, all in this tensor's dtype."""
+        if not args:
+            return self.new_zeros(0, **kwargs)
+        if all(type(a) is int for a in args) or (len(args) == 1 and
+                                                 isinstance(args[0], tuple)):
+            return self.new_zeros(*args, **kwargs)
+        return self.new_tensor(args[0], **kwargs)
+
+    # the methods of operators
+    negative = arithmetic.neg
+    absolute = arithmetic.abs
+    greater = arithmetic.gt
+    greater_equal = arithmetic.ge
+    less = arithmetic.lt
+    less_equal = arithmetic.le
+    not_equal = arithmetic.ne
+
+    def positive(self):
+        """``+self``: self itself (an error for bool tensors, as PyTorch)."""
+        if self._data.dtype.kind == "b":
+            raise DTypeError("positive: the + operator on a bool tensor is not supported; "
+                             "use logical_not() or ~ to invert it")
+        return self
+
+    def negative_(self):
+        return self.neg_()
+
+    def absolute_(self):
+        return self.abs_()
+
+    def eq_(self, other):
+        return self._inplace(arithmetic.eq, other)
+
+    def ne_(self, other):
+        return self._inplace(arithmetic.ne, other)
+
+    def lt_(self, other):
+        return self._inplace(arithmetic.lt, other)
+
+    def le_(self, other):
+        return self._inplace(arithmetic.le, other)
+
+    def gt_(self, other):
+        return self._inplace(arithmetic.gt, other)
+
+    def ge_(self, other):
+        return self._inplace(arithmetic.ge, other)
+
+    greater_, greater_equal_, less_, less_equal_, not_equal_ = gt_, ge_, lt_, le_, ne_
+
+    # random sampling
+    multinomial = sampling.multinomial
+    bernoulli = sampling.bernoulli
+
+    def _fill_random(self, kind, generator, floating=True, **parameters):
+        dtype = self._data.dtype
+        if floating and not backend.is_floating(dtype):
+            raise DTypeError(f"{kind}_: needs a floating-point tensor, got {dtype} (its "
+                             "values are not integers)")
+        values = sampling.fill_values(kind, self._data.shape, dtype, generator, **parameters)
+        if not isinstance(self._data, _ndarray):
+            values = _device.move_array(values, self.device)
+        constant = Tensor._make(values, None)
+
+        def drawn(target, value):
+            return arithmetic.where(backend.namespace_of(target._data).ones(
+                target._data.shape, dtype=bool), value, target)
+        drawn.__name__ = kind + "_"
+        return self._inplace(drawn, constant)
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        return self._fill_random("normal", generator, mean=float(mean), std=float(std))
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None, **bounds):
+        a, b = bounds.pop("from", a), bounds.pop("to", b)
+        return self._fill_random("uniform", generator, low=float(a), high=float(b))
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        return self._fill_random("exponential", generator, lambd=float(lambd))
+
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+        return self._fill_random("log_normal", generator, mean=float(mean), std=float(std))
+
+    def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+        return self._fill_random("cauchy", generator, median=float(median),
+                                 sigma=float(sigma))
+
+    def geometric_(self, p, *, generator=None):
+        return self._fill_random("geometric", generator, floating=False, p=float(p))
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        if isinstance(p, TensorBase):
+            p = backend.to_numpy(p._data).astype(numpy.float64)
+        return self._fill_random("bernoulli", generator, floating=False, p=p)
+
+    def random_(self, *bounds, generator=None, **named):
+        """Integers in [from, to): ``random_(to)``, ``random_(from, to)``, or PyTorch's
+        default range of the dtype with no bounds."""
+        if len(bounds) > 2:
+            raise ArgumentTypeError("random_(): takes at most two bounds (from, to)")
+        low, high = (0, bounds[0]) if len(bounds) == 1 else (bounds + (0, None))[:2]
+        low, high = named.pop("from", low), named.pop("to", high)
+        return self._fill_random("random", generator, floating=False, low=int(low),
+                                 high=None if high is None else int(high))
 
     # ------------------------------------------------------------ in place
     def _inplace(self, op, *args):
@@ -854,6 +1175,18 @@ def _with_scales(op, beta, alpha):
         return op(x, a, b, beta=beta, alpha=alpha)
     scaled.__name__ = op.__name__
     return scaled
+
+
+def _size(size, op):
+    """A size given as ints or as one sequence, checked: non-negative ints."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for n in size:
+        if isinstance(n, (bool, float)) or not isinstance(n, (int, numpy.integer)):
+            raise ArgumentTypeError(f"{op}: a size must be a sequence of ints, got {size!r}")
+        if n < 0:
+            raise ArgumentError(f"{op}: a tensor's size cannot be negative, got {size!r}")
+    return tuple(int(n) for n in size)
 
 
 def engine_edge_fn(tensor):

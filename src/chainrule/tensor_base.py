@@ -115,7 +115,7 @@ class TensorBase:
 
     def requires_grad_(self, requires_grad=True):
         """Ask autograd to record operations on this (floating-point, leaf) tensor."""
-        if requires_grad and self._data.dtype.kind != "f":
+        if requires_grad and not backend.is_floating(self._data.dtype):
             raise DTypeError(f"only floating-point tensors can require gradients, but this one "
                              f"is {self.dtype}: gradients of integers and bools are not "
                              "defined; convert it first with x.to(chainrule.float32)")
@@ -154,7 +154,7 @@ def to_array(data, dtype=None):
 
 
 def check_supported(dtype):
-    if dtype.kind not in "fiub":
+    if dtype.kind not in "fiub" and not backend.is_bfloat16(dtype):
         raise DTypeError(f"unsupported dtype {dtype}: chainrule tensors hold floating, integer "
                          "or bool data")
 

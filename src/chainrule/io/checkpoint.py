@@ -28,6 +28,7 @@ import re
 import numpy
 
 from .. import backend
+from ..device import CPU, as_device, check_usable, device
 from ..errors import CheckpointError
 from ..generator import default_generator
 from ..models import MODELS
@@ -48,10 +49,44 @@ def save(state_dict, path):
     return safetensors_format.write(path, arrays, {"format": "chainrule-state-dict"})
 
 
-def load(path):
-    """Load a safetensors file as a state_dict of Tensors (any safetensors file will do)."""
+def load(path, map_location=None, weights_only=True):
+    """Load a safetensors file as a state_dict of Tensors (any safetensors file will do).
+
+    ``map_location`` puts the tensors on a device, as ``torch.load``'s: a device or its name
+    (``"cpu"``, ``"cuda:0"``), a dict from saved locations to devices (a file holds no
+    locations — every tensor is saved from host memory — so its ``"cpu"`` entry applies, if
+    any), or a function ``f(tensor, "cpu")`` whose result (unless None) is used. Tensors saved
+    from a GPU load on the CPU by default. ``weights_only`` is accepted for PyTorch's
+    signature; a safetensors file holds only tensors anyway.
+
+    >>> import chainrule, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "w.safetensors")
+    >>> _ = chainrule.save({"w": chainrule.ones(2)}, path)
+    >>> chainrule.load(path, map_location="cpu")["w"].device
+    device(type='cpu')
+    """
     arrays, _ = safetensors_format.read(path)
-    return {name: Tensor(backend.xp.asarray(array)) for name, array in arrays.items()}
+    tensors = {name: Tensor(backend.xp.asarray(array)) for name, array in arrays.items()}
+    return _mapped(tensors, map_location)
+
+
+def _mapped(tensors, map_location):
+    """The tensors of a loaded file on the device ``map_location`` asks for."""
+    if map_location is None:
+        return tensors
+    if callable(map_location) and not isinstance(map_location, (str, device)):
+        return {name: _called(map_location, t) for name, t in tensors.items()}
+    if isinstance(map_location, dict):
+        map_location = map_location.get("cpu", map_location.get(CPU))
+        if map_location is None:
+            return tensors
+    target = check_usable(as_device(map_location, "load(map_location=)"))
+    return {name: t.to(target) for name, t in tensors.items()}
+
+
+def _called(function, tensor):
+    result = function(tensor, "cpu")
+    return tensor if result is None else result
 
 
 # ---------------------------------------------------------------- encoding nested state

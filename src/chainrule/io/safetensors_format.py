@@ -16,9 +16,10 @@ shape x itemsize; the spans must tile the data area exactly (no overlaps, no gap
 total equals the file's size. Every failure is a :class:`CheckpointError` naming the file and
 the field. Nothing is ever unpickled or executed.
 
-Tensors are read straight into their arrays (no second copy of the file in memory).
-``BF16`` tensors are read as float32 arrays holding the same values, since NumPy (and so
-chainrule) has no bfloat16; all other dtypes keep their own.
+Tensors are read straight into their arrays (no second copy of the file in memory), each in
+its own dtype. ``BF16`` tensors are bfloat16 arrays (the ``ml_dtypes`` package's dtype, a core
+dependency); only where ml_dtypes is missing are they widened to float32 arrays holding the
+same values. bfloat16 arrays are written as ``BF16``.
 
 >>> import os, tempfile, numpy
 >>> path = write(os.path.join(tempfile.mkdtemp(), "a.safetensors"), {"x": numpy.arange(3.0)})
@@ -36,6 +37,7 @@ from typing import NamedTuple
 
 import numpy
 
+from .. import backend
 from ..errors import CheckpointError
 
 try:                      # file locks tell a temporary file being written from a dead one
@@ -257,6 +259,8 @@ class SafetensorsFile:
                     raise CheckpointError(f"{self.path}: truncated while being read (tensor "
                                           f"{entry.name!r})")
                 filled += count
+        if entry.dtype == "BF16" and backend.bfloat16 is not None:
+            return array.astype("=u2", copy=False).view(backend.bfloat16)    # same bits
         if entry.dtype == "BF16":           # the high half of a float32: same values
             array = (array.astype(numpy.uint32) << 16).view(numpy.float32)
         return array.astype(array.dtype.newbyteorder("="), copy=False)

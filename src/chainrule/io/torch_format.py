@@ -10,8 +10,9 @@ chainrule's own reconstruction. Any other global — ``os.system``, ``builtins.e
 user's class — is a :class:`CheckpointError` naming it, raised before anything is called.
 
 Storage offsets, strides and views sharing one storage are honoured; each loaded tensor owns
-a contiguous copy of its values. bfloat16 tensors come back as float32 (exactly the same
-values: chainrule has no bfloat16). Sizes, offsets and strides are checked against the
+a contiguous copy of its values. bfloat16 tensors come back as bfloat16 (ml_dtypes' dtype;
+widened to float32, exactly the same values, only where ml_dtypes is missing). Sizes,
+offsets and strides are checked against the
 storage they read, so a lying or truncated file is refused rather than read out of bounds.
 
 >>> import torch                                                # doctest: +SKIP
@@ -29,6 +30,7 @@ from collections import OrderedDict
 
 import numpy
 
+from .. import backend
 from ..errors import CheckpointError
 from ..tensor import Tensor
 
@@ -37,7 +39,7 @@ STORAGE_DTYPES = {"FloatStorage": "float32", "DoubleStorage": "float64",
                   "HalfStorage": "float16", "BFloat16Storage": "bfloat16",
                   "LongStorage": "int64", "IntStorage": "int32", "ShortStorage": "int16",
                   "CharStorage": "int8", "ByteStorage": "uint8", "BoolStorage": "bool"}
-#: torch dtypes chainrule can hold (bfloat16 is widened to float32)
+#: torch dtypes chainrule can hold (bfloat16 as ml_dtypes' bfloat16)
 TORCH_DTYPES = {"float32": "float32", "float": "float32", "float64": "float64",
                 "double": "float64", "float16": "float16", "half": "float16",
                 "bfloat16": "bfloat16", "int64": "int64", "long": "int64", "int32": "int32",
@@ -162,12 +164,14 @@ class _Rebuilder:
 
     @staticmethod
     def _tensor(view, dtype, requires_grad):
-        if dtype == "bfloat16":    # the top half of a float32: widening is exact
+        if dtype == "bfloat16" and backend.bfloat16 is not None:    # same bits
+            array = numpy.array(view, dtype="=u2", order="C").view(backend.bfloat16)
+        elif dtype == "bfloat16":  # the top half of a float32: widening is exact
             array = (view.astype(numpy.uint32) << 16).view(numpy.float32)
         else:
             array = numpy.array(view, dtype=view.dtype.newbyteorder("="), order="C")
         tensor = Tensor._make(array, None)
-        if requires_grad is True and array.dtype.kind == "f":
+        if requires_grad is True and backend.is_floating(array.dtype):
             tensor.requires_grad_(True)
         return tensor
 
@@ -394,7 +398,7 @@ def _load_legacy(data, path):
 def load_torch(path):
     """Load a file written by ``torch.save`` (zip or legacy format) without PyTorch.
 
-    Tensors come back as chainrule Tensors (bfloat16 as float32), inside the same dicts,
+    Tensors come back as chainrule Tensors (bfloat16 as bfloat16), inside the same dicts,
     OrderedDicts, lists and tuples; a model's state_dict loads straight into the chainrule
     twin with PyTorch's names. Anything but tensors and plain containers — a pickled class,
     a function, code — is refused with a CheckpointError naming it; nothing is executed.

@@ -20,8 +20,12 @@ from collections import OrderedDict, namedtuple
 
 import numpy
 
+from .. import _html
+from .. import backend
 from ..autograd.grad_mode import is_grad_enabled
-from ..errors import ShapeError
+from ..device import check_usable, device as _device, move_array, parse_to, same_place
+from ..dtypes import LEGACY_DTYPES, as_dtype, channels_last, laid_out
+from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -193,21 +197,73 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype):
-        """Cast every floating parameter and buffer to ``dtype`` (in place)."""
-        dtype = numpy.dtype(dtype)
+    def to(self, *args, **kwargs):
+        """Move and/or cast every parameter and buffer in place (the Parameter objects stay
+        the same, so an optimizer made before keeps working), as PyTorch's ``Module.to``:
+        ``to(device)``, ``to(dtype)`` (floating ones only), ``to(device, dtype)``,
+        ``to(tensor)``, ``to(memory_format=chainrule.channels_last)``.
+
+        >>> import chainrule
+        >>> model = chainrule.nn.Linear(2, 1)
+        >>> model.to("cpu") is model, model.to(chainrule.float64).weight.dtype
+        (True, dtype('float64'))
+        """
+        target, dtype, _, _, fmt = parse_to(args, kwargs, "Module.to")
+        if dtype is not None and not backend.is_floating(dtype):
+            raise DTypeError(f"Module.to only accepts floating point dtypes, but got desired "
+                             f"dtype={dtype}")
+        check_usable(target)
+        layout = fmt if fmt is channels_last else None
+        return self._convert(lambda array: array if not backend.is_floating(array.dtype)
+                             else array.astype(dtype), dtype is not None, target, layout)
+
+    def _convert(self, cast, casting, target, layout=None):
+        """Apply ``cast`` to the arrays of every parameter, gradient and buffer (when
+        ``casting``), then move them to ``target`` (when given)."""
         for t in list(self.parameters()) + list(self.buffers()):
-            if t._data.dtype.kind == "f":
-                t._data = t._data.astype(dtype)
-                if t.grad is not None:
-                    t.grad = Tensor._make(t.grad._data.astype(dtype), None)
+            for holder in (t, t.grad):
+                if holder is None:
+                    continue
+                array = cast(holder._data) if casting else holder._data
+                if target is not None and not same_place(array, target):
+                    array = move_array(array, target)
+                if layout is not None and array.ndim == 4:
+                    array = laid_out(array, layout)
+                if array is not holder._data:
+                    holder._data = array
         return self
+
+    def cuda(self, device=None):
+        """Move every parameter and buffer to the GPU (needs CuPy and a GPU)."""
+        target = _device("cuda") if device is None else _device(device)
+        if target.type != "cuda":
+            raise ArgumentError(f"Module.cuda: expected a CUDA device, got {target}")
+        return self.to(target)
+
+    def cpu(self):
+        return self.to("cpu")
 
     def float(self):
         return self.to(numpy.float32)
 
     def double(self):
         return self.to(numpy.float64)
+
+    def half(self):
+        return self.to(numpy.float16)
+
+    def bfloat16(self):
+        return self.to(backend.bfloat16)
+
+    def type(self, dst_type):
+        """Cast every parameter and buffer, integer ones too, to ``dst_type`` (a dtype or a
+        legacy type such as ``chainrule.DoubleTensor``), as PyTorch's ``Module.type``."""
+        name = getattr(dst_type, "__name__", dst_type) if not isinstance(dst_type, str) \
+            else dst_type
+        short = name.rpartition(".")[2] if isinstance(name, str) else None
+        dtype = LEGACY_DTYPES[short] if short in LEGACY_DTYPES else as_dtype(dst_type,
+                                                                              "Module.type")
+        return self._convert(lambda array: array.astype(dtype), True, None)
 
     # ------------------------------------------------------------ state
     def state_dict(self):
@@ -268,6 +324,27 @@ class Module:
 
     def extra_repr(self):
         return ""
+
+    def _repr_html_(self):
+        """Jupyter's view: the layers that hold parameters (or have no sub-layers), their
+        settings, parameter shapes and counts, and the totals.
+
+        >>> import chainrule
+        >>> "total parameters: 3" in chainrule.nn.Linear(2, 1)._repr_html_()
+        True
+        """
+        rows = []
+        for name, module in self.named_modules():
+            own = [(n, p) for n, p in module._parameters.items() if p is not None]
+            if own or not module._modules:
+                shapes = ", ".join(f"{n} {tuple(p.shape)}" for n, p in own)
+                rows.append([name or "(self)", type(module).__name__, module.extra_repr(),
+                             shapes, f"{sum(p.numel() for _, p in own):,}"])
+        total, trainable = self.num_parameters(), self.num_parameters(trainable_only=True)
+        mode = "training" if self.training else "eval"
+        return _html.table(["layer", "type", "settings", "parameters", "count"], rows,
+                           caption=f"{type(self).__name__} ({mode} mode)",
+                           footer=f"total parameters: {total:,} ({trainable:,} trainable)")
 
     def __repr__(self):
         lines = []

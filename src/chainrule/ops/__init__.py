@@ -53,3 +53,6 @@ from .decompositions import (cholesky_solve, det, inverse, logdet, matrix_exp,  
 from .decompositions import torch_slogdet as slogdet, torch_svd as svd  # noqa
 from .linalg import (addbmm, addmm, addmv, addr, baddbmm, bmm, chain_matmul, cross,  # noqa
                      inner, kron, mm, mv, tensordot, vdot)
+
+# ---- random sampling (issue 19.7; normal with two numbers is a factory: creation.normal)
+from .sampling import bernoulli, multinomial, poisson  # noqa

@@ -4,11 +4,12 @@ import numpy
 
 from .. import backend
 from ..autograd.broadcast import broadcast_shapes
+from ..device import mixed_devices
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ..tensor_base import TensorBase, to_array
 from .cast import cast
 
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "V": 2}   # "V": bfloat16 (ml_dtypes)
 _INT64 = numpy.dtype(numpy.int64)
 _BOOL = numpy.dtype(bool)
 
@@ -146,6 +147,10 @@ def operands(a, b, op, broadcast=True):
         return a, _scalar(b, a._data.dtype, a)          # the common case: float tensor, number
     a_is_tensor, b_is_tensor = isinstance(a, TensorBase), isinstance(b, TensorBase)
     if a_is_tensor and b_is_tensor:
+        if type(a._data) is not type(b._data):         # NumPy meets CuPy: two devices?
+            error = mixed_devices(op, a._data, b._data)
+            if error is not None:
+                raise error
         if a._data.dtype != b._data.dtype:
             dtype = result_dtype(a, b)
             a, b = _cast_to(a, dtype), _cast_to(b, dtype)
@@ -242,15 +247,15 @@ def pick_keepdims(keepdim, keepdims):
 
 
 def require_float(t, op):
-    if t._data.dtype.kind != "f":
+    if not backend.is_floating(t._data.dtype):
         raise DTypeError(f"{op}: needs a floating-point tensor, got {t.dtype}; "
                          "convert with .float()")
 
 
 def as_floating(t):
     """Integer and bool tensors promote to the default float dtype (PyTorch's rule for exp,
-    log, sin, mean, ...); floating tensors are returned as they are."""
-    if t._data.dtype.kind == "f":
+    log, sin, mean, ...); floating tensors (bfloat16 too) are returned as they are."""
+    if backend.is_floating(t._data.dtype):
         return t
     return t._make(t._data.astype(backend.default_float), None)
 

@@ -1,6 +1,7 @@
 """Dtype conversion: ``x.to(dtype)``, differentiable between floating dtypes."""
 import numpy
 
+from .. import backend
 from ..autograd.function import Function
 
 
@@ -28,6 +29,6 @@ def cast(x, dtype):
     dtype = numpy.dtype(dtype)
     if x._data.dtype == dtype:
         return x
-    if dtype.kind != "f" or x._data.dtype.kind != "f":
+    if not (backend.is_floating(dtype) and backend.is_floating(x._data.dtype)):
         return x._make(x._data.astype(dtype), None)
     return Cast(dtype)(x)

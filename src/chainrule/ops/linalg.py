@@ -24,7 +24,8 @@ class MatMul(Function):
     def forward(self, a, b):
         need_a, need_b = self.needs_input_grad
         self.save_for_backward(a if need_b else None, b if need_a else None)
-        return a @ b
+        y = a @ b
+        return y if y.dtype == a.dtype else y.astype(a.dtype)   # bfloat16: float32 inside
 
     def backward(self, gy):
         a, b = self.saved_tensors
@@ -298,7 +299,7 @@ class Linear(Function):
             y = x @ weight.T
         if bias is not None:
             y += bias
-        return y
+        return y if y.dtype == x.dtype else y.astype(x.dtype)   # bfloat16: float32 inside
 
     def backward(self, gy):
         x, weight = self.saved_tensors

@@ -24,6 +24,7 @@ from .cumulative import CumProd
 from .decompositions import svdvals
 from .shape import Flip, concatenate, permute, reshape, squeeze
 
+_BFLOAT16 = backend.bfloat16
 
 def _expand_back(gy, in_shape, axes, keepdims):
     """Broadcast a reduced gradient back to the input's shape."""
@@ -42,6 +43,9 @@ class Sum(Function):
 
     def forward(self, x):
         self.input_shape = x.shape
+        if x.dtype == _BFLOAT16:            # accumulate in float32, as PyTorch does
+            return x.astype(numpy.float32).sum(axis=self.axes,
+                                               keepdims=self.keepdims).astype(x.dtype)
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, gy):

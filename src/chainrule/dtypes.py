@@ -1,0 +1,296 @@
+"""Dtypes by PyTorch's names, their limits, the default floating dtype, and memory formats.
+
+chainrule's dtypes are NumPy dtypes (``chainrule.float32 == numpy.dtype("float32")``), so
+``x.dtype == chainrule.float32`` and ``x.dtype == numpy.float32`` both hold. ``bfloat16`` is
+the real bfloat16 of the ``ml_dtypes`` package; NumPy computes with it in float32 and rounds
+back. :func:`finfo` and :func:`iinfo` answer as ``torch.finfo``/``torch.iinfo`` (Python
+numbers); :func:`set_default_dtype` changes what ``tensor(1.5)``, ``zeros(2)`` and integer
+promotion give.
+
+>>> import chainrule
+>>> chainrule.finfo(chainrule.bfloat16).eps, chainrule.iinfo(chainrule.int8).max
+(0.0078125, 127)
+>>> chainrule.get_default_dtype()
+dtype('float32')
+"""
+import builtins
+
+import numpy
+
+from . import backend
+from .autograd.function import Function
+from .errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
+from .tensor_base import TensorBase
+
+#: PyTorch name -> dtype (aliases included); complex dtypes are not supported by chainrule
+DTYPES = {
+    "float16": numpy.dtype("float16"), "half": numpy.dtype("float16"),
+    "float32": numpy.dtype("float32"), "float": numpy.dtype("float32"),
+    "float64": numpy.dtype("float64"), "double": numpy.dtype("float64"),
+    "uint8": numpy.dtype("uint8"), "uint16": numpy.dtype("uint16"),
+    "uint32": numpy.dtype("uint32"), "uint64": numpy.dtype("uint64"),
+    "int8": numpy.dtype("int8"), "int16": numpy.dtype("int16"),
+    "short": numpy.dtype("int16"), "int32": numpy.dtype("int32"),
+    "int": numpy.dtype("int32"), "int64": numpy.dtype("int64"),
+    "long": numpy.dtype("int64"), "bool": numpy.dtype("bool"),
+}
+if backend.bfloat16 is not None:
+    DTYPES["bfloat16"] = backend.bfloat16
+
+#: dtype -> the name of PyTorch's legacy tensor type (``x.type()`` gives 'torch.FloatTensor')
+LEGACY_NAMES = {
+    numpy.dtype("float32"): "FloatTensor", numpy.dtype("float64"): "DoubleTensor",
+    numpy.dtype("float16"): "HalfTensor", numpy.dtype("uint8"): "ByteTensor",
+    numpy.dtype("int8"): "CharTensor", numpy.dtype("int16"): "ShortTensor",
+    numpy.dtype("int32"): "IntTensor", numpy.dtype("int64"): "LongTensor",
+    numpy.dtype("bool"): "BoolTensor",
+}
+if backend.bfloat16 is not None:
+    LEGACY_NAMES[backend.bfloat16] = "BFloat16Tensor"
+LEGACY_DTYPES = {name: dtype for dtype, name in LEGACY_NAMES.items()}
+
+
+def as_dtype(dtype, op="dtype"):
+    """A NumPy dtype from a chainrule/NumPy dtype, a name (``"float32"``, ``"bfloat16"``,
+    ``"long"``) or a Python type (``float`` is float64, ``int`` int64, as in PyTorch)."""
+    if isinstance(dtype, numpy.dtype):
+        return dtype
+    if isinstance(dtype, str) and dtype in DTYPES:
+        return DTYPES[dtype]
+    try:
+        return numpy.dtype(dtype)
+    except TypeError:
+        raise ArgumentTypeError(f"{op}: {dtype!r} is not a dtype (use chainrule.float32, "
+                                "chainrule.int64, ...)") from None
+
+
+# ---------------------------------------------------------------- limits
+
+class finfo:                                      # noqa: N801  (PyTorch's name)
+    """The limits of a floating dtype, as ``torch.finfo``: ``bits, eps, max, min, tiny,
+    smallest_normal, resolution`` (Python floats) and ``dtype`` (its name).
+
+    >>> f = finfo(numpy.float16)
+    >>> f.bits, f.eps, f.max, f.dtype
+    (16, 0.0009765625, 65504.0, 'float16')
+    """
+
+    def __init__(self, type=None):                # noqa: A002  (PyTorch's argument name)
+        dtype = backend.default_float if type is None else as_dtype(type, "finfo")
+        if not backend.is_floating(dtype):
+            raise DTypeError(f"finfo() requires a floating point input type, got {dtype}; "
+                             "use chainrule.iinfo for integer types")
+        info = _ml_finfo(dtype) if backend.is_bfloat16(dtype) else numpy.finfo(dtype)
+        self.bits = builtins.int(info.bits)
+        self.eps = builtins.float(info.eps)
+        self.max = builtins.float(info.max)
+        self.min = builtins.float(info.min)
+        self.tiny = self.smallest_normal = builtins.float(info.smallest_normal)
+        self.resolution = builtins.float(info.resolution)
+        self.dtype = _name(dtype)
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, "
+                f"tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+def _ml_finfo(dtype):
+    import ml_dtypes
+    return ml_dtypes.finfo(dtype)
+
+
+class iinfo:                                      # noqa: N801  (PyTorch's name)
+    """The limits of an integer dtype, as ``torch.iinfo``: ``bits, min, max, dtype``.
+
+    >>> iinfo(numpy.uint8).max, iinfo(numpy.int64).min
+    (255, -9223372036854775808)
+    """
+
+    def __init__(self, type):                     # noqa: A002
+        dtype = as_dtype(type, "iinfo")
+        if dtype.kind == "b":
+            raise DTypeError("bool is not supported by iinfo (it has no integer range)")
+        if dtype.kind not in "iu":
+            raise DTypeError(f"iinfo() requires an integer input type, got {dtype}; use "
+                             "chainrule.finfo for floating types")
+        info = numpy.iinfo(dtype)
+        self.bits, self.min, self.max = builtins.int(info.bits), builtins.int(info.min), \
+            builtins.int(info.max)
+        self.dtype = _name(dtype)
+
+    def __repr__(self):
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
+def _name(dtype):
+    return "bfloat16" if backend.is_bfloat16(dtype) else dtype.name
+
+
+# ---------------------------------------------------------------- the default dtype
+
+def get_default_dtype():
+    """The floating dtype of ``tensor(1.5)``, ``zeros(2)``, ``rand(2)`` and integer promotion
+    (float32 unless :func:`set_default_dtype` changed it)."""
+    return backend.default_float
+
+
+def set_default_dtype(dtype):
+    """Make ``dtype`` (float16, bfloat16, float32 or float64) the default floating dtype, as
+    ``torch.set_default_dtype``: factories and Python floats use it from now on.
+
+    >>> set_default_dtype(numpy.float64)
+    >>> import chainrule
+    >>> chainrule.tensor(1.5).dtype
+    dtype('float64')
+    >>> set_default_dtype(numpy.float32)
+    """
+    dtype = as_dtype(dtype, "set_default_dtype")
+    if not backend.is_floating(dtype):
+        raise DTypeError(f"set_default_dtype: only floating-point types can be the default "
+                         f"type, got {dtype}")
+    backend.default_float = dtype
+
+
+def set_default_tensor_type(t):
+    """PyTorch's older form: ``set_default_tensor_type('torch.DoubleTensor')`` (or the
+    class ``chainrule.DoubleTensor``) sets the default dtype; CUDA types are refused."""
+    name = t if isinstance(t, str) else getattr(t, "__name__", repr(t))
+    if name.startswith("torch.cuda.") or name.startswith("chainrule.cuda."):
+        raise ArgumentError(f"set_default_tensor_type({name!r}): CUDA tensor types cannot "
+                            "be the default; move tensors with .to('cuda')")
+    short = name.rpartition(".")[2]
+    if short not in LEGACY_DTYPES:
+        raise ArgumentError(f"set_default_tensor_type: unknown tensor type {name!r}")
+    set_default_dtype(LEGACY_DTYPES[short])
+
+
+# ---------------------------------------------------------------- questions about tensors
+
+def is_tensor(obj):
+    """Whether ``obj`` is a chainrule tensor (``torch.is_tensor``).
+
+    >>> import chainrule
+    >>> is_tensor(chainrule.ones(1)), is_tensor([1.0])
+    (True, False)
+    """
+    return isinstance(obj, TensorBase)
+
+
+def _tensor_argument(t, op):
+    if not isinstance(t, TensorBase):
+        raise ArgumentTypeError(f"{op}(): argument 'input' must be a Tensor, not "
+                                f"{builtins.type(t).__name__}")
+    return t
+
+
+def is_floating_point(input):                     # noqa: A002
+    """Whether the tensor's dtype is floating (float16, bfloat16, float32, float64)."""
+    return backend.is_floating(_tensor_argument(input, "is_floating_point")._data.dtype)
+
+
+def is_nonzero(input):                            # noqa: A002
+    """The truth of a one-element tensor (an ArgumentError for any other)."""
+    t = _tensor_argument(input, "is_nonzero")
+    if t._data.size != 1:
+        raise ArgumentError(f"is_nonzero: a tensor with {t._data.size} values cannot be "
+                            "converted to a bool (it needs exactly one)")
+    return builtins.bool(t._data.reshape(()) != 0)
+
+
+def numel(input):                                 # noqa: A002
+    """The number of elements of a tensor."""
+    return builtins.int(_tensor_argument(input, "numel")._data.size)
+
+
+# ---------------------------------------------------------------- memory formats
+
+class memory_format:                              # noqa: N801  (PyTorch's name)
+    """A memory layout: ``contiguous_format`` (row-major), ``preserve_format`` (keep the
+    source's), ``channels_last`` (NHWC strides for 4-d tensors), ``channels_last_3d``."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"chainrule.{self.name}"
+
+    def __reduce__(self):
+        return self.name
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+
+#: the axis order in memory of each channels-last format, and the rank it needs
+_CHANNELS_LAST = {"channels_last": ((0, 2, 3, 1), 4), "channels_last_3d": ((0, 2, 3, 4, 1), 5)}
+
+
+def check_memory_format(fmt, ndim, op):
+    """``fmt`` checked to be a memory format that fits a tensor of ``ndim`` dimensions."""
+    if not isinstance(fmt, memory_format):
+        raise ArgumentTypeError(f"{op}: memory_format must be chainrule.contiguous_format, "
+                                f"preserve_format or channels_last, got {fmt!r}")
+    if fmt.name in _CHANNELS_LAST and ndim != _CHANNELS_LAST[fmt.name][1]:
+        raise ShapeError(f"{op}: required rank {_CHANNELS_LAST[fmt.name][1]} tensor to use "
+                         f"{fmt.name} format, got {ndim} dimensions")
+    return fmt
+
+
+def laid_out(array, fmt):
+    """The values of ``array`` in memory laid out as ``fmt`` (always a new array)."""
+    xp = backend.namespace_of(array)
+    if fmt.name == "preserve_format":
+        return array.copy(order="K")
+    if fmt.name == "contiguous_format":
+        return xp.array(array, order="C", copy=True)
+    order = _CHANNELS_LAST[fmt.name][0]
+    inverse = tuple(order.index(axis) for axis in range(len(order)))
+    return xp.ascontiguousarray(array.transpose(order)).transpose(inverse)
+
+
+def is_laid_out(array, fmt):
+    """Whether ``array``'s memory already follows ``fmt`` (``is_contiguous(memory_format=)``)."""
+    if fmt.name in ("contiguous_format", "preserve_format"):
+        return builtins.bool(array.flags.c_contiguous)
+    order, rank = _CHANNELS_LAST[fmt.name]
+    return array.ndim == rank and builtins.bool(array.transpose(order).flags.c_contiguous)
+
+
+class Relayout(Function):
+    """A copy with the same values in another memory layout (the gradient passes as is)."""
+
+    def __init__(self, fmt):
+        self.fmt = fmt
+
+    def forward(self, x):
+        return laid_out(x, self.fmt)
+
+    def backward(self, gy):
+        return gy
+
+
+def relayout(x, fmt, op="clone"):
+    """A differentiable copy of tensor ``x`` laid out as memory format ``fmt``.
+
+    >>> import chainrule
+    >>> y = relayout(chainrule.ones(1, 2, 3, 3), channels_last)
+    >>> y.is_contiguous(), y.is_contiguous(memory_format=channels_last)
+    (False, True)
+    """
+    return Relayout(check_memory_format(fmt, x.ndim, op))(x)
+
+
+# ---------------------------------------------------------------- the names
+globals().update(DTYPES)          # float16, bfloat16, float32, ..., int, long, bool
+bool_ = DTYPES["bool"]
+
+__all__ = sorted(DTYPES) + [
+    "bool_", "finfo", "iinfo", "get_default_dtype", "set_default_dtype",
+    "set_default_tensor_type", "is_tensor", "is_floating_point", "is_nonzero", "numel",
+    "memory_format", "contiguous_format", "preserve_format", "channels_last",
+    "channels_last_3d"]
