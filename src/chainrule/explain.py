@@ -24,7 +24,7 @@ import copy
 
 import numpy
 
-from . import backend
+from . import _html, backend
 from .autograd.engine import grad, topological_order
 from .autograd.function import Function
 from .autograd.grad_mode import no_grad, state
@@ -149,6 +149,15 @@ class Trace:
             lines += ["", "Leaf gradients: " + self._leaf_text("`")]
         lines += ["", *("**Warning:** " + w for w in self.warnings)] if self.warnings else []
         return "\n".join(lines)
+
+    def _repr_html_(self):
+        """Jupyter's view: the same table as :meth:`to_text`, as HTML."""
+        footer = "leaf gradients: " + self._leaf_text() if self.leaf_grads else None
+        warnings = "".join(f'<p style="color: #b00">warning: {_html.escape(w)}</p>'
+                           for w in self.warnings)
+        return (f'<div class="chainrule-trace"><p>{_html.escape(HEADER)}</p>' +
+                _html.table(self.columns, [row.cells() for row in self.rows], footer=footer) +
+                warnings + "</div>")
 
     __str__ = to_text
 

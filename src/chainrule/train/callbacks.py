@@ -18,23 +18,37 @@ from .divergence import DivergenceGuard  # noqa: F401  (lives beside its diagnos
 
 
 class ProgressBar(Callback):
-    """A tqdm bar per epoch (loss, ETA) on a terminal; one plain line per epoch otherwise,
-    so logs and CI output carry no control characters."""
+    """A tqdm bar per epoch (loss, ETA) on a terminal, and as a widget in a Jupyter notebook
+    (``tqdm.auto``; needs ipywidgets); one plain line per epoch otherwise, so logs and CI
+    output carry no control characters. The epoch's summary line is printed in every case."""
 
     def __init__(self, stream=None, force_plain=False):
         self.stream = stream
         self.force_plain = force_plain
         self._bar = None
 
-    def _plain(self):
+    def _mode(self):
+        """'widget' in a notebook (writing to its output), 'terminal' on a tty, else 'plain'."""
+        if self.force_plain:
+            return "plain"
+        if self.stream is None and _jupyter_widgets():
+            return "widget"
         stream = self.stream or sys.stdout
-        return self.force_plain or not (hasattr(stream, "isatty") and stream.isatty())
+        return "terminal" if hasattr(stream, "isatty") and stream.isatty() else "plain"
+
+    def _plain(self):
+        return self._mode() == "plain"
 
     def on_epoch_begin(self, trainer, epoch):
-        if trainer.is_main and not self._plain():
-            from tqdm import tqdm
-            self._bar = tqdm(total=trainer.batches_per_epoch, desc=f"epoch {epoch}/{trainer.epochs}",
-                             leave=False, file=self.stream or sys.stdout, dynamic_ncols=True)
+        mode = self._mode()
+        if trainer.is_main and mode != "plain":
+            if mode == "widget":
+                from tqdm.auto import tqdm
+            else:
+                from tqdm import tqdm
+            self._bar = tqdm(total=trainer.batches_per_epoch,
+                             desc=f"epoch {epoch}/{trainer.epochs}", leave=False,
+                             file=self.stream or sys.stdout, dynamic_ncols=True)
 
     def on_batch_end(self, trainer, step, loss):
         if self._bar is not None:
@@ -55,6 +69,19 @@ class ProgressBar(Callback):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def _jupyter_widgets():
+    """Whether this runs in a Jupyter kernel that can show tqdm's widget (ipywidgets)."""
+    ipython = sys.modules.get("IPython")        # imported by the kernel, never by chainrule
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or "IPKernelApp" not in getattr(shell, "config", {}):
+        return False
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 class EarlyStopping(Callback):

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import math
+from .. import _html
 from ..errors import ArgumentError
 
 
@@ -99,11 +100,84 @@ class History:
     def to_json(self):
         return json.dumps(self.to_dict())
 
+    def curves(self, keys=("loss", "val_loss")):
+        """The loss curves as ``(label, xs, ys)``: the loss of every step, and the epoch
+        columns ``keys`` placed at each epoch's last step (at the epoch number when no steps
+        were logged). What ``plot`` draws and a notebook shows.
+
+        >>> h = History()
+        >>> h.log_step({"step": 1, "epoch": 1, "loss": 0.9})
+        >>> h.log_step({"step": 2, "epoch": 1, "loss": 0.7})
+        >>> h.log_epoch({"epoch": 1, "loss": 0.8})
+        >>> h.curves()
+        [('loss per step', [1, 2], [0.9, 0.7]), ('loss per epoch', [2], [0.8])]
+        """
+        last_step = {row.get("epoch"): row.get("step") for row in self.steps}
+        found = []
+        if self.steps:
+            found.append(("loss per step", [r.get("step") for r in self.steps],
+                          [r.get("loss") for r in self.steps]))
+        xs = [last_step.get(r.get("epoch"), r.get("epoch")) for r in self.epochs]
+        for key in keys:
+            if any(key in r for r in self.epochs):
+                found.append((f"{key} per epoch", xs, [r.get(key) for r in self.epochs]))
+        return found
+
+    def plot(self, keys=("loss", "val_loss"), ax=None):
+        """Draw :meth:`curves` with matplotlib on ``ax`` (a new figure by default) and return
+        the Axes; a notebook shows it inline. Needs ``chainrule[viz]``.
+
+        >>> h = History()
+        >>> h.log_epoch({"epoch": 1, "loss": 0.5})
+        >>> h.log_epoch({"epoch": 2, "loss": 0.3})
+        >>> ax = h.plot()
+        >>> ax.get_xlabel(), [line.get_label() for line in ax.get_lines()]
+        ('epoch', ['loss per epoch'])
+        >>> import matplotlib.pyplot; matplotlib.pyplot.close(ax.figure)
+        """
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as error:
+            raise ImportError("History.plot needs matplotlib: pip install 'chainrule[viz]'") \
+                from error
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.5))
+        for label, xs, ys in self.curves(keys):
+            per_step = label == "loss per step"
+            ax.plot(xs, [math.nan if y is None else y for y in ys], label=label,
+                    lw=0.8 if per_step else 1.5, alpha=0.5 if per_step else 1.0,
+                    marker=None if per_step else "o")
+        ax.set(title="loss", xlabel="step" if self.steps else "epoch")
+        if ax.get_lines():
+            ax.legend()
+        return ax
+
+    def _repr_html_(self):
+        """Jupyter's view: the epoch table (first and last rows when long) and the loss
+        curves as an inline SVG (no matplotlib needed)."""
+        keys = self.columns()
+        shown = self.epochs if len(self.epochs) <= 12 else \
+            self.epochs[:5] + [None] + self.epochs[-5:]
+        body = [["…"] * len(keys) if row is None else [_html_value(row.get(k)) for k in keys]
+                for row in shown]
+        caption = f"History: {len(self.epochs)} epochs, {len(self.steps)} steps"
+        chart = _html.line_chart(self.curves(), xlabel="step" if self.steps else "epoch",
+                                 title="loss", faint=("loss per step",))
+        return ('<div class="chainrule-history">' +
+                _html.table(keys, body, caption=caption, footer=self.stop_reason) + chart +
+                "</div>")
+
     def __repr__(self):
         last = self.epochs[-1] if self.epochs else {}
         shown = ", ".join(f"{k}={v:.4g}" for k, v in last.items()
                           if isinstance(v, float))
         return f"History({len(self.epochs)} epochs, {len(self.steps)} steps; last: {shown})"
+
+
+def _html_value(value):
+    if value is None:
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else value
 
 
 def _csv_value(value):
