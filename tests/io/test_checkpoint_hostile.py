@@ -133,11 +133,15 @@ def test_every_dtype_reads_like_the_safetensors_package(tmp_path, dtype):
         assert arrays[name].dtype == expected.dtype and np.array_equal(arrays[name], expected)
 
 
-def test_bf16_reads_as_float32_with_the_same_values(tmp_path):
+def test_bf16_reads_as_bfloat16_or_widened_without_ml_dtypes(tmp_path, monkeypatch):
     torch = pytest.importorskip("torch")
     from safetensors.torch import save_file
     values = torch.tensor([1.5, -2.25, 3.0e20, 0.0078125], dtype=torch.bfloat16)
     save_file({"w": values}, str(tmp_path / "bf16.safetensors"))
+    loaded = chainrule.load(str(tmp_path / "bf16.safetensors"))["w"]
+    assert loaded.dtype == chainrule.bfloat16
+    assert np.array_equal(loaded.float().numpy(), values.float().numpy())
+    monkeypatch.setattr(chainrule.backend, "bfloat16", None)      # no ml_dtypes: widened
     loaded = chainrule.load(str(tmp_path / "bf16.safetensors"))["w"]
     assert loaded.dtype == chainrule.float32
     assert np.array_equal(loaded.numpy(), values.float().numpy())

@@ -7,7 +7,6 @@ the tensors in the same file and the memory budget, before any model is built; r
 then get exactly the training-time preprocessing.
 """
 import csv
-import math
 import os
 import sys
 
@@ -18,7 +17,6 @@ from ..errors import CheckpointError
 from .common import CommandError, check_regular_file
 from .inputs import check_output_path, read_samples
 
-LARGEST = 2**24
 RUN_FILES = ("use the model.safetensors (or checkpoints/epoch-N.safetensors) that chainrule "
              "train --out writes")
 
@@ -35,12 +33,13 @@ def add_parsers(sub):
     p = sub.add_parser("predict", help="predict with a saved model on a .npy or .csv file, or "
                                        "on images")
     p.add_argument("--checkpoint", required=True, type=common.path, help="model.safetensors")
-    p.add_argument("--input", required=True, type=common.path,
+    p.add_argument("--input", required=True, type=common.path, nargs="+",
                    help="data.npy or data.csv, one sample per row with the raw features as "
                         "the dataset ships them (the training-time preprocessing is applied); "
-                        "for a model trained on images also an image file or a folder of them")
+                        "for a model trained on images image files and folders of them")
     p.add_argument("--output", type=common.output_file(".csv"),
-                   help="write predictions to this CSV (default: print them)")
+                   help="write predictions to this CSV (default: print them: CSV for .npy/.csv "
+                        "inputs, one line per picture for images, e.g. 'rex.jpg  dogs 0.93')")
     p.set_defaults(run=run_predict)
 
     p = sub.add_parser("export", help="export a saved model to ONNX")
@@ -52,104 +51,10 @@ def add_parsers(sub):
 
 # ---------------------------------------------------------------- the run's description
 
-def _integer(low, high):
-    def check(value):
-        return not isinstance(value, bool) and isinstance(value, int) and low <= value <= high
-    return check
-
-
-def _integers(low, high, longest):
-    def check(value):
-        return isinstance(value, (list, tuple)) and 0 < len(value) <= longest and all(
-            _integer(low, high)(v) for v in value)
-    return check
-
-
-def _number(low, high):
-    def check(value):
-        return not isinstance(value, bool) and isinstance(value, (int, float)) and \
-            math.isfinite(value) and low <= value < high
-    return check
-
-
-#: model type -> field -> check (the fields the models' configs may hold)
-MODEL_FIELDS = {
-    "mlp": {"in_features": _integer(1, LARGEST), "hidden": _integers(1, LARGEST, 64),
-            "out_features": _integer(1, LARGEST), "dropout": _number(0, 1),
-            "activation": lambda v: isinstance(v, str),
-            "batch_norm": lambda v: isinstance(v, bool)},
-    "lenet": {"in_channels": _integer(1, 64), "num_classes": _integer(1, LARGEST),
-              "image_size": _integer(1, 4096)},
-    "resnet": {"in_channels": _integer(1, 64), "num_classes": _integer(1, LARGEST),
-               "blocks": _integers(1, 64, 8), "width": _integer(1, 4096)},
-}
-
-
-def estimated_parameters(kind, config):
-    """About how many parameters a model of this type and configuration has (no allocation).
-
-    >>> estimated_parameters("mlp", {"in_features": 4, "hidden": [8], "out_features": 3})
-    67
-    """
-    if kind == "mlp":
-        widths = [config.get("in_features", 1), *config.get("hidden", (128, 128, 128)),
-                  config.get("out_features", 10)]
-        return sum((a + 1) * b for a, b in zip(widths, widths[1:]))
-    channels, classes = config.get("in_channels", 1), config.get("num_classes", 10)
-    if kind == "lenet":
-        size = config.get("image_size", 32)
-        side = max((size + (4 if size < 32 else 0) - 4) // 2, 1)
-        side = max((side + (4 if size < 16 else 0) - 4) // 2, 1)
-        return channels * 150 + 2422 + (16 * side * side + 1) * 120 + 10164 + 85 * classes
-    width = config.get("width", 16)
-    total, current = channels * width * 9 + 2 * width, width
-    for stage, count in enumerate(config.get("blocks", (2, 2, 2))):
-        out = width * 2 ** stage
-        for _ in range(count):
-            total += current * out * 9 + out * out * 9 + 4 * out + current * out + 2 * out
-            current = out
-    return total + (current + 1) * classes
-
-
-def _check_description(path, description, shapes):
-    """The description's model fields, checked, and its size against the file's tensors."""
-    import chainrule
-    from ..nn.activation import ACTIVATIONS
-    if not isinstance(description, dict) or not isinstance(description.get("model"), dict):
-        raise CommandError(f"{path}: no model description inside", hint=RUN_FILES)
-    config = dict(description["model"])
-    kind = config.pop("type", "mlp")
-    if kind not in MODEL_FIELDS or kind not in chainrule.models.MODELS:
-        raise CommandError(f"{path}: unknown model type {str(kind)[:40]!r} in its description")
-    for field, value in config.items():
-        check = MODEL_FIELDS[kind].get(field)
-        if check is None or not check(value):
-            raise CommandError(f"{path}: the model description's {field} = "
-                               f"{str(value)[:40]!r} is not valid for a {kind}")
-    if kind == "mlp" and config.get("activation", "relu") not in ACTIVATIONS:
-        raise CommandError(f"{path}: unknown activation {config['activation'][:40]!r} in its "
-                           "model description")
-    wanted = estimated_parameters(kind, config)
-    stored = sum(math.prod(shape) for name, shape in shapes.items() if name.startswith("model."))
-    if wanted > 2 * stored + 4096:
-        raise CommandError(f"{path}: its model description ({kind}) asks for about "
-                           f"{wanted:,} parameters but the file holds {stored:,} model values; "
-                           "the file is inconsistent")
-    needed = 8 * wanted
-    if needed > common.memory_budget():
-        raise CommandError(f"{path}: the model would need about {common.gib(needed)}; this "
-                           f"machine allows {common.gib(common.memory_budget())}")
-    return kind, config
-
-
-def _tensor_shapes(path):
-    from ..io import safetensors_format
-    read_header = getattr(safetensors_format, "read_header", None)
-    if read_header is not None:
-        entries, _ = read_header(path)
-        return {name: tuple(entry.shape) for name, entry in entries.items()}
-    arrays, _ = safetensors_format.read(path)
-    return {name: array.shape for name, array in arrays.items()}
+def _model_budget():
+    """Bytes a saved model may take: a third of what this machine allows (the file's arrays,
+    the model and a batch of inputs live side by side)."""
+    return common.memory_budget() // 3
 
 
 def _preprocessing(path, description, model):
@@ -181,20 +86,18 @@ def _class_names(path, description, num_outputs):
 
 
 class SavedRun:
-    """A model rebuilt from a checkpoint with what is needed to use it."""
+    """A model rebuilt from a checkpoint with what is needed to use it. The description is
+    checked by :func:`chainrule.io.checkpoint.model_from_description` (every option, the
+    tensors it implies against those in the file, a memory budget) before anything is built;
+    the preprocessing, class names and task are checked here."""
 
     def __init__(self, path):
-        import chainrule
-        from ..io.checkpoint import load_checkpoint
+        from ..io.checkpoint import model_from_description
         check_regular_file(path, "--checkpoint")
         try:
-            shapes = _tensor_shapes(path)
-            description = load_checkpoint(path, restore_rng=False)["extra"]
-            kind, config = _check_description(path, description, shapes)
-            self.model = chainrule.models.MODELS[kind](**config)
-            load_checkpoint(path, self.model, restore_rng=False)
+            self.model, description = model_from_description(path, max_bytes=_model_budget())
         except CheckpointError as error:
-            raise CommandError(" ".join(str(error).split()), hint=RUN_FILES) from None
+            raise CommandError(_checkpoint_message(path, error), hint=RUN_FILES) from None
         self.path, self.description = path, description
         self.task = description.get("task", "classification")
         if self.task not in ("classification", "regression"):
@@ -210,6 +113,14 @@ class SavedRun:
 
     def input_shape(self):
         return [1, *self.preprocessing.shape]
+
+
+def _checkpoint_message(path, error):
+    """The reader's message on one line; a GPT's checkpoint points to chainrule generate."""
+    message = " ".join(str(error).split())
+    if "unknown model type 'gpt'" in message:
+        return f"{path} holds a GPT (a text model): sample from it with chainrule generate"
+    return message
 
 
 def _num_outputs(model):
@@ -285,9 +196,15 @@ def run_predict(args):
     try:
         x = saved.preprocessing(raw)
     except ShapeError as error:
-        raise CommandError(f"--input {args.input}: {error}") from None
+        raise CommandError(f"--input {' '.join(args.input)}: {error}") from None
     outputs = chainrule.predict(saved.model, x).numpy()
     header, rows = _prediction_rows(outputs, saved)
+    if files is not None and not args.output and saved.task == "classification":
+        width = max(len(f) for f in files)
+        for name, row in zip(files, rows):            # "photos/rex.jpg  dogs 0.93"
+            label = row[1] if saved.class_names is not None else f"class {row[0]}"
+            print(f"{name:<{width}s}  {label} {float(row[-1]):.2f}")
+        return 0
     if files is not None:
         header, rows = ["file"] + header, [[f] + row for f, row in zip(files, rows)]
     if args.output:
@@ -299,24 +216,41 @@ def run_predict(args):
     return 0
 
 
-def _read_input(name, saved):
-    """(raw samples, file names or None): images for image models, else .npy/.csv."""
+MAX_IMAGES = 100_000
+
+
+def _read_input(names, saved):
+    """(raw samples, file names or None): for image models image files and folders of them
+    (several may be given), else one .npy/.csv file."""
     from ..data import images
     image_size = saved.preprocessing.image_size
-    is_image = name.lower().endswith(images.EXTENSIONS)
-    if image_size is not None and (os.path.isdir(name) or is_image):
-        if os.path.isdir(name):
-            files = images.image_files(name)
-            if not files:
-                raise CommandError(f"--input {name} holds no image files "
-                                   f"({', '.join(images.EXTENSIONS)})")
-        else:
-            check_regular_file(name, "--input")
-            files = [name]
+    if image_size is not None and all(os.path.isdir(n) or n.lower().endswith(
+            images.EXTENSIONS) for n in names):
+        files = [f for name in names for f in _image_inputs(name)]
+        if len(files) > MAX_IMAGES:
+            raise CommandError(f"--input: {len(files):,} images are more than the "
+                               f"{MAX_IMAGES:,} one call predicts; give fewer")
         return numpy.stack([images.read_image(f, image_size) for f in files]), files
+    if len(names) > 1:
+        kind = "image files or folders" if image_size is not None else "one .npy or .csv file"
+        raise CommandError(f"--input: {len(names)} inputs given ({', '.join(names[:3])}"
+                           f"{', ...' if len(names) > 3 else ''}); give {kind}")
+    name = names[0]
     if os.path.isdir(name):
         raise CommandError(f"--input {name} is a directory; give a .npy or .csv file")
     return read_samples(name, saved.preprocessing.raw_shape), None
+
+
+def _image_inputs(name):
+    from ..data import images
+    if not os.path.isdir(name):
+        check_regular_file(name, "--input")
+        return [name]
+    files = images.image_files(name)
+    if not files:
+        raise CommandError(f"--input {name} holds no image files "
+                           f"({', '.join(images.EXTENSIONS)})")
+    return files
 
 
 def _prediction_rows(outputs, saved):

@@ -27,7 +27,10 @@ LARGEST_LAYER = 1_000_000
 NUMPY_BLOW_UP = r"(overflow|invalid value|divide by zero) encountered"
 DATASETS = ("digits", "breast_cancer", "iris", "wine", "diabetes", "moons", "spiral",
             "toy_linear", "shapes")
-MODELS = ("mlp", "lenet", "resnet", "gpt")
+MODELS = ("mlp", "linear", "lenet", "resnet", "gpt")
+#: defaults a model brings unless the options are chosen: a linear model is the seeds' line,
+#: learned by full-batch gradient descent until it sits on the least-squares solution
+MODEL_DEFAULTS = {"linear": {"optimizer": "gd", "epochs": 500}}
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "elu", "leaky_relu", "silu", "softplus")
 
 # name: (parser, default, help); the command line flag is --name with - for _
@@ -41,21 +44,27 @@ OPTIONS = {
     "skip_bad_images": (common.boolean, False,
                         "with images:PATH, leave out unreadable image files (with a warning) "
                         "instead of stopping"),
-    "model": (common.choice(MODELS), "mlp", "mlp (default), lenet or resnet (image datasets: "
-                                            "shapes, digits, images:PATH), gpt (text)"),
+    "model": (common.choice(MODELS), "mlp",
+              "mlp (default), linear (f(x) = w0 + w1·x1 + ..., no hidden layer; trains with "
+              "--optimizer gd for 500 epochs unless told, and a line is printed beside the "
+              "least-squares solution), lenet or resnet (image datasets: shapes, digits, "
+              "images:PATH), gpt (text)"),
     "hidden": (common.layer_sizes(LARGEST_LAYER), [128, 128, 128],
                "hidden layer sizes of the mlp, comma-separated positive integers "
                "(default 128,128,128)"),
     "activation": (common.choice(ACTIVATIONS), "relu", ", ".join(ACTIVATIONS) +
                    " (default relu)"),
     "optimizer": (common.choice(tuple(DEFAULT_LR)), "adam",
-                  "adam (default), adamw, adamax, sgd, gd, rmsprop, adagrad, lbfgs (with a "
-                  "strong-Wolfe line search), newton"),
+                  "adam (default), adamw, adamax, sgd (mini-batches of --batch-size), gd "
+                  "(full-batch gradient descent: one step per epoch on the whole training "
+                  "set), rmsprop, adagrad, lbfgs (with a strong-Wolfe line search), newton"),
     "lr": (common.number(0, low_open=True), None,
            "learning rate, a finite number > 0 (default depends on the optimizer: adam 1e-3, "
            "sgd 0.05, ...)"),
     "epochs": (common.integer(1, 1_000_000), 20, "passes over the training data (default 20)"),
-    "batch_size": (common.integer(1, 2**24), 64, "mini-batch size (default 64)"),
+    "batch_size": (common.integer(1, 2**24), 64,
+                   "mini-batch size (default 64; --optimizer gd always takes the whole "
+                   "training set)"),
     "seed": (common.integer(0, 2**63 - 1), 0,
              "random seed for init, shuffling and splits (default 0)"),
     "dropout": (common.number(0, 1, high_open=True), 0.0,
@@ -138,12 +147,35 @@ def resolve_options(args):
     options.update({k: v for k, v in saved.items() if k not in NOT_SAVED})
     options.update(given)
     _text_defaults(options, dict(saved, **given))
+    for name, value in MODEL_DEFAULTS.get(options["model"], {}).items():
+        if name not in saved and name not in given:
+            options[name] = value
     if options["lr"] is None:
         options["lr"] = DEFAULT_LR[options["optimizer"]]
     if options["model"] != "mlp" and "hidden" in given and options["hidden"] != \
             DEFAULTS["hidden"]:
         raise CommandError(f"--hidden is for --model mlp, not {options['model']}")
+    _full_batch(options, given)
     return argparse.Namespace(**options)
+
+
+def _full_batch(options, given):
+    """--optimizer gd is full-batch gradient descent, as the seeds define it: one step per
+    epoch on the whole training set (batch_size None); SGD takes mini-batches."""
+    if options["optimizer"] != "gd":
+        if options["batch_size"] is None:             # a gd run's saved options, resumed
+            options["batch_size"] = DEFAULTS["batch_size"]
+        return
+    if "batch_size" in given:
+        raise CommandError(f"--batch-size {given['batch_size']} does not go with --optimizer "
+                           "gd: gradient descent takes the whole training set in every step",
+                           hint="use --optimizer sgd for mini-batches of --batch-size")
+    options["batch_size"] = None
+
+
+def batch_size(options, split):
+    """The samples per step: the whole training set for --optimizer gd."""
+    return len(split.train) if options.batch_size is None else options.batch_size
 
 
 def _text_defaults(options, chosen):
@@ -201,7 +233,7 @@ def load_split(options):
                                          skip_corrupt=options.skip_bad_images)
     if options.dataset == "text" or options.dataset.startswith("text:"):
         return datasets.text(options.dataset[len("text:"):] or None, seed=options.seed)
-    if options.dataset == "digits" and options.model != "mlp":
+    if options.dataset == "digits" and options.model in ("lenet", "resnet"):
         return datasets.digits(seed=options.seed, flat=False)
     return datasets.load(options.dataset, seed=options.seed)
 
@@ -209,12 +241,13 @@ def load_split(options):
 def check_model_fits(options, split):
     """Refuse an MLP whose weights, gradients and optimizer state would not fit in memory,
     before allocating any of it."""
-    if options.model != "mlp":
+    if options.model not in ("mlp", "linear"):
         return
-    widths = [split.num_features, *options.hidden, split.num_outputs]
+    hidden = options.hidden if options.model == "mlp" else []
+    widths = [split.num_features, *hidden, split.num_outputs]
     parameters = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
     needed = 4 * parameters * (2 + STATE_COPIES[options.optimizer]) + \
-        12 * options.batch_size * sum(widths)
+        12 * batch_size(options, split) * sum(widths)
     budget = common.memory_budget()
     if needed > budget:
         raise CommandError(f"--hidden {','.join(map(str, options.hidden))}: the model would "
@@ -235,6 +268,8 @@ def make_model(options, split):
     if options.model == "mlp":
         return MLP(split.num_features, options.hidden, split.num_outputs, options.activation,
                    options.dropout)
+    if options.model == "linear":                  # Flatten, then one Linear layer
+        return MLP(split.num_features, [], split.num_outputs)
     if split.image_shape is None:
         raise CommandError(f"--model {options.model} needs an image dataset (shapes, digits or "
                            f"images:PATH), not {split.name}")
@@ -272,7 +307,8 @@ def build(options):
 def run_description(options, split, model):
     """What evaluate/predict/export need to rebuild the model and treat raw inputs as in
     training (stored in every checkpoint of the run)."""
-    return {"model": {"type": options.model, **model.config}, "dataset": split.name,
+    kind = "mlp" if options.model == "linear" else options.model     # an MLP without hidden
+    return {"model": {"type": kind, **model.config}, "dataset": split.name,
             "seed": options.seed, "task": split.task,
             "preprocessing": split.preprocessing.to_dict(), "class_names": split.class_names,
             "input_shape": [1, *split.sample_shape]}
@@ -330,9 +366,12 @@ def _checked_run_directory(options):
 
 
 def _start(run_dir, options):
+    from ..io.checkpoint import remove_stale_temp_files
     try:
         if options.overwrite:
             run_dir.clear()
+        for folder in (run_dir.path, run_dir.checkpoints):     # left by killed writes
+            remove_stale_temp_files(folder)
         run_dir.write_record(_saved_form(options), "running")
     except OSError as error:
         raise CommandError(f"--out {run_dir.path}: cannot write there "
@@ -345,7 +384,7 @@ def _fit(options, model, loss_fn, optimizer, split, metrics, callbacks):
         if options.divergence_guard:           # it explains a blow-up in words instead
             warnings.filterwarnings("ignore", NUMPY_BLOW_UP, RuntimeWarning)
         return chainrule.fit(model, loss_fn, optimizer, split.train, epochs=options.epochs,
-                             batch_size=options.batch_size, metrics=metrics,
+                             batch_size=batch_size(options, split), metrics=metrics,
                              val_data=split.test, progress=bool(options.progress),
                              callbacks=callbacks, detect_anomaly=options.detect_anomaly,
                              divergence_guard=options.divergence_guard,
@@ -362,6 +401,10 @@ def _report(options, run_dir, history, seconds, split, model, loss_fn, metrics, 
         results = {"train": chainrule.evaluate(model, loss_fn, split.train, metrics),
                    "test": chainrule.evaluate(model, loss_fn, split.test, metrics)}
     print(summary_table(results, split, model, seconds, history))
+    if options.model == "linear" and evaluate:
+        line = learned_line(model, split)
+        if line is not None:
+            print(line)
     if run_dir is None:
         return
     if results is not None:
@@ -453,17 +496,32 @@ def _interrupted(run_dir, options, is_main):
 # ---------------------------------------------------------------- reporting
 
 def summary_table(results, split, model, seconds, history):
+    """The run in one line, then train/test results in columns wide enough for any number.
+
+    >>> from types import SimpleNamespace as NS
+    >>> split = NS(name="toy", train=[0] * 8, test=[0] * 2)
+    >>> model, history = NS(num_parameters=lambda: 2), NS(epochs=[{}], steps=[{}], stop_reason=None)
+    >>> results = {"train": {"loss": 123456789.0, "r2": -0.5}, "test": {"loss": 0.25, "r2": 1.0}}
+    >>> print(summary_table(results, split, model, 0.5, history))
+    toy: 8 train / 2 test samples, 2 parameters, 1 epochs (1 steps) in 0.5 s
+                   loss       r2
+    train     1.235e+08  -0.5000
+    test         0.2500   1.0000
+    """
     lines = [f"{split.name}: {len(split.train)} train / {len(split.test)} test samples, "
-             f"{model.num_parameters():,} parameters, {len(history.epochs)} epochs in "
-             f"{seconds:.1f} s"]
+             f"{model.num_parameters():,} parameters, {len(history.epochs)} epochs "
+             f"({len(history.steps)} steps) in {seconds:.1f} s"]
     if history.stop_reason:
         lines.append(f"stopped: {history.stop_reason}")
     if results is None:
         return "\n".join(lines)
     names = list(results["train"])
-    lines.append(f"{'':8s}" + "".join(f"{n:>12s}" for n in names))
+    cells = {part: [_cell(results[part][n]) for n in names] for part in ("train", "test")}
+    widths = [max(len(n), *(len(cells[part][i]) for part in cells)) + 2
+              for i, n in enumerate(names)]
+    lines.append(f"{'':8s}" + "".join(f"{n:>{w}s}" for n, w in zip(names, widths)))
     for part in ("train", "test"):
-        lines.append(f"{part:8s}" + "".join(_cell(results[part][n]) for n in names))
+        lines.append(f"{part:8s}" + "".join(f"{c:>{w}s}" for c, w in zip(cells[part], widths)))
     if getattr(split, "unigram_loss", None) is not None:
         lines.append(f"validation loss {results['test']['loss']:.3f} nats/char; unigram "
                      f"baseline {split.unigram_loss:.3f} nats/char")
@@ -471,17 +529,65 @@ def summary_table(results, split, model, seconds, history):
 
 
 def _cell(value):
-    return f"{value:12.4f}" if abs(value) < 1e5 else f"{value:12.4g}"
+    return f"{value:.4f}" if abs(value) < 1e5 else f"{value:.4g}"
+
+
+def learned_line(model, split):
+    """For a linear model with one output: its line beside the least-squares line on the
+    training data (None for classifiers and several outputs)."""
+    from ..sheet import LineReport
+    layer = model[-1]
+    if split.task != "regression" or layer.weight.shape[0] != 1:
+        return None
+    x, y = (numpy.asarray(t, dtype=numpy.float64) for t in test_arrays(split.train, None))
+    text = str(LineReport(layer, x.reshape(len(x), -1), y.reshape(-1)))
+    if split.preprocessing.mean is not None:
+        text += "\n(x as the model sees it: standardised with the training set's mean and std)"
+    return text
 
 
 def test_arrays(dataset, limit=2000):
-    """(inputs, targets) arrays of up to ``limit`` samples of any dataset (for the report)."""
+    """(inputs, targets) arrays of up to ``limit`` samples of any dataset (all for None)."""
+    limit = len(dataset) if limit is None else limit
     tensors = getattr(dataset, "tensors", None)
     if tensors is not None:
         return tensors[0].numpy()[:limit], tensors[1].numpy()[:limit]
     samples = [dataset[i] for i in range(min(len(dataset), limit))]
     return (numpy.stack([numpy.asarray(s[0], dtype=numpy.float32) for s in samples]),
             numpy.array([int(s[1]) for s in samples]))
+
+
+def report_evaluation(split, model, limit=2000):
+    """The test set's outputs and targets for report.html; for images also the original
+    pictures (what the misclassified examples show, not the standardised model inputs), and
+    for an image folder each picture's file."""
+    import chainrule
+    x_test, y_test = test_arrays(split.test, limit)
+    evaluation = {"outputs": chainrule.predict(model, x_test).numpy(), "targets": y_test,
+                  "inputs": x_test, "image_shape": split.image_shape,
+                  "class_names": split.class_names}
+    if split.image_shape is not None:
+        evaluation["images"], evaluation["files"] = original_pictures(split, x_test)
+    return evaluation
+
+
+def original_pictures(split, x_test):
+    """(pixels in [0, 1] of the test samples ``x_test`` as the dataset ships them, their files
+    or None): an image folder's files read again, else the dataset's raw test inputs, else
+    the model inputs with the standardisation undone."""
+    pre, count = split.preprocessing, len(x_test)
+    subset = getattr(split.test, "dataset", None)            # TransformDataset(Subset(...))
+    folder = getattr(subset, "dataset", None)
+    if hasattr(folder, "samples") and hasattr(subset, "indices"):
+        pictures = numpy.stack([numpy.asarray(subset[i][0]) for i in range(count)])
+        return pictures, [folder.samples[subset.indices[i]][0] for i in range(count)]
+    if split.raw_test is not None:
+        raw = numpy.asarray(split.raw_test[:count], dtype=numpy.float32) * pre.scale
+    else:
+        raw = numpy.asarray(x_test, dtype=numpy.float32).reshape((count,) + pre.raw_shape)
+        if pre.mean is not None:
+            raw = raw * pre.std + pre.mean
+    return raw.reshape((count,) + tuple(split.image_shape)), None
 
 
 def write_outputs(options, run_dir, history, results, seconds, split, model):
@@ -491,10 +597,7 @@ def write_outputs(options, run_dir, history, results, seconds, split, model):
     written = ["history.csv", "metrics.json"]
     try:
         text = split.task == "language_model"
-        x_test, y_test = test_arrays(split.test)
-        evaluation = None if text else {
-            "outputs": chainrule.predict(model, x_test).numpy(), "targets": y_test,
-            "inputs": x_test, "image_shape": split.image_shape}
+        evaluation = None if text else report_evaluation(split, model)
         chainrule.report(history, model, run_dir.path, config=config, metrics=results,
                          input_shape=None if text else (1, *split.sample_shape),
                          evaluation=evaluation,
