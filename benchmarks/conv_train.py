@@ -13,8 +13,8 @@ round's ratio is taken from that round's pair, and the medians are printed.
 
     python benchmarks/conv_train.py [--quick] [--rounds N]
 
-``--quick`` (CI) runs the cross-checks and one short single-threaded round (its speeds
-say nothing), and fails when the libraries disagree.
+``--quick`` (CI) runs the cross-checks and one short timing of each case in a single
+single-threaded process (its speeds say nothing), and fails when the libraries disagree.
 """
 import sys
 
@@ -184,34 +184,61 @@ def samples_per_second(which, case, steps, repeat=5):
     return steps * size / median_time(run, repeat=repeat, warmup=2 if repeat > 1 else 1)
 
 
-def main(quick=False, rounds=None):
-    rounds = rounds or (1 if quick else 7)
-    print(f"conv_train: same weights and batches in both libraries; each library timed in its "
-          f"own fresh process, {rounds} round(s) taken in turn; medians of per-round ratios")
-    print(blas_report())
-    failed = False
-    if torch_or_none() is None:
-        print("  PyTorch not installed: chainrule timings only")
-    else:
-        reports = isolated("conv_train", "cross_checks", threads=1)
-        for model, report in reports.items():
-            bad = disagreements(report)
-            failed |= bool(bad)
-            print(f"  agreement {model}: " + ", ".join(f"{k} {v:.1e}" for k, v in report.items())
-                  + ("  DISAGREE: " + ", ".join(bad) if bad else "  (ok)"))
+def quick_check():
+    """The CI form in one single-threaded process: both cross-checks and one short timing of
+    each case and library (a smoke test of the timing code; the speeds say nothing)."""
+    torch = torch_or_none(threads=1)
+    reports = cross_checks() if torch is not None else {}
+    speeds = {case: {which: samples_per_second(which, case, 1, 1)
+                     for which in ("chainrule", "pytorch")} for case in CASES}
+    return {"reports": reports, "speeds": speeds}
+
+
+def timed_rounds(rounds):
+    """{case: {library: [samples/s per round]}}, each timing in its own process, the
+    libraries taking turns round after round."""
+    speeds = {}
     for case in CASES:
-        steps = 1 if quick else (4 if case == "resnet_train" else 10)
-        speeds = {"chainrule": [], "pytorch": []}
+        steps = 4 if case == "resnet_train" else 10
+        speeds[case] = {"chainrule": [], "pytorch": []}
         for _ in range(rounds):
-            for which in speeds:
-                value = isolated("conv_train", "samples_per_second", which, case, steps,
-                                 1 if quick else 5, threads=1 if quick else None)
+            for which in speeds[case]:
+                value = isolated("conv_train", "samples_per_second", which, case, steps, 5)
                 if value is not None:
-                    speeds[which].append(value)
-        line = f"  {case:13s} chainrule {np.median(speeds['chainrule']):8.0f} samples/s"
-        if speeds["pytorch"]:
-            per_round = [ratio(a, b) for a, b in zip(speeds["chainrule"], speeds["pytorch"])]
-            line += (f" | pytorch {np.median(speeds['pytorch']):8.0f} samples/s | ratio "
+                    speeds[case][which].append(value)
+    return speeds
+
+
+def main(quick=False, rounds=None):
+    rounds = rounds or 7
+    print("conv_train: same weights and batches in both libraries, cross-checked first; "
+          + ("--quick: one single-threaded process, speeds not meaningful" if quick else
+             f"each library timed in its own fresh process, {rounds} rounds taken in turn; "
+             "medians of per-round ratios"))
+    print(blas_report())
+    if quick:
+        result = isolated("conv_train", "quick_check", threads=1)
+        reports, speeds = result["reports"], {
+            case: {k: [v] for k, v in by_library.items() if v is not None}
+            for case, by_library in result["speeds"].items()}
+    else:
+        reports = isolated("conv_train", "cross_checks", threads=1) \
+            if torch_or_none() is not None else {}
+        speeds = timed_rounds(rounds)
+    failed = False
+    if not reports:
+        print("  PyTorch not installed: chainrule timings only")
+    for model, report in reports.items():
+        bad = disagreements(report)
+        failed |= bool(bad)
+        print(f"  agreement {model}: " + ", ".join(f"{k} {v:.1e}" for k, v in report.items())
+              + ("  DISAGREE: " + ", ".join(bad) if bad else "  (ok)"))
+    for case, by_library in speeds.items():
+        line = f"  {case:13s} chainrule {np.median(by_library['chainrule']):8.0f} samples/s"
+        if by_library.get("pytorch"):
+            per_round = [ratio(a, b) for a, b in zip(by_library["chainrule"],
+                                                       by_library["pytorch"])]
+            line += (f" | pytorch {np.median(by_library['pytorch']):8.0f} samples/s | ratio "
                      f"{np.median(per_round):.2f} (bar >= {BARS[case]}) | rounds "
                      + " ".join(f"{r:.2f}" for r in per_round))
         print(line, flush=True)

@@ -13,10 +13,11 @@ PyTorch's thread pools never compete), the two taking turns round after round; e
 ratio is taken from that round's pair, and the medians are printed, in training tokens per
 second.
 
-    python benchmarks/gpt_train.py [--quick] [--rounds N]
+    python benchmarks/gpt_train.py [--quick] [--rounds N] [--threads N]
 
 ``--quick`` (CI) runs the cross-check and one short single-threaded round (its speeds say
-nothing), and fails when the libraries disagree.
+nothing), and fails when the libraries disagree. ``--threads N`` caps both libraries' thread
+pools (on a machine shared with other jobs, 1 keeps OpenBLAS from stalling).
 """
 import sys
 
@@ -187,11 +188,11 @@ def tokens_per_second(which, steps, repeat=5):
     return steps * BATCH * CONFIG["block_size"] / seconds
 
 
-def main(quick=False, rounds=None):
+def main(quick=False, rounds=None, threads=None):
     rounds = rounds or (1 if quick else 5)
     print(f"gpt_train: GPT {CONFIG}, batch {BATCH}, AdamW; same weights and batches in both "
           f"libraries; each timed in its own fresh process, {rounds} round(s) taken in turn; "
-          "medians of per-round ratios")
+          f"medians of per-round ratios; threads: {threads or 'as configured'}")
     print(blas_report())
     failed = False
     if torch_or_none() is None:
@@ -207,7 +208,7 @@ def main(quick=False, rounds=None):
     for _ in range(rounds):
         for which in speeds:
             value = isolated("gpt_train", "tokens_per_second", which, steps,
-                             1 if quick else 3, threads=1 if quick else None)
+                             1 if quick else 3, threads=1 if quick else threads)
             if value is not None:
                 speeds[which].append(value)
     line = f"  train  chainrule {np.median(speeds['chainrule']):8.0f} tokens/s"
@@ -224,5 +225,7 @@ def main(quick=False, rounds=None):
 
 if __name__ == "__main__":
     arguments = sys.argv[1:]
-    count = int(arguments[arguments.index("--rounds") + 1]) if "--rounds" in arguments else None
-    sys.exit(main(quick="--quick" in arguments, rounds=count))
+    def option(name):
+        return int(arguments[arguments.index(name) + 1]) if name in arguments else None
+    sys.exit(main(quick="--quick" in arguments, rounds=option("--rounds"),
+                  threads=option("--threads")))

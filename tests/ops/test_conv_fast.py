@@ -125,7 +125,7 @@ def _padding4(case):
     return _padding(case["padding"], case["w_shape"][2:], case["dilation"], case["stride"])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(case=geometries(), seed=st.integers(0, 1000))
 def test_conv2d_values_and_gradients_match_the_reference(case, seed):
     x, w, b = _arrays(case, seed)
@@ -147,7 +147,7 @@ def test_conv2d_values_and_gradients_match_the_reference(case, seed):
         np.testing.assert_allclose(bt.grad.numpy(), gb, **EXACT)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(case=geometries(), seed=st.integers(0, 1000), extra=st.integers(0, 2))
 def test_conv_transpose2d_matches_the_reference_adjoint(case, seed, extra):
     if case["padding"] == "same" or case["padding"] == (0, 2):
@@ -168,7 +168,7 @@ def test_conv_transpose2d_matches_the_reference_adjoint(case, seed, extra):
 
 
 @pytest.mark.torch
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(case=geometries(), seed=st.integers(0, 1000))
 def test_conv2d_matches_pytorch(case, seed):
     torch = pytest.importorskip("torch")
@@ -192,7 +192,7 @@ def test_conv2d_matches_pytorch(case, seed):
 
 
 @pytest.mark.parametrize("chunk_bytes", [1, 3000])
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(case=geometries(), seed=st.integers(0, 1000))
 def test_chunked_batches_give_the_same_values_and_gradients(case, seed, chunk_bytes):
     """One image per chunk (or a few): the loops over chunks, not the one-chunk shortcuts."""
@@ -307,7 +307,7 @@ def _pool_input(case, seed):
     return x
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(case=pool_cases(), seed=st.integers(0, 1000))
 def test_pooling_matches_the_reference_with_ties_and_nans(case, seed):
     x = _pool_input(case, seed)
@@ -325,7 +325,7 @@ def test_pooling_matches_the_reference_with_ties_and_nans(case, seed):
 
 
 @pytest.mark.torch
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(case=pool_cases(), seed=st.integers(0, 1000))
 def test_pooling_matches_pytorch_with_ties_and_nans(case, seed):
     torch = pytest.importorskip("torch")

@@ -398,8 +398,8 @@ class Conv(Function):
         x, w, cols = self.saved_tensors
         need = self.needs_input_grad
         geometry = self.geometry
-        rows = None
-        if (need[0] or need[1]) and self.out_hw is None:
+        rows = None                         # gy in the product layout, shared by both
+        if need[1] and self.out_hw is None:
             rows = _product_rows(gy._data, geometry.groups,
                                  _rows_size(geometry, self.x_hw, self.w_shape))
         gx = ConvInputGrad(geometry, self.x_hw, rows)(gy, w) if need[0] else None
