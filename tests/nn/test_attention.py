@@ -457,3 +457,27 @@ def test_multi_head_attention_forward_gradients_first_and_second_order(need_weig
             need_weights=need_weights, attn_mask=mask)
         return out if weights is None else chainrule.cat([out.flatten(), weights.flatten()])
     check(attention, x, memory, w, b, ow, ob)
+
+
+def test_sdpa_onnx_export_matches_onnxruntime(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+
+    class Attention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.key = nn.Parameter(chainrule.randn(2, 5, 4))
+            self.mask = chainrule.tensor(np.tril(np.ones((3, 5), bool), 2))
+
+        def forward(self, q):
+            return F.scaled_dot_product_attention(q, self.key, self.key, self.mask, scale=0.5)
+    chainrule.manual_seed(0)
+    model = Attention()
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    path = chainrule.onnx.export(model, chainrule.tensor(x), str(tmp_path / "sdpa.onnx"),
+                                 dynamic_batch=False)
+    (got,) = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(
+        None, {"input": x})
+    with chainrule.no_grad():
+        np.testing.assert_allclose(got, model(chainrule.tensor(x)).numpy(), rtol=1e-5,
+                                   atol=1e-6)

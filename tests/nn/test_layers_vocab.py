@@ -295,6 +295,16 @@ def test_instance_norm_matches_pytorch(cls, shape, affine, track):
     compare_modules(ours, theirs, normal(*shape), train=False, copy=False)
 
 
+def test_norm_and_shape_functions_pass_gradcheck():
+    x = chainrule.tensor(normal(2, 3, 4), requires_grad=True)
+    w, bias = (chainrule.tensor(normal(3), requires_grad=True) for _ in range(2))
+    check(lambda a, g, h: F.instance_norm(a, weight=g, bias=h), x, w, bias)
+    check(lambda a: F.local_response_norm(a, 2, alpha=0.5, beta=0.75, k=1.5), x)
+    check(lambda a: F.channel_shuffle(a.reshape(2, 6, 2), 3), x)
+    check(lambda a, g: F.layer_norm(a, (4,), g), x, chainrule.tensor(normal(4),
+                                                                   requires_grad=True))
+
+
 def test_instance_norm_bias_false_and_channel_check():
     same_layout(nn.InstanceNorm2d(3, affine=True, bias=False),
                 torch.nn.InstanceNorm2d(3, affine=True, bias=False))

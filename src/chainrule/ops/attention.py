@@ -194,14 +194,12 @@ class ScaledDotProductAttention(Function):
         return tuple(g if wanted else None for g, wanted in zip(grads, self.needs_input_grad))
 
     def to_onnx(self, b, names, dynamic_batch):
-        rank = len(self.inputs[0].shape)
-        k_rank = len(self.inputs[1].shape)
         mask = names[3] if len(names) > 3 else None
-        return _onnx_attention(b, names[0], names[1], names[2], rank, k_rank, self.scale,
-                               self.constant_mask, mask)
+        return _onnx_attention(b, names[0], names[1], names[2], len(self.inputs[1].shape),
+                               self.scale, self.constant_mask, mask)
 
 
-def _onnx_attention(b, q, k, v, rank, k_rank, scale, constant, mask):
+def _onnx_attention(b, q, k, v, k_rank, scale, constant, mask):
     perm = list(range(k_rank - 2)) + [k_rank - 1, k_rank - 2]
     scores = b.node("MatMul", [q, b.node("Transpose", [k], perm=perm)])
     scores = b.node("Mul", [scores, b.scalar(scale)])
@@ -245,7 +243,7 @@ class AttentionHeads(Function):
             x.reshape(x.shape[0], x.shape[1], count, heads, size).transpose(order))
         return list(split)
 
-    def _merge(self, heads_array, count):
+    def _merge(self, heads_array):
         """c arrays (N, H, L, D) stacked as (c, N, H, L, D) -> (N, L, c·E) (or (L, N, c·E))."""
         c, n, heads, length, size = heads_array.shape
         order = (1, 3, 0, 2, 4) if self.batch_first else (3, 1, 0, 2, 4)
@@ -265,7 +263,7 @@ class AttentionHeads(Function):
                                     self.dropout_p, self.generator)
         if True in self.needs_input_grad:
             self.save_for_backward(*projections, mask, q, k, v, weights, keep)
-        return self._merge(out[None], 1)
+        return self._merge(out[None])
 
     def backward(self, gy):
         count = len(self.chunks)
@@ -286,7 +284,7 @@ class AttentionHeads(Function):
                 result.append(None)
                 continue
             parts = [grads[j] for j in range(3) if owner[j] == i]
-            result.append(gy._make(self._merge(backend.xp.stack(parts), chunks), None))
+            result.append(gy._make(self._merge(backend.xp.stack(parts)), None))
         if len(need) > count:
             result.append(gy._make(grads[3], None) if need[count] else None)
         return tuple(result)
@@ -302,7 +300,7 @@ class AttentionHeads(Function):
         need = self.needs_input_grad
         for i, chunks in enumerate(self.chunks):
             parts = [grads[j] for j in range(3) if owner[j] == i]
-            result.append(self._merge_recorded(stack(parts), chunks) if need[i] else None)
+            result.append(self._merge_recorded(stack(parts)) if need[i] else None)
         if len(need) > len(self.chunks):
             result.append(grads[3] if need[-1] else None)
         return tuple(result)
@@ -314,7 +312,7 @@ class AttentionHeads(Function):
         split = permute(reshape(x, x.shape[0], x.shape[1], count, heads, size), *order)
         return [split[i] for i in range(count)]
 
-    def _merge_recorded(self, stacked, count):
+    def _merge_recorded(self, stacked):
         c, n, heads, length, size = stacked.shape
         order = (1, 3, 0, 2, 4) if self.batch_first else (3, 1, 0, 2, 4)
         outer = (n, length) if self.batch_first else (length, n)
@@ -331,7 +329,7 @@ class AttentionHeads(Function):
             for i in range(chunks):
                 heads.append(b.node("Gather", [moved, b.ints(i)], axis=0))
         mask = names[count] if len(names) > count else None
-        out = _onnx_attention(b, *heads, 4, 4, self.scale, self.constant_mask, mask)
+        out = _onnx_attention(b, *heads, 4, self.scale, self.constant_mask, mask)
         order = [0, 2, 1, 3] if self.batch_first else [2, 0, 1, 3]
         moved = b.node("Transpose", [out], perm=order)
         return b.node("Reshape", [moved, b.ints([0, 0, -1])])
