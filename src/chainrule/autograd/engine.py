@@ -180,9 +180,10 @@ class _Pass:
             pending[node] = g if node not in pending else _add(pending[node], g, False)
         users = count_users(list(pending))
         needed = self._needed(list(pending)) if self.target_nodes is not None else None
-        self.anomaly, self.tracer = state.anomaly, state.tracer
+        checking, tracer = state.anomaly, state.tracer
+        create_graph, retain_graph = self.create_graph, self.retain_graph
         previous = state.enabled
-        state.enabled = self.create_graph
+        state.enabled = create_graph
         try:
             # a node is ready once every node that uses its output has passed it its share
             ready = [node for node in pending if not users.get(node)]
@@ -194,7 +195,29 @@ class _Pass:
                         self._at_leaf(node, upstream)
                     continue
                 if upstream is not None and (needed is None or node in needed):
-                    self._through(node, upstream, pending)
+                    if node.output_hooks or node.retained is not None or needed is not None:
+                        upstream = self._at_output(node, upstream)
+                    # the chain rule: each input gets upstream × its local derivative ...
+                    grads = _call_backward(node, upstream) if checking else node.backward(upstream)
+                    if type(grads) is not tuple:
+                        grads = (grads,)
+                    if len(grads) != len(node.edges):
+                        raise _arity_error(node, grads)
+                    passed = [] if tracer is not None else None
+                    for shape, edge, g in zip(node.input_shapes, node.edges, grads):
+                        if g is not None and edge is not None:
+                            if g._data.shape != shape:       # ... summed over broadcasting ...
+                                g = _sum_back(node, g, shape)
+                            if checking:
+                                anomaly.check_backward(node, g)
+                            total = pending.get(edge)        # ... and over every use
+                            pending[edge] = g if total is None else _add(total, g, create_graph)
+                        if passed is not None:
+                            passed.append(g if edge is not None else None)
+                    if tracer is not None:
+                        tracer.on_node(node, upstream, tuple(passed))
+                    if not retain_graph:
+                        node.release()
                 for child in node.edges:
                     if child is not None:
                         left = users[child] - 1
@@ -214,45 +237,22 @@ class _Pass:
                 needed.add(node)
         return needed
 
-    def _through(self, fn, upstream, pending):
-        """The chain rule at one gate: upstream × local, for each input, summed per input."""
+    def _at_output(self, fn, upstream):
+        """Before a node's rule runs: its output's hooks, retain_grad, a grad() target."""
         if fn.output_hooks:
             upstream = self._hooked(fn.output_hooks, upstream)
         if fn.retained is not None:
             self._retain(fn, upstream)
         if self.target_nodes is not None and fn in self.target_nodes:
             self._deliver_target(self.target_nodes[fn], upstream)
-        grads = _call_backward(fn, upstream) if self.anomaly else fn.backward(upstream)
-        if type(grads) is not tuple:
-            grads = (grads,)
-        if len(grads) != len(fn.edges):
-            raise GraphError(f"{fn.op_name()}: backward returned {len(grads)} gradients for "
-                             f"{len(fn.edges)} inputs")
-        create_graph = self.create_graph
-        passed = [] if self.tracer is not None else None
-        for shape, edge, g in zip(fn.input_shapes, fn.edges, grads):
-            if g is None or edge is None:
-                if passed is not None:
-                    passed.append(None)
-                continue
-            if g._data.shape != shape:
-                g = _sum_back(fn, g, shape)
-            if self.anomaly:
-                anomaly.check_backward(fn, g)
-            if passed is not None:
-                passed.append(g)
-            previous = pending.get(edge)
-            pending[edge] = g if previous is None else _add(previous, g, create_graph)
-        if passed is not None:
-            self.tracer.on_node(fn, upstream, tuple(passed))
-        if not self.retain_graph:
-            fn.release()
+        return upstream
 
     def _at_leaf(self, leaf, g):
         if leaf._hooks:
             g = self._hooked(leaf._hooks, g)
-        if state.tracer is not None:
-            state.tracer.on_leaf(leaf, g)
+        tracer = state.tracer
+        if tracer is not None:
+            tracer.on_leaf(leaf, g)
         if self.target_nodes is None or leaf in self.target_nodes:
             self._deliver_target(leaf, g)
 
@@ -326,6 +326,11 @@ def _call_backward(fn, upstream):
         return fn.backward(upstream)
     finally:
         state.anomaly = True
+
+
+def _arity_error(fn, grads):
+    return GraphError(f"{fn.op_name()}: backward returned {len(grads)} gradients for "
+                      f"{len(fn.edges)} inputs")
 
 
 def _sum_back(fn, g, shape):

@@ -86,14 +86,15 @@ class Function:
                 _NOTHING_NEEDED[len(inputs)]
             self.needs_input_grad, record = needs, True in needs
             out = self.forward(*[t._data for t in inputs])
-        if state.anomaly:
+        checking = state.anomaly
+        if checking:
             anomaly.check_forward(self, inputs, out)
-        result = self._record(inputs, out) if record else inputs[0]._make(out, None)
+        result = self._record(inputs, out, checking) if record else inputs[0]._make(out, None)
         if view_params is not None:
             _mark_view(result, inputs[0], type(self), view_params)
         return result
 
-    def _record(self, inputs, out):
+    def _record(self, inputs, out, checking):
         self.inputs = inputs
         if len(inputs) == 2:
             a, b = inputs
@@ -116,7 +117,7 @@ class Function:
             self._resolve_saved(inputs, out, result)
         else:
             self._saved = None
-        if state.anomaly:
+        if checking:
             self.created_at = anomaly.user_frame()
         return result
 
@@ -148,7 +149,8 @@ class Function:
             elif array is not None:
                 for t in inputs:
                     if t._data is array:
-                        item, version = t, t._version
+                        counter = t._version_counter
+                        item, version = t, 0 if counter is None else counter.value
                         changed = changed or version != 0
                         break
                 else:
