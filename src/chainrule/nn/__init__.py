@@ -6,8 +6,8 @@ from .activation import (CELU, ELU, GELU, GLU, SELU, Hardshrink, Hardsigmoid,  #
                          Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
 from .attention import MultiheadAttention  # noqa: F401
 from .container import ChannelShuffle, ModuleDict, ModuleList, Sequential, Unflatten  # noqa
-from .conv import (AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, ConvTranspose2d,  # noqa: F401
-                   Dropout2d, MaxPool2d, Upsample)
+from .conv import Conv1d, Conv2d, ConvTranspose2d, Dropout2d, Upsample  # noqa: F401
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: F401
 from .dropout import (AlphaDropout, Dropout, Dropout1d, Dropout3d,  # noqa: F401
                       FeatureAlphaDropout)
 from .linear import Bilinear, Embedding, EmbeddingBag, Flatten, Identity, Linear  # noqa

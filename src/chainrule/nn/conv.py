@@ -1,4 +1,4 @@
-"""Convolutional layers: Conv2d, Conv1d, ConvTranspose2d, pooling, Dropout2d, Upsample.
+"""Convolutional layers: Conv2d, Conv1d, ConvTranspose2d, Dropout2d, Upsample.
 
 Weights are named and shaped as PyTorch's (``weight`` (O, C/groups, kH, kW), ``bias`` (O,)),
 with PyTorch's default initialisation, so state_dicts move across.
@@ -7,7 +7,7 @@ import math
 
 from ..creation import empty_like_shape
 from ..ops.conv import _pair, conv1d, conv2d, conv_transpose2d
-from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d, upsample_nearest
+from ..ops.pool import upsample_nearest
 from ..errors import ArgumentError
 from . import functional as F
 from . import init
@@ -15,6 +15,7 @@ from .dropout import Dropout2d  # noqa: F401  (defined with the other dropouts)
 from .linear import match_dtype
 from .module import Module
 from .parameter import Parameter
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: F401  (moved)
 
 
 class _ConvNd(Module):
@@ -117,53 +118,6 @@ class ConvTranspose2d(_ConvNd):
         return conv_transpose2d(match_dtype(x, weight, "ConvTranspose2d"), weight,
                                 self.bias, self.stride, self.padding, self.output_padding,
                                 self.groups, self.dilation)
-
-
-class MaxPool2d(Module):
-    """Max over each kernel_size window (stride defaults to kernel_size).
-
-    >>> import chainrule
-    >>> MaxPool2d(2)(chainrule.zeros(1, 1, 4, 4)).shape
-    (1, 1, 2, 2)
-    """
-    def __init__(self, kernel_size, stride=None, padding=0):
-        super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-
-    def forward(self, x):
-        return max_pool2d(x, self.kernel_size, self.stride, self.padding)
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}"
-
-
-class AvgPool2d(MaxPool2d):
-    """Mean over each kernel_size window (zero padding counted, as PyTorch).
-
-    >>> import chainrule
-    >>> AvgPool2d(2)(chainrule.ones(1, 1, 4, 4)).tolist()
-    [[[[1.0, 1.0], [1.0, 1.0]]]]
-    """
-    def forward(self, x):
-        return avg_pool2d(x, self.kernel_size, self.stride, self.padding)
-
-
-class AdaptiveAvgPool2d(Module):
-    """Average pooling to a fixed output size, whatever the input size.
-
-    >>> import chainrule
-    >>> AdaptiveAvgPool2d(1)(chainrule.ones(2, 3, 5, 5)).shape
-    (2, 3, 1, 1)
-    """
-    def __init__(self, output_size):
-        super().__init__()
-        self.output_size = output_size
-
-    def forward(self, x):
-        return adaptive_avg_pool2d(x, self.output_size)
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
 
 
 class Upsample(Module):
