@@ -33,11 +33,11 @@ def torch():
 
 def _plain(value):
     """Nested containers of numpy arrays, from either library's tensors."""
+    if isinstance(value, chainrule.Tensor):         # (before torch's: it has .detach too)
+        return (value.float() if value.dtype == chainrule.bfloat16 else value).numpy()
     if hasattr(value, "detach"):                    # a torch tensor
         value = value.detach()
         return (value.float() if str(value.dtype) == "torch.bfloat16" else value).numpy()
-    if isinstance(value, chainrule.Tensor):
-        return (value.float() if value.dtype == chainrule.bfloat16 else value).numpy()
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
