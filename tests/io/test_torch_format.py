@@ -22,6 +22,7 @@ import chainrule
 from chainrule.cli.main import main as cli
 from chainrule.errors import CheckpointError
 from chainrule.io import load_torch
+from tests.models.test_gpt import torch_twin as gpt_twin
 
 
 @pytest.fixture
@@ -123,22 +124,27 @@ def _torch_resnet(torch, in_channels, num_classes, blocks, width):
                          nn.Linear(channels, num_classes))
 
 
-MODELS = [  # (chainrule model, torch twin, input shape)
+GPT_CONFIG = dict(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8)
+
+MODELS = [  # (chainrule model, torch twin, input: a shape of floats, or token ids)
     (lambda: chainrule.models.MLP(12, (16, 8), 3, batch_norm=True, dropout=0.1),
      lambda t: _torch_mlp(t, 12, (16, 8), 3, batch_norm=True), (4, 12)),
     (lambda: chainrule.models.LeNet5(1, 10, image_size=28),
      lambda t: _torch_lenet(t, 1, 10, 28), (2, 1, 28, 28)),
     (lambda: chainrule.models.ResNet(3, 4, blocks=(1, 1), width=8),
      lambda t: _torch_resnet(t, 3, 4, (1, 1), 8), (2, 3, 16, 16)),
+    # weight tying: wte.weight and lm_head.weight are one storage in the file
+    (lambda: chainrule.models.GPT(**GPT_CONFIG), lambda t: gpt_twin(t, **GPT_CONFIG),
+     lambda t: t.randint(0, GPT_CONFIG["vocab_size"], (2, 6))),
 ]
 
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
-@pytest.mark.parametrize("make, make_twin, shape", MODELS, ids=["mlp", "lenet", "resnet"])
+@pytest.mark.parametrize("make, make_twin, shape", MODELS, ids=["mlp", "lenet", "resnet", "gpt"])
 def test_state_dict_of_every_model_loads_with_pytorch_names(torch, tmp_path, make, make_twin,
                                                             shape, legacy):
     twin = make_twin(torch)
-    x = torch.randn(*shape)
+    x = shape(torch) if callable(shape) else torch.randn(*shape)
     twin.train()
     twin(x)                                   # running statistics worth checking
     twin.eval()
