@@ -114,15 +114,23 @@ max_memory_reserved = memory_reserved
 
 
 def manual_seed(seed):
-    """Seed the GPU's generator (CuPy's), if there is one; else nothing, as in PyTorch.
-    (chainrule draws its random numbers from :func:`chainrule.manual_seed`'s generator on
-    every device, which seeds this one too.)"""
+    """Seed CuPy's generator on the current GPU, if there is one; else nothing, as in
+    PyTorch. (chainrule draws its own random numbers — initialisation, dropout, ``rand`` —
+    from :func:`chainrule.manual_seed`'s generator on the CPU whatever the device, so this
+    matters only for code that calls ``cupy.random`` itself.)"""
     cupy = sys.modules.get("cupy")
     if cupy is not None and backend.gpu_count():
         cupy.random.seed(int(seed) % 2**32)
 
 
-manual_seed_all = manual_seed
+def manual_seed_all(seed):
+    """Seed CuPy's generator on every GPU (:func:`chainrule.manual_seed` calls this)."""
+    cupy = sys.modules.get("cupy")
+    if cupy is None:
+        return
+    for index in range(backend.gpu_count()):
+        with cupy.cuda.Device(index):
+            cupy.random.seed(int(seed) % 2**32)
 
 
 def is_bf16_supported(including_emulation=True):

@@ -48,7 +48,10 @@ class device:                                   # noqa: N801  (PyTorch's name)
 
     def __init__(self, type, index=None):       # noqa: A002  (PyTorch's argument name)
         if isinstance(type, device):
-            type, index = type._type, type._index if index is None else index
+            if index is not None:
+                raise ArgumentTypeError("device(): a device cannot be given an index "
+                                        f"({type!r}, {index!r}); use device({str(type)!r})")
+            type, index = type._type, type._index
         elif isinstance(type, (int, numpy.integer)) and not isinstance(type, bool):
             type, index = "cuda", int(type)
         elif not isinstance(type, str):
@@ -150,7 +153,13 @@ def move_array(array, target):
     if target._type == "cpu":
         return backend.to_numpy(array)
     if target._type == "cuda":
-        return backend.to_gpu(array, target._index)
+        index = target._index
+        if index is None:                        # "cuda": the current GPU
+            index = backend.cupy_module().cuda.Device().id if backend.gpu_count() else 0
+        if backend.is_gpu_array(array):          # another GPU: CuPy copies to the current one
+            with backend.cupy_module().cuda.Device(index):
+                return array.copy()
+        return backend.to_gpu(array, index)
     raise DeviceError(f"{str(target)!r} tensors are not supported: chainrule runs on the CPU "
                       "(device='cpu') and on NVIDIA GPUs through CuPy (device='cuda')")
 
@@ -164,7 +173,7 @@ def check_usable(target):
     backend.cupy_module()
     count = backend.gpu_count()
     if count == 0 or (target._index is not None and target._index >= count):
-        backend.to_gpu(numpy.zeros(0), target._index)  # raises, saying what is missing
+        backend.to_gpu(numpy.zeros(0), target._index or 0)   # raises, saying what is missing
     return target
 
 

@@ -48,6 +48,10 @@ LEGACY_NAMES = {
 if backend.bfloat16 is not None:
     LEGACY_NAMES[backend.bfloat16] = "BFloat16Tensor"
 LEGACY_DTYPES = {name: dtype for dtype, name in LEGACY_NAMES.items()}
+#: what ``x.type()`` answers: the legacy names, and the three unsigned dtypes that have a
+#: type name but no legacy constructor in PyTorch
+TYPE_NAMES = {**LEGACY_NAMES, **{numpy.dtype(f"uint{bits}"): f"UInt{bits}Tensor"
+                                 for bits in (16, 32, 64)}}
 
 
 def as_dtype(dtype, op="dtype"):
@@ -65,6 +69,88 @@ def as_dtype(dtype, op="dtype"):
 
 
 # ---------------------------------------------------------------- limits
+# ---------------------------------------------------------------- promotion
+
+#: PyTorch's promotion categories: bool < integers < floating (bfloat16's kind is "V")
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "V": 2}
+_LIMITED_UNSIGNED = tuple(numpy.dtype(f"uint{bits}") for bits in (16, 32, 64))
+
+
+def _category(dtype):
+    return _CATEGORY[dtype.kind]
+
+
+def promote_types(type1, type2):
+    """The dtype two operands of these dtypes combine to, as ``torch.promote_types``: a
+    higher category (bool < integer < floating) wins, within one the wider type (uint8 and
+    int8 give int16, float16 and bfloat16 float32). uint16/32/64 promote only with
+    themselves, as in PyTorch.
+
+    >>> import chainrule
+    >>> promote_types(chainrule.int32, chainrule.float16), promote_types("uint8", "int8")
+    (dtype('float16'), dtype('int16'))
+    """
+    a, b = as_dtype(type1, "promote_types"), as_dtype(type2, "promote_types")
+    if a == b:
+        return a
+    if a in _LIMITED_UNSIGNED or b in _LIMITED_UNSIGNED:
+        raise DTypeError(f"promote_types: promotion for uint16, uint32, uint64 types is not "
+                         f"supported, attempted to promote {_name(a)} and {_name(b)}")
+    if _category(a) != _category(b):
+        return a if _category(a) > _category(b) else b
+    return numpy.promote_types(a, b)
+
+
+def can_cast(from_, to):
+    """Whether PyTorch's type promotion allows casting ``from_`` to ``to``
+    (``torch.can_cast``): never to a lower category (floating to integer, anything to bool).
+
+    >>> import chainrule
+    >>> can_cast(chainrule.float64, chainrule.int32), can_cast(chainrule.int64, chainrule.int8)
+    (False, True)
+    """
+    return _category(as_dtype(from_, "can_cast")) <= _category(as_dtype(to, "can_cast"))
+
+
+def result_type(tensor1, tensor2):
+    """The dtype an arithmetic op on these operands (tensors or Python numbers) gives, as
+    ``torch.result_type``: a tensor with dimensions decides within its category; a 0-d
+    tensor or a number only lifts the result to a higher category (a Python float gives the
+    default float dtype, an int int64).
+
+    >>> import chainrule
+    >>> result_type(chainrule.ones(2, dtype=chainrule.int32), 2.5)
+    dtype('float32')
+    >>> result_type(chainrule.tensor(1.0, dtype=chainrule.float64), chainrule.ones(2))
+    dtype('float32')
+    """
+    ranked = ([], [], [])              # (tensors with dimensions, 0-d tensors, numbers)
+    for operand in (tensor1, tensor2):
+        if isinstance(operand, TensorBase):
+            ranked[0 if operand._data.ndim else 1].append(operand._data.dtype)
+        elif isinstance(operand, (builtins.bool, builtins.int, builtins.float)):
+            ranked[2].append(_number_dtype(operand))
+        else:
+            raise ArgumentTypeError(f"result_type: expected tensors or Python numbers, got "
+                                    f"{builtins.type(operand).__name__}")
+    result = None
+    for group in ranked:
+        if not group:
+            continue
+        dtype = group[0] if len(group) == 1 else promote_types(*group)
+        if result is None or _category(dtype) > _category(result):
+            result = dtype
+    return result
+
+
+def _number_dtype(value):
+    if isinstance(value, builtins.bool):
+        return numpy.dtype(numpy.bool_)
+    if isinstance(value, builtins.int):
+        return numpy.dtype(numpy.int64)
+    return backend.default_float
+
+
 
 class finfo:                                      # noqa: N801  (PyTorch's name)
     """The limits of a floating dtype, as ``torch.finfo``: ``bits, eps, max, min, tiny,
@@ -290,7 +376,7 @@ globals().update(DTYPES)          # float16, bfloat16, float32, ..., int, long, 
 bool_ = DTYPES["bool"]
 
 __all__ = sorted(DTYPES) + [
-    "bool_", "finfo", "iinfo", "get_default_dtype", "set_default_dtype",
+    "bool_", "finfo", "iinfo", "promote_types", "can_cast", "result_type", "get_default_dtype", "set_default_dtype",
     "set_default_tensor_type", "is_tensor", "is_floating_point", "is_nonzero", "numel",
     "memory_format", "contiguous_format", "preserve_format", "channels_last",
     "channels_last_3d"]

@@ -13,6 +13,8 @@ True
 """
 import numpy
 
+from . import cuda as _cuda
+
 
 class Generator:
     """A reproducible stream of random numbers (PCG64), with state that can be saved as JSON.
@@ -53,7 +55,9 @@ default_generator = Generator(0)
 
 
 def manual_seed(seed):
-    """Reseed the global generator; returns it. Same seed, same numbers."""
+    """Reseed the global generator (and CuPy's on every GPU, as ``torch.manual_seed`` seeds
+    every device); returns it. Same seed, same numbers."""
+    _cuda.manual_seed_all(seed)
     return default_generator.manual_seed(seed)
 
 

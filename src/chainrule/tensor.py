@@ -23,7 +23,7 @@ from .autograd.broadcast import sum_to
 from .autograd.function import edge_of
 from .autograd.grad_mode import state
 from .errors import (ArgumentError, ArgumentTypeError, DeviceError, DTypeError, GraphError,
-                     ReadOnlyError, ShapeError)
+                     IndexOutOfRangeError, ReadOnlyError, ShapeError)
 from .ops import activation, arithmetic, indexing, linalg, reduction, shape
 from .ops import construction, triangular
 from .ops import elementwise, logical, special
@@ -766,7 +766,18 @@ class Tensor(TensorProtocols, TensorBase):
         """Elements (not bytes) to step in memory along each dimension."""
         itemsize = self._data.itemsize
         strides = tuple(s // itemsize for s in self._data.strides)
-        return strides if dim is None else strides[dim]
+        if dim is None:
+            return strides
+        ndim = len(strides)
+        if isinstance(dim, bool) or not isinstance(dim, (int, numpy.integer)):
+            raise ArgumentTypeError(f"stride(): dim must be an int, got {type(dim).__name__}")
+        if ndim == 0:
+            raise IndexOutOfRangeError(f"stride(): dimension specified as {dim} but tensor "
+                                       "has no dimensions")
+        if not -ndim <= dim < ndim:
+            raise IndexOutOfRangeError(f"stride(): dimension out of range (expected to be in "
+                                       f"range of [{-ndim}, {ndim - 1}], but got {dim})")
+        return strides[dim]
 
     def data_ptr(self):
         """The address of the first element."""
@@ -805,7 +816,7 @@ class Tensor(TensorProtocols, TensorBase):
         the cast to it."""
         if dtype is None:
             prefix = "torch.cuda." if self.is_cuda else "torch."
-            return prefix + _dtypes.LEGACY_NAMES[self._data.dtype]
+            return prefix + _dtypes.TYPE_NAMES[self._data.dtype]
         name = dtype if isinstance(dtype, str) else getattr(dtype, "__name__", None)
         if name is not None and name.rpartition(".")[2] in _dtypes.LEGACY_DTYPES:
             target = _dtypes.LEGACY_DTYPES[name.rpartition(".")[2]]

@@ -83,6 +83,9 @@ OPTIONS = {
     "distributed": (common.boolean, False,
                     "data-parallel over MPI: run as mpiexec -n 4 chainrule train "
                     "--distributed (batch size is per process)"),
+    "device": (common.choice(("cpu", "cuda", "auto"), r"cuda:\d+", "cuda:N"), "cpu",
+               "cpu (default), cuda (an NVIDIA GPU through CuPy: pip install "
+               "'chainrule[gpu]'), cuda:N, or auto (the GPU when one can be used)"),
     "progress": (common.boolean, True, None),
     "divergence_guard": (common.boolean, True, None),
     "detect_anomaly": (common.boolean, False,
@@ -94,9 +97,9 @@ DEFAULTS = {name: spec[1] for name, spec in OPTIONS.items()}
 FLAGS = ("resume", "overwrite", "distributed", "detect_anomaly", "skip_bad_images")
 #: options a resumed run may change; the others must agree with the saved run's
 MAY_CHANGE = {"epochs", "out", "resume", "overwrite", "distributed", "progress", "tensorboard",
-              "checkpoint_every", "divergence_guard", "detect_anomaly"}
+              "checkpoint_every", "divergence_guard", "detect_anomaly", "device"}
 #: options that describe this invocation, not the run (not taken from a saved run)
-NOT_SAVED = {"resume", "overwrite", "distributed", "progress"}
+NOT_SAVED = {"resume", "overwrite", "distributed", "progress", "device"}
 
 
 def add_parsers(subparsers):
@@ -388,7 +391,7 @@ def _fit(options, model, loss_fn, optimizer, split, metrics, callbacks):
                              val_data=split.test, progress=bool(options.progress),
                              callbacks=callbacks, detect_anomaly=options.detect_anomaly,
                              divergence_guard=options.divergence_guard,
-                             distributed=bool(options.distributed))
+                             distributed=bool(options.distributed), device=options.device)
 
 
 def _report(options, run_dir, history, seconds, split, model, loss_fn, metrics, status,

@@ -9,11 +9,12 @@ import warnings
 
 import numpy
 
-from .. import backend
+from .. import backend, cuda
 from ..autograd.anomaly import detect_anomaly as _detect_anomaly
 from ..autograd.grad_mode import no_grad
 from ..data.dataset import Dataset, TensorDataset
 from ..data.loader import DataLoader
+from ..device import as_device, check_usable, device_of, same_place, to_device
 from ..errors import ArgumentError, ArgumentTypeError, ConfigError, DTypeError, ShapeError
 from ..tensor import Tensor
 from ..distributed import DistributedDataParallel, DistributedSampler, runtime
@@ -191,7 +192,7 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
         shuffle=True, record_params=False, progress=False, detect_anomaly=False,
         checkpoint=None, checkpoint_dir=None, checkpoint_every=1, keep_last=3, resume=False,
         checkpoint_monitor="val_loss", distributed=False, divergence_guard=True,
-        gradients="backprop"):
+        gradients="backprop", device=None):
     """Train ``model`` and return its :class:`History`.
 
     Args:
@@ -221,6 +222,11 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
         gradients: ``"backprop"``, or ``"numerical"`` to take every gradient by nudging each
             weight (central differences, two forward passes per weight: small models only)
             — the spreadsheet method, which reaches the same weights, slower.
+        device: where to train: ``"cpu"``, ``"cuda"`` (``"cuda:N"``, a chainrule.device) or
+            ``"auto"`` (the GPU when ``chainrule.cuda.is_available()``, else the CPU). The
+            model is moved there first (its Parameters stay the same objects) and every
+            batch is moved as it comes; by default the model stays where it is and batches
+            go to the model's device.
 
     A loss that becomes NaN/inf is not stepped on (outside distributed runs), so the model
     keeps the weights that produced it; the epoch it happened in is not logged and no
@@ -244,6 +250,9 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
         raise ConfigError(f"fit: gradients must be 'backprop' or 'numerical', got {gradients!r}")
     if distributed:
         runtime.init()            # first: from here on, a rank that fails ends the job
+    target = training_device(device, "fit")
+    if target is not None:
+        model.to(target)
     loader = as_loader(train_data, batch_size, shuffle, "fit(train_data)")
     if distributed:
         loader = _distributed_loader(loader, shuffle)
@@ -262,6 +271,7 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
     trainer.scheduler = scheduler
     trainer.distributed = distributed
     trainer.gradients = gradients
+    trainer.device = target if target is not None else model_device(model)
     if distributed:
         trainer.is_main = runtime.is_main()
     _setup(callbacks, trainer)            # every rank, before the first collective
@@ -280,7 +290,7 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs=1, val_data=None,
             break                         # the epoch is not logged nor checkpointed
         if val_loader is not None:
             val = evaluate(model, loss_fn, val_loader, metrics=[name for name, _ in metric_fns],
-                           _metric_fns=metric_fns)
+                           _metric_fns=metric_fns, device=target)
             logs.update({"val_" + k: v for k, v in val.items()})
         logs["lr"] = float(optimizer.param_groups[0].get("lr", float("nan")))
         history.log_epoch(logs)
@@ -372,11 +382,18 @@ def _refuse_float16(model, optimizer):
 
 
 def _distributed_loader(loader, shuffle):
-    """The same batches, from a DistributedSampler over the dataset (this rank's shard)."""
+    """The same batches, from a DistributedSampler over the dataset (this rank's shard),
+    loaded as the given loader loads them (its workers, prefetching, seeds, timeout)."""
     sampler = DistributedSampler(loader.dataset, shuffle=shuffle)
+    workers = {} if not loader.num_workers else dict(
+        prefetch_factor=loader.prefetch_factor, persistent_workers=loader.persistent_workers,
+        multiprocessing_context=loader.multiprocessing_context)
     return DataLoader(loader.dataset, batch_size=loader.batch_size, sampler=sampler,
                       collate_fn=loader.collate_fn, drop_last=loader.drop_last,
-                      transform=loader.transform)
+                      transform=loader.transform, num_workers=loader.num_workers,
+                      worker_init_fn=loader.worker_init_fn, timeout=loader.timeout,
+                      pin_memory=loader.pin_memory, generator=loader.generator,
+                      in_order=loader.in_order, **workers)
 
 
 def _global(total, count, outputs, targets):
@@ -413,7 +430,7 @@ def _train_epoch(trainer, callbacks, metric_fns, threshold):
     outputs, targets = [], []
     for index, batch in enumerate(trainer.loader, start=1):
         trainer.batch_index = index
-        x, y = _split_batch(batch)
+        x, y = on_device(_split_batch(batch), trainer.device)
         loss, out = trainer.train_step(x, y)
         trainer.step_count += 1
         value = float(loss._data)
@@ -458,8 +475,10 @@ def _check_optimizer_covers(model, optimizer):
                       "model.parameters()", stacklevel=3)
 
 
-def evaluate(model, loss_fn, data, metrics=("accuracy",), batch_size=256, _metric_fns=None):
-    """The mean loss and metrics of ``model`` on ``data`` (no graph, eval mode).
+def evaluate(model, loss_fn, data, metrics=("accuracy",), batch_size=256, _metric_fns=None,
+             device=None):
+    """The mean loss and metrics of ``model`` on ``data`` (no graph, eval mode); each batch
+    goes to ``device`` (by default the model's: a model on the GPU is evaluated there).
 
     Returns a dict like ``{"loss": 0.12, "accuracy": 0.97}``.
 
@@ -470,6 +489,7 @@ def evaluate(model, loss_fn, data, metrics=("accuracy",), batch_size=256, _metri
     ['accuracy', 'loss']
     """
     loader = as_loader(data, batch_size, False, "evaluate(data)")
+    target = training_device(device, "evaluate") or model_device(model)
     metric_fns = _metric_fns or [get_metric(m) for m in metrics]
     was_training = model.training
     model.eval()
@@ -477,7 +497,7 @@ def evaluate(model, loss_fn, data, metrics=("accuracy",), batch_size=256, _metri
     try:
         with no_grad():
             for batch in loader:
-                x, y = _split_batch(batch)
+                x, y = on_device(_split_batch(batch), target)
                 out = model(x)
                 n = x.shape[0]
                 if loss_fn is not None:
@@ -494,8 +514,9 @@ def evaluate(model, loss_fn, data, metrics=("accuracy",), batch_size=256, _metri
     return result
 
 
-def predict(model, data, batch_size=256):
-    """The model's outputs for every sample (a Tensor), in eval mode with no graph.
+def predict(model, data, batch_size=256, device=None):
+    """The model's outputs for every sample (a Tensor), in eval mode with no graph, computed
+    on ``device`` (by default the model's).
 
     ``data`` is an array/tensor of inputs, a Dataset or a DataLoader (targets are ignored).
 
@@ -508,6 +529,7 @@ def predict(model, data, batch_size=256):
         loader = DataLoader(TensorDataset(x), batch_size=batch_size)
     else:
         loader = as_loader(data, batch_size, False, "predict(data)")
+    target = training_device(device, "predict") or model_device(model)
     was_training = model.training
     model.eval()
     outputs = []
@@ -515,7 +537,40 @@ def predict(model, data, batch_size=256):
         with no_grad():
             for batch in loader:
                 x = batch[0] if isinstance(batch, (tuple, list)) else batch
-                outputs.append(model(x)._data)
+                outputs.append(model(on_device(x, target))._data)
     finally:
         model.train(was_training)
     return Tensor._make(backend.xp.concatenate(outputs), None)
+
+
+def training_device(device, op="fit"):
+    """The device ``device=`` names (``"auto"``: the GPU when one can be used, else the CPU),
+    checked to be usable now; None stays None.
+
+    >>> import chainrule
+    >>> training_device("auto") in (chainrule.device("cpu"), chainrule.device("cuda"))
+    True
+    """
+    if device is None:
+        return None
+    if isinstance(device, str) and device == "auto":
+        device = "cuda" if cuda.is_available() else "cpu"
+    return check_usable(as_device(device, f"{op}(device=)"))
+
+
+def model_device(model):
+    """The device of the model's first parameter (None for a model without parameters)."""
+    for p in model.parameters():
+        return device_of(p._data)
+    return None
+
+
+def on_device(value, target):
+    """``value`` (a tensor, or a tuple/list of them) on ``target``; other values as they are."""
+    if target is None:
+        return value
+    if isinstance(value, Tensor):
+        return value if same_place(value._data, target) else to_device(value, target)
+    if isinstance(value, (tuple, list)):
+        return type(value)(on_device(v, target) for v in value)
+    return value
