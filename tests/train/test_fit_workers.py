@@ -60,3 +60,43 @@ def test_fit_loads_with_the_loaders_workers_and_trains_as_without_them(tmp_path,
     assert {name.split("-")[0] for name in os.listdir(alone)} == {"main"}
     np.testing.assert_array_equal(weights, expected_weights)
     assert losses == expected_losses
+
+
+TWO_RANKS = """
+import numpy as np, chainrule
+from chainrule import nn, optim, distributed as dist
+from chainrule.data import DataLoader, TensorDataset
+dist.init(timeout=60)
+rng = np.random.default_rng(0)
+x = rng.standard_normal((64, 3)).astype(np.float32)
+y = x.sum(1, keepdims=True)
+def run(workers):
+    chainrule.manual_seed(0)
+    model = nn.Linear(3, 1)
+    loader = DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True, num_workers=workers)
+    history = chainrule.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1),
+                            loader, epochs=2, metrics=(), distributed=True)
+    return model.weight.numpy().copy(), [row["loss"] for row in history.steps]
+(w0, l0), (w2, l2) = run(0), run(2)
+if dist.rank() == 0:
+    print("SAME" if np.array_equal(w0, w2) and l0 == l2 else "DIFFERENT", len(l2))
+"""
+
+
+@pytest.mark.slow
+def test_two_ranks_each_with_two_workers_train_as_without_workers(tmp_path):
+    """Real MPI: workers forked by each rank after MPI started, batches from its shard."""
+    import shutil
+    import subprocess
+    import sys
+    pytest.importorskip("mpi4py")
+    mpiexec = shutil.which("mpiexec", path=os.path.dirname(sys.executable) + os.pathsep +
+                           os.environ.get("PATH", ""))
+    if mpiexec is None:
+        pytest.skip("MPI is not installed: pip install 'chainrule[distributed]'")
+    script = tmp_path / "two_ranks.py"
+    script.write_text(TWO_RANKS)
+    result = subprocess.run([mpiexec, "-n", "2", sys.executable, str(script)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["SAME", "8"]    # 32 samples a rank, 8 a batch: 4 steps an epoch
