@@ -93,3 +93,107 @@ def isolated_medians(module, function, contenders, args, rounds):
             if value is not None:
                 values.setdefault(name, []).append(value)
     return {name: statistics.median(found) for name, found in values.items()}
+
+
+# ---------------------------------------------------------------- the pattern every benchmark
+# follows: cross-check first, then each library in its own process, rounds taken in turn
+
+def options(argv=None):
+    """``--quick``, ``--rounds N`` and ``--threads N`` from the command line."""
+    import sys
+    argv = sys.argv[1:] if argv is None else argv
+
+    def number(name):
+        return int(argv[argv.index(name) + 1]) if name in argv else None
+    return {"quick": "--quick" in argv, "rounds": number("--rounds"),
+            "threads": number("--threads")}
+
+
+def relative_difference(mine, reference):
+    """Largest absolute difference over the reference's largest magnitude (arrays or numbers)."""
+    import numpy as np
+    mine, reference = np.asarray(mine, np.float64), np.asarray(reference, np.float64)
+    return float(np.abs(mine - reference).max(initial=0.0)
+                 / (np.abs(reference).max(initial=0.0) + 1e-30))
+
+
+def worst_gradient_difference(ours, theirs):
+    """The largest relative gradient difference between two lists of (name, array) pairs."""
+    theirs = dict(theirs)
+    return max(relative_difference(grad, theirs[name]) for name, grad in ours)
+
+
+def disagreements(report, tolerance):
+    """The entries of a cross-check ``report`` ({check: relative difference}) that are over
+    their ``tolerance`` ({check prefix or name: bound}); NaN counts as a disagreement."""
+    bad = []
+    for name, value in report.items():
+        bound = tolerance[name] if name in tolerance else next(
+            v for k, v in tolerance.items() if name.startswith(k))
+        if not value <= bound:
+            bad.append(name)
+    return bad
+
+
+def print_agreement(label, report, tolerance):
+    """Print one cross-check report; True when the libraries agree."""
+    bad = disagreements(report, tolerance)
+    print(f"  agreement {label}: " + ", ".join(f"{k} {v:.1e}" for k, v in report.items())
+          + ("  DISAGREE: " + ", ".join(bad) if bad else "  (ok)"), flush=True)
+    return not bad
+
+
+def rounds_of(module, function, contenders, args, rounds, threads=None):
+    """{contender: [result of round 1, round 2, ...]}: ``module.function(contender, *args)``
+    each time in a fresh process, the contenders taking turns round after round (so a slow
+    phase of a shared machine hits all of them alike). None results (PyTorch missing) are
+    left out."""
+    values = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name in contenders:
+            value = isolated(module, function, name, *args, threads=threads)
+            if value is not None:
+                values[name].append(value)
+    return {name: found for name, found in values.items() if found}
+
+
+def column(results, key):
+    """One entry of dict-valued per-round results: {contender: [result[key] per round]}."""
+    return {name: [r[key] for r in rounds] for name, rounds in results.items()}
+
+
+def report_rounds(benchmark, case, per_round, unit, higher_is_better, bar=None,
+                  reference="pytorch", also=(), kind=None):
+    """Print medians and per-round ratios of chainrule against ``reference`` (and against each
+    contender in ``also``, e.g. a NumPy bound); returns {reference: median ratio, ...}.
+
+    A ratio is chainrule's speed over the other's (higher_is_better: samples/s) or chainrule's
+    time over the other's (lower is better: µs/op, MiB); each round's ratio comes from that
+    round's pair. The line ``RESULT {...}`` is what run_all.py gathers into its summary."""
+    import json
+    ours = per_round.get("chainrule", [])
+    line = f"  {case:22s} chainrule {statistics.median(ours):10.4g} {unit}" if ours else \
+        f"  {case:22s} chainrule (no result)"
+    medians = {}
+    bars = bar if isinstance(bar, dict) else ({reference: bar} if bar is not None else {})
+    for other in (reference,) + tuple(also):
+        theirs = per_round.get(other)
+        if not theirs or not ours:
+            continue
+        ratios = [ratio(a, b) for a, b in zip(ours, theirs)]
+        medians[other] = statistics.median(ratios)
+        kind = kind or ("speed" if higher_is_better else "time")
+        wanted = (f" (bar {'>=' if higher_is_better else '<='} {bars[other]})"
+                  if other in bars else "")
+        line += (f" | {other} {statistics.median(theirs):10.4g} {unit} | {kind} ratio "
+                 f"{medians[other]:.2f}{wanted} | rounds "
+                 + " ".join(f"{r:.2f}" for r in ratios))
+    print(line, flush=True)
+    print("RESULT " + json.dumps({
+        "benchmark": benchmark, "case": case, "unit": unit,
+        "higher_is_better": higher_is_better,
+        "medians": {k: statistics.median(v) for k, v in per_round.items()},
+        "ratios": medians, "bars": bars,
+        "met": {k: (medians[k] >= b if higher_is_better else medians[k] <= b)
+                for k, b in bars.items() if k in medians}}), flush=True)
+    return medians

@@ -1,60 +1,156 @@
-"""memory: peak memory of one mlp_train step (tracemalloc for NumPy-backed chainrule, and the
-RSS high-water mark of a fresh process for both chainrule and PyTorch).
+"""memory: the steady-state peak memory of training, chainrule against PyTorch (bar: <= 1.0x).
 
-    python benchmarks/memory.py [--quick]
+Cases: the mlp_train step (784-256-256-256-10, batch 128) and a LeNet-5 step (batch 64; it
+runs through the convolution workspace cache, which must stay flat). Each library runs in a
+fresh process: the data is made, the allocator trimmed and the resident set (RSS) read — the
+base; then the model and optimizer are built and a few warm-up steps run, the kernel's RSS
+high-water mark is reset (``/proc/self/clear_refs``), and many more steps run. The reported
+figure ("peak") is the high-water mark over those steps minus the base: the model, its
+gradients, the optimizer state, every buffer the steps need, whatever the allocator keeps
+between steps and the library code first paged in by training — what a user's process really
+holds while training. "step" is the same high-water mark minus the RSS just before those
+steps: how far a step rises above what the process already holds in the steady state. chainrule's tracemalloc peak over
+the same steps (the NumPy arrays alive at once) is printed beside it.
+
+Both libraries start from the same weights and batch; their first losses must agree before
+anything is measured. Rounds alternate the libraries; medians and per-round ratios are printed.
+
+    python benchmarks/memory.py [--quick] [--rounds N]
 """
 import json
+import os
 import subprocess
 import sys
 
+from _common import options, print_agreement, relative_difference, report_rounds
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CASES = ("mlp_train", "lenet_train")
+TOLERANCE = {"loss_float32": 1e-5}
+
 STEP = r"""
-import ctypes, json, resource, sys, tracemalloc
-sys.path.insert(0, "benchmarks")
-from mlp_train import data, chainrule_trainer, torch_trainer
-x, y = data(1024)
-which = sys.argv[1]
-if which == "chainrule":
-    run = chainrule_trainer(x, y)
-else:
+import ctypes, json, sys, tracemalloc
+sys.path.insert(0, sys.argv[4])
+which, case, warmup, steps = sys.argv[1], sys.argv[2], 5, int(sys.argv[3])
+import numpy as np
+
+def status(field):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+if which == "pytorch":
     import torch
     torch.set_num_threads(2)
-    run = torch_trainer(torch, x, y)
+else:
+    import chainrule
+if case == "mlp_train":
+    from mlp_train import data, chainrule_trainer, torch_trainer
+    x, y = data(1024)
+    make = (lambda: chainrule_trainer(x, y)) if which == "chainrule" else \
+        (lambda: torch_trainer(torch, x, y))
+else:
+    import conv_train
+    x, y = conv_train.batch("lenet", 64, (1, 28, 28))
+
+    def make():
+        if which == "chainrule":
+            from chainrule import nn, optim
+            net = conv_train.chainrule_model("lenet")
+            opt, loss_fn = optim.SGD(net.parameters(), lr=0.01), nn.CrossEntropyLoss()
+            xt, yt = chainrule.tensor(x), chainrule.tensor(y)
+        else:
+            net = conv_train.torch_model("lenet", conv_train.state_of(
+                conv_train.chainrule_model("lenet")))
+            opt, loss_fn = torch.optim.SGD(net.parameters(), lr=0.01), \
+                torch.nn.functional.cross_entropy
+            xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+        def run(n):
+            for _ in range(n):
+                opt.zero_grad()
+                loss = loss_fn(net(xt), yt)
+                loss.backward()
+                opt.step()
+            return loss.item()
+        return run
+    import chainrule, chainrule.models     # both need it (PyTorch's copy of the weights):
+                                           # imported before the base is read
 ctypes.CDLL("libc.so.6").malloc_trim(0)
-with open("/proc/self/statm") as f:
-    base_kb = int(f.read().split()[1]) * resource.getpagesize() / 1024
+base_kb = status("VmRSS")
 if which == "chainrule":
     tracemalloc.start()
-run(1)                              # the first step: every array the step needs is allocated
-peak = tracemalloc.get_traced_memory()[1] if which == "chainrule" else 0
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"tracemalloc_peak_kb": peak / 1024, "step_rss_kb": after - base_kb,
-                  "rss_peak_kb": after}))
+run = make()
+first_loss = run(1)
+run(warmup - 1)
+if which == "chainrule":
+    tracemalloc.reset_peak()
+    traced_before = tracemalloc.get_traced_memory()[0]
+before_kb = status("VmRSS")
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")                                     # the high-water mark starts again here
+run(steps)
+peak_kb = status("VmHWM")
+result = {"first_loss": first_loss, "peak_kb": peak_kb - base_kb,
+          "step_peak_kb": peak_kb - before_kb,
+          "held_kb": status("VmRSS") - base_kb}
+if which == "chainrule":
+    current, peak = tracemalloc.get_traced_memory()
+    result.update(traced_peak_kb=peak / 1024, traced_between_steps_kb=current / 1024,
+                  traced_step_kb=(peak - traced_before) / 1024)
+print(json.dumps(result))
 """
 
 
-def measure(which):
-    out = subprocess.run([sys.executable, "-c", STEP, which], capture_output=True, text=True,
-                         check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+def measure(which, case, steps):
+    """One library's figures for ``case``, from a fresh process (None: PyTorch missing)."""
+    out = subprocess.run([sys.executable, "-c", STEP, which, case, str(steps), HERE],
+                         capture_output=True, text=True, cwd=os.path.dirname(HERE))
+    if out.returncode:
+        if which == "pytorch" and "No module named 'torch'" in out.stderr:
+            return None
+        raise RuntimeError(f"memory {which} {case} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main(quick=False):
-    print("memory: peak memory of one mlp_train step (784-256-256-256-10, batch 128): the rise "
-          "of the process's RSS high-water mark over its RSS just before the step (after "
-          "malloc_trim), in a fresh process per library")
-    ours = measure("chainrule")
-    print(f"  chainrule: step peak {ours['step_rss_kb'] / 1024:6.2f} MiB (tracemalloc peak "
-          f"{ours['tracemalloc_peak_kb'] / 1024:.2f} MiB)")
-    try:
-        theirs = measure("torch")
-    except subprocess.CalledProcessError:
-        print("  pytorch: not installed")
-        return ours, None
-    print(f"  pytorch:   step peak {theirs['step_rss_kb'] / 1024:6.2f} MiB")
-    print(f"  ratio chainrule/pytorch peak: "
-          f"{ours['step_rss_kb'] / max(theirs['step_rss_kb'], 1):.2f} (bar: <= 1.3)")
-    return ours, theirs
+def disagreements(report):
+    """The checks of a cross-check report over their tolerance."""
+    from _common import disagreements as over
+    return over(report, TOLERANCE)
+
+
+def main(quick=False, rounds=None, threads=None):
+    rounds = rounds or (1 if quick else 3)
+    steps = 10 if quick else 100
+    print(f"memory: steady-state peak over {steps} training steps after 5 warm-up steps (RSS "
+          "high-water mark minus the RSS before the model was built), each library in a fresh "
+          f"process, {rounds} round(s) taken in turn; medians of per-round ratios")
+    ok = True
+    for case in CASES:
+        found = {"chainrule": [], "pytorch": []}
+        for _ in range(rounds):
+            for which in found:
+                value = measure(which, case, steps)
+                if value is not None:
+                    found[which].append(value)
+        ours = found["chainrule"]
+        if found["pytorch"]:
+            report = {"loss_float32": max(relative_difference(a["first_loss"], b["first_loss"])
+                                          for a, b in zip(ours, found["pytorch"]))}
+            ok &= print_agreement(f"{case} first loss", report, TOLERANCE)
+        for key, label in (("peak_kb", "peak MiB"), ("step_peak_kb", "step MiB")):
+            per_round = {k: [v[key] / 1024 for v in values]
+                         for k, values in found.items() if values}
+            report_rounds("memory", f"{case} {label}", per_round, "MiB",
+                          higher_is_better=False, bar=1.0, kind="memory")
+        last = ours[-1]
+        print(f"    chainrule: {last['held_kb'] / 1024:.2f} MiB held between steps; "
+              f"tracemalloc: peak {last['traced_peak_kb'] / 1024:.2f} MiB of live arrays, "
+              f"{last['traced_between_steps_kb'] / 1024:.2f} MiB between steps "
+              f"(a step adds {last['traced_step_kb'] / 1024:.2f} MiB at its peak)")
+    if not ok:
+        print("memory: the libraries disagree (see above)")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    sys.exit(main(**options()))

@@ -1,54 +1,105 @@
-"""seed_example: y_hat = w*x, loss = (y_hat - y)^2 at x=1, y=2, w=1 — 10,000 forward+backward
-iterations; microseconds per iteration, and the gradient -2 checked.
+"""seed_example: y_hat = w*x, loss = (y_hat - y)^2 at x=1, y=2, w=1 — forward+backward
+iterations; microseconds per iteration (bar: chainrule <= 0.7x PyTorch's time).
 
-    python benchmarks/seed_example.py [--quick]
+Before timing, both libraries' loss and gradient must agree (float32 and float64; the gradient
+is -2). Each library is timed in its own fresh process, the two taking turns round after round;
+a timing is a block mean (all iterations timed together, garbage collection on). Ratios are
+per round; medians are printed.
+
+    python benchmarks/seed_example.py [--quick] [--rounds N]
 """
 import sys
+import time
 
-from _common import median_time, ratio, torch_or_none
+from _common import disagreements as over_tolerance
+from _common import (isolated, options, print_agreement, relative_difference, report_rounds,
+                     rounds_of, torch_or_none)
+
+TOLERANCE = {"loss_float32": 1e-6, "grad_float32": 1e-6, "loss_float64": 1e-12,
+             "grad_float64": 1e-12}
 
 
-def main(quick=False):
+def step(lib, dtype, w0=1.0):
+    """One forward+backward of the seed example in ``lib``; (loss, gradient)."""
+    dtype = getattr(lib, dtype)
+    x, y = lib.tensor(1.0, dtype=dtype), lib.tensor(2.0, dtype=dtype)
+    w = lib.tensor(w0, dtype=dtype, requires_grad=True)
+    loss = (w * x - y) ** 2
+    loss.backward()
+    return loss.item(), w.grad.item()
+
+
+def cross_check(perturb=0.0):
+    """Relative differences of chainrule's loss and gradient from PyTorch's (``perturb``
+    shifts PyTorch's w, to see the check fail)."""
     import chainrule
-    n = 2_000 if quick else 10_000
-    x, y = chainrule.tensor(1.0), chainrule.tensor(2.0)
-    w = chainrule.tensor(1.0, requires_grad=True)
+    torch = torch_or_none(threads=1)
+    report = {}
+    for dtype in ("float32", "float64"):
+        (loss, grad), (their_loss, their_grad) = (step(chainrule, dtype),
+                                                  step(torch, dtype, 1.0 + perturb))
+        assert grad == -2.0, grad
+        report[f"loss_{dtype}"] = relative_difference(loss, their_loss)
+        report[f"grad_{dtype}"] = relative_difference(grad, their_grad)
+    return report
 
-    def ours():
+
+def disagreements(report):
+    """The checks of a cross-check report over their tolerance."""
+    return over_tolerance(report, TOLERANCE)
+
+
+def us_per_iteration(which, n):
+    """Block mean in µs per iteration: ``n`` iterations timed together after a warm-up."""
+    if which == "chainrule":
+        import chainrule as lib
+    elif which == "pytorch":
+        lib = torch_or_none()
+        if lib is None:
+            return None
+    else:                                   # plain Python floats, for scale
+        def run():
+            wv, xv, yv = 1.0, 1.0, 2.0
+            for _ in range(n):
+                s = wv * xv - yv
+                _ = s * s
+                _ = 2 * s * xv
+        run()
+        began = time.perf_counter()
+        run()
+        return (time.perf_counter() - began) / n * 1e6
+    x, y = lib.tensor(1.0), lib.tensor(2.0)
+    w = lib.tensor(1.0, requires_grad=True)
+
+    def run():
         for _ in range(n):
             w.grad = None
             ((w * x - y) ** 2).backward()
-    ours()
+    run()
     assert w.grad.item() == -2.0
-    results = {"chainrule": median_time(ours, 5) / n * 1e6}
+    began = time.perf_counter()
+    run()
+    return (time.perf_counter() - began) / n * 1e6
 
-    def numpy_version():
-        wv, xv, yv = 1.0, 1.0, 2.0
-        for _ in range(n):
-            s = wv * xv - yv
-            _ = s * s
-            _ = 2 * s * xv
-    results["python floats"] = median_time(numpy_version, 5) / n * 1e6
-    torch = torch_or_none()
-    if torch is not None:
-        tx, ty = torch.tensor(1.0), torch.tensor(2.0)
-        tw = torch.tensor(1.0, requires_grad=True)
 
-        def theirs():
-            for _ in range(n):
-                tw.grad = None
-                ((tw * tx - ty) ** 2).backward()
-        theirs()
-        assert tw.grad.item() == -2.0
-        results["pytorch"] = median_time(theirs, 5) / n * 1e6
-    print(f"seed_example: {n} forward+backward iterations (gradient -2 checked)")
-    for name, us in results.items():
-        print(f"  {name:14s} {us:8.2f} us/iteration")
-    if "pytorch" in results:
-        print(f"  ratio chainrule/pytorch time: {ratio(results['chainrule'], results['pytorch']):.2f}"
-              " (bar: <= 1.5)")
-    return results
+def main(quick=False, rounds=None, threads=None):
+    rounds = rounds or (1 if quick else 7)
+    n = 2_000 if quick else 10_000
+    print(f"seed_example: {n} forward+backward iterations per timing (block mean); each "
+          f"library in its own fresh process, {rounds} round(s) taken in turn; medians of "
+          "per-round ratios")
+    ok = True
+    if torch_or_none() is not None:
+        ok = print_agreement("loss and gradient", isolated("seed_example", "cross_check",
+                                                           threads=1), TOLERANCE)
+    results = rounds_of("seed_example", "us_per_iteration",
+                        ("chainrule", "pytorch", "python floats"), (n,), rounds, threads)
+    report_rounds("seed_example", "us/iteration", results, "us/it", higher_is_better=False,
+                  bar=0.7)
+    if not ok:
+        print("seed_example: the libraries disagree (see above)")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    sys.exit(main(**options()))
