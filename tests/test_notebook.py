@@ -18,6 +18,9 @@ from chainrule.train.history import History
 
 NOTEBOOK = pathlib.Path(__file__).resolve().parents[1] / "examples" / "notebook.ipynb"
 
+#: the tests that read the executed notebook: one kernel run (~15 s) shared by all of them
+in_a_kernel = pytest.mark.slow
+
 
 def _kernel_for_this_interpreter(directory):
     """A kernelspec that runs this very Python (whatever `python3` kernel is registered, if
@@ -70,10 +73,12 @@ def _stream(cell):
     return "".join(o["text"] for o in cell.outputs if o.output_type == "stream")
 
 
+@in_a_kernel
 def test_no_cell_raised(cells):
     assert not [o for cell in cells for o in cell.outputs if o.output_type == "error"]
 
 
+@in_a_kernel
 def test_a_tensor_shows_shape_dtype_grad_fn_and_values(cells):
     (page,) = _outputs(_cell(cells, "(w * 2).tanh()"), "text/html")
     assert 'class="chainrule-tensor"' in page
@@ -81,11 +86,13 @@ def test_a_tensor_shows_shape_dtype_grad_fn_and_values(cells):
         assert part in page, part
 
 
+@in_a_kernel
 def test_numpy_functions_give_tensors(cells):
     (text,) = _outputs(_cell(cells, "np.exp(t)"), "text/plain")
     assert text.startswith("(tensor([") and text.endswith("True)")
 
 
+@in_a_kernel
 def test_a_model_shows_its_layer_table(cells):
     (page,) = _outputs(_cell(cells, "chainrule.models.MLP"), "text/html")
     total = chainrule.models.MLP(2, (16, 16), 2).num_parameters()
@@ -94,6 +101,7 @@ def test_a_model_shows_its_layer_table(cells):
         assert part in page, part
 
 
+@in_a_kernel
 def test_the_progress_bar_is_a_widget_and_each_epoch_a_line(cells):
     cell = _cell(cells, "progress=True")
     try:
@@ -106,6 +114,7 @@ def test_the_progress_bar_is_a_widget_and_each_epoch_a_line(cells):
     assert "\r" not in _stream(cell)
 
 
+@in_a_kernel
 def test_the_history_shows_a_table_and_the_loss_curve(cells):
     (cell,) = [c for c in cells if c.source.strip() == "history"]
     (page,) = _outputs(cell, "text/html")
@@ -114,11 +123,13 @@ def test_the_history_shows_a_table_and_the_loss_curve(cells):
         assert part in page, part
 
 
+@in_a_kernel
 def test_history_plot_draws_inline(cells):
     (png,) = _outputs(_cell(cells, "history.plot()"), "image/png")
     assert len(png) > 1000
 
 
+@in_a_kernel
 def test_the_explain_trace_is_an_html_table(cells):
     (page,) = _outputs(_cell(cells, "chainrule.explain"), "text/html")
     for part in ('class="chainrule-trace"', "<table", "PowScalar(2)", "leaf gradients: w = -2"):
@@ -167,8 +178,10 @@ def test_a_history_view_elides_long_tables_and_draws_its_curves():
     assert "early stopping" in h._repr_html_()
 
 
-def test_history_plot_draws_the_curves():
-    plt = pytest.importorskip("matplotlib.pyplot")
+def test_history_plot_draws_the_curves(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")                               # no display: what a server has
+    import matplotlib.pyplot as plt
     h = History()
     h.log_step({"step": 1, "epoch": 1, "loss": 0.9})
     h.log_step({"step": 2, "epoch": 1, "loss": 0.6})
@@ -177,9 +190,24 @@ def test_history_plot_draws_the_curves():
     assert [line.get_label() for line in ax.get_lines()] == ["loss per step", "loss per epoch",
                                                              "val_loss per epoch"]
     assert ax.get_xlabel() == "step"
+    np.testing.assert_array_equal(ax.get_lines()[0].get_xdata(), [1, 2])
+    assert np.isnan(ax.get_lines()[2].get_ydata()[0])              # NaN left as a gap
+    ax.figure.savefig(tmp_path / "history.png")
+    assert (tmp_path / "history.png").read_bytes()[:4] == b"\x89PNG"
     fig, given = plt.subplots()
     assert h.plot(keys=("loss",), ax=given) is given and len(given.get_lines()) == 2
+    epochs_only = History()
+    epochs_only.log_epoch({"epoch": 1, "loss": 0.5})
+    assert epochs_only.plot().get_xlabel() == "epoch"
+    assert not History().plot().get_lines()                        # nothing to draw: no error
     plt.close("all")
+
+
+def test_history_plot_without_matplotlib_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r"pip install 'chainrule\[viz\]'"):
+        History().plot()
 
 
 def test_the_trace_view_is_the_text_table_as_html():
@@ -227,3 +255,37 @@ def test_in_a_kernel_without_ipywidgets_the_bar_falls_back_to_lines(monkeypatch)
                   (x, x), epochs=2, batch_size=4, metrics=(), progress=True)
     lines = sys.stdout.getvalue().splitlines()
     assert [line.split()[1] for line in lines] == ["1/2", "2/2"]
+
+
+def _fit_two_epochs(**options):
+    model = chainrule.nn.Linear(1, 1)
+    x = np.ones((8, 1), np.float32)
+    chainrule.fit(model, chainrule.nn.MSELoss(), chainrule.optim.SGD(model.parameters(), lr=0.1),
+                  (x, x), epochs=2, batch_size=4, metrics=(), progress=True, **options)
+
+
+def test_outside_a_notebook_and_a_terminal_progress_is_one_plain_line_per_epoch(monkeypatch):
+    monkeypatch.delitem(sys.modules, "IPython", raising=False)
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    _fit_two_epochs()
+    text = sys.stdout.getvalue()
+    assert "\r" not in text and "\x1b" not in text                   # no bar, no escapes
+    assert [line.split()[:2] for line in text.splitlines()] == [["epoch", "1/2"],
+                                                                ["epoch", "2/2"]]
+
+
+def test_on_a_terminal_progress_is_a_tqdm_bar(monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.delitem(sys.modules, "IPython", raising=False)
+    terminal = Terminal()
+    bar = ProgressBar(stream=terminal)
+    model = chainrule.nn.Linear(1, 1)
+    x = np.ones((8, 1), np.float32)
+    chainrule.fit(model, chainrule.nn.MSELoss(), chainrule.optim.SGD(model.parameters(), lr=0.1),
+                  (x, x), epochs=2, batch_size=4, metrics=(), callbacks=[bar])
+    text = terminal.getvalue()
+    assert "\r" in text and "epoch 1/2" in text and "2/2" in text and "loss=" in text
+    assert bar._bar is None                                          # closed at the end
