@@ -2,7 +2,8 @@
 resumes from the newest checkpoint, bit-identically to a run that was never interrupted."""
 import os
 
-from ..io.checkpoint import checkpoints_in, load_checkpoint, save_checkpoint
+from ..io.checkpoint import (checkpoints_in, load_checkpoint, remove_stale_temp_files,
+                             save_checkpoint)
 from .callbacks import Callback
 
 
@@ -21,6 +22,8 @@ class ModelCheckpoint(Callback):
         self.resume_epoch = 1
 
     def on_train_begin(self, trainer):
+        if getattr(trainer, "is_main", True):      # temp files that killed writes left
+            remove_stale_temp_files(self.directory)
         if not self.resume:
             return
         found = checkpoints_in(self.directory)
