@@ -7,7 +7,11 @@ from .activation import (CELU, ELU, GELU, GLU, SELU, Hardshrink, Hardsigmoid,  #
 from .attention import MultiheadAttention  # noqa: F401
 from .container import ChannelShuffle, ModuleDict, ModuleList, Sequential, Unflatten  # noqa
 from .conv import Conv1d, Conv2d, ConvTranspose2d, Dropout2d, Upsample  # noqa: F401
-from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: F401
+from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d,  # noqa: F401
+                      AdaptiveMaxPool1d, AdaptiveMaxPool2d, AdaptiveMaxPool3d, AvgPool1d,
+                      AvgPool2d, AvgPool3d, Fold, LPPool1d, LPPool2d, LPPool3d, MaxPool1d,
+                      MaxPool2d, MaxPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d,
+                      PixelShuffle, PixelUnshuffle, Unfold)
 from .dropout import (AlphaDropout, Dropout, Dropout1d, Dropout3d,  # noqa: F401
                       FeatureAlphaDropout)
 from .linear import Bilinear, Embedding, EmbeddingBag, Flatten, Identity, Linear  # noqa

@@ -12,8 +12,15 @@ from ..ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
 from ..ops.attention import (multi_head_attention_forward,  # noqa: F401
                              scaled_dot_product_attention)
 from ..ops.norm import BatchNorm as _BatchNormNode
-from ..ops.pool import (adaptive_avg_pool2d, avg_pool2d, max_pool2d,  # noqa: F401
-                        upsample_nearest)
+from ..ops.pool import upsample_nearest  # noqa: F401
+from ..ops.fold import fold, pixel_shuffle, pixel_unshuffle, unfold  # noqa: F401
+from ..ops.pool_functional import (  # noqa: F401  (pooling, every option)
+    adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool1d,
+    adaptive_max_pool1d_with_indices, adaptive_max_pool2d, adaptive_max_pool2d_with_indices,
+    adaptive_max_pool3d, adaptive_max_pool3d_with_indices, avg_pool1d, avg_pool2d, avg_pool3d,
+    lp_pool1d, lp_pool2d, lp_pool3d, max_pool1d, max_pool1d_with_indices, max_pool2d,
+    max_pool2d_with_indices, max_pool3d, max_pool3d_with_indices, max_unpool1d, max_unpool2d,
+    max_unpool3d)
 from ..ops.shape import pad as _pad_numpy_style
 from .activation_functions import *  # noqa: F401,F403  (relu, gelu, softmax, glu, ...)
 from .layer_functions import *  # noqa: F401,F403  (dropout, embedding, instance_norm, ...)

@@ -111,7 +111,8 @@ class Windows:
 
     def flat_positions(self, offset):
         """Each window's flat input position at a kernel offset."""
-        return self.flat_index([self.starts(a) + k * self.dilation[a] for a, k in enumerate(offset)])
+        return self.flat_index([self.starts(axis) + k * self.dilation[axis]
+                                for axis, k in enumerate(offset)])
 
     def first_inside(self):
         """Per axis, each window's first position at or after 0 (PyTorch's ``while (ih0 < 0)
