@@ -158,6 +158,11 @@ def resolve_options(args):
     if options["model"] != "mlp" and "hidden" in given and options["hidden"] != \
             DEFAULTS["hidden"]:
         raise CommandError(f"--hidden is for --model mlp, not {options['model']}")
+    if options["model"] == "linear":
+        for name in ("activation", "dropout"):
+            if name in given and given[name] != DEFAULTS[name]:
+                raise CommandError(f"--{name} is for the hidden layers of --model mlp; "
+                                   "--model linear has none (f(x) = w0 + w1·x1 + ...)")
     _full_batch(options, given)
     return argparse.Namespace(**options)
 
@@ -253,7 +258,9 @@ def check_model_fits(options, split):
         12 * batch_size(options, split) * sum(widths)
     budget = common.memory_budget()
     if needed > budget:
-        raise CommandError(f"--hidden {','.join(map(str, options.hidden))}: the model would "
+        culprit = f"--hidden {','.join(map(str, options.hidden))}" if options.model == "mlp" \
+            else f"--model linear on {options.dataset}"
+        raise CommandError(f"{culprit}: the model would "
                            f"have {parameters:,} parameters and need about "
                            f"{common.gib(needed)} for weights, gradients and {options.optimizer}"
                            f" state; this machine allows {common.gib(budget)}",
