@@ -60,6 +60,11 @@ def ratio(a, b):
     return float("nan") if not b else a / b
 
 
+#: set by ``options()`` for ``--quick``: every "isolated" call runs in this process instead (a
+#: smoke test of the cross-checks and the timing code; its speeds say nothing)
+IN_PROCESS = False
+
+
 def isolated(module, function, *args, threads=None):
     """Run ``module.function(*args)`` in a fresh Python process and return its (JSON) result,
     so thread pools of different libraries (OpenBLAS, PyTorch's OpenMP) never compete.
@@ -68,6 +73,9 @@ def isolated(module, function, *args, threads=None):
     import json
     import subprocess
     import sys
+    if IN_PROCESS:
+        import importlib
+        return json.loads(json.dumps(getattr(importlib.import_module(module), function)(*args)))
     here = os.path.dirname(os.path.abspath(__file__))
     code = (f"import sys, json; sys.path.insert(0, {here!r}); import {module}; "
             f"print(json.dumps({module}.{function}(*{list(args)!r})))")
@@ -99,9 +107,12 @@ def isolated_medians(module, function, contenders, args, rounds):
 # follows: cross-check first, then each library in its own process, rounds taken in turn
 
 def options(argv=None):
-    """``--quick``, ``--rounds N`` and ``--threads N`` from the command line."""
+    """``--quick``, ``--rounds N`` and ``--threads N`` from the command line (``--quick``
+    also makes every timing run in this one process: see IN_PROCESS)."""
     import sys
+    global IN_PROCESS
     argv = sys.argv[1:] if argv is None else argv
+    IN_PROCESS = "--quick" in argv
 
     def number(name):
         return int(argv[argv.index(name) + 1]) if name in argv else None
@@ -192,7 +203,7 @@ def report_rounds(benchmark, case, per_round, unit, higher_is_better, bar=None,
     print("RESULT " + json.dumps({
         "benchmark": benchmark, "case": case, "unit": unit,
         "higher_is_better": higher_is_better,
-        "medians": {k: statistics.median(v) for k, v in per_round.items()},
+        "medians": {k: statistics.median(v) for k, v in per_round.items() if v},
         "ratios": medians, "bars": bars,
         "met": {k: (medians[k] >= b if higher_is_better else medians[k] <= b)
                 for k, b in bars.items() if k in medians}}), flush=True)

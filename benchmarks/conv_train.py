@@ -20,7 +20,7 @@ import sys
 
 import numpy as np
 
-from _common import blas_report, isolated, median_time, ratio, torch_or_none
+from _common import blas_report, isolated, median_time, report_rounds, torch_or_none
 
 CASES = {
     # name: (model, batch, image shape, mode)
@@ -234,14 +234,8 @@ def main(quick=False, rounds=None):
         print(f"  agreement {model}: " + ", ".join(f"{k} {v:.1e}" for k, v in report.items())
               + ("  DISAGREE: " + ", ".join(bad) if bad else "  (ok)"))
     for case, by_library in speeds.items():
-        line = f"  {case:13s} chainrule {np.median(by_library['chainrule']):8.0f} samples/s"
-        if by_library.get("pytorch"):
-            per_round = [ratio(a, b) for a, b in zip(by_library["chainrule"],
-                                                       by_library["pytorch"])]
-            line += (f" | pytorch {np.median(by_library['pytorch']):8.0f} samples/s | ratio "
-                     f"{np.median(per_round):.2f} (bar >= {BARS[case]}) | rounds "
-                     + " ".join(f"{r:.2f}" for r in per_round))
-        print(line, flush=True)
+        report_rounds("conv_train", case, by_library, "samples/s", higher_is_better=True,
+                      bar=BARS[case])
     if failed:
         print("conv_train: the two libraries disagree (see above)")
     return 1 if failed else 0

@@ -23,7 +23,7 @@ import sys
 
 import numpy as np
 
-from _common import blas_report, isolated, median_time, ratio, torch_or_none
+from _common import blas_report, isolated, median_time, report_rounds, torch_or_none
 
 CONFIG = dict(block_size=64, n_layer=2, n_head=4, n_embd=64)
 BATCH = 32
@@ -211,13 +211,7 @@ def main(quick=False, rounds=None, threads=None):
                              1 if quick else 3, threads=1 if quick else threads)
             if value is not None:
                 speeds[which].append(value)
-    line = f"  train  chainrule {np.median(speeds['chainrule']):8.0f} tokens/s"
-    if speeds["pytorch"]:
-        per_round = [ratio(a, b) for a, b in zip(speeds["chainrule"], speeds["pytorch"])]
-        line += (f" | pytorch {np.median(speeds['pytorch']):8.0f} tokens/s | ratio "
-                 f"{np.median(per_round):.2f} | rounds " + " ".join(f"{r:.2f}"
-                                                                   for r in per_round))
-    print(line, flush=True)
+    report_rounds("gpt_train", "train tokens/s", speeds, "tokens/s", higher_is_better=True)
     if failed:
         print("gpt_train: the two libraries disagree (see above)")
     return 1 if failed else 0

@@ -48,7 +48,7 @@ def libraries():
             (torch, torch.optim.SGD, torch.from_numpy))
 
 
-def cross_check(perturb=0.0, steps=1000):
+def cross_check(perturb=0.0, steps=300):
     """First loss and gradients in float64, and the weights after ``steps`` steps in float32,
     of chainrule against PyTorch (``perturb`` starts PyTorch's weights elsewhere)."""
     (lib, opt, make), (tlib, topt, tmake) = libraries()

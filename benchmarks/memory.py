@@ -13,7 +13,7 @@ steps: how far a step rises above what the process already holds in the steady s
 the same steps (the NumPy arrays alive at once) is printed beside it.
 
 Both libraries start from the same weights and batch; their first losses must agree before
-anything is measured. Rounds alternate the libraries; medians and per-round ratios are printed.
+anything is measured (in one process, and again in each measuring process). Rounds alternate the libraries; medians and per-round ratios are printed.
 
     python benchmarks/memory.py [--quick] [--rounds N]
 """
@@ -22,11 +22,13 @@ import os
 import subprocess
 import sys
 
-from _common import options, print_agreement, relative_difference, report_rounds
+from _common import (isolated, options, print_agreement, relative_difference, report_rounds,
+                     torch_or_none)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = ("mlp_train", "lenet_train")
-TOLERANCE = {"loss_float32": 1e-5}
+TOLERANCE = {"loss_float32": 1e-5, "mlp_train_loss_float32": 1e-5,
+             "lenet_train_loss_float32": 1e-5}
 
 STEP = r"""
 import ctypes, json, sys, tracemalloc
@@ -112,6 +114,29 @@ def measure(which, case, steps):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def cross_check(perturb=0.0):
+    """The first loss of both libraries on each case's model and batch, from the same weights
+    (``perturb`` nudges PyTorch's), in this process: relative differences."""
+    import chainrule
+    import conv_train
+    import mlp_train
+    torch = torch_or_none(threads=1)
+    x, y = mlp_train.data(mlp_train.BATCH)
+    ours = chainrule.nn.CrossEntropyLoss()(mlp_train.chainrule_model()(chainrule.tensor(x)),
+                                           chainrule.tensor(y)).item()
+    theirs = torch.nn.functional.cross_entropy(mlp_train.torch_model(torch, perturb=perturb)(
+        torch.from_numpy(x)), torch.from_numpy(y)).item()
+    report = {"mlp_train_loss_float32": relative_difference(ours, theirs)}
+    net = conv_train.chainrule_model("lenet")
+    state = {k: v + perturb for k, v in conv_train.state_of(net).items()}
+    x, y = conv_train.batch("lenet", 64, (1, 28, 28))
+    ours = chainrule.nn.CrossEntropyLoss()(net(chainrule.tensor(x)), chainrule.tensor(y)).item()
+    theirs = torch.nn.functional.cross_entropy(conv_train.torch_model("lenet", state)(
+        torch.from_numpy(x)), torch.from_numpy(y)).item()
+    report["lenet_train_loss_float32"] = relative_difference(ours, theirs)
+    return report
+
+
 def disagreements(report):
     """The checks of a cross-check report over their tolerance."""
     from _common import disagreements as over
@@ -125,6 +150,9 @@ def main(quick=False, rounds=None, threads=None):
           "high-water mark minus the RSS before the model was built), each library in a fresh "
           f"process, {rounds} round(s) taken in turn; medians of per-round ratios")
     ok = True
+    if torch_or_none() is not None:
+        ok = print_agreement("first losses", isolated("memory", "cross_check", threads=1),
+                             TOLERANCE)
     for case in CASES:
         found = {"chainrule": [], "pytorch": []}
         for _ in range(rounds):
