@@ -68,7 +68,6 @@ def as_dtype(dtype, op="dtype"):
                                 "chainrule.int64, ...)") from None
 
 
-# ---------------------------------------------------------------- limits
 # ---------------------------------------------------------------- promotion
 
 #: PyTorch's promotion categories: bool < integers < floating (bfloat16's kind is "V")
@@ -83,8 +82,8 @@ def _category(dtype):
 def promote_types(type1, type2):
     """The dtype two operands of these dtypes combine to, as ``torch.promote_types``: a
     higher category (bool < integer < floating) wins, within one the wider type (uint8 and
-    int8 give int16, float16 and bfloat16 float32). uint16/32/64 promote only with
-    themselves, as in PyTorch.
+    int8 give int16, float16 and bfloat16 float32). uint16/32/64 promote with floating
+    dtypes and with themselves only, as in PyTorch.
 
     >>> import chainrule
     >>> promote_types(chainrule.int32, chainrule.float16), promote_types("uint8", "int8")
@@ -93,7 +92,8 @@ def promote_types(type1, type2):
     a, b = as_dtype(type1, "promote_types"), as_dtype(type2, "promote_types")
     if a == b:
         return a
-    if a in _LIMITED_UNSIGNED or b in _LIMITED_UNSIGNED:
+    if (a in _LIMITED_UNSIGNED or b in _LIMITED_UNSIGNED) and \
+            not (backend.is_floating(a) or backend.is_floating(b)):
         raise DTypeError(f"promote_types: promotion for uint16, uint32, uint64 types is not "
                          f"supported, attempted to promote {_name(a)} and {_name(b)}")
     if _category(a) != _category(b):
@@ -152,6 +152,7 @@ def _number_dtype(value):
 
 
 
+# ---------------------------------------------------------------- limits
 class finfo:                                      # noqa: N801  (PyTorch's name)
     """The limits of a floating dtype, as ``torch.finfo``: ``bits, eps, max, min, tiny,
     smallest_normal, resolution`` (Python floats) and ``dtype`` (its name).
