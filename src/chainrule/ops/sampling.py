@@ -148,7 +148,7 @@ def bernoulli(input, p=None, *, generator=None):   # noqa: A002
             raise ArgumentError("bernoulli: every probability must lie in [0, 1]")
     else:
         probability = _probability(p, "bernoulli")
-    draw = (_rng(generator).random(x.shape) < probability).astype(x._data.dtype)
+    draw = numpy.asarray(_rng(generator).random(x.shape) < probability).astype(x._data.dtype)
     return _sample(draw, x)
 
 
@@ -174,8 +174,15 @@ def poisson(input, generator=None):                # noqa: A002
     values = _host(rates).astype(numpy.float64)
     if values.size and not (values >= 0).all():
         raise ArgumentError("poisson: invalid Poisson rate, expected rate to be non-negative")
-    draw = _rng(generator).poisson(values).astype(rates._data.dtype)
+    if values.size and not (values <= _LARGEST_RATE).all():
+        raise ArgumentError(f"poisson: a rate of {values.max():g} is too large to draw from "
+                            f"(at most {_LARGEST_RATE:g}; PyTorch returns garbage there)")
+    draw = numpy.asarray(_rng(generator).poisson(values)).astype(rates._data.dtype)
     return _sample(draw, rates)
+
+
+#: NumPy's largest Poisson rate (its draws are int64 counts)
+_LARGEST_RATE = 9.2e18
 
 
 def _sample(draw, *parameters):
