@@ -23,6 +23,7 @@ import sys
 
 import numpy
 
+from . import backend_strict
 from .errors import ArgumentError, CupyMissingError, DeviceError
 
 try:                                      # bfloat16 as a NumPy dtype (a core dependency)
@@ -41,14 +42,18 @@ GPU_EXTRA = "pip install 'chainrule[gpu]'"
 
 
 def use(module_name):
-    """Select the array module: ``"numpy"`` or ``"cupy"`` (needs ``chainrule[gpu]``)."""
+    """Select the array module: ``"numpy"``, ``"cupy"`` (needs ``chainrule[gpu]``) or
+    ``"array_api_strict"`` (a test mode: see :mod:`chainrule.backend_strict`)."""
     global xp, name
     if module_name == "numpy":
         xp, name = numpy, "numpy"
     elif module_name == "cupy":
         xp, name = cupy_module(), "cupy"
+    elif module_name == "array_api_strict":
+        xp, name = backend_strict.strict_namespace(), "array_api_strict"
     else:
-        raise ArgumentError(f"unknown backend {module_name!r}: choose 'numpy' or 'cupy'")
+        raise ArgumentError(f"unknown backend {module_name!r}: choose 'numpy', 'cupy' or "
+                            "'array_api_strict'")
 
 
 def cupy_module():
@@ -78,8 +83,22 @@ def gpu_count():
 
 
 def is_floating(dtype):
-    """Whether ``dtype`` is a floating dtype: float16/32/64 or bfloat16."""
+    """Whether ``dtype`` is a floating dtype: float16/32/64 or bfloat16 (a NumPy dtype or
+    an array API one)."""
+    dtype = numpy_dtype(dtype)
     return dtype.kind == "f" or dtype == bfloat16
+
+
+def numpy_dtype(dtype):
+    """``dtype`` as a NumPy dtype (chainrule's dtype vocabulary): NumPy and CuPy dtypes
+    pass through, an ``array_api_strict`` dtype is mapped to its NumPy twin."""
+    return dtype if isinstance(dtype, numpy.dtype) else backend_strict.numpy_dtype(dtype)
+
+
+def kind(dtype):
+    """NumPy's one-letter kind of ``dtype`` (``"f"``, ``"i"``, ``"u"``, ``"b"``, ``"V"`` for
+    bfloat16), for any backend's dtype: op code asks this, not ``dtype.kind``."""
+    return numpy_dtype(dtype).kind
 
 
 def is_bfloat16(dtype):
@@ -94,6 +113,8 @@ def namespace_of(array):
     module = type(array).__module__
     if module.startswith("cupy"):
         return sys.modules["cupy"]
+    if module.startswith("array_api_strict"):
+        return backend_strict.strict_namespace()
     return numpy
 
 
@@ -106,7 +127,11 @@ def to_numpy(array):
     if isinstance(array, numpy.ndarray):
         return array
     get = getattr(array, "get", None)
-    return get() if get is not None else numpy.asarray(array)
+    if get is not None:
+        return get()
+    if backend_strict.is_strict_array(array):          # the documented strict boundary
+        return numpy.from_dlpack(array)
+    return numpy.asarray(array)
 
 
 def to_gpu(array, index=0):

@@ -7,7 +7,7 @@ import numpy
 
 import math
 
-from . import backend
+from . import backend, backend_helpers
 from .errors import ArgumentError, ArgumentTypeError, DLPackError, DTypeError
 from .generator import default_generator
 from .ops._util import check_fits
@@ -36,9 +36,8 @@ def tensor(data, dtype=None, requires_grad=False, name=None, *, device=None,
     """
     source = data._data if isinstance(data, Tensor) else data
     array = to_array(source, dtype)
-    if hasattr(source, "shape") and backend.namespace_of(array).may_share_memory(array,
-                                                                                 source):
-        array = array.copy()
+    if hasattr(source, "shape") and backend_helpers.may_share_memory(array, source):
+        array = backend_helpers.contiguous_copy(array)
     if device is not None:
         array = _placed(array, device, "tensor")
     return Tensor(array, requires_grad=requires_grad, name=name)
@@ -172,7 +171,7 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, *, device=N
         dtype = backend.default_float if floating else numpy.dtype(numpy.int64)
     dtype = _dtype(dtype)
     _check_range(start, end, step)
-    if dtype.kind == "b":
+    if backend.kind(dtype) == "b":
         raise DTypeError("arange: a bool dtype is not supported (as in PyTorch)")
     if dtype == numpy.int64:
         start, end, step = int(start), int(end), int(step)
@@ -183,7 +182,7 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, *, device=N
         values = start + step * numpy.arange(size, dtype=numpy.int64)
     else:
         size = max(math.ceil((float(end) - float(start)) / float(step)), 0)
-        if dtype.kind in "iu":
+        if backend.kind(dtype) in "iu":
             values = int(start) + int(step) * numpy.arange(size, dtype=numpy.int64)
         else:
             values = float(start) + float(step) * numpy.arange(size, dtype=numpy.float64)
@@ -214,7 +213,7 @@ def _linspace_values(start, end, steps, dtype):
     """PyTorch's linspace kernel: the first half counts up from start, the second half down
     from end (both ends exact), each value one fused multiply-add; integer dtypes truncate
     start and end first and step in float64, floating dtypes compute in their own precision."""
-    if dtype.kind in "iub":
+    if backend.kind(dtype) in "iub":
         start, end = int(start), int(end)
         compute = numpy.dtype(numpy.float64)
     else:
@@ -268,7 +267,7 @@ def linspace(start, end, steps, dtype=None, requires_grad=False, *, device=None,
 
 
 def _truncate(values, dtype):
-    if dtype.kind in "iu":
+    if backend.kind(dtype) in "iu":
         return numpy.trunc(values).astype(dtype)
     return values.astype(dtype)
 
@@ -289,7 +288,7 @@ def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False, *, d
     base = float(_scalar_value(base, "logspace"))
     if steps == 1:
         values = numpy.asarray([base ** float(start)])
-    elif dtype.kind in "iub":
+    elif backend.kind(dtype) in "iub":
         start, end = int(start), int(end)
         step = numpy.float32(end - start) / numpy.float32(steps - 1)
         index = numpy.arange(steps)
@@ -600,7 +599,7 @@ def from_dlpack(ext_tensor, *, device=None, copy=None):
     except (BufferError, TypeError, ValueError) as error:
         raise DLPackError(f"from_dlpack: {type(ext_tensor).__name__} cannot be exported "
                           f"to chainrule's {backend.name} backend: {error}") from error
-    if array.dtype.kind not in "fiub":
+    if backend.kind(array.dtype) not in "fiub":
         raise DTypeError(f"from_dlpack: cannot take a tensor of dtype {array.dtype} "
                          "(chainrule holds float16/32/64, integers and bool)")
     return Tensor(array)
@@ -629,7 +628,7 @@ def _triangle_indices(row, col, offset, dtype, op, numpy_fn, device=None):
         raise ArgumentError(f"{op}: row and col must be non-negative, got row={row}, "
                             f"col={col}")
     dtype = numpy.dtype(numpy.int64) if dtype is None else _dtype(dtype)
-    if dtype.kind not in "iu":
+    if backend.kind(dtype) not in "iu":
         raise DTypeError(f"{op}: dtype must be an integer dtype, got {dtype}")
     rows, cols = numpy_fn(int(row), int(offset), int(col))
     return _finish(backend.xp.asarray(numpy.stack([rows, cols]).astype(dtype)), False, device,

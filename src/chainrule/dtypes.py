@@ -59,6 +59,7 @@ def as_dtype(dtype, op="dtype"):
     ``"long"``) or a Python type (``float`` is float64, ``int`` int64, as in PyTorch)."""
     if isinstance(dtype, numpy.dtype):
         return dtype
+    dtype = backend.numpy_dtype(dtype)               # an array API test dtype
     if isinstance(dtype, str) and dtype in DTYPES:
         return DTYPES[dtype]
     try:

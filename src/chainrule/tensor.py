@@ -17,7 +17,7 @@ import weakref
 
 import numpy
 
-from . import backend
+from . import backend, backend_helpers
 from .autograd import engine
 from .autograd.broadcast import sum_to
 from .autograd.function import edge_of
@@ -216,7 +216,7 @@ class Tensor(TensorProtocols, TensorBase):
         if self._data.size != 1:
             raise ArgumentError(f"item(): only one-element tensors can be converted to Python "
                                 f"scalars, this one has shape {self.shape}")
-        return self._data.item()
+        return backend_helpers.to_scalar(self._data)
 
     def tolist(self):
         return backend.to_numpy(self._data).tolist()
@@ -249,7 +249,7 @@ class Tensor(TensorProtocols, TensorBase):
         return int(self.item())
 
     def __index__(self):
-        if self._data.dtype.kind not in "iu":
+        if backend.kind(self._data.dtype) not in "iu":
             raise ArgumentTypeError(
                 f"only integer tensors can be used as an index, not {self.dtype}")
         return int(self.item())
@@ -742,7 +742,8 @@ class Tensor(TensorProtocols, TensorBase):
 
     def clone(self, *, memory_format=_dtypes.preserve_format):
         """A copy with its own memory (differentiable), laid out as ``memory_format``."""
-        if memory_format is _dtypes.preserve_format and self._data.flags.c_contiguous:
+        if memory_format is _dtypes.preserve_format and backend_helpers.is_c_contiguous(
+                self._data):
             return shape.clone(self)
         return _dtypes.relayout(self, memory_format, "clone")
 
@@ -793,7 +794,7 @@ class Tensor(TensorProtocols, TensorBase):
         return False                          # chainrule holds no complex numbers
 
     def is_signed(self):
-        return self._data.dtype.kind == "i" or backend.is_floating(self._data.dtype)
+        return backend.kind(self._data.dtype) == "i" or backend.is_floating(self._data.dtype)
 
     # dtypes
     def bfloat16(self):
@@ -955,7 +956,7 @@ class Tensor(TensorProtocols, TensorBase):
 
     def positive(self):
         """``+self``: self itself (an error for bool tensors, as PyTorch)."""
-        if self._data.dtype.kind == "b":
+        if backend.kind(self._data.dtype) == "b":
             raise DTypeError("positive: the + operator on a bool tensor is not supported; "
                              "use logical_not() or ~ to invert it")
         return self
@@ -1099,11 +1100,11 @@ class Tensor(TensorProtocols, TensorBase):
     def _inplace_arithmetic(self, ufunc, op, other):
         """add_/sub_/mul_/div_: write into self's array when nothing is recorded (the fast
         path of every optimizer step), else go through :meth:`_inplace`."""
-        integer_division = ufunc is backend.xp.true_divide and self._data.dtype.kind != "f"
+        integer_division = ufunc is backend.xp.true_divide and backend.kind(self._data.dtype) != "f"
         if _recording(self, (other,)) or integer_division:
             return self._inplace(op, other)
         other_data = other._data if isinstance(other, TensorBase) else other
-        if type(other) is int and self._data.dtype.kind in "iu":
+        if type(other) is int and backend.kind(self._data.dtype) in "iu":
             other_data = wrapped_integer(other, self._data.dtype)     # as PyTorch: int8 += 300
         if not self._data.flags.writeable:
             raise ReadOnlyError(_read_only_message(self, ufunc.__name__))

@@ -80,7 +80,8 @@ class TensorBase:
 
     @property
     def dtype(self):
-        return self._data.dtype
+        dtype = self._data.dtype                # a NumPy dtype, but for array API test arrays
+        return dtype if isinstance(dtype, numpy.dtype) else backend.numpy_dtype(dtype)
 
     @property
     def ndim(self):
@@ -138,28 +139,30 @@ def to_array(data, dtype=None):
     if isinstance(data, TensorBase):
         data = data._data
     if dtype is not None:
-        dtype = numpy.dtype(dtype)
+        dtype = numpy.dtype(backend.numpy_dtype(dtype))
         check_supported(dtype)
         return xp.asarray(data, dtype=dtype)
-    if isinstance(data, (numpy.ndarray, numpy.generic)) or type(data).__module__.startswith("cupy"):
+    if isinstance(data, (numpy.ndarray, numpy.generic)) or type(data).__module__.startswith(
+            ("cupy", "array_api_strict")):
         array = xp.asarray(data)
     else:
         array = xp.asarray(data)
-        if array.dtype.kind == "f":
-            array = array.astype(backend.default_float)
-        elif array.dtype.kind in "iu":
-            array = array.astype(numpy.int64)
+        kind = backend.kind(array.dtype)
+        if kind == "f":
+            array = xp.astype(array, backend.default_float)
+        elif kind in "iu":
+            array = xp.astype(array, numpy.dtype(numpy.int64))
     check_supported(array.dtype)
     return array
 
 
 def check_supported(dtype):
-    if dtype.kind not in "fiub" and not backend.is_bfloat16(dtype):
+    if backend.kind(dtype) not in "fiub" and not backend.is_bfloat16(dtype):
         raise DTypeError(f"unsupported dtype {dtype}: chainrule tensors hold floating, integer "
                          "or bool data")
 
 
 def check_index_dtype(tensor):
-    if tensor._data.dtype.kind not in "iub":
+    if backend.kind(tensor._data.dtype) not in "iub":
         raise ArgumentTypeError(
             f"tensors used as indices must be integer or bool, got {tensor.dtype}")

@@ -66,7 +66,7 @@ class TensorProtocols:
                     f"NumPy's computation, so no gradient would flow back. Use chainrule's "
                     f"op (chainrule.{name}, or the tensor method) to train through it, or "
                     f"numpy.{name}(t.detach()) for the values")
-        if array.dtype.kind not in "fiub":
+        if backend.kind(array.dtype) not in "fiub":
             return array[()] if return_scalar else array
         return self._make(array, None)
 
@@ -120,7 +120,7 @@ class TensorProtocols:
 
 def _statistics(array):
     """min, max, mean and std of a floating array with several elements (NaN/inf counted)."""
-    if array.dtype.kind != "f" or array.size < 2:
+    if backend.kind(array.dtype) != "f" or array.size < 2:
         return []
     finite = array[numpy.isfinite(array)].astype(numpy.float64)
     facts = []

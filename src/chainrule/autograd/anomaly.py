@@ -64,7 +64,7 @@ def user_frame():
 
 def _bad_kind(array):
     xp = backend.xp
-    if array.dtype.kind not in "fc":
+    if backend.kind(array.dtype) not in "fc":
         return None
     if xp.isnan(array).any():
         return "NaN"
@@ -79,7 +79,7 @@ def _describe_inputs(inputs):
     parts = []
     for i, t in enumerate(inputs or ()):
         data = t._data
-        if data.size and data.dtype.kind in "fiub":
+        if data.size and backend.kind(data.dtype) in "fiub":
             parts.append(f"input {i}: shape {t.shape}, range [{data.min():.4g}, {data.max():.4g}]")
         else:
             parts.append(f"input {i}: shape {t.shape}")

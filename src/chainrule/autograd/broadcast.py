@@ -49,7 +49,8 @@ def sum_to_array(x, shape):
     lead = x.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         i + lead for i, n in enumerate(shape) if n == 1 and x.shape[i + lead] != 1)
-    return x.sum(axis=axes, keepdims=True).reshape(shape)
+    xp = backend.namespace_of(x)
+    return xp.reshape(xp.sum(x, axis=axes, keepdims=True), shape)
 
 
 @functools.lru_cache(maxsize=4096)

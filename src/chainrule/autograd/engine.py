@@ -15,7 +15,7 @@ post-accumulate-grad hooks run once. Ordering is iterative, so graphs of any dep
 >>> w.grad.item()
 -2.0
 """
-from .. import backend
+from .. import backend, backend_helpers
 from ..errors import ArgumentTypeError, GraphError, ShapeError
 from ..tensor_base import TensorBase
 from . import anomaly
@@ -276,7 +276,7 @@ class _Pass:
         current = t.grad
         if current is None:
             t.grad = t._make(self._owned(g._data), None)
-        elif current.grad_fn is None and current._data.flags.writeable:
+        elif current.grad_fn is None and backend_helpers.is_writeable(current._data):
             current._data += g._data
             current._bump_version()
         else:
@@ -286,9 +286,10 @@ class _Pass:
         """``array`` if no one else can hold it, else a copy: a .grad is contiguous,
         writeable and shared with no other tensor."""
         key = id(array)
-        if (key in self.not_owned or array.base is not None or not array.flags.writeable
-                or not array.flags.c_contiguous):
-            array = array.copy(order="C")
+        if (key in self.not_owned or backend_helpers.base_of(array) is not None
+                or not backend_helpers.is_writeable(array)
+                or not backend_helpers.is_c_contiguous(array)):
+            array = backend_helpers.contiguous_copy(array)
         self.not_owned.add(id(array))
         return array
 

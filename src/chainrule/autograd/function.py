@@ -30,6 +30,7 @@ the same call is just the array math.
 >>> x.grad.item()
 6.0
 """
+from .. import backend_helpers
 from ..errors import GraphError, InplaceError
 from ..tensor_base import TensorBase, ViewInfo, inplace_clock
 from . import anomaly
@@ -270,7 +271,7 @@ def refresh_view(tensor):
 def _mark_view(result, source, cls, params):
     """Make ``result`` a view of ``source``'s base when it really shares its memory."""
     array, source_array = result._data, source._data
-    if array.base is None or not _shares_memory(array, source_array):
+    if backend_helpers.base_of(array) is None or not _shares_memory(array, source_array):
         return
     result._version_counter = source._counter()
 
@@ -292,10 +293,4 @@ def _mark_view(result, source, cls, params):
 
 
 def _shares_memory(a, b):
-    root_a = a.base if a.base is not None else a
-    root_b = b.base if b.base is not None else b
-    while getattr(root_a, "base", None) is not None:
-        root_a = root_a.base
-    while getattr(root_b, "base", None) is not None:
-        root_b = root_b.base
-    return root_a is root_b
+    return backend_helpers.memory_root(a) is backend_helpers.memory_root(b)

@@ -146,7 +146,7 @@ def _projection(fn, inputs, seed):
         outputs = _as_tuple(fn(*xs))
         total = None
         for k, out in enumerate(outputs):
-            if out._data.dtype.kind != "f":
+            if backend.kind(out._data.dtype) != "f":
                 continue
             term = _project(out, seed + 7 * k)
             total = term if total is None else total + term

@@ -44,7 +44,7 @@ def default_collate(batch):
     if isinstance(elem, Tensor):
         return _stack([t._data for t in batch])
     if isinstance(elem, (numpy.ndarray, numpy.generic)) and not isinstance(elem, (str, bytes)):
-        if elem.dtype.kind in "OUSV":
+        if backend.kind(elem.dtype) in "OUSV":
             raise ArgumentTypeError(_UNSUPPORTED.format(f"arrays of dtype {elem.dtype}"))
         return _stack([backend.xp.asarray(a) for a in batch])
     if isinstance(elem, bool):
@@ -86,9 +86,9 @@ def default_convert(data):
     >>> default_convert({"x": np.arange(3)})["x"].tolist()
     [0, 1, 2]
     """
-    if isinstance(data, numpy.ndarray) and data.dtype.kind not in "OUSV":
+    if isinstance(data, numpy.ndarray) and backend.kind(data.dtype) not in "OUSV":
         return Tensor._make(backend.xp.asarray(data), None)
-    if isinstance(data, numpy.generic) and data.dtype.kind not in "OUSV":
+    if isinstance(data, numpy.generic) and backend.kind(data.dtype) not in "OUSV":
         return Tensor._make(backend.xp.asarray(data), None)
     if isinstance(data, collections.abc.Mapping):
         converted = {key: default_convert(value) for key, value in data.items()}

@@ -161,15 +161,16 @@ def dropout3d(input, p=0.5, training=True, inplace=False, *, generator=None):
 
 def _indices(input, op):
     indices = input._data if isinstance(input, Tensor) else backend.xp.asarray(input)
-    if indices.dtype.kind not in "iu":
+    if backend.kind(indices.dtype) not in "iu":
         raise DTypeError(f"{op}: indices must be integers (use .long()), got {indices.dtype}")
     return indices
 
 
 def _check_range(indices, count, op):
-    if indices.size and (indices.min() < 0 or indices.max() >= count):
+    xp = backend.namespace_of(indices)
+    if indices.size and (int(xp.min(indices)) < 0 or int(xp.max(indices)) >= count):
         raise ArgumentError(f"{op}: indices must lie in [0, {count}), got range "
-                            f"[{int(indices.min())}, {int(indices.max())}]")
+                            f"[{int(xp.min(indices))}, {int(xp.max(indices))}]")
 
 
 def _padding_index(padding_idx, count, op):

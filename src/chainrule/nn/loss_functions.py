@@ -11,7 +11,7 @@ import warnings
 
 import numpy
 
-from .. import backend
+from .. import backend, backend_helpers
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ..ops import clamp, exp, log, log1p, maximum, minimum, where, xlogy
 from ..ops._util import result_dtype
@@ -82,7 +82,7 @@ def _floating_pair(a, b, op, names=("input", "target")):
     or integer operands that promote to no floating type are an error, as PyTorch's."""
     a, b = _as_tensor(a, names[0], op), _as_tensor(b, names[1], op)
     dtype = result_dtype(a, b)
-    if dtype.kind != "f":
+    if backend.kind(dtype) != "f":
         raise DTypeError(f"{op}: needs floating-point {names[0]} or {names[1]}, got {a.dtype} "
                          f"and {b.dtype}; convert with .float()")
     return (a if a.dtype == dtype else a.to(dtype)), (b if b.dtype == dtype else b.to(dtype))
@@ -285,7 +285,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     _check_reduction(reduction, "binary_cross_entropy")
     input, target = _regression_pair(input, target, "binary_cross_entropy")
     data = input._data
-    if data.size and (data.min() < 0 or data.max() > 1 or numpy.isnan(data).any()):
+    xp = backend.namespace_of(data)
+    if data.size and (bool(xp.min(data) < 0) or bool(xp.max(data) > 1)
+                      or bool(xp.any(xp.isnan(data)))):
         raise ArgumentError(
             f"binary_cross_entropy: input must be probabilities in [0, 1], got values in "
             f"[{float(numpy.nanmin(data)):.4g}, {float(numpy.nanmax(data)):.4g}]"
@@ -497,7 +499,7 @@ def _check_class_targets(input, target, op):
     """Class-index targets must be integers of shape (N,) (or (N, d1, ...)) in [0, C)."""
     n_classes = input.shape[1]
     expected = (input.shape[0],) + input.shape[2:]
-    if target._data.dtype.kind == "f":
+    if backend.kind(target._data.dtype) == "f":
         raise DTypeError(
             f"{op}: targets are {target.dtype} of shape {target.shape}, but class-index targets "
             f"must be integers of shape {expected} — use y.long() (or pass class probabilities "
@@ -516,10 +518,11 @@ def _class_labels(target, n_classes, ignore_index, op):
     labels = target._data
     valid = labels != ignore_index
     safe = backend.xp.where(valid, labels, 0)
-    if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
+    xp = backend.namespace_of(safe)
+    if safe.size and (int(xp.min(safe)) < 0 or int(xp.max(safe)) >= n_classes):
         raise ArgumentError(f"{op}: class targets must lie in [0, {n_classes}) (or equal "
-                            f"ignore_index={ignore_index}), got range [{int(labels.min())}, "
-                            f"{int(labels.max())}]")
+                            f"ignore_index={ignore_index}), got range [{int(xp.min(labels))}, "
+                            f"{int(xp.max(labels))}]")
     return safe, valid
 
 
@@ -530,7 +533,7 @@ def _batched(input, target, op):
                          "tensor")
     if input.ndim != 1:
         return input, target, False
-    if target._data.dtype.kind == "f" and target.shape == input.shape:
+    if backend.kind(target._data.dtype) == "f" and target.shape == input.shape:
         return input.unsqueeze(0), target.unsqueeze(0), True
     if target.ndim != 0:
         raise ShapeError(f"{op}: an unbatched input of shape {input.shape} needs a 0-d class "
@@ -583,7 +586,7 @@ def _pick_class(input, labels):
     """input[n, labels[n], ...] for every n (and trailing position)."""
     moved = input.swapaxes(0, 1) if input.ndim == 2 else input.permute(
         1, 0, *range(2, input.ndim))
-    grids = backend.xp.indices(labels.shape, sparse=True)
+    grids = backend_helpers.open_grid(labels.shape, labels)
     return moved[(labels,) + tuple(grids)]
 
 
@@ -604,7 +607,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     input = _as_tensor(input, "input", "cross_entropy")
     target = _as_tensor(target, "target", "cross_entropy")
     input, target, unbatched = _batched(input, target, "cross_entropy")
-    if input._data.dtype.kind != "f":
+    if backend.kind(input._data.dtype) != "f":
         raise DTypeError(f"cross_entropy: input must be floating-point logits, got {input.dtype}")
     return _unbatched(_cross_entropy(input, target, weight, ignore_index, reduction,
                                      label_smoothing), unbatched, reduction)
@@ -612,7 +615,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing):
     n_classes = input.shape[1]
-    soft = target._data.dtype.kind == "f" and target.shape == input.shape
+    soft = backend.kind(target._data.dtype) == "f" and target.shape == input.shape
     if not soft:
         _check_class_targets(input, target, "cross_entropy")
         if input.ndim == 2 and not label_smoothing:
@@ -632,8 +635,10 @@ def _fused_cross_entropy(input, target, weight, ignore_index, reduction):
     safe, valid = _class_labels(target, input.shape[1], ignore_index, "cross_entropy")
     w = None if weight is None else _weight_array(weight, input.shape[1], input._data.dtype,
                                                   "cross_entropy")
-    sample_weights = (backend.xp.ones(len(safe)) if w is None else w[safe]) * valid
-    total = float(sample_weights.sum())
+    xp = backend.namespace_of(safe)
+    sample_weights = (xp.ones(safe.shape[0]) if w is None else backend_helpers.getitem(w, safe)
+                      ) * valid
+    total = float(xp.sum(sample_weights))
     if reduction == "mean" and not total:
         return _nan_without_gradient(SoftmaxCrossEntropy(safe, sample_weights, 0.0, True)(input))
     scale = 1.0 / total if reduction == "mean" else 1.0
@@ -680,9 +685,9 @@ def _margin_inputs(input, target, op):
     """(N, C) float input and (N,) or (N, C) integer targets, unbatched (C,) allowed."""
     input = _as_tensor(input, "input", op)
     target = _as_tensor(target, "target", op)
-    if input._data.dtype.kind != "f":
+    if backend.kind(input._data.dtype) != "f":
         raise DTypeError(f"{op}: input must be floating point, got {input.dtype}")
-    if target._data.dtype.kind not in "iu":
+    if backend.kind(target._data.dtype) not in "iu":
         raise DTypeError(f"{op}: targets must be integer class indices, got {target.dtype} "
                          "— use y.long()")
     if input.ndim not in (1, 2):
@@ -774,7 +779,7 @@ def _listed_classes(labels, classes, op):
 def _lengths(values, name, count, op):
     array = values._data if isinstance(values, Tensor) else numpy.asarray(values)
     array = numpy.asarray(backend.to_numpy(array)).reshape(-1)
-    if array.dtype.kind not in "iu":
+    if backend.kind(array.dtype) not in "iu":
         if array.size and not numpy.all(numpy.mod(array, 1) == 0):
             raise DTypeError(f"{op}: {name} must be integers, got {array.dtype}")
         array = array.astype(numpy.int64)
@@ -790,7 +795,7 @@ def _padded_targets(targets, target_lengths, n, op):
     """Targets as an (N, S) integer array: padded 2-D as given, or the concatenated 1-D form
     split by ``target_lengths``."""
     labels = numpy.asarray(backend.to_numpy(targets._data))
-    if labels.dtype.kind not in "iu":
+    if backend.kind(labels.dtype) not in "iu":
         raise DTypeError(f"{op}: targets must be integer class indices, got {labels.dtype}")
     if labels.ndim == 2:
         if labels.shape[0] != n:
@@ -828,7 +833,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     _check_reduction(reduction, op)
     log_probs = _as_tensor(log_probs, "log_probs", op)
     targets = _as_tensor(targets, "targets", op)
-    if log_probs._data.dtype.kind != "f":
+    if backend.kind(log_probs._data.dtype) != "f":
         raise DTypeError(f"{op}: log_probs must be floating point, got {log_probs.dtype}")
     unbatched = log_probs.ndim == 2
     if unbatched:

@@ -215,7 +215,8 @@ class Module:
         check_usable(target)
         layout = fmt if fmt is channels_last else None
         return self._convert(lambda array: array if not backend.is_floating(array.dtype)
-                             else array.astype(dtype), dtype is not None, target, layout)
+                             else backend.namespace_of(array).astype(array, dtype),
+                             dtype is not None, target, layout)
 
     def _convert(self, cast, casting, target, layout=None):
         """Apply ``cast`` to the arrays of every parameter, gradient and buffer (when
@@ -366,6 +367,17 @@ class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpect
         if not self.missing_keys and not self.unexpected_keys:
             return "<All keys matched successfully>"
         return super().__repr__()
+
+
+def on_device(module, device):
+    """``module`` with its parameters and buffers on ``device`` (None leaves them where they
+    were made): the ``device=`` argument of the layers, as PyTorch's factory keyword.
+
+    >>> import chainrule
+    >>> on_device(chainrule.nn.Linear(2, 1), "cpu").weight.device
+    device(type='cpu')
+    """
+    return module if device is None else module.to(device)
 
 
 def _check_replacement(module, name, value):

@@ -19,16 +19,13 @@ from .attention import MultiheadAttention
 from .container import ModuleList
 from .dropout import Dropout
 from .linear import Linear
-from .module import Module
+from .module import Module, on_device
 from .norm import LayerNorm
 
 
-def _layer_norm(d_model, eps, bias):
+def _layer_norm(d_model, eps, bias, dtype):
     """LayerNorm(d_model, eps, bias=bias) as PyTorch's transformers build it."""
-    norm = LayerNorm(d_model, eps=eps)
-    if not bias:
-        norm.bias = None
-    return norm
+    return LayerNorm(d_model, eps=eps, bias=bias, dtype=dtype)
 
 
 def _activation(activation):
@@ -64,14 +61,15 @@ class TransformerEncoderLayer(Module):
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
         self.norm_first = norm_first
-        self.norm1 = _layer_norm(d_model, layer_norm_eps, bias)
-        self.norm2 = _layer_norm(d_model, layer_norm_eps, bias)
+        self.norm1 = _layer_norm(d_model, layer_norm_eps, bias, dtype)
+        self.norm2 = _layer_norm(d_model, layer_norm_eps, bias, dtype)
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
         activation = _activation(activation)
         self.activation_relu_or_gelu = 1 if activation is relu else 2 if activation is gelu \
             else 0
         self.activation = activation
+        on_device(self, device)
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         x = src
@@ -114,13 +112,14 @@ class TransformerDecoderLayer(Module):
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
         self.norm_first = norm_first
-        self.norm1 = _layer_norm(d_model, layer_norm_eps, bias)
-        self.norm2 = _layer_norm(d_model, layer_norm_eps, bias)
-        self.norm3 = _layer_norm(d_model, layer_norm_eps, bias)
+        self.norm1 = _layer_norm(d_model, layer_norm_eps, bias, dtype)
+        self.norm2 = _layer_norm(d_model, layer_norm_eps, bias, dtype)
+        self.norm3 = _layer_norm(d_model, layer_norm_eps, bias, dtype)
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
         self.dropout3 = Dropout(dropout)
         self.activation = _activation(activation)
+        on_device(self, device)
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
@@ -170,7 +169,7 @@ def _detect_is_causal_mask(mask, is_causal, size):
     size = size if size is not None else mask.shape[-2]
     if tuple(mask.shape) != (size, size):
         return False
-    causal = causal_mask_array(size, size, mask._data.dtype) if mask._data.dtype.kind == "f" \
+    causal = causal_mask_array(size, size, mask._data.dtype) if backend.kind(mask._data.dtype) == "f" \
         else causal_mask_array(size, size, "float64") != 0
     return bool((mask._data == causal).all())
 
@@ -262,15 +261,16 @@ class Transformer(Module):
         else:
             layer = TransformerEncoderLayer(d_model, nhead, *options, dtype=dtype)
             self.encoder = TransformerEncoder(layer, num_encoder_layers,
-                                              _layer_norm(d_model, layer_norm_eps, bias))
+                                              _layer_norm(d_model, layer_norm_eps, bias, dtype))
         if custom_decoder is not None:
             self.decoder = custom_decoder
         else:
             layer = TransformerDecoderLayer(d_model, nhead, *options, dtype=dtype)
             self.decoder = TransformerDecoder(layer, num_decoder_layers,
-                                              _layer_norm(d_model, layer_norm_eps, bias))
+                                              _layer_norm(d_model, layer_norm_eps, bias, dtype))
         self._reset_parameters()
         self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+        on_device(self, device)
 
     def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None,
                 src_key_padding_mask=None, tgt_key_padding_mask=None,

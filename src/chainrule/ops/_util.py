@@ -29,17 +29,17 @@ def result_dtype(a, b, *more):
         elif isinstance(x, (list, tuple)):
             x = to_array(x)
         if hasattr(x, "dtype") and not isinstance(x, (numpy.generic,)):
-            (dims if x.ndim else zero_dims).append(x.dtype)
+            (dims if x.ndim else zero_dims).append(backend.numpy_dtype(x.dtype))
         else:
             numbers.append(x)
     dtype = _promote(dims) if dims else None
     if zero_dims:
         zero = _promote(zero_dims)
-        if dtype is None or _CATEGORY[zero.kind] > _CATEGORY[dtype.kind]:
+        if dtype is None or _CATEGORY[zero.kind] > _CATEGORY[backend.kind(dtype)]:
             dtype = zero
     for number in numbers:
         kind = _number_kind(number)
-        if dtype is None or _CATEGORY[kind] > _CATEGORY[dtype.kind]:
+        if dtype is None or _CATEGORY[kind] > _CATEGORY[backend.kind(dtype)]:
             dtype = {"b": _BOOL, "i": _INT64, "f": backend.default_float}[kind]
     return dtype
 
@@ -49,7 +49,7 @@ def _promote(dtypes):
     for d in dtypes[1:]:
         if d == result:
             continue
-        ca, cb = _CATEGORY[result.kind], _CATEGORY[d.kind]
+        ca, cb = _CATEGORY[backend.kind(result)], _CATEGORY[backend.kind(d)]
         if ca != cb:
             result = result if ca > cb else d
         else:
@@ -85,6 +85,8 @@ def lift(value, like, dtype=None):
 
 
 _SCALARS = {}
+_NUMPY_FLOATS = frozenset(numpy.dtype(name) for name in ("float16", "float32", "float64"))
+_PYTHON_NUMBERS = (int, float)      # not bool: True meeting a tensor follows other rules
 
 
 def _scalar(value, dtype, like):
@@ -95,7 +97,7 @@ def _scalar(value, dtype, like):
     if t is None:
         if len(_SCALARS) > 4096:
             _SCALARS.clear()
-        if type(value) is int and dtype.kind in "iu":
+        if type(value) is int and backend.kind(dtype) in "iu":
             value = wrapped_integer(value, dtype)
         t = _SCALARS[key] = like._make(backend.xp.asarray(value, dtype=dtype), None)
     return t
@@ -128,7 +130,7 @@ def check_fits(value, dtype, op):
     chainrule.errors.ArgumentError: fill_: value 300 cannot be converted to type int8 without overflow
     """
     if isinstance(value, (int, numpy.integer)) and not isinstance(value, (bool, numpy.bool_)) \
-            and dtype.kind in "iu":
+            and backend.kind(dtype) in "iu":
         info = numpy.iinfo(dtype)
         if not info.min <= value <= info.max:
             raise ArgumentError(f"{op}: value {value} cannot be converted to type {dtype} "
@@ -143,8 +145,22 @@ def operands(a, b, op, broadcast=True):
     A differentiable cast is recorded for a tensor that must change dtype (float32 meeting
     float64), so its gradient comes back in its own dtype.
     """
-    if type(b) is float and isinstance(a, TensorBase) and a._data.dtype.kind == "f":
-        return a, _scalar(b, a._data.dtype, a)          # the common case: float tensor, number
+    # the common cases first, answered without the full rules: a float tensor meeting a
+    # Python number (either side), two tensors of one dtype on one device
+    if isinstance(a, TensorBase):
+        da = a._data
+        if type(b) is float:
+            if da.dtype in _NUMPY_FLOATS:
+                return a, _scalar(b, da.dtype, a)
+        elif isinstance(b, TensorBase):
+            db = b._data
+            if da.dtype is db.dtype and type(da) is type(db):
+                if broadcast and da.shape != db.shape and da.shape and db.shape:
+                    broadcast_check(a, b, op)
+                return a, b
+    elif type(a) in _PYTHON_NUMBERS and isinstance(b, TensorBase) and \
+            b._data.dtype in _NUMPY_FLOATS:
+        return _scalar(a, b._data.dtype, b), b
     a_is_tensor, b_is_tensor = isinstance(a, TensorBase), isinstance(b, TensorBase)
     if a_is_tensor and b_is_tensor:
         if type(a._data) is not type(b._data):         # NumPy meets CuPy: two devices?
@@ -174,7 +190,7 @@ def operands(a, b, op, broadcast=True):
 def _needs_promotion(tensor, other):
     """Whether a non-tensor ``other`` can change ``tensor``'s dtype (the common case of a
     float tensor meeting a Python number is answered without the full rules)."""
-    kind = tensor._data.dtype.kind
+    kind = backend.kind(tensor._data.dtype)
     if isinstance(other, float):
         return kind != "f"
     if isinstance(other, bool):

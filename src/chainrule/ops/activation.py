@@ -78,7 +78,8 @@ class LeakyReLU(Function):
 
     def backward(self, gy):
         (x,) = self.saved_tensors
-        slope = backend.xp.where(x._data > 0, 1.0, self.negative_slope).astype(gy.dtype)
+        xp = backend.xp
+        slope = xp.where(x._data > 0, xp.asarray(1.0, dtype=gy.dtype), self.negative_slope)
         return gy * slope
 
 
@@ -169,8 +170,8 @@ class Softmax(Function):
 
     def forward(self, x):
         xp = backend.xp
-        e = xp.exp(x - x.max(axis=self.axis, keepdims=True)) if x.size else xp.exp(x)
-        y = e / e.sum(axis=self.axis, keepdims=True)
+        e = xp.exp(x - backend.xp.max(x, axis=self.axis, keepdims=True)) if x.size else xp.exp(x)
+        y = e / backend.xp.sum(e, axis=self.axis, keepdims=True)
         self.save_for_backward(y)
         return y
 
@@ -190,8 +191,8 @@ class LogSoftmax(Function):
 
     def forward(self, x):
         xp = backend.xp
-        shifted = x - x.max(axis=self.axis, keepdims=True) if x.size else x
-        y = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        shifted = x - backend.xp.max(x, axis=self.axis, keepdims=True) if x.size else x
+        y = shifted - xp.log(backend.xp.sum(xp.exp(shifted), axis=self.axis, keepdims=True))
         self.save_for_backward(y)
         return y
 
@@ -209,7 +210,7 @@ def sigmoid(x):
     >>> chainrule.sigmoid(chainrule.tensor([-1000.0, 0.0, 1000.0])).tolist()
     [0.0, 0.5, 1.0]
     """
-    if not isinstance(x, TensorBase) or x._data.dtype.kind != "f":
+    if not isinstance(x, TensorBase) or backend.kind(x._data.dtype) != "f":
         x = as_floating(require_tensor(x, "sigmoid"))
     return Sigmoid()(x)
 
@@ -221,7 +222,7 @@ def tanh(x):
     >>> chainrule.tanh(chainrule.tensor([0.0])).tolist()
     [0.0]
     """
-    if not isinstance(x, TensorBase) or x._data.dtype.kind != "f":
+    if not isinstance(x, TensorBase) or backend.kind(x._data.dtype) != "f":
         x = as_floating(require_tensor(x, "tanh"))
     return Tanh()(x)
 
@@ -233,7 +234,7 @@ def relu(x):
     >>> chainrule.relu(chainrule.tensor([-1.0, 2.0])).tolist()
     [0.0, 2.0]
     """
-    if x._data.dtype.kind == "b":
+    if backend.kind(x._data.dtype) == "b":
         raise DTypeError("relu: not defined for bool tensors (as in PyTorch)")
     return ReLU()(x)
 

@@ -8,7 +8,7 @@ import math
 
 import numpy
 
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.function import Function
 from ..autograd.broadcast import broadcast_shapes
 from ..errors import ArgumentError, DTypeError, ShapeError
@@ -75,11 +75,11 @@ class RoundingDivide(Function):
         with numpy.errstate(all="ignore"):          # x / 0 is inf or nan, as in PyTorch
             if self.mode == "floor":
                 return xp.floor_divide(a, b)
-            if a.dtype.kind == "f":
+            if backend.kind(a.dtype) == "f":
                 return xp.trunc(a / b)
             floor = xp.floor_divide(a, b)     # integers: floor, moved toward 0 where inexact
             inexact = (xp.remainder(a, b) != 0) & ((a < 0) != (b < 0))
-            return floor + inexact.astype(floor.dtype)
+            return floor + backend.xp.astype(inexact, floor.dtype)
 
     def backward(self, gy):
         need_a, need_b = self.needs_input_grad
@@ -99,7 +99,7 @@ class Pow(Function):
     (0 where a = 0 and b >= 0) — PyTorch's conventions, finite at 0**b and a**0."""
 
     def forward(self, a, b):
-        y = a ** b if a.dtype.kind not in "iu" else _integer_power(a, b)
+        y = a ** b if backend.kind(a.dtype) not in "iu" else _integer_power(a, b)
         need_a, need_b = self.needs_input_grad
         self.save_for_backward(a, b, y if need_b else None)
         return y
@@ -139,7 +139,7 @@ class PowScalar(Function):
     def forward(self, x):
         self.save_for_backward(x)
         c = self.exponent
-        if x.dtype.kind == "f" and c in (3, -0.5, -2):
+        if backend.kind(x.dtype) == "f" and c in (3, -0.5, -2):
             # PyTorch's special cases (x*x*x, rsqrt, 1/(x*x)): the same last bit, and the
             # same sign of infinity at -0.0
             with numpy.errstate(divide="ignore"):
@@ -215,7 +215,7 @@ class Sign(Function):
     everywhere it is defined, and PyTorch gives 0 at 0 too."""
 
     def forward(self, x):
-        return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
+        return backend.xp.astype(x > 0, x.dtype) - backend.xp.astype(x < 0, x.dtype)
 
     def backward(self, gy):
         return zeros_gradient(gy)
@@ -284,10 +284,10 @@ def _shares(a, b, a_loses, b_loses):
     """The fraction of the gradient each side of a max/min gets: 1 if it was chosen (or
     nothing was, at NaN), 0 if the other was, 1/2 at a tie."""
     xp = backend.xp
-    dtype = a.dtype if a.dtype.kind == "f" else backend.default_float
+    dtype = a.dtype if backend.kind(a.dtype) == "f" else backend.default_float
     tie = a == b
-    share_a = xp.where(tie, 0.5, xp.where(a_loses, 0.0, 1.0)).astype(dtype)
-    share_b = xp.where(tie, 0.5, xp.where(b_loses, 0.0, 1.0)).astype(dtype)
+    share_a = xp.where(tie, 0.5, xp.astype(~a_loses, dtype))
+    share_b = xp.where(tie, 0.5, xp.astype(~b_loses, dtype))
     return share_a, share_b
 
 
@@ -399,7 +399,7 @@ def erf_array(x):
     except ImportError:
         vectorized = numpy.frompyfunc(math.erf, 1, 1)
         return backend.xp.asarray(vectorized(backend.to_numpy(x)).astype(x.dtype))
-    return scipy_erf(x).astype(x.dtype, copy=False)
+    return backend.xp.astype(backend_helpers.special("erf", x), x.dtype, copy=False)
 
 
 # ---------------------------------------------------------------- functional API
@@ -456,12 +456,12 @@ def div(a, b, *, rounding_mode=None):
             raise ArgumentError(f"div: rounding_mode must be one of None, 'trunc' or 'floor', "
                                 f"got {rounding_mode!r}")
         return RoundingDivide(rounding_mode)(*division_operands(a, b, "div"))
-    if type(b) is int and isinstance(a, TensorBase) and a._data.dtype.kind != "f":
+    if type(b) is int and isinstance(a, TensorBase) and backend.kind(a._data.dtype) != "f":
         a = as_floating(a)                 # int8_tensor / 300 divides by 300, not by 44
-    elif type(a) is int and isinstance(b, TensorBase) and b._data.dtype.kind != "f":
+    elif type(a) is int and isinstance(b, TensorBase) and backend.kind(b._data.dtype) != "f":
         b = as_floating(b)
     a, b = operands(a, b, "div")
-    if a._data.dtype.kind != "f":                       # true division of integers
+    if backend.kind(a._data.dtype) != "f":                       # true division of integers
         a, b = as_floating(a), as_floating(b)
     return Div()(a, b)
 
@@ -474,7 +474,7 @@ def division_operands(a, b, op):
     in PyTorch's promoted dtype: two bools are refused, and an integer division by zero
     raises (PyTorch raises ZeroDivisionError)."""
     a, b = operands(a, b, op)
-    kind = a._data.dtype.kind
+    kind = backend.kind(a._data.dtype)
     if kind == "b":
         raise DTypeError(f"{op}: not defined for bool tensors (as in PyTorch); convert with "
                          ".long() first")
@@ -491,7 +491,7 @@ def neg(x):
     >>> chainrule.neg(chainrule.tensor([1.0])).tolist()
     [-1.0]
     """
-    if require_tensor(x, "neg")._data.dtype.kind == "b":
+    if backend.kind(require_tensor(x, "neg")._data.dtype) == "b":
         raise DTypeError("neg: negation of a bool tensor is not supported (as in PyTorch); "
                          "to invert a mask use ~ or logical_not()")
     return Neg()(x)
@@ -506,7 +506,7 @@ def pow(x, exponent):
     """
     if isinstance(x, TensorBase) and isinstance(exponent, (int, float)) and \
             not isinstance(exponent, bool):
-        kind = x._data.dtype.kind
+        kind = backend.kind(x._data.dtype)
         if kind != "f":
             if isinstance(exponent, float):
                 x = as_floating(x)
@@ -520,7 +520,7 @@ def pow(x, exponent):
                 check_fits(exponent, x._data.dtype, "pow")
         return PowScalar(exponent)(x)
     x, exponent = operands(x, exponent, "pow")
-    if x._data.dtype.kind == "b":
+    if backend.kind(x._data.dtype) == "b":
         raise DTypeError("pow: not defined for two bool operands (as in PyTorch); convert "
                          "with .long() first")
     return Pow()(x, exponent)
@@ -587,7 +587,7 @@ def abs(x):
     >>> chainrule.abs(chainrule.tensor([-2.0])).tolist()
     [2.0]
     """
-    if require_tensor(x, "abs")._data.dtype.kind == "b":
+    if backend.kind(require_tensor(x, "abs")._data.dtype) == "b":
         raise DTypeError("abs: not defined for bool tensors (as in PyTorch)")
     return Abs()(x)
 
@@ -600,7 +600,7 @@ def sign(x):
     >>> chainrule.sign(chainrule.tensor([-2.0, 0.0])).tolist()
     [-1.0, 0.0]
     """
-    if require_tensor(x, "sign")._data.dtype.kind == "b":
+    if backend.kind(require_tensor(x, "sign")._data.dtype) == "b":
         return x._make(x._data.copy(), None)
     return Sign()(x)
 
@@ -669,7 +669,7 @@ def clamp(x, min=None, max=None):
     require_tensor(x, "clamp")
     if min is None and max is None:
         raise ArgumentError("clamp: at least one of min and max must not be None")
-    if x._data.dtype.kind == "f" and type(min) in _FLOAT_BOUND and type(max) in _FLOAT_BOUND:
+    if backend.kind(x._data.dtype) == "f" and type(min) in _FLOAT_BOUND and type(max) in _FLOAT_BOUND:
         return Clamp(min, max)(x)                  # the common case, without promotion
     x, low, high = _clamp_operands(x, min, max)
     if not isinstance(min, TensorBase) and not isinstance(max, TensorBase):
@@ -698,7 +698,7 @@ def _clamp_operands(x, low, high):
         check_fits(bound, dtype, "clamp")
     one_tensor_bound = (low is None) != (high is None) and isinstance(
         high if low is None else low, TensorBase)
-    if dtype.kind == "b" and not one_tensor_bound:     # PyTorch has only that kernel
+    if backend.kind(dtype) == "b" and not one_tensor_bound:     # PyTorch has only that kernel
         raise DTypeError("clamp: bool tensors take a single tensor bound only (as in "
                          "PyTorch); convert with .long() first")
     x = cast(x, dtype)
@@ -764,7 +764,7 @@ def where(condition, a, b):
         except ShapeError:
             raise ShapeError(f"where: a condition of shape {mask.shape} does not broadcast "
                              f"with values of shape {shape}") from None
-    return Where(mask.astype(bool, copy=False))(a, b)
+    return Where(backend.xp.astype(mask, numpy.dtype(bool), copy=False))(a, b)
 
 
 def square(x):
@@ -774,7 +774,7 @@ def square(x):
     >>> chainrule.square(chainrule.tensor([3.0])).tolist()
     [9.0]
     """
-    if require_tensor(x, "square")._data.dtype.kind == "b":
+    if backend.kind(require_tensor(x, "square")._data.dtype) == "b":
         x = cast(x, numpy.int64)
     return PowScalar(2)(x)
 

@@ -21,7 +21,7 @@ with chainrule ops, P recomputed from the saved q and k, so second derivatives a
 import math
 import warnings
 
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.broadcast import broadcast_shapes
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
@@ -75,7 +75,7 @@ class SafeSoftmax(Function):
     ``_safe_softmax``); its backward is softmax's, y (g - sum(g y)), from the saved output."""
 
     def forward(self, x):
-        y = safe_softmax_array(x.copy())
+        y = safe_softmax_array(backend_helpers.contiguous_copy(x))
         self.save_for_backward(y)
         return y
 
@@ -345,7 +345,7 @@ class WeightRows(Function):
 
     def forward(self, w):
         self.rows = w.shape[0]
-        return w[self.start:self.stop]
+        return w[self.start:self.stop, ...]
 
     def backward(self, gy):
         widths = [(self.start, self.rows - self.stop)] + [(0, 0)] * (gy.ndim - 1)
@@ -564,7 +564,7 @@ def _canonical_mask(mask, name, other, other_name, dtype, op):
     if mask is None:
         return None
     require_tensor(mask, op, name)
-    kind = mask._data.dtype.kind
+    kind = backend.kind(mask._data.dtype)
     if kind not in "bf":
         raise DTypeError(f"{op}: {name} must be bool or floating-point, got {mask.dtype}")
     if other is not None and isinstance(other, TensorBase) and other.dtype != mask.dtype:
@@ -702,7 +702,7 @@ def _check_attention_inputs(query, key, value, op):
     if len(dtypes) > 1:
         raise DTypeError(f"{op}: query, key and value must have the same dtype, got "
                          f"{query.dtype}, {key.dtype} and {value.dtype}")
-    if query._data.dtype.kind != "f":
+    if backend.kind(query._data.dtype) != "f":
         raise DTypeError(f"{op}: needs floating-point query, key and value, got {query.dtype}")
     if query.shape[-1] != key.shape[-1]:
         raise ShapeError(f"{op}: query {query.shape} and key {key.shape} must have the same "
@@ -746,7 +746,7 @@ def _attention_mask(mask, scores_shape, dtype, op):
     itself in ``dtype`` (a Tensor, so that a gradient can reach it)."""
     if not isinstance(mask, TensorBase):
         raise ArgumentTypeError(f"{op}: attn_mask must be a Tensor, got {type(mask).__name__}")
-    kind = mask._data.dtype.kind
+    kind = backend.kind(mask._data.dtype)
     if kind not in "bf":
         raise DTypeError(f"{op}: attn_mask must be bool or floating-point, got {mask.dtype}")
     try:

@@ -13,7 +13,7 @@ class Cast(Function):
 
     def forward(self, x):
         self.input_dtype = x.dtype
-        return x.astype(self.dtype)
+        return backend.xp.astype(x, self.dtype)
 
     def backward(self, gy):
         return cast(gy, self.input_dtype)
@@ -26,9 +26,9 @@ def cast(x, dtype):
     >>> chainrule.cast(chainrule.tensor([1.7]), "int64").tolist()
     [1]
     """
-    dtype = numpy.dtype(dtype)
-    if x._data.dtype == dtype:
+    dtype = numpy.dtype(backend.numpy_dtype(dtype))
+    if x.dtype == dtype:
         return x
     if not (backend.is_floating(dtype) and backend.is_floating(x._data.dtype)):
-        return x._make(x._data.astype(dtype), None)
+        return x._make(backend.xp.astype(x._data, dtype), None)
     return Cast(dtype)(x)

@@ -199,7 +199,7 @@ def repeat_interleave(x, repeats=None, dim=None, output_size=None):
 def _counts(repeats, n):
     """The repeat counts as an int, or as an int64 array of one count per slice."""
     if isinstance(repeats, TensorBase):
-        if repeats._data.dtype.kind not in "iu":
+        if backend.kind(repeats._data.dtype) not in "iu":
             raise DTypeError(f"repeat_interleave: repeats must be an integer tensor, got "
                              f"{repeats.dtype}")
         if repeats.ndim > 1:
@@ -223,7 +223,7 @@ def _counts(repeats, n):
 
 
 def _indices_from_counts(counts, output_size):
-    if counts._data.dtype.kind not in "iu" or counts.ndim > 1:
+    if backend.kind(counts._data.dtype) not in "iu" or counts.ndim > 1:
         raise ShapeError(f"repeat_interleave: repeats must be a 0-dim or 1-dim integer tensor, "
                          f"got a {counts.dtype} tensor of shape {counts.shape}")
     values = counts._data.reshape(-1)

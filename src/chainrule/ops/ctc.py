@@ -89,7 +89,7 @@ class CTCLoss(Function):
                 grad[:, infinite, :] = 0
             self.gradient = grad
             self.save_for_backward(log_probs)
-        return nll.astype(log_probs.dtype, copy=False)
+        return backend.xp.astype(nll, log_probs.dtype, copy=False)
 
     def backward(self, gy):
         (log_probs,) = self.saved_tensors

@@ -8,7 +8,7 @@ from; logcumsumexp's is a weighted reverse scan computed in log space.
 """
 import numpy
 
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.function import Function
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ..tensor_base import TensorBase
@@ -37,8 +37,8 @@ class CumSum(Function):
     def forward(self, x):
         xp = backend.xp
         if self.reverse:
-            return _flip(xp.cumsum(_flip(x, self.axis), axis=self.axis), self.axis)
-        return xp.cumsum(x, axis=self.axis)
+            return _flip(xp.cumulative_sum(_flip(x, self.axis), axis=self.axis), self.axis)
+        return xp.cumulative_sum(x, axis=self.axis)
 
     def backward(self, gy):
         return CumSum(self.axis, not self.reverse)(gy)
@@ -106,7 +106,7 @@ class LogCumSumExp(Function):
 
     def forward(self, x):
         with numpy.errstate(invalid="ignore"):          # inf - inf inside: nan, as PyTorch
-            y = backend.xp.logaddexp.accumulate(x, axis=self.axis) if x.size else x.copy()
+            y = backend.xp.logaddexp.accumulate(x, axis=self.axis) if x.size else backend_helpers.contiguous_copy(x)
         self.save_for_backward(x, y)
         return y
 
@@ -176,7 +176,7 @@ def _scan(x, dim, op, make):
 def _accumulated_dtype(x, dtype, op):
     if dtype is not None:
         return cast(x, dtype)
-    if x._data.dtype.kind in "biu":
+    if backend.kind(x._data.dtype) in "biu":
         return cast(x, numpy.int64)              # PyTorch: integer and bool scans give int64
     return x
 
@@ -214,7 +214,7 @@ def logcumsumexp(input, dim=None):
     [0.0, 0.6931, 1000.0]
     """
     require_tensor(input, "logcumsumexp")
-    if input._data.dtype.kind != "f":
+    if backend.kind(input._data.dtype) != "f":
         raise DTypeError(f"logcumsumexp(): needs a floating-point tensor, got {input.dtype} "
                          "(as PyTorch); convert with .float()")
     return _scan(input, dim, "logcumsumexp", LogCumSumExp)
@@ -252,7 +252,7 @@ def _running_extreme(x, dim, op, ufunc):
     else:
         running = ufunc.accumulate(data, axis=axis)
         moved = data == running                  # this element became the running extreme
-        if data.dtype.kind == "f":
+        if backend.kind(data.dtype) == "f":
             moved |= xp.isnan(data)
         positions = xp.arange(data.shape[axis]).reshape(
             [-1 if i == axis else 1 for i in range(data.ndim)])

@@ -22,7 +22,7 @@ import math
 
 import numpy
 
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.function import Function
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, GraphError, LinAlgError, \
     ShapeError
@@ -441,16 +441,16 @@ class Pinv(Function):
         if self.hermitian:
             values, vectors = _lapack("linalg.pinv", xp.linalg.eigh, a)
             s = xp.abs(values)
-            tol = _tolerance(s.max(axis=-1, initial=0.0), self.atol, self.rtol)
+            tol = _tolerance(backend.xp.max(s, axis=-1, initial=0.0), self.atol, self.rtol)
             inverse = xp.where(s > tol[..., None], 1.0 / xp.where(s > 0, values, 1.0), 0.0)
             out = (vectors * inverse[..., None, :]) @ xp.swapaxes(vectors, -1, -2)
         else:
             u, s, vh = _lapack("linalg.pinv", lambda x: xp.linalg.svd(
                 x, full_matrices=False), a)
-            tol = _tolerance(s.max(axis=-1, initial=0.0), self.atol, self.rtol)
+            tol = _tolerance(backend.xp.max(s, axis=-1, initial=0.0), self.atol, self.rtol)
             inverse = xp.where(s > tol[..., None], 1.0 / xp.where(s > 0, s, 1.0), 0.0)
             out = (xp.swapaxes(vh, -1, -2) * inverse[..., None, :]) @ xp.swapaxes(u, -1, -2)
-        out = xp.ascontiguousarray(out.astype(a.dtype, copy=False))
+        out = xp.ascontiguousarray(backend.xp.astype(out, a.dtype, copy=False))
         self.save_for_backward(a, out)
         return out
 
@@ -481,7 +481,7 @@ class MatrixExp(Function):
 
     def forward(self, a):
         import scipy.linalg                     # a core dependency, as for the special ops
-        out = backend.xp.asarray(scipy.linalg.expm(a), dtype=a.dtype) if a.size else a.copy()
+        out = backend.xp.asarray(scipy.linalg.expm(a), dtype=a.dtype) if a.size else backend_helpers.contiguous_copy(a)
         self.save_for_backward(a)
         return out
 
@@ -511,7 +511,7 @@ def _matrices(a, op, square=True, name="A"):
 
 def _floating(a, op):
     dtype = a._data.dtype
-    if dtype.kind != "f":
+    if backend.kind(dtype) != "f":
         raise DTypeError(f"{op}: Expected a floating point tensor as input. Got {a.dtype}")
     if dtype.itemsize < 4:
         raise DTypeError(f"{op}: Low precision dtypes not supported. Got {a.dtype}; convert "

@@ -106,8 +106,8 @@ class EuclideanDist(Function):
 
     def forward(self, x1, x2):
         xp = backend.xp
-        norm1 = (x1 * x1).sum(axis=-1, keepdims=True)
-        norm2 = (x2 * x2).sum(axis=-1, keepdims=True)
+        norm1 = backend.xp.sum(x1 * x1, axis=-1, keepdims=True)
+        norm2 = backend.xp.sum(x2 * x2, axis=-1, keepdims=True)
         left = xp.concatenate([-2 * x1, norm1, xp.ones_like(norm1)], axis=-1)
         right = xp.concatenate([x2, xp.ones_like(norm2), norm2], axis=-1)
         squared = left @ xp.swapaxes(right, -1, -2)
@@ -141,7 +141,7 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
         if t.ndim < 2:
             raise ShapeError(f"cdist: only supports at least 2-D tensors, {name} has shape "
                              f"{t.shape}")
-        if t._data.dtype.kind != "f":
+        if backend.kind(t._data.dtype) != "f":
             raise DTypeError(f"cdist: only supports floating-point dtypes, {name} is {t.dtype}")
     if x1.dtype != x2.dtype:
         raise DTypeError(f"cdist: x1 and x2 must have the same dtype, got {x1.dtype} and "

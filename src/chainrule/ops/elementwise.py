@@ -50,7 +50,7 @@ def _float_tensor(x, op):
 
 
 def _require_kind(t, kinds, op, what):
-    if t._data.dtype.kind not in kinds:
+    if backend.kind(t._data.dtype) not in kinds:
         raise DTypeError(f"{op}: needs {what}, got a {t.dtype} tensor")
 
 
@@ -95,8 +95,8 @@ class Round(_Rounding):
         scale = work.dtype.type(10.0 ** abs(self.decimals))
         with _quiet():
             if self.decimals > 0:
-                return (xp.rint(work * scale) / scale).astype(x.dtype, copy=False)
-            return (xp.rint(work / scale) * scale).astype(x.dtype, copy=False)
+                return backend.xp.astype(xp.rint(work * scale) / scale, x.dtype, copy=False)
+            return backend.xp.astype(xp.rint(work / scale) * scale, x.dtype, copy=False)
 
 
 class FloorDivide(Function):
@@ -121,7 +121,7 @@ class Remainder(Function):
             self.save_for_backward(a, b)
         xp = backend.xp
         with _quiet():
-            if a.dtype.kind != "f":
+            if backend.kind(a.dtype) != "f":
                 return xp.remainder(a, b)
             mod = xp.fmod(a, b)        # PyTorch's rule, which keeps the sign of a zero result
             return xp.where((mod != 0) & ((b < 0) != (mod < 0)), mod + b, mod)
@@ -279,7 +279,7 @@ class Sinc(Function):
         with _quiet():
             scaled = work * work.dtype.type(math.pi)
             y = xp.where(work == 0, work.dtype.type(1), xp.sin(scaled) / scaled)
-        return y.astype(x.dtype, copy=False)
+        return backend.xp.astype(y, x.dtype, copy=False)
 
     def backward(self, gy):
         (x,) = self.saved_tensors
@@ -348,7 +348,7 @@ class Xlogy(Function):
         with _quiet():
             y = work_a * xp.log(work_b)
             y = xp.where((a == 0) & ~xp.isnan(b), y.dtype.type(0), y)
-        return y.astype(a.dtype, copy=False)
+        return backend.xp.astype(y, a.dtype, copy=False)
 
     def backward(self, gy):
         a, b = self.saved_tensors
@@ -378,7 +378,7 @@ class Logit(Function):
             high = work.dtype.type(1 - self.eps)
             work = xp.where(work < low, low, xp.where(work > high, high, work))
         with _quiet():
-            return xp.log(work / (1 - work)).astype(x.dtype, copy=False)
+            return backend.xp.astype(xp.log(work / (1 - work)), x.dtype, copy=False)
 
     def backward(self, gy):
         (x,) = self.saved_tensors
@@ -404,7 +404,7 @@ class Lerp(Function):
         with _quiet():
             y = xp.where(xp.abs(work_weight) < 0.5, work_start + work_weight * difference,
                          work_end - difference * (1 - work_weight))
-        return y.astype(start.dtype, copy=False)
+        return backend.xp.astype(y, start.dtype, copy=False)
 
     def backward(self, gy):
         start, end, weight = self.saved_tensors
@@ -497,7 +497,7 @@ class NanToNum(Function):
 
 def _rounding(cls, x, op, *args):
     require_tensor(x, op)
-    kind = x._data.dtype.kind
+    kind = backend.kind(x._data.dtype)
     if kind == "b":
         raise DTypeError(f"{op}: not defined for bool tensors (as in PyTorch); convert with "
                          ".long() or .float() first")
@@ -552,7 +552,7 @@ def round(input, decimals=0):
     if isinstance(decimals, bool) or not isinstance(decimals, (int, numpy.integer)):
         raise ArgumentError(f"round: decimals must be an int, got {decimals!r}")
     require_tensor(input, "round")
-    if decimals != 0 and input._data.dtype.kind != "f":
+    if decimals != 0 and backend.kind(input._data.dtype) != "f":
         raise DTypeError(f"round: decimals={decimals} needs a floating-point tensor, got "
                          f"{input.dtype} (as in PyTorch)")
     return _rounding(Round, input, "round", int(decimals))
@@ -777,7 +777,7 @@ def _float_operands(a, b, op, tensors_only=False, integers="promote"):
         require_tensor(a, op)
         require_tensor(b, op, "other")
     a, b = operands(a, b, op)
-    if a._data.dtype.kind != "f":
+    if backend.kind(a._data.dtype) != "f":
         if integers == "refuse":
             raise DTypeError(f"{op}: needs floating-point tensors, got {a.dtype} (as in "
                              "PyTorch); convert with .float()")
@@ -885,7 +885,7 @@ def lerp(input, end, weight):
         raise DTypeError(f"lerp: expected dtype {dtype} for end but got {end.dtype}")
     if isinstance(weight, TensorBase):
         if weight._data.dtype != dtype:
-            if weight._data.ndim or weight._data.dtype.kind != "f":   # a 0-d float one is a
+            if weight._data.ndim or backend.kind(weight._data.dtype) != "f":   # a 0-d float one is a
                 raise DTypeError(f"lerp: expected dtype {dtype} for weight but got "  # number
                                  f"{weight.dtype}")
             weight = cast(weight, dtype)
@@ -915,7 +915,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
         if value is not None and (isinstance(value, bool) or
                                   not isinstance(value, (int, float, numpy.number))):
             raise ArgumentError(f"nan_to_num: {name} must be a number or None, got {value!r}")
-    if input._data.dtype.kind != "f":
+    if backend.kind(input._data.dtype) != "f":
         return input._make(input._data.copy(), None)
     return NanToNum(0.0 if nan is None else nan, posinf, neginf)(input)
 

@@ -38,11 +38,11 @@ class EmbeddingScatter(Function):
 
     def forward(self, g):
         xp = backend.xp
-        rows = g.reshape(-1, g.shape[-1])
+        rows = backend.xp.reshape(g, (-1, g.shape[-1]))
         if self.scale is not None:
-            rows = rows * self.scale.reshape(-1, 1).astype(g.dtype, copy=False)
+            rows = rows * backend.xp.astype(backend.xp.reshape(self.scale, (-1, 1)), g.dtype, copy=False)
         table = xp.zeros((self.num_embeddings, g.shape[-1]), dtype=g.dtype)
-        xp.add.at(table, self.indices.reshape(-1), rows)
+        xp.add.at(table, backend.xp.reshape(self.indices, (-1,)), rows)
         return table
 
     def backward(self, gy):

@@ -6,7 +6,7 @@ receives both gradients.
 """
 import numpy
 
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..errors import (ArgumentError, ArgumentTypeError, DTypeError, IndexOutOfRangeError,
@@ -26,10 +26,14 @@ class GetItem(Function):
     is_view = True
 
     def __init__(self, index):
+        if isinstance(index, tuple) and not any(i is Ellipsis for i in index):
+            index = index + (Ellipsis,)          # the standard wants every axis indexed
         self.index = index
 
     def forward(self, x):
         self.input_shape = x.shape
+        if _is_advanced(self.index):
+            return backend_helpers.getitem(x, self.index)
         return x[self.index]
 
     def backward(self, gy):
@@ -45,7 +49,7 @@ class ScatterAdd(Function):
     def forward(self, gy):
         out = backend.xp.zeros(self.shape, dtype=gy.dtype)
         if _is_advanced(self.index):
-            backend.xp.add.at(out, self.index, gy)
+            backend_helpers.scatter_add(out, self.index, gy)
         else:
             out[self.index] = gy
         return out
@@ -63,8 +67,8 @@ class SetItem(Function):
 
     def forward(self, x, value):
         self.input_shape = x.shape
-        out = x.copy()
-        out[self.index] = value
+        out = backend_helpers.contiguous_copy(x)
+        backend_helpers.setitem(out, self.index, value)
         return out
 
     def backward(self, gy):
@@ -72,7 +76,7 @@ class SetItem(Function):
         gx = gv = None
         if need_x:
             keep = backend.xp.ones(self.input_shape, dtype=gy.dtype)
-            keep[self.index] = 0
+            backend_helpers.setitem(keep, self.index, 0)
             gx = gy * gy._make(keep, None)
         if need_value:
             gv = GetItem(self.index)(gy)
@@ -87,7 +91,7 @@ class WriteView(Function):
         self.view_fn, self.make = view_fn, make
 
     def forward(self, base, value):
-        out = base.copy()
+        out = backend_helpers.contiguous_copy(base)
         with no_grad():
             self.view_fn(self.make(out, None))._data[...] = value
         self.value_shape = value.shape
@@ -119,20 +123,20 @@ def _to_index(index):
     for i in index:
         if isinstance(i, TensorBase):
             i = i._data
-            if i.dtype.kind == "f":
+            if backend.kind(i.dtype) == "f":
                 raise ArgumentTypeError(
                     f"tensors used as indices must be long, int or bool, got {i.dtype}")
             if i.ndim == 0:
-                i = bool(i) if i.dtype.kind == "b" else int(i)
+                i = bool(i) if backend.kind(i.dtype) == "b" else int(i)
         elif isinstance(i, (list, numpy.ndarray)):
             i = backend.xp.asarray(i)
-            if i.dtype.kind == "f" or (i.dtype.kind not in "iub" and i.size):
+            if backend.kind(i.dtype) == "f" or (backend.kind(i.dtype) not in "iub" and i.size):
                 raise ArgumentTypeError(f"an index array must hold integers or bools, got "
                                         f"{i.dtype}")
             if i.size == 0:
                 i = i.astype(numpy.int64)
             if i.ndim == 0:
-                i = bool(i) if i.dtype.kind == "b" else int(i)
+                i = bool(i) if backend.kind(i.dtype) == "b" else int(i)
         elif isinstance(i, float):
             raise ArgumentTypeError(f"a float ({i}) cannot index a tensor: use an int")
         elif not (i is None or i is Ellipsis or isinstance(i, (int, numpy.integer, slice))):
@@ -167,7 +171,7 @@ def _torch_order(index, ndim):
     if not any(_is_array_like(i) for i in index):
         return [index]                         # basic indexing: NumPy and PyTorch agree
     consumed = sum(1 for i in index if _is_int(i) or isinstance(i, slice)) + \
-        sum(i.ndim if i.dtype.kind == "b" else 1
+        sum(i.ndim if backend.kind(i.dtype) == "b" else 1
             for i in index if hasattr(i, "shape") and not isinstance(i, numpy.generic))
     if consumed == ndim and index[-1] is not Ellipsis:
         index = tuple(i for i in index if i is not Ellipsis) + (Ellipsis,)
@@ -185,7 +189,7 @@ def _torch_order(index, ndim):
             placed.append((position, backend.xp.zeros(1 if i else 0, dtype=numpy.int64), 1))
             position += 1
         elif hasattr(i, "shape"):
-            width = i.ndim if i.dtype.kind == "b" else 1
+            width = i.ndim if backend.kind(i.dtype) == "b" else 1
             basic.extend([slice(None)] * width)
             placed.append((position, i, width))
             position += width
@@ -240,7 +244,7 @@ def assign(x, index, value):
     index = _to_index(index)
     check_fits(value, x._data.dtype, "setitem")
     array = value._data if isinstance(value, TensorBase) else backend.xp.asarray(value)
-    if array.dtype != x._data.dtype and array.dtype.kind == "f" and x._data.dtype.kind in "iub":
+    if array.dtype != x._data.dtype and backend.kind(array.dtype) == "f" and backend.kind(x._data.dtype) in "iub":
         raise DTypeError(f"cannot assign {array.dtype} values into a {x.dtype} tensor; "
                          "convert them first")
     if not x._data.flags.writeable:
@@ -285,7 +289,7 @@ def gather(x, dim, index):
     [[2.0], [3.0]]
     """
     index = index._data if isinstance(index, TensorBase) else backend.xp.asarray(index)
-    if index.dtype.kind not in "iu":
+    if backend.kind(index.dtype) not in "iu":
         raise ArgumentTypeError(f"gather: index must be an integer tensor, got {index.dtype}")
     if index.ndim != x.ndim:
         raise ShapeError(f"gather: index has {index.ndim} dimensions but the input has "
@@ -310,9 +314,11 @@ def take_at(x, axis, index):
 
 
 def _check_bounds(index, size, op, axis):
-    if index.size and (int(index.min()) < 0 or int(index.max()) >= size):
+    xp = backend.namespace_of(index)
+    if index.size and (int(xp.min(index)) < 0 or int(xp.max(index)) >= size):
         raise IndexOutOfRangeError(f"{op}: index values must lie in [0, {size}) for dimension "
-                                   f"{axis}, got range [{int(index.min())}, {int(index.max())}]")
+                                   f"{axis}, got range [{int(xp.min(index))}, "
+                                   f"{int(xp.max(index))}]")
 
 
 def take_along_axis(x, indices, axis):
@@ -332,7 +338,7 @@ def index_select(x, dim, index):
     if index.ndim != 1:
         raise ShapeError(f"index_select: index must be 1-D, got shape {index.shape}")
     axis = single_axis(dim, x.ndim, "index_select")
-    if index.dtype.kind not in "iu":
+    if backend.kind(index.dtype) not in "iu":
         raise ArgumentTypeError(f"index_select: index must be an integer tensor, got "
                                 f"{index.dtype}")
     _check_bounds(index, x.shape[axis], "index_select", axis)
@@ -347,7 +353,7 @@ def one_hot(labels, num_classes=-1):
     [[1, 0, 0], [0, 0, 1]]
     """
     data = require_tensor(labels, "one_hot", "labels")._data
-    if data.dtype.kind not in "iu":
+    if backend.kind(data.dtype) not in "iu":
         raise ArgumentTypeError(f"one_hot: labels must be integers, got {data.dtype}")
     if num_classes < 0:
         num_classes = int(data.max()) + 1 if data.size else 0

@@ -25,7 +25,7 @@ class MatMul(Function):
         need_a, need_b = self.needs_input_grad
         self.save_for_backward(a if need_b else None, b if need_a else None)
         y = a @ b
-        return y if y.dtype == a.dtype else y.astype(a.dtype)   # bfloat16: float32 inside
+        return y if y.dtype == a.dtype else backend.xp.astype(y, a.dtype)   # bfloat16: float32 inside
 
     def backward(self, gy):
         a, b = self.saved_tensors
@@ -294,12 +294,12 @@ class Linear(Function):
         need_x, need_weight = self.needs_input_grad[:2]
         self.save_for_backward(x if need_weight else None, weight if need_x else None)
         if x.ndim > 2:      # one 2-D product: NumPy's stacked matmul is ~10x slower here
-            y = (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(x.shape[:-1] + weight.shape[:1])
+            y = backend.xp.reshape(backend.xp.reshape(x, (-1, x.shape[-1])) @ weight.T, x.shape[:-1] + weight.shape[:1])
         else:
             y = x @ weight.T
         if bias is not None:
             y += bias
-        return y if y.dtype == x.dtype else y.astype(x.dtype)   # bfloat16: float32 inside
+        return y if y.dtype == x.dtype else backend.xp.astype(y, x.dtype)   # bfloat16: float32 inside
 
     def backward(self, gy):
         x, weight = self.saved_tensors
@@ -408,7 +408,7 @@ def _cross_operands(input, other, op):
         raise ShapeError(f"{op}: inputs must have the same number of dimensions, got "
                          f"shapes {input.shape} and {other.shape}")
     _same_dtype(input, other, op, "input and other")
-    if input._data.dtype.kind == "b":
+    if backend.kind(input._data.dtype) == "b":
         raise DTypeError(f"{op}: not implemented for bool tensors")
 
 
@@ -433,7 +433,7 @@ def vecdot(x, y, *, dim=-1):
     """
     require_tensor(x, "linalg.vecdot", "x")
     require_tensor(y, "linalg.vecdot", "y")
-    if x._data.dtype.kind != "f":
+    if backend.kind(x._data.dtype) != "f":
         raise DTypeError(f"linalg.vecdot: Expected a floating point tensor as input. Got "
                          f"{x.dtype}")
     _same_dtype(x, y, "linalg.vecdot")

@@ -25,7 +25,7 @@ def _value_test(x, op, float_test, others):
     numbers, so the answer there is the constant ``others``."""
     require_tensor(x, op)
     xp = backend.xp
-    if x._data.dtype.kind == "f":
+    if backend.kind(x._data.dtype) == "f":
         return _bool_result(x, float_test(x._data))
     return _bool_result(x, xp.full(x._data.shape, others, dtype=bool))
 
@@ -88,7 +88,7 @@ def signbit(input):
     [True, False, True]
     """
     require_tensor(input, "signbit")
-    if input._data.dtype.kind == "b":
+    if backend.kind(input._data.dtype) == "b":
         return _bool_result(input, backend.xp.zeros(input._data.shape, dtype=bool))
     return _bool_result(input, backend.xp.signbit(input._data))
 
@@ -123,11 +123,11 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     xp = backend.xp
     a, b = input._data, other._data
     close = a == b
-    if equal_nan and a.dtype.kind == "f":
+    if equal_nan and backend.kind(a.dtype) == "f":
         close = close | (xp.isnan(a) & xp.isnan(b))
     if rtol == 0 and atol == 0:
         return _bool_result(input, close)
-    if a.dtype.kind != "f":
+    if backend.kind(a.dtype) != "f":
         a, b = a.astype(backend.default_float), b.astype(backend.default_float)
     with numpy.errstate(all="ignore"):
         allowed = atol + xp.abs(rtol * b)
@@ -219,7 +219,7 @@ def logical_not(input):
 def _bitwise_operands(a, b, op, bool_ok=True):
     """Both operands in PyTorch's promoted dtype, which must be an integer (or bool)."""
     a, b = operands(a, b, op)
-    kind = a._data.dtype.kind
+    kind = backend.kind(a._data.dtype)
     if kind == "f" or (kind == "b" and not bool_ok):
         what = "integer or bool" if bool_ok else "integer"
         raise DTypeError(f"{op}: needs {what} tensors, got {a.dtype} (as in PyTorch)")
@@ -267,7 +267,7 @@ def bitwise_not(input):
     [-1, -6]
     """
     require_tensor(input, "bitwise_not")
-    if input._data.dtype.kind == "f":
+    if backend.kind(input._data.dtype) == "f":
         raise DTypeError(f"bitwise_not (~): only integer and bool tensors, got {input.dtype} "
                          "(as in PyTorch); for a mask use logical_not()")
     return input._make(backend.xp.invert(input._data), None)
@@ -286,7 +286,7 @@ def _shift(a, b, op, left):
             out = xp.where(in_range, shifted, x.dtype.type(0))
         else:
             shifted = xp.right_shift(x, safe)
-            beyond = xp.where(x < 0, -1, 0).astype(x.dtype) if x.dtype.kind == "i" else \
+            beyond = xp.where(x < 0, -1, 0).astype(x.dtype) if backend.kind(x.dtype) == "i" else \
                 xp.zeros_like(x)
             out = xp.where(in_range, shifted, beyond)
     return a._make(xp.asarray(out, dtype=x.dtype), None)

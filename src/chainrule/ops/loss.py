@@ -28,15 +28,15 @@ class SoftmaxCrossEntropy(Function):
 
     def forward(self, x):
         xp = backend.xp
-        shifted = x - x.max(axis=1, keepdims=True)
+        shifted = x - backend.xp.max(x, axis=1, keepdims=True)
         exp = xp.exp(shifted)
-        total = exp.sum(axis=1, keepdims=True)
+        total = backend.xp.sum(exp, axis=1, keepdims=True)
         self.save_for_backward(x, exp / total)
         rows = xp.arange(x.shape[0])
         losses = (xp.log(total[:, 0]) - shifted[rows, self.targets]) * self.sample_weights
         if self.reduce:
-            return xp.asarray(losses.sum() * self.scale, dtype=x.dtype)
-        return losses.astype(x.dtype, copy=False)
+            return xp.asarray(backend.xp.sum(losses) * self.scale, dtype=x.dtype)
+        return backend.xp.astype(losses, x.dtype, copy=False)
 
     def backward(self, gy):
         xp = backend.xp

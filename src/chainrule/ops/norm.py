@@ -15,7 +15,7 @@ derivatives are exact; both give the same values.
 
 Channels are reduced on an (N, C, rest) view of x; outputs are contiguous, as PyTorch's.
 """
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from . import workspace
@@ -24,19 +24,19 @@ from . import workspace
 def _rows(a):
     """a (N, C, ...) as an (N, C, rest) array: a view when a is contiguous, else a copy in
     workspace memory."""
-    if not a.flags.c_contiguous:
+    if not backend_helpers.is_c_contiguous(a):
         copy = workspace.empty(a.shape, a.dtype)
         copy[...] = a
         a = copy
-    return a.reshape(a.shape[0], a.shape[1], -1)
+    return backend.xp.reshape(a, (a.shape[0], a.shape[1], -1))
 
 
 def _channel_dot(a, b):
     """Per channel, the sum over axes 0 and 2 of a * b ((N, C, B) arrays), with no
     temporary array: one batched dot product per channel."""
     if a.shape[0] == 1:
-        return backend.xp.matmul(a[0][:, None, :], b[0][:, :, None]).reshape(-1)
-    return backend.xp.einsum("acb,acb->c", a, b)
+        return backend.xp.reshape(backend.xp.matmul(a[0][:, None, :], b[0][:, :, None]), (-1,))
+    return backend_helpers.einsum("acb,acb->c", a, b)
 
 
 def _per_channel(values):
@@ -58,7 +58,7 @@ class BatchNorm(Function):
         bias = affine[-1] if self.has_bias else None
         rows = _rows(x)
         count = rows.shape[0] * rows.shape[2]
-        mean = rows.sum(axis=(0, 2)) / count
+        mean = backend.xp.sum(rows, axis=(0, 2)) / count
         centered = workspace.empty(rows.shape, rows.dtype)
         xp.subtract(rows, _per_channel(mean), out=centered)
         var = _channel_dot(centered, centered) / count
@@ -71,7 +71,7 @@ class BatchNorm(Function):
         if True in self.needs_input_grad:
             self.save_for_backward(x, weight, mean, inv_std)
         self.count = count
-        return y.reshape(x.shape)
+        return backend.xp.reshape(y, x.shape)
 
     def backward(self, gy):
         x, weight, mean, inv_std = self.saved_tensors

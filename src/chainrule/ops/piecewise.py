@@ -30,7 +30,7 @@ class Hardtanh(_Masked):
 
     def forward(self, x):
         self.save_for_backward(x)
-        return backend.xp.clip(x, self.min_val, self.max_val).astype(x.dtype, copy=False)
+        return backend.xp.astype(backend.xp.clip(x, self.min_val, self.max_val), x.dtype, copy=False)
 
     def slope(self, x):
         return (x > self.min_val) & (x < self.max_val)
@@ -44,7 +44,7 @@ class Hardsigmoid(_Masked):
 
     def forward(self, x):
         self.save_for_backward(x)
-        return backend.xp.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
+        return backend.xp.astype(backend.xp.clip(x / 6 + 0.5, 0, 1), x.dtype, copy=False)
 
     def slope(self, x):
         return ((x > -3) & (x < 3)) / 6.0
@@ -60,7 +60,7 @@ class Hardswish(Function):
     def forward(self, x):
         self.save_for_backward(x)
         with backend.xp.errstate(invalid="ignore"):             # -inf * 0 is NaN, as PyTorch
-            return (x * backend.xp.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False)
+            return backend.xp.astype(x * backend.xp.clip(x + 3, 0, 6) / 6, x.dtype, copy=False)
 
     def backward(self, gy):
         (x,) = self.saved_tensors
@@ -80,7 +80,7 @@ class Threshold(_Masked):
 
     def forward(self, x):
         self.save_for_backward(x)
-        return backend.xp.where(x <= self.threshold, self.value, x).astype(x.dtype, copy=False)
+        return backend.xp.astype(backend.xp.where(x <= self.threshold, self.value, x), x.dtype, copy=False)
 
     def slope(self, x):
         return ~(x <= self.threshold)                           # NaN passes, as PyTorch
@@ -99,7 +99,7 @@ class Hardshrink(_Masked):
 
     def forward(self, x):
         self.save_for_backward(x)
-        return backend.xp.where(self._inside(x), 0, x).astype(x.dtype, copy=False)
+        return backend.xp.astype(backend.xp.where(self._inside(x), 0, x), x.dtype, copy=False)
 
     def _inside(self, x):
         return (x >= -self.lambd) & (x <= self.lambd)
@@ -118,7 +118,7 @@ class Softshrink(Hardshrink):
         self.save_for_backward(x)
         xp = backend.xp
         shrunk = x - xp.clip(x, -self.lambd, self.lambd)
-        return xp.where(self._inside(x), 0, shrunk).astype(x.dtype, copy=False)
+        return backend.xp.astype(xp.where(self._inside(x), 0, shrunk), x.dtype, copy=False)
 
     def to_onnx(self, b, x, batch):
         return b.node("Shrink", x, lambd=float(self.lambd), bias=float(self.lambd))
@@ -131,7 +131,7 @@ class PReLU(Function):
 
     def forward(self, x, weight):
         self.save_for_backward(x, weight)
-        return backend.xp.where(x > 0, x, weight * x).astype(x.dtype, copy=False)
+        return backend.xp.astype(backend.xp.where(x > 0, x, weight * x), x.dtype, copy=False)
 
     def backward(self, gy):
         x, weight = self.saved_tensors

@@ -230,9 +230,9 @@ class LSTMScan(_Scan):
         # sigmoid(x) = tanh(x / 2) / 2 + 1/2: all four gates in one tanh, in place
         scale = xp.full(4 * size, 0.5, dtype=xproj.dtype)
         scale[2 * size:3 * size] = 1.0
-        offset = xp.where(scale == 0.5, scale, 0.0).astype(xproj.dtype)
+        offset = backend.xp.astype(xp.where(scale == 0.5, scale, 0.0), xproj.dtype)
         for t in self._steps(xproj.shape[0]):
-            act = xproj[t] + h @ w_t
+            act = xproj[t, ...] + h @ w_t
             if b_hh is not None:
                 act += b_hh
             act *= scale
@@ -382,7 +382,7 @@ def _check_scan(op, xproj, first, w_hh, gates, extra=()):
         if t is not None and t.shape != shape:
             raise ShapeError(f"{op}: {name} has shape {t.shape}, expected {shape}")
     dtypes = sorted({str(t.dtype) for t in tensors})
-    if len(dtypes) > 1 or xproj.dtype.kind != "f":
+    if len(dtypes) > 1 or backend.kind(xproj.dtype) != "f":
         raise DTypeError(f"{op}: every input must have the same floating dtype, got {dtypes}")
 
 

@@ -44,9 +44,8 @@ class Sum(Function):
     def forward(self, x):
         self.input_shape = x.shape
         if x.dtype == _BFLOAT16:            # accumulate in float32, as PyTorch does
-            return x.astype(numpy.float32).sum(axis=self.axes,
-                                               keepdims=self.keepdims).astype(x.dtype)
-        return x.sum(axis=self.axes, keepdims=self.keepdims)
+            return backend.xp.astype(backend.xp.sum(backend.xp.astype(x, numpy.float32), axis=self.axes, keepdims=self.keepdims), x.dtype)
+        return backend.xp.sum(x, axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, gy):
         return _expand_back(gy, self.input_shape, self.axes, self.keepdims)
@@ -63,16 +62,16 @@ class _Extreme(Function):
         self.axes, self.keepdims, self.nan_wins = axes, keepdims, nan_wins
 
     def forward(self, x):
-        y = getattr(x, self.reduce)(axis=self.axes, keepdims=True)
+        y = getattr(backend.xp, self.reduce)(x, axis=self.axes, keepdims=True)
         if self.needs_input_grad[0]:
             winners = x == y
             if self.nan_wins:
                 winners |= backend.xp.isnan(x) & backend.xp.isnan(y)
             with numpy.errstate(invalid="ignore", divide="ignore"):
-                share = winners / winners.sum(axis=self.axes, keepdims=True)
-            self.save_for_backward(share.astype(x.dtype))
+                share = winners / backend.xp.sum(winners, axis=self.axes, keepdims=True)
+            self.save_for_backward(backend.xp.astype(share, x.dtype))
         self.input_shape = x.shape
-        return y if self.keepdims else y.reshape(_drop(x.shape, self.axes, x.ndim))
+        return y if self.keepdims else backend.xp.reshape(y, _drop(x.shape, self.axes, x.ndim))
 
     def backward(self, gy):
         (share,) = self.saved_tensors
@@ -96,14 +95,14 @@ class Prod(Function):
         self.axes, self.keepdims = axes, keepdims
 
     def forward(self, x):
-        y = x.prod(axis=self.axes, keepdims=self.keepdims)
+        y = backend.xp.prod(x, axis=self.axes, keepdims=self.keepdims)
         self.save_for_backward(x, y)
         return y
 
     def backward(self, gy):
         x, y = self.saved_tensors
         gx = _expand_back(gy, x.shape, self.axes, self.keepdims)
-        if not (x._data == 0).any():
+        if not backend.xp.any(x._data == 0):
             return gx * _expand_back(y, x.shape, self.axes, self.keepdims) / x
         return gx * _product_of_others(x, self.axes)
 
@@ -132,11 +131,11 @@ class LogSumExp(Function):
 
     def forward(self, x):
         xp = backend.xp
-        m = x.max(axis=self.axes, keepdims=True) if x.size else xp.zeros(
+        m = backend.xp.max(x, axis=self.axes, keepdims=True) if x.size else xp.zeros(
             _keep_shape(x.shape, self.axes), dtype=x.dtype)
         m = xp.where(xp.isfinite(m), m, 0)
-        y = xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
-        y = y if self.keepdims else y.reshape(_drop(x.shape, self.axes, x.ndim))
+        y = xp.log(backend.xp.sum(xp.exp(x - m), axis=self.axes, keepdims=True)) + m
+        y = y if self.keepdims else backend.xp.reshape(y, _drop(x.shape, self.axes, x.ndim))
         self.save_for_backward(x, y)
         return y
 
@@ -162,17 +161,17 @@ class VectorNorm(Function):
         xp, p, axes, keep = backend.xp, self.ord, self.axes, self.keepdims
         with numpy.errstate(divide="ignore", over="ignore", invalid="ignore"):
             if p == 0:
-                y = (x != 0).sum(axis=axes, keepdims=keep).astype(x.dtype)
+                y = backend.xp.astype(backend.xp.sum(x != 0, axis=axes, keepdims=keep), x.dtype)
             elif p == numpy.inf:
-                y = xp.abs(x).max(axis=axes, keepdims=keep)
+                y = backend.xp.max(xp.abs(x), axis=axes, keepdims=keep)
             elif p == -numpy.inf:
-                y = xp.abs(x).min(axis=axes, keepdims=keep)
+                y = backend.xp.min(xp.abs(x), axis=axes, keepdims=keep)
             elif p == 1:
-                y = xp.abs(x).sum(axis=axes, keepdims=keep)
+                y = backend.xp.sum(xp.abs(x), axis=axes, keepdims=keep)
             elif p == 2:
-                y = xp.sqrt((x * x).sum(axis=axes, keepdims=keep))
+                y = xp.sqrt(backend.xp.sum(x * x, axis=axes, keepdims=keep))
             else:
-                y = (xp.abs(x) ** p).sum(axis=axes, keepdims=keep) ** (1.0 / p)
+                y = backend.xp.sum(xp.abs(x) ** p, axis=axes, keepdims=keep) ** (1.0 / p)
         y = xp.asarray(y, dtype=x.dtype)
         self.save_for_backward(x, y)
         return y
@@ -241,10 +240,10 @@ class Var(Function):
     def forward(self, x):
         n = _count_shape(x.shape, self.axes)
         with numpy.errstate(invalid="ignore", divide="ignore"):
-            center = x.mean(axis=self.axes, keepdims=True) if n else backend.xp.zeros(
+            center = backend.xp.mean(x, axis=self.axes, keepdims=True) if n else backend.xp.zeros(
                 _keep_shape(x.shape, self.axes), dtype=x.dtype)
-            squares = ((x - center) ** 2).sum(axis=self.axes, keepdims=self.keepdims)
-            y = backend.xp.asarray(squares / x.dtype.type(builtins.max(0, n - self.correction)),
+            squares = backend.xp.sum((x - center) ** 2, axis=self.axes, keepdims=self.keepdims)
+            y = backend.xp.asarray(squares / float(builtins.max(0, n - self.correction)),
                                    dtype=x.dtype)
         self.save_for_backward(x)
         return y
@@ -305,7 +304,7 @@ def sum(x, dim=None, keepdim=None, *, axis=None, keepdims=False, dtype=None):
     require_tensor(x, "sum")
     if dtype is not None:
         x = x.to(dtype)
-    elif x._data.dtype.kind in "biu":
+    elif backend.kind(x._data.dtype) in "biu":
         x = x.to(numpy.int64)
     return _reduce(Sum, x, dim, axis, keepdim, keepdims)
 
@@ -343,7 +342,7 @@ def _values_and_indices(x, dim, keepdim, pick, name):
         raise ShapeError(f"{name}(): cannot reduce over dimension {axis} of size 0 "
                          f"(shape {x.shape})")
     picked = backend.xp.expand_dims(pick(x._data, axis), axis)
-    index = x._make(picked.astype(numpy.int64), None)
+    index = x._make(backend.xp.astype(picked, numpy.dtype(numpy.int64)), None)
     values = gather(x, axis, index)
     if not keepdim:
         values, index = squeeze(values, axis), squeeze(index, axis)
@@ -355,10 +354,10 @@ def _nan_first(arg):
     def pick(array, axis):
         xp = backend.xp
         result = arg(array, axis=axis)
-        if array.dtype.kind == "f":
+        if backend.kind(array.dtype) == "f":
             nan = xp.isnan(array)
-            if nan.any():
-                result = xp.where(nan.any(axis=axis), xp.argmax(nan, axis=axis), result)
+            if xp.any(nan):
+                result = xp.where(xp.any(nan, axis=axis), xp.argmax(nan, axis=axis), result)
         return result
     return pick
 
@@ -436,7 +435,7 @@ def prod(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
     24.0
     """
     require_tensor(x, "prod")
-    if x._data.dtype.kind in "biu":
+    if backend.kind(x._data.dtype) in "biu":
         x = x.to(numpy.int64)
     return _reduce(Prod, x, dim, axis, keepdim, keepdims)
 
@@ -629,7 +628,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     require_tensor(input, "nansum")
     if dtype is not None:
         input = input.to(dtype)
-    if input._data.dtype.kind != "f":
+    if backend.kind(input._data.dtype) != "f":
         return sum(input, dim, keepdim)
     return NanSum(normalize_axis(dim, input.ndim), bool(keepdim))(input)
 
@@ -645,8 +644,8 @@ class NanSum(Function):
         self.input_shape = x.shape
         kept = ~backend.xp.isnan(x)
         if self.needs_input_grad[0]:
-            self.save_for_backward(kept.astype(x.dtype))
-        return backend.xp.where(kept, x, 0).sum(axis=self.axes, keepdims=self.keepdims)
+            self.save_for_backward(backend.xp.astype(kept, x.dtype))
+        return backend.xp.sum(backend.xp.where(kept, x, 0), axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, gy):
         (kept,) = self.saved_tensors
@@ -661,7 +660,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     1.5
     """
     require_tensor(input, "nanmean")
-    if input._data.dtype.kind != "f":
+    if backend.kind(input._data.dtype) != "f":
         raise DTypeError(f"nanmean(): expected input to have floating point dtype but got "
                          f"{input.dtype}")
     axes = normalize_axis(dim, input.ndim)
@@ -844,12 +843,12 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
 
 
 def _norm_dtype(x, dtype, op):
-    if x._data.dtype.kind != "f":
+    if backend.kind(x._data.dtype) != "f":
         raise DTypeError(f"{op}: Expected a floating point tensor as input. Got {x.dtype}")
     if dtype is None:
         return x
     dtype = numpy.dtype(dtype)
-    if dtype.kind != "f":
+    if backend.kind(dtype) != "f":
         raise DTypeError(f"{op}: dtype should be floating point. Got {dtype}")
     if numpy.promote_types(x._data.dtype, dtype) != dtype:
         raise DTypeError(f"{op}: the dtype of the input ({x.dtype}) should be convertible "

@@ -295,16 +295,16 @@ def _random_fill(rng, shape, dtype, low=0, high=None):
     floating dtypes (every integer they hold exactly), the dtype's whole range for integers,
     either value for bool."""
     if high is None:
-        if dtype.kind == "b":
+        if backend.kind(dtype) == "b":
             high = 2
-        elif dtype.kind in "iu":
+        elif backend.kind(dtype) in "iu":
             high = int(numpy.iinfo(dtype).max) + 1
         else:
             high = 2 ** (_mantissa_bits(dtype) + 1) + 1
     if not low < high:
         raise ArgumentError(f"random_ expects 'from' to be less than 'to', but got "
                             f"from={low} >= to={high}")
-    if dtype.kind in "iu":
+    if backend.kind(dtype) in "iu":
         info = numpy.iinfo(dtype)
         if low < info.min or high - 1 > info.max:
             raise ArgumentError(f"random_: the range [{low}, {high}) does not fit {dtype}")

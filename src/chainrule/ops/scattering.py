@@ -10,7 +10,7 @@ PyTorch does (amax/amin evenly among the elements equal to the result).
 """
 import numpy
 
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.broadcast import broadcast_shapes, broadcast_to
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
@@ -30,7 +30,7 @@ _REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
 
 def _index_array(index, op, name="index"):
     array = index._data if isinstance(index, TensorBase) else backend.xp.asarray(index)
-    if array.dtype.kind not in "iu" and not (array.size == 0 and array.dtype.kind == "f"):
+    if backend.kind(array.dtype) not in "iu" and not (array.size == 0 and backend.kind(array.dtype) == "f"):
         raise ArgumentTypeError(f"{op}(): {name} must be an integer tensor (int64 or int32), "
                                 f"got {array.dtype}")
     return array.astype(numpy.int64, copy=False)
@@ -128,7 +128,7 @@ class Scatter(Function):
         self.where = where
 
     def forward(self, x, src):
-        out = x.copy()
+        out = backend_helpers.contiguous_copy(x)
         out[self.where.full] = src[self.where.region]
         self.src_shape = src.shape
         return out
@@ -154,7 +154,7 @@ class ScatterReduce(Function):
     def forward(self, x, src):
         xp = backend.xp
         full, values = self.where.full, src[self.where.region]
-        out = x.copy()
+        out = backend_helpers.contiguous_copy(x)
         self.src_shape = src.shape
         if self.reduce in ("sum", "mean"):
             if not self.include_self:
@@ -162,8 +162,7 @@ class ScatterReduce(Function):
             xp.add.at(out, full, values)
             if self.reduce == "mean":
                 count = self._count(x.shape)
-                out = out // count if out.dtype.kind in "iub" else (out / count).astype(
-                    out.dtype)
+                out = out // count if backend.kind(out.dtype) in "iub" else backend.xp.astype(out / count, out.dtype)
         else:
             ufunc = {"prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}[self.reduce]
             if not self.include_self:
@@ -259,10 +258,10 @@ def _pad_mask(mask, shape):
 def _identity(reduce, dtype):
     if reduce == "prod":
         return 1
-    kind_max = numpy.inf if dtype.kind == "f" else numpy.iinfo(dtype).max \
-        if dtype.kind in "iu" else True
-    kind_min = -numpy.inf if dtype.kind == "f" else numpy.iinfo(dtype).min \
-        if dtype.kind in "iu" else False
+    kind_max = numpy.inf if backend.kind(dtype) == "f" else numpy.iinfo(dtype).max \
+        if backend.kind(dtype) in "iu" else True
+    kind_min = -numpy.inf if backend.kind(dtype) == "f" else numpy.iinfo(dtype).min \
+        if backend.kind(dtype) in "iu" else False
     return kind_min if reduce == "amax" else kind_max
 
 
@@ -288,7 +287,7 @@ class ScatterAddAlong(Function):
         self.where = where
 
     def forward(self, x, src):
-        out = x.copy()
+        out = backend_helpers.contiguous_copy(x)
         backend.xp.add.at(out, self.where.full, src[self.where.region])
         self.src_shape = src.shape
         return out
@@ -340,7 +339,7 @@ def _scatter_call(x, axis, index, src, make):
 
 
 def _copy(x):
-    return x * 1 if x._data.dtype.kind == "f" else x._make(x._data.copy(), None)
+    return x * 1 if backend.kind(x._data.dtype) == "f" else x._make(x._data.copy(), None)
 
 
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
@@ -443,7 +442,7 @@ class IndexAdd(Function):
         self.axis, self.index, self.alpha = axis, index, alpha
 
     def forward(self, x, source):
-        out = x.copy()
+        out = backend_helpers.contiguous_copy(x)
         where = (slice(None),) * self.axis + (self.index,)
         backend.xp.add.at(out, where, source * self.alpha if self.alpha != 1 else source)
         return out
@@ -477,7 +476,7 @@ class IndexCopy(Function):
         self.where = (slice(None),) * axis + (index,)
 
     def forward(self, x, source):
-        out = x.copy()
+        out = backend_helpers.contiguous_copy(x)
         out[self.where] = source
         return out
 
@@ -562,7 +561,7 @@ def index_put(input, indices, values, accumulate=False):
 
 def _mask_array(mask, op):
     array = mask._data if isinstance(mask, TensorBase) else backend.xp.asarray(mask)
-    if array.dtype != numpy.bool_:
+    if backend.kind(array.dtype) != "b":
         raise DTypeError(f"{op}(): expects a bool mask, got {array.dtype}")
     return array
 
@@ -613,8 +612,8 @@ class MaskedScatter(Function):
         self.mask, self.count = mask, int(mask.sum())
 
     def forward(self, x, source):
-        out = x.copy()
-        out[self.mask] = source.reshape(-1)[:self.count]
+        out = backend_helpers.contiguous_copy(x)
+        out[self.mask] = backend.xp.reshape(source, (-1,))[:self.count]
         self.source_shape = source.shape
         return out
 
@@ -762,12 +761,12 @@ class Put(Function):
         self.index, self.accumulate = index, accumulate
 
     def forward(self, x, source):
-        out = x.copy()
-        flat = out.reshape(-1)
+        out = backend_helpers.contiguous_copy(x)
+        flat = backend.xp.reshape(out, (-1,))
         if self.accumulate:
-            backend.xp.add.at(flat, self.index, source.reshape(-1))
+            backend.xp.add.at(flat, self.index, backend.xp.reshape(source, (-1,)))
         else:
-            flat[self.index] = source.reshape(-1)
+            flat[self.index] = backend.xp.reshape(source, (-1,))
         self.source_shape = source.shape
         return out
 

@@ -6,7 +6,7 @@ unsqueeze, expand and slicing are views: they share the input's memory and versi
 """
 import numpy
 
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.broadcast import BroadcastTo, SumTo, broadcast_to, sum_to  # noqa: F401
 from ..autograd.function import Function
 from ..errors import ArgumentError, ArgumentTypeError, IndexOutOfRangeError, ShapeError
@@ -25,7 +25,7 @@ class Reshape(Function):
 
     def forward(self, x):
         self.input_shape = x.shape
-        return x.reshape(self.shape)
+        return backend.xp.reshape(x, self.shape)
 
     def backward(self, gy):
         return reshape(gy, self.input_shape)
@@ -38,7 +38,7 @@ class Permute(Function):
         self.axes = axes
 
     def forward(self, x):
-        return x.transpose(self.axes)
+        return backend.xp.permute_dims(x, self.axes)
 
     def backward(self, gy):
         return permute(gy, *numpy.argsort(self.axes).tolist())
@@ -50,7 +50,7 @@ class Concatenate(Function):
 
     def forward(self, *arrays):
         self.sizes = [a.shape[self.axis] for a in arrays]
-        return backend.xp.concatenate(arrays, axis=self.axis)
+        return backend.xp.concat(arrays, axis=self.axis)
 
     def backward(self, gy):
         grads, start = [], 0
@@ -84,7 +84,7 @@ class Flip(Function):
         self.axes = axes
 
     def forward(self, x):
-        return backend.xp.flip(x, self.axes)
+        return backend.xp.flip(x, axis=self.axes)
 
     def backward(self, gy):
         return flip(gy, self.axes)
@@ -206,7 +206,7 @@ class FoldWindows(Function):
 
 class Clone(Function):
     def forward(self, x):
-        return x.copy()
+        return backend_helpers.contiguous_copy(x)
 
     def backward(self, gy):
         return gy
@@ -716,7 +716,7 @@ def narrow(x, dim, start, length):
     """
     axis = single_axis(dim, x.ndim, "narrow")
     if isinstance(start, TensorBase):
-        if start.ndim != 0 or start.dtype.kind not in "iu":
+        if start.ndim != 0 or backend.kind(start.dtype) not in "iu":
             raise ArgumentTypeError(f"narrow: start must be an int or a 0-d integer tensor, "
                                     f"got a {start.dtype} tensor of shape {start.shape}")
         start = start.item()
@@ -778,7 +778,7 @@ def tensor_split(x, indices_or_sections, dim=0):
     axis = single_axis(dim, x.ndim, "tensor_split")
     split = indices_or_sections
     if isinstance(split, TensorBase):
-        if split.dtype.kind not in "iu" or split.ndim > 1:
+        if backend.kind(split.dtype) not in "iu" or split.ndim > 1:
             raise ArgumentTypeError(f"tensor_split: a tensor of indices or sections must be a "
                                     f"0-d or 1-d integer tensor, got a {split.dtype} tensor of "
                                     f"shape {split.shape}")

@@ -144,10 +144,10 @@ class EvenlySpread(Function):
 
     def forward(self, x):
         xp = backend.xp
-        value = xp.asarray(self.pick(x.reshape(-1)), dtype=x.dtype)
+        value = xp.asarray(self.pick(backend.xp.reshape(x, (-1,))), dtype=x.dtype)
         if self.needs_input_grad[0]:
             chosen = xp.isnan(x) if xp.isnan(value) else x == value
-            self.save_for_backward((chosen / max(int(chosen.sum()), 1)).astype(x.dtype))
+            self.save_for_backward(backend.xp.astype(chosen / max(int(backend.xp.sum(chosen)), 1), x.dtype))
         return value
 
     def backward(self, gy):
@@ -159,13 +159,13 @@ def _lower_median(flat):
     xp = backend.xp
     if flat.size == 0:
         return xp.nan
-    if flat.dtype.kind == "f" and xp.isnan(flat).any():
+    if backend.kind(flat.dtype) == "f" and xp.isnan(flat).any():
         return xp.nan
     return xp.partition(flat, (flat.size - 1) // 2)[(flat.size - 1) // 2]
 
 
 def _lower_nanmedian(flat):
-    if flat.dtype.kind == "f":
+    if backend.kind(flat.dtype) == "f":
         flat = flat[~backend.xp.isnan(flat)]
     return _lower_median(flat)
 
@@ -197,7 +197,7 @@ def nanmedian(input, dim=None, keepdim=False):
 def _median(x, dim, keepdim, name):
     require_tensor(x, name)
     if dim is None:
-        if x._data.dtype.kind != "f" and x._data.size == 0:
+        if backend.kind(x._data.dtype) != "f" and x._data.size == 0:
             raise ShapeError(f"{name}(): an empty {x.dtype} tensor has no median")
         return EvenlySpread(_lower_median if name == "median" else _lower_nanmedian)(x)
     axis = _axis(x, dim, name)
@@ -207,7 +207,7 @@ def _median(x, dim, keepdim, name):
     xp = backend.xp
     data = x._data
     order = stable_order(data, axis)
-    if data.dtype.kind == "f":
+    if backend.kind(data.dtype) == "f":
         nans = xp.isnan(data).sum(axis=axis, keepdims=True)
         if name == "median":               # a line with NaN: its first NaN (as PyTorch)
             n = data.shape[axis]
@@ -250,7 +250,7 @@ def mode(input, dim=-1, keepdim=False):
         order = stable_order(data, -1)
         ordered = xp.take_along_axis(data, order, -1)
         same = ordered[..., 1:] == ordered[..., :-1]
-        if data.dtype.kind == "f":
+        if backend.kind(data.dtype) == "f":
             same |= xp.isnan(ordered[..., 1:]) & xp.isnan(ordered[..., :-1])
         starts = xp.concatenate([xp.ones(same.shape[:-1] + (1,), bool), ~same], axis=-1)
         positions = xp.arange(data.shape[-1])
@@ -346,12 +346,12 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
         raise ShapeError("searchsorted(): sorted_sequence must have at least one dimension, "
                          "got a 0-d tensor")
     values = input._data if isinstance(input, TensorBase) else backend.xp.asarray(input)
-    if values.dtype.kind not in "biuf":
+    if backend.kind(values.dtype) not in "biuf":
         raise ArgumentTypeError(f"searchsorted(): values must be numbers, got {values.dtype}")
     boundaries = seq._data
     if sorter is not None:
         order = sorter._data if isinstance(sorter, TensorBase) else backend.xp.asarray(sorter)
-        if order.shape != boundaries.shape or order.dtype.kind not in "iu":
+        if order.shape != boundaries.shape or backend.kind(order.dtype) not in "iu":
             raise ShapeError(f"searchsorted(): sorter must be an integer tensor of the "
                              f"sequence's shape {seq.shape}, got {order.dtype} of shape "
                              f"{order.shape}")

@@ -207,7 +207,7 @@ def trace(x):
     require_tensor(x, "trace")
     if x.ndim != 2:
         raise ShapeError(f"trace: expected a matrix, but got a tensor of shape {x.shape}")
-    if x._data.dtype.kind == "b":
+    if backend.kind(x._data.dtype) == "b":
         raise DTypeError("trace: not implemented for bool tensors (as in PyTorch)")
     return Diagonal(0, 0, 1)(x).sum()
 

@@ -102,7 +102,7 @@ _workspace = Workspace()
 
 def empty(shape, dtype):
     """An uninitialised array, in reused memory when it is large (NumPy backend)."""
-    dtype = numpy.dtype(dtype)
+    dtype = numpy.dtype(backend.numpy_dtype(dtype))
     count = 1
     for n in shape:
         count *= n
@@ -114,6 +114,8 @@ def empty(shape, dtype):
 
 def zeros(shape, dtype):
     """A zero-filled array, in reused memory when it is large."""
+    if backend.name != "numpy":
+        return backend.xp.zeros(shape, dtype=dtype)
     array = empty(shape, dtype)
     array.fill(0)
     return array

@@ -1,6 +1,5 @@
 """Adadelta: step sizes from running averages of squared gradients and squared updates."""
-import numpy
-
+from .. import backend
 from ._pytorch import refuse_torch_only_options
 from .optimizer import Optimizer
 from ..errors import ArgumentError
@@ -28,11 +27,12 @@ class Adadelta(Optimizer):
                                       maximize=maximize))
 
     def update(self, param, grad, group, state):
+        xp = backend.namespace_of(param)
         g = -grad if group["maximize"] else grad
         if not state:
             state["step"] = 0
-            state["square_avg"] = numpy.zeros_like(param)
-            state["acc_delta"] = numpy.zeros_like(param)
+            state["square_avg"] = xp.zeros_like(param)
+            state["acc_delta"] = xp.zeros_like(param)
         state["step"] += 1
         if group["weight_decay"]:
             g = g + group["weight_decay"] * param
@@ -40,7 +40,7 @@ class Adadelta(Optimizer):
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]
         square_avg *= rho
         square_avg += (1 - rho) * (g * g)
-        delta = numpy.sqrt(acc_delta + eps) / numpy.sqrt(square_avg + eps) * g
+        delta = xp.sqrt(acc_delta + eps) / xp.sqrt(square_avg + eps) * g
         acc_delta *= rho
         acc_delta += (1 - rho) * (delta * delta)
         param += -group["lr"] * delta

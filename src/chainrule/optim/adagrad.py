@@ -1,6 +1,5 @@
 """Adagrad: per-weight learning rates that shrink with the sum of squared gradients."""
-import numpy
-
+from .. import backend
 from .optimizer import Optimizer
 from ..errors import ArgumentError
 
@@ -26,13 +25,14 @@ class Adagrad(Optimizer):
                                       eps=eps, maximize=maximize))
 
     def update(self, param, grad, group, state):
+        xp = backend.namespace_of(param)
         g = -grad if group["maximize"] else grad
         if not state:
             state["step"] = 0
-            state["sum"] = numpy.full_like(param, group["initial_accumulator_value"])
+            state["sum"] = xp.full_like(param, group["initial_accumulator_value"])
         state["step"] += 1
         if group["weight_decay"]:
             g = g + group["weight_decay"] * param
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state["sum"] += g * g
-        param -= clr * (g / (numpy.sqrt(state["sum"]) + group["eps"]))
+        param -= clr * (g / (xp.sqrt(state["sum"]) + group["eps"]))

@@ -1,8 +1,7 @@
 """Adam, AdamW and Adamax, with PyTorch's exact formulas (bias-corrected moments)."""
 import math
 
-import numpy
-
+from .. import backend
 from .optimizer import Optimizer
 from ..errors import ArgumentError
 
@@ -29,15 +28,16 @@ class Adam(Optimizer):
                                       maximize=maximize))
 
     def update(self, param, grad, group, state):
+        xp = backend.namespace_of(param)
         g = -grad if group["maximize"] else grad
         beta1, beta2 = group["betas"]
         lr, wd = group["lr"], group["weight_decay"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = numpy.zeros_like(param)
-            state["exp_avg_sq"] = numpy.zeros_like(param)
+            state["exp_avg"] = xp.zeros_like(param)
+            state["exp_avg_sq"] = xp.zeros_like(param)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = numpy.zeros_like(param)
+                state["max_exp_avg_sq"] = xp.zeros_like(param)
         if wd:
             if self.decoupled_weight_decay:
                 param *= 1 - lr * wd
@@ -52,10 +52,10 @@ class Adam(Optimizer):
         bias1 = 1 - beta1 ** step
         bias2_sqrt = math.sqrt(1 - beta2 ** step)
         if group["amsgrad"]:
-            numpy.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-            denom = numpy.sqrt(state["max_exp_avg_sq"]) / bias2_sqrt + group["eps"]
+            state["max_exp_avg_sq"][...] = xp.maximum(state["max_exp_avg_sq"], v)
+            denom = xp.sqrt(state["max_exp_avg_sq"]) / bias2_sqrt + group["eps"]
         else:
-            denom = numpy.sqrt(v) / bias2_sqrt + group["eps"]
+            denom = xp.sqrt(v) / bias2_sqrt + group["eps"]
         param -= (lr / bias1) * (m / denom)
 
 
@@ -96,18 +96,19 @@ class Adamax(Optimizer):
                                       weight_decay=weight_decay, maximize=maximize))
 
     def update(self, param, grad, group, state):
+        xp = backend.namespace_of(param)
         g = -grad if group["maximize"] else grad
         beta1, beta2 = group["betas"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = numpy.zeros_like(param)
-            state["exp_inf"] = numpy.zeros_like(param)
+            state["exp_avg"] = xp.zeros_like(param)
+            state["exp_inf"] = xp.zeros_like(param)
         if group["weight_decay"]:
             g = g + group["weight_decay"] * param
         state["step"] += 1
         m, u = state["exp_avg"], state["exp_inf"]
         m += (g - m) * (1 - beta1)
-        numpy.maximum(u * beta2, numpy.abs(g) + group["eps"], out=u)
+        u[...] = xp.maximum(u * beta2, xp.abs(g) + group["eps"])
         param -= (group["lr"] / (1 - beta1 ** state["step"])) * (m / u)
 
 

@@ -1,7 +1,6 @@
 """ASGD: stochastic gradient descent with a decaying step and a running average of the
 iterates (Polyak-Ruppert averaging), kept in the state as ``ax``."""
-import numpy
-
+from .. import backend
 from ._pytorch import refuse_torch_only_options, torch_scalar
 from .optimizer import Optimizer
 from ..errors import ArgumentError
@@ -29,13 +28,14 @@ class ASGD(Optimizer):
                                       weight_decay=weight_decay, maximize=maximize))
 
     def update(self, param, grad, group, state):
+        xp = backend.namespace_of(param)
         g = -grad if group["maximize"] else grad
         lr, lambd = group["lr"], group["lambd"]
         if not state:
             state["step"] = 0
             state["eta"] = torch_scalar(lr)
             state["mu"] = 1.0
-            state["ax"] = numpy.zeros_like(param)
+            state["ax"] = xp.zeros_like(param)
         state["step"] += 1
         step = state["step"]
         if group["weight_decay"]:

@@ -1,6 +1,5 @@
 """NAdam: Adam with Nesterov momentum, its momentum warmed up by ``momentum_decay``."""
-import numpy
-
+from .. import backend
 from ._pytorch import refuse_torch_only_options, torch_scalar
 from .optimizer import Optimizer
 from .adam import _check
@@ -30,14 +29,15 @@ class NAdam(Optimizer):
                                       maximize=maximize))
 
     def update(self, param, grad, group, state):
+        xp = backend.namespace_of(param)
         g = -grad if group["maximize"] else grad
         beta1, beta2 = group["betas"]
         lr, wd = group["lr"], group["weight_decay"]
         if not state:
             state["step"] = 0
             state["mu_product"] = 1.0
-            state["exp_avg"] = numpy.zeros_like(param)
-            state["exp_avg_sq"] = numpy.zeros_like(param)
+            state["exp_avg"] = xp.zeros_like(param)
+            state["exp_avg_sq"] = xp.zeros_like(param)
         state["step"] += 1
         step = state["step"]
         if wd:
@@ -54,6 +54,6 @@ class NAdam(Optimizer):
         m += (g - m) * (1 - beta1)
         v *= beta2
         v += (1 - beta2) * (g * g)
-        denom = numpy.sqrt(v / (1 - beta2 ** step)) + group["eps"]
+        denom = xp.sqrt(v / (1 - beta2 ** step)) + group["eps"]
         param += (-lr * (1.0 - mu) / (1.0 - mu_product)) * (g / denom)
         param += (-lr * mu_next / (1.0 - mu_product * mu_next)) * (m / denom)

@@ -8,6 +8,7 @@ import warnings
 
 import numpy
 
+from .. import backend
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..errors import ArgumentError, ArgumentTypeError, ConfigError
 from ..tensor import Tensor
@@ -74,7 +75,8 @@ class Optimizer:
                 if set_to_none or p.grad is None:
                     p.grad = None
                 else:
-                    p.grad = Tensor._make(numpy.zeros_like(p.grad._data), None)
+                    p.grad = Tensor._make(backend.namespace_of(p.grad._data).zeros_like(
+                        p.grad._data), None)
 
     def step(self, closure=None):
         """One update of every parameter with a gradient. ``closure`` re-evaluates the loss

@@ -2,8 +2,7 @@
 second-moment estimate becomes tractable (a rectification term)."""
 import math
 
-import numpy
-
+from .. import backend
 from ._pytorch import refuse_torch_only_options
 from .optimizer import Optimizer
 from .adam import _check
@@ -33,13 +32,14 @@ class RAdam(Optimizer):
                                       maximize=maximize))
 
     def update(self, param, grad, group, state):
+        xp = backend.namespace_of(param)
         g = -grad if group["maximize"] else grad
         beta1, beta2 = group["betas"]
         lr, wd = group["lr"], group["weight_decay"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = numpy.zeros_like(param)
-            state["exp_avg_sq"] = numpy.zeros_like(param)
+            state["exp_avg"] = xp.zeros_like(param)
+            state["exp_avg_sq"] = xp.zeros_like(param)
         state["step"] += 1
         step = state["step"]
         if wd:
@@ -58,7 +58,7 @@ class RAdam(Optimizer):
         if rho_t > 5.0:
             rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf /
                              ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-            adaptive = bias2 ** 0.5 / (numpy.sqrt(v) + group["eps"])
+            adaptive = bias2 ** 0.5 / (xp.sqrt(v) + group["eps"])
             param += -(m_hat * lr * adaptive * rect)
         else:
             param += -(m_hat * lr)

@@ -1,6 +1,5 @@
 """RMSprop: divide the gradient by a running root-mean-square of recent gradients."""
-import numpy
-
+from .. import backend
 from .optimizer import Optimizer
 from ..errors import ArgumentError
 
@@ -26,14 +25,15 @@ class RMSprop(Optimizer):
                                       momentum=momentum, centered=centered, maximize=maximize))
 
     def update(self, param, grad, group, state):
+        xp = backend.namespace_of(param)
         g = -grad if group["maximize"] else grad
         if not state:
             state["step"] = 0
-            state["square_avg"] = numpy.zeros_like(param)
+            state["square_avg"] = xp.zeros_like(param)
             if group["momentum"] > 0:
-                state["momentum_buffer"] = numpy.zeros_like(param)
+                state["momentum_buffer"] = xp.zeros_like(param)
             if group["centered"]:
-                state["grad_avg"] = numpy.zeros_like(param)
+                state["grad_avg"] = xp.zeros_like(param)
         state["step"] += 1
         if group["weight_decay"]:
             g = g + group["weight_decay"] * param
@@ -44,9 +44,9 @@ class RMSprop(Optimizer):
         if group["centered"]:
             grad_avg = state["grad_avg"]
             grad_avg += (g - grad_avg) * (1 - alpha)
-            avg = numpy.sqrt(square_avg - grad_avg * grad_avg) + group["eps"]
+            avg = xp.sqrt(square_avg - grad_avg * grad_avg) + group["eps"]
         else:
-            avg = numpy.sqrt(square_avg) + group["eps"]
+            avg = xp.sqrt(square_avg) + group["eps"]
         if group["momentum"] > 0:
             buf = state["momentum_buffer"]
             buf *= group["momentum"]

@@ -1,7 +1,6 @@
 """Rprop: each weight's step size grows while its gradient keeps its sign and shrinks when
 the sign flips; only the sign of the gradient moves the weight."""
-import numpy
-
+from .. import backend
 from ._pytorch import refuse_torch_only_options
 from .optimizer import Optimizer
 from ..errors import ArgumentError
@@ -30,18 +29,19 @@ class Rprop(Optimizer):
                                       maximize=maximize))
 
     def update(self, param, grad, group, state):
+        xp = backend.namespace_of(param)
         g = -grad if group["maximize"] else grad
         if not state:
             state["step"] = 0
-            state["prev"] = numpy.zeros_like(param)
-            state["step_size"] = numpy.full_like(param, group["lr"])
+            state["prev"] = xp.zeros_like(param)
+            state["step_size"] = xp.full_like(param, group["lr"])
         state["step"] += 1
         eta_minus, eta_plus = group["etas"]
         smallest, largest = group["step_sizes"]
-        sign = numpy.sign(g * state["prev"])
-        factor = numpy.where(sign > 0, eta_plus, numpy.where(sign < 0, eta_minus, 1.0))
+        sign = xp.sign(g * state["prev"])
+        factor = xp.where(sign > 0, eta_plus, xp.where(sign < 0, eta_minus, xp.ones_like(sign)))
         step_size = state["step_size"]
-        numpy.clip(step_size * factor, smallest, largest, out=step_size)
-        g = numpy.where(factor == eta_minus, 0.0, g).astype(param.dtype, copy=False)
-        param += -(numpy.sign(g) * step_size)
+        step_size[...] = xp.clip(step_size * factor, smallest, largest)
+        g = xp.astype(xp.where(factor == eta_minus, 0.0, g), param.dtype, copy=False)
+        param += -(xp.sign(g) * step_size)
         state["prev"][...] = g

@@ -1,6 +1,5 @@
 """Gradient descent: w <- w - lr * dLoss/dw, with momentum, dampening, Nesterov, weight decay."""
-import numpy
-
+from .. import backend
 from .optimizer import Optimizer
 from ..errors import ArgumentError
 
@@ -32,6 +31,7 @@ class SGD(Optimizer):
                                       maximize=maximize))
 
     def update(self, param, grad, group, state):
+        xp = backend.namespace_of(param)
         g = -grad if group["maximize"] else grad
         if group["weight_decay"]:
             g = g + group["weight_decay"] * param
@@ -39,7 +39,7 @@ class SGD(Optimizer):
         if momentum:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = numpy.array(g, copy=True)
+                buf = state["momentum_buffer"] = xp.asarray(g, copy=True)
             else:
                 buf *= momentum
                 buf += (1 - group["dampening"]) * g

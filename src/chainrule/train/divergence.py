@@ -200,7 +200,7 @@ def _nonfinite_samples(tensor):
     if not hasattr(tensor, "_data"):
         return ""
     array = backend.to_numpy(tensor._data)
-    if array.dtype.kind not in "fc" or array.ndim == 0 or numpy.isfinite(array).all():
+    if backend.kind(array.dtype) not in "fc" or array.ndim == 0 or numpy.isfinite(array).all():
         return ""
     bad = ~numpy.isfinite(array)
     rows = numpy.flatnonzero(bad.reshape(len(array), -1).any(axis=1))
@@ -218,7 +218,7 @@ def _in_the_dataset(loader, what):
     if not tensors or len(tensors) < 2:
         return ""
     array = backend.to_numpy(tensors[0 if what == "inputs" else 1]._data)
-    if array.dtype.kind not in "fc" or array.ndim == 0:
+    if backend.kind(array.dtype) not in "fc" or array.ndim == 0:
         return ""
     rows = numpy.flatnonzero(~numpy.isfinite(array.reshape(len(array), -1)).all(axis=1))
     shown = ", ".join(str(i) for i in rows[:5]) + (", ..." if len(rows) > 5 else "")

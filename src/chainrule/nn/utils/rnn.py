@@ -44,7 +44,7 @@ def _ints(values, what):
     if isinstance(values, Tensor):
         values = backend.to_numpy(values._data)
     array = numpy.asarray(values)
-    if array.dtype.kind not in "iu" and array.size:
+    if backend.kind(array.dtype) not in "iu" and array.size:
         raise ArgumentTypeError(f"{what} must hold integers, got {array.dtype}")
     return array.astype(numpy.int64).reshape(-1)
 

@@ -1,0 +1,225 @@
+"""The few array operations chainrule needs beyond the array API standard.
+
+Ops compute with the standard's functions on the array's own namespace (``backend.xp``, or
+:func:`chainrule.backend.namespace_of` for an array they are handed), which NumPy, CuPy and
+``array_api_strict`` all provide. What the standard lacks lives here, one function per need,
+each with a NumPy and a CuPy implementation:
+
+==========================  ===========================================================
+``may_share_memory(a, b)``  whether two arrays may overlap (``tensor()`` copies if so)
+``scatter_add(t, i, v)``    ``t[i] += v`` with repeated indices summed (``ufunc.at``)
+``setitem(t, i, v)``        ``t[i] = v`` with integer-array (fancy) indices
+``sliding_windows(x, ...)`` strided window views for im2col (``as_strided``)
+``einsum(spec, *ops)``      Einstein summation
+``pad(x, widths, ...)``     constant/reflect/replicate/circular padding
+``special(name, x)``        ``erf``, ``erfinv``, ``lgamma``, ``digamma``, ... (SciPy/cupyx)
+``errstate(**kw)``          silence floating-point warnings (host-side, a no-op on CuPy)
+``base_of(a)``, ...         memory layout: the array a view was taken of, its root,
+                            C-contiguity, writeability, a C-ordered copy (views, .grad)
+==========================  ===========================================================
+
+``array_api_strict`` arrays (the test mode, see :mod:`chainrule.backend_strict`) cross to
+NumPy here and only here: the helper converts its inputs with ``numpy.from_dlpack``,
+computes with the NumPy implementation and hands back a strict array, so the strict test
+run proves that everything else in an op is standard.
+
+>>> import numpy
+>>> target = numpy.zeros(3)
+>>> scatter_add(target, (numpy.array([0, 0, 2]),), numpy.ones(3))
+>>> target.tolist()
+[2.0, 0.0, 1.0]
+"""
+import contextlib
+import sys
+
+import numpy
+
+from . import backend, backend_strict
+
+
+def _kind(array):
+    """'numpy', 'cupy' or 'strict': which implementation serves ``array``."""
+    if isinstance(array, (numpy.ndarray, numpy.generic)):
+        return "numpy"
+    module = type(array).__module__
+    if module.startswith("cupy"):
+        return "cupy"
+    if module.startswith("array_api_strict"):
+        return "strict"
+    return "numpy"
+
+
+def _cupy():
+    return sys.modules["cupy"]
+
+
+def _host(value):
+    """A strict array (or a tuple/list of them) as NumPy (the strict boundary); anything
+    else as it is."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_host(v) for v in value)
+    return numpy.from_dlpack(value) if backend_strict.is_strict_array(value) else value
+
+
+def _strict(array):
+    return backend_strict.strict_namespace().asarray(array)
+
+
+def _writable_host(array):
+    """The NumPy array behind a strict array, to change it in place (the strict boundary:
+    the strict array keeps the NumPy array it wraps as ``_array``)."""
+    return array._array
+
+
+# ---------------------------------------------------------------- memory
+
+def may_share_memory(a, b):
+    """Whether ``a`` and ``b`` may share memory (False when either is not an array)."""
+    kind = _kind(a)
+    if kind == "cupy":
+        return bool(_cupy().may_share_memory(a, b)) if _kind(b) == "cupy" else False
+    if kind == "strict":
+        a = _writable_host(a)
+    if backend_strict.is_strict_array(b):
+        b = _writable_host(b)
+    return isinstance(b, numpy.ndarray) and bool(numpy.may_share_memory(a, b))
+
+
+def base_of(array):
+    """The array ``array`` is a view of (``ndarray.base``), or None."""
+    if _kind(array) == "strict":
+        array = _writable_host(array)
+    return array.base
+
+
+def memory_root(array):
+    """The array that owns ``array``'s memory (following ``base`` to the end)."""
+    if _kind(array) == "strict":
+        array = _writable_host(array)
+    while getattr(array, "base", None) is not None:
+        array = array.base
+    return array
+
+
+def is_c_contiguous(array):
+    if _kind(array) == "strict":
+        array = _writable_host(array)
+    return bool(array.flags.c_contiguous)
+
+
+def is_writeable(array):
+    if _kind(array) == "strict":
+        array = _writable_host(array)
+    flags = array.flags
+    return bool(getattr(flags, "writeable", True))        # CuPy arrays are always writeable
+
+
+def contiguous_copy(array):
+    """A C-ordered copy of ``array`` that shares memory with nothing."""
+    if _kind(array) == "strict":
+        return _strict(numpy.array(_writable_host(array), order="C", copy=True))
+    return array.copy(order="C")
+
+
+# ---------------------------------------------------------------- scatter / setitem
+
+def scatter_add(target, index, values):
+    """``target[index] += values`` in place, where ``index`` may repeat positions (each
+    occurrence adds, as ``numpy.add.at``; plain ``+=`` would keep only one)."""
+    kind = _kind(target)
+    if kind == "numpy":
+        numpy.add.at(target, index, values)
+    elif kind == "cupy":
+        _cupy().add.at(target, index, values)
+    else:
+        numpy.add.at(_writable_host(target), _host(index), _host(values))
+
+
+def getitem(x, index):
+    """``x[index]`` for PyTorch's (NumPy's) advanced indices: integer arrays mixed with
+    slices, several arrays, a mask among other indices. The standard takes only a lone mask
+    or integer arrays with integers, so for strict arrays this crosses to NumPy."""
+    if _kind(x) == "strict":
+        return _strict(numpy.asarray(_writable_host(x)[_host(index)]))
+    return x[index]
+
+
+def open_grid(shape, like):
+    """``numpy.indices(shape, sparse=True)`` in the standard: one ``arange`` per axis,
+    shaped to broadcast against the others (``like`` gives the namespace and device)."""
+    xp = backend.namespace_of(like)
+    return tuple(xp.reshape(xp.arange(n), tuple(n if i == axis else 1
+                                                 for i in range(len(shape))))
+                 for axis, n in enumerate(shape))
+
+
+def to_scalar(array):
+    """The Python number held by a one-element array (``ndarray.item()``)."""
+    if _kind(array) == "strict":
+        return _writable_host(array).item()
+    return array.item()
+
+
+def setitem(target, index, values):
+    """``target[index] = values`` in place, for the integer-array ("fancy") indices the
+    standard's ``__setitem__`` does not take."""
+    if _kind(target) == "strict":
+        _writable_host(target)[_host(index)] = _host(values)
+    else:
+        target[index] = values
+
+
+# ---------------------------------------------------------------- windows, einsum, pad
+
+def sliding_windows(x, shape, strides):
+    """A read-only strided view of ``x`` (``as_strided``; strides in elements, not bytes):
+    the windows of im2col without copying."""
+    kind = _kind(x)
+    if kind == "strict":
+        return _strict(numpy.ascontiguousarray(sliding_windows(_host(x), shape, strides)))
+    module = numpy.lib.stride_tricks if kind == "numpy" else _cupy().lib.stride_tricks
+    itemsize = x.dtype.itemsize
+    return module.as_strided(x, shape=shape, strides=tuple(s * itemsize for s in strides),
+                             writeable=False) if kind == "numpy" else \
+        module.as_strided(x, shape=shape, strides=tuple(s * itemsize for s in strides))
+
+
+def einsum(spec, *operands, optimize=False):
+    """``numpy.einsum`` / ``cupy.einsum`` on arrays of one backend."""
+    kind = _kind(operands[0])
+    if kind == "strict":
+        return _strict(numpy.einsum(spec, *_host(operands), optimize=optimize))
+    if kind == "cupy":
+        return _cupy().einsum(spec, *operands)
+    return numpy.einsum(spec, *operands, optimize=optimize)
+
+
+def pad(x, widths, mode="constant", **kwargs):
+    """``numpy.pad`` / ``cupy.pad`` (constant, reflect, edge, wrap)."""
+    kind = _kind(x)
+    if kind == "strict":
+        return _strict(numpy.pad(_host(x), widths, mode=mode, **kwargs))
+    return (_cupy() if kind == "cupy" else numpy).pad(x, widths, mode=mode, **kwargs)
+
+
+# ---------------------------------------------------------------- special functions
+
+def special(name, *arrays):
+    """A special function of ``scipy.special`` (``cupyx.scipy.special`` on the GPU) by name:
+    ``erf``, ``erfinv``, ``gammaln``, ``digamma``, ``polygamma``, ``i0``, ..."""
+    kind = _kind(arrays[0])
+    if kind == "cupy":
+        import cupyx.scipy.special as module
+        return getattr(module, name)(*arrays)
+    import scipy.special as module
+    if kind == "strict":
+        return _strict(getattr(module, name)(*_host(arrays)))
+    return getattr(module, name)(*arrays)
+
+
+def errstate(**kwargs):
+    """Silence floating-point warnings (NumPy's ``errstate``); CuPy raises none, so there it
+    is a no-op. Host-side state, never tensor data."""
+    if backend.name == "cupy":
+        return contextlib.nullcontext()
+    return numpy.errstate(**kwargs)
