@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import chainrule
 import chainrule.nn as nn
-from chainrule.errors import ArgumentError, GraphError, ShapeError
+from chainrule.errors import ArgumentError, DeviceError, DTypeError, GraphError, ShapeError
 from chainrule.nn import functional as F
 from tests.helpers import check
 
@@ -200,6 +200,90 @@ def test_inplace_activation_keeps_a_saved_input_intact():
         squared.sum().backward()
 
 
+INPLACE_CASES = ["view_of_a_non_leaf", "column_view", "view_taken_before", "second_order"]
+
+
+def _inplace_run(lib, fn, x, kwargs, case):
+    """``fn`` in place in one of PyTorch's view situations, then a backward pass: the values
+    seen and the leaf's gradient (``lib`` is chainrule or torch)."""
+    leaf = lib.tensor(x, requires_grad=True)
+    hidden = leaf * 1.5
+    if case == "view_of_a_non_leaf":
+        fn(hidden[1], inplace=True, **kwargs)               # the base sees it, and backprops
+        out = hidden
+    elif case == "column_view":
+        fn(hidden[:, 1:3], inplace=True, **kwargs)
+        out = hidden
+    elif case == "view_taken_before":
+        out = hidden.t()
+        fn(hidden, inplace=True, **kwargs)
+    else:
+        out = fn(hidden, inplace=True, **kwargs)
+    if case == "second_order":
+        (grad,) = lib.autograd.grad((out ** 3).sum(), [leaf], create_graph=True)
+        (grad * grad).sum().backward()
+    else:
+        (out * out).sum().backward()
+    return out.detach().numpy(), leaf.grad.numpy()
+
+
+@pytest.mark.parametrize("case", INPLACE_CASES)
+@pytest.mark.parametrize("name, kwargs", INPLACE_FUNCTIONS, ids=[c[0] for c in INPLACE_FUNCTIONS])
+def test_inplace_through_views_and_second_derivatives_matches_pytorch(name, kwargs, case):
+    x = normal(3, 4) * 3
+    ours = _inplace_run(chainrule, getattr(F, name), x, kwargs, case)
+    try:
+        theirs = _inplace_run(torch, getattr(tF, name), x, kwargs, case)
+    except RuntimeError as error:                 # hardsigmoid: no second derivative there
+        assert "not implemented" in str(error) and case == "second_order"
+        return
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("name, kwargs", INPLACE_FUNCTIONS, ids=[c[0] for c in INPLACE_FUNCTIONS])
+def test_inplace_on_a_leaf_under_no_grad_and_on_integers_as_pytorch(name, kwargs):
+    x = normal(3, 4) * 3
+    leaf, their_leaf = chainrule.tensor(x, requires_grad=True), torch.tensor(x,
+                                                                            requires_grad=True)
+    with chainrule.no_grad():
+        assert getattr(F, name)(leaf, inplace=True, **kwargs) is leaf
+    with torch.no_grad():
+        getattr(tF, name)(their_leaf, inplace=True, **kwargs)
+    np.testing.assert_allclose(leaf.detach().numpy(), their_leaf.detach().numpy(), rtol=RTOL)
+    assert leaf.requires_grad and leaf.grad is None
+    integers = np.array([-3, -1, 0, 2, 7])
+    for inplace in (False, True):
+        mine, reference = chainrule.tensor(integers), torch.tensor(integers)
+        try:
+            expected = getattr(tF, name)(reference, inplace=inplace, **kwargs)
+        except (NotImplementedError, RuntimeError):        # no integer kernel in PyTorch
+            with pytest.raises(DTypeError, match=name):
+                getattr(F, name)(mine, inplace=inplace, **kwargs)
+            continue
+        out = getattr(F, name)(mine, inplace=inplace, **kwargs)
+        assert out.dtype == chainrule.int64 and (out is mine) == inplace
+        assert out.tolist() == expected.tolist() and mine.tolist() == reference.tolist()
+
+
+INPLACE_MODULES = [("ReLU", (True,)), ("ReLU6", (True,)), ("SELU", (True,)),
+                   ("CELU", (1.0, True)), ("ELU", (1.0, True)), ("LeakyReLU", (0.01, True)),
+                   ("Hardtanh", (-1.0, 1.0, True)), ("Hardswish", (True,)),
+                   ("Hardsigmoid", (True,)), ("Mish", (True,)), ("SiLU", (True,)),
+                   ("RReLU", (0.1, 0.3, True)), ("Threshold", (0.1, 2.0, True))]
+
+
+@pytest.mark.parametrize("name, args", INPLACE_MODULES, ids=[c[0] for c in INPLACE_MODULES])
+def test_every_inplace_module_writes_into_its_input_as_pytorchs(name, args):
+    ours, theirs = getattr(nn, name)(*args).eval(), getattr(torch.nn, name)(*args).eval()
+    same_layout(ours, theirs)
+    x = normal(3, 4) * 3
+    mine, reference = chainrule.tensor(x.copy()), torch.tensor(x.copy())
+    assert ours(mine) is mine
+    theirs(reference)
+    np.testing.assert_allclose(mine.numpy(), reference.numpy(), rtol=RTOL, atol=ATOL)
+
+
 def test_rrelu_trains_with_random_slopes_from_chainrules_generator():
     x = chainrule.tensor(-np.ones((200, 50)))
     chainrule.manual_seed(3)
@@ -324,7 +408,9 @@ def test_local_response_norm_matches_pytorch(size, shape):
 @pytest.mark.parametrize("kwargs", [dict(momentum=None), dict(track_running_stats=False),
                                     dict(bias=False), dict(momentum=None, affine=False),
                                     dict(momentum=0.3, bias=False)])
-@pytest.mark.parametrize("cls, shape", [("BatchNorm1d", (6, 3)), ("BatchNorm2d", (4, 3, 2, 2))])
+@pytest.mark.parametrize("cls, shape", [("BatchNorm1d", (6, 3)), ("BatchNorm1d", (4, 3, 5)),
+                                        ("BatchNorm2d", (4, 3, 2, 2)),
+                                        ("BatchNorm3d", (3, 3, 2, 2, 2))])
 def test_batch_norm_options_match_pytorch(kwargs, cls, shape):
     ours, theirs = getattr(nn, cls)(3, **kwargs), getattr(torch.nn, cls)(3, **kwargs)
     same_layout(ours, theirs)
@@ -529,6 +615,35 @@ def test_a_padding_row_set_non_zero_keeps_its_values_and_gets_no_gradient():
     compare_modules(ours, theirs, ids)
 
 
+def test_batch_norm_refuses_input_of_the_wrong_rank_or_width():
+    for layer, shape in [(nn.BatchNorm3d(3), (2, 3, 4, 4)), (nn.BatchNorm2d(3), (2, 3, 4)),
+                         (nn.BatchNorm1d(3), (2, 4))]:
+        with pytest.raises(ArgumentError, match=type(layer).__name__):
+            layer(chainrule.zeros(*shape))
+
+
+@pytest.mark.parametrize("groups, channels, shape", [(2, 4, (3, 4, 5)), (1, 4, (3, 4)),
+                                                     (4, 4, (2, 4, 3, 3)),
+                                                     (3, 6, (2, 6, 2, 2, 2))])
+@pytest.mark.parametrize("affine, bias", [(True, True), (True, False), (False, True)])
+def test_group_norm_matches_pytorch(groups, channels, shape, affine, bias):
+    ours = nn.GroupNorm(groups, channels, eps=1e-4, affine=affine, bias=bias)
+    theirs = torch.nn.GroupNorm(groups, channels, eps=1e-4, affine=affine, bias=bias)
+    same_layout(ours, theirs)
+    if affine:
+        with torch.no_grad():
+            for p in theirs.parameters():
+                p.normal_()
+    compare_modules(ours, theirs, normal(*shape))
+
+
+def test_group_norm_refuses_a_channel_mismatch():
+    with pytest.raises(ArgumentError, match=r"GroupNorm\(2, 4\).*\(N, 4, \.\.\.\)"):
+        nn.GroupNorm(2, 4)(chainrule.zeros(4, 5))
+    with pytest.raises(ArgumentError, match="not divisible"):
+        nn.GroupNorm(3, 4)
+
+
 def test_batch_norm_momentum_none_is_the_cumulative_average():
     ours, theirs = nn.BatchNorm1d(2, momentum=None), torch.nn.BatchNorm1d(2, momentum=None)
     batches = [normal(5, 2) + i for i in range(4)]
@@ -706,3 +821,57 @@ def test_distributed_pytorch_names_in_a_world_of_one():
     assert not distributed.is_initialized()
     with pytest.raises(ArgumentError, match="nccl"):
         distributed.init_process_group("nccl")
+
+
+# ---------------------------------------------------------------- constructors
+
+import inspect  # noqa: E402
+
+CONSTRUCTORS = """ReLU ReLU6 SELU CELU ELU LeakyReLU Hardtanh Hardswish Hardsigmoid Mish SiLU GELU
+    Softplus Softsign LogSigmoid Softmin Softmax LogSoftmax GLU PReLU RReLU Threshold Tanhshrink
+    Hardshrink Softshrink Softmax2d Sigmoid Tanh LayerNorm GroupNorm InstanceNorm1d
+    InstanceNorm2d InstanceNorm3d LocalResponseNorm BatchNorm1d BatchNorm2d BatchNorm3d RMSNorm
+    Embedding EmbeddingBag Bilinear Linear Flatten Unflatten ChannelShuffle Dropout Dropout1d
+    Dropout2d Dropout3d AlphaDropout FeatureAlphaDropout L1Loss MSELoss CrossEntropyLoss NLLLoss
+    BCELoss BCEWithLogitsLoss HuberLoss SmoothL1Loss KLDivLoss PoissonNLLLoss GaussianNLLLoss
+    CosineEmbeddingLoss MarginRankingLoss HingeEmbeddingLoss MultiMarginLoss
+    MultiLabelMarginLoss MultiLabelSoftMarginLoss SoftMarginLoss TripletMarginLoss
+    TripletMarginWithDistanceLoss CTCLoss MultiheadAttention TransformerEncoderLayer
+    TransformerEncoder TransformerDecoderLayer TransformerDecoder Transformer RNNCell LSTMCell
+    GRUCell DataParallel""".split()
+
+
+def _arguments(cls):
+    """A constructor's named arguments, their defaults and kinds (PyTorch's ``*args,
+    **kwargs`` and chainrule's ``generator=`` extension left out)."""
+    def default(value):
+        return value.__name__ if callable(value) else repr(value)
+    return [(p.name, default(p.default), p.kind) for p in
+            inspect.signature(cls.__init__).parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name != "generator"]
+
+
+@pytest.mark.parametrize("name", CONSTRUCTORS)
+def test_constructor_arguments_and_defaults_are_pytorchs(name):
+    assert _arguments(getattr(nn, name)) == _arguments(getattr(torch.nn, name))
+
+
+PLACED = [("Linear", (3, 2), {}), ("Bilinear", (2, 3, 4), {}), ("Embedding", (5, 2), {}),
+          ("EmbeddingBag", (5, 2), {}), ("PReLU", (), {}), ("LayerNorm", (4,), {}),
+          ("GroupNorm", (2, 4), {}), ("BatchNorm3d", (3,), {}),
+          ("InstanceNorm2d", (3,), {"affine": True, "track_running_stats": True}),
+          ("RMSNorm", (4,), {}), ("MultiheadAttention", (4, 2), {"kdim": 3}),
+          ("TransformerEncoderLayer", (4, 2, 8), {}), ("TransformerDecoderLayer", (4, 2, 8), {}),
+          ("Transformer", (4, 2, 1, 1, 8), {}), ("LSTM", (3, 4), {}), ("GRUCell", (3, 4), {})]
+
+
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")
+@pytest.mark.parametrize("name, args, kwargs", PLACED, ids=[c[0] for c in PLACED])
+def test_layers_take_device_and_dtype_as_pytorchs(name, args, kwargs):
+    ours = getattr(nn, name)(*args, device="cpu", dtype=chainrule.float64, **kwargs)
+    theirs = getattr(torch.nn, name)(*args, device="cpu", dtype=torch.float64, **kwargs)
+    assert [(k, str(v.dtype)) for k, v in ours.state_dict().items()] == \
+        [(k, str(v.dtype).replace("torch.", "")) for k, v in theirs.state_dict().items()]
+    assert {str(t.device) for t in ours.state_dict().values()} == {"cpu"}
+    with pytest.raises((DeviceError, ArgumentError), match="meta"):
+        getattr(nn, name)(*args, device="meta", **kwargs)

@@ -5,7 +5,7 @@ from ..creation import empty_like_shape
 from ..errors import ArgumentError
 from . import functional as F
 from . import init
-from .module import Module
+from .module import Module, on_device
 from .parameter import Parameter
 
 
@@ -218,11 +218,12 @@ class PReLU(Module):
     >>> PReLU()(chainrule.tensor([-4.0])).tolist()
     [-1.0]
     """
-    def __init__(self, num_parameters=1, init=0.25, dtype=None):
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
         super().__init__()
         self.num_parameters, self.init = num_parameters, init
         self.weight = Parameter(empty_like_shape((num_parameters,), dtype))
         self.reset_parameters()
+        on_device(self, device)
 
     def reset_parameters(self):
         init.constant_(self.weight, self.init)

@@ -12,7 +12,7 @@ from ..errors import ArgumentError
 from ..ops.attention import multi_head_attention
 from . import init
 from .linear import Linear
-from .module import Module
+from .module import Module, on_device
 from .parameter import Parameter
 
 
@@ -76,6 +76,7 @@ class MultiheadAttention(Module):
             self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn
         self._reset_parameters()
+        on_device(self, device)
 
     def _reset_parameters(self):
         """PyTorch's: Xavier-uniform projections, zero biases, Xavier-normal bias_k/v."""

@@ -9,7 +9,7 @@ from ..errors import ArgumentError, ShapeError
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from .module import Module
+from .module import Module, on_device
 from .parameter import Parameter
 
 _warned_dtype = set()
@@ -41,12 +41,13 @@ class Linear(Module):
     (5, 2)
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.weight = Parameter(empty_like_shape((out_features, in_features), dtype))
         self.bias = Parameter(empty_like_shape((out_features,), dtype)) if bias else None
         self.reset_parameters()
+        on_device(self, device)
 
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -109,7 +110,7 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
-                 _freeze=False, dtype=None):
+                 _freeze=False, device=None, dtype=None):
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = _padding_index(padding_idx, num_embeddings, "Embedding")
@@ -126,6 +127,7 @@ class Embedding(Module):
                                  f"({num_embeddings}, {embedding_dim})")
             data = _weight._data if isinstance(_weight, Tensor) else _weight
             self.weight = Parameter(Tensor._make(data, None), requires_grad=not _freeze)
+        on_device(self, device)
 
     def reset_parameters(self):
         init.normal_(self.weight)
@@ -182,7 +184,7 @@ class EmbeddingBag(Module):
 
     def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0,
                  scale_grad_by_freq=False, mode="mean", sparse=False, _weight=None,
-                 include_last_offset=False, padding_idx=None, dtype=None):
+                 include_last_offset=False, padding_idx=None, device=None, dtype=None):
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.max_norm, self.norm_type = max_norm, norm_type
@@ -195,6 +197,7 @@ class EmbeddingBag(Module):
         else:
             data = _weight._data if isinstance(_weight, Tensor) else _weight
             self.weight = Parameter(Tensor._make(data, None))
+        on_device(self, device)
 
     reset_parameters = Embedding.reset_parameters
 
@@ -251,7 +254,8 @@ class Bilinear(Module):
     (5, 4)
     """
 
-    def __init__(self, in1_features, in2_features, out_features, bias=True, dtype=None):
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None,
+                 dtype=None):
         super().__init__()
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
@@ -259,6 +263,7 @@ class Bilinear(Module):
                                                  dtype))
         self.bias = Parameter(empty_like_shape((out_features,), dtype)) if bias else None
         self.reset_parameters()
+        on_device(self, device)
 
     def reset_parameters(self):
         bound = 1 / math.sqrt(self.in1_features) if self.in1_features else 0

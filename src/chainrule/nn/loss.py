@@ -205,11 +205,9 @@ class GaussianNLLLoss(_Loss):
 
 
 class _MarginLoss(_Loss):
-    default_margin = 0.0
-
-    def __init__(self, margin=None, size_average=None, reduce=None, reduction="mean"):
+    def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
         super().__init__(size_average, reduce, reduction)
-        self.margin = self.default_margin if margin is None else margin
+        self.margin = margin
 
 
 class CosineEmbeddingLoss(_MarginLoss):
@@ -245,7 +243,8 @@ class HingeEmbeddingLoss(_MarginLoss):
     >>> HingeEmbeddingLoss()(chainrule.tensor([0.5]), chainrule.tensor([-1.0])).item()
     0.5
     """
-    default_margin = 1.0
+    def __init__(self, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(margin, size_average, reduce, reduction)
 
     def forward(self, input, target):
         return F.hinge_embedding_loss(input, target, self.margin, reduction=self.reduction)

@@ -1,5 +1,5 @@
-"""Normalisation layers: LayerNorm, BatchNorm1d/2d (running statistics as in PyTorch; training
-mode is one fused node, ``ops.norm.BatchNorm``), GroupNorm, InstanceNorm1d/2d/3d and
+"""Normalisation layers: LayerNorm, BatchNorm1d/2d/3d (running statistics as in PyTorch;
+training mode is one fused node, ``ops.norm.BatchNorm``), GroupNorm, InstanceNorm1d/2d/3d and
 LocalResponseNorm."""
 import warnings
 
@@ -8,7 +8,7 @@ import numpy
 from ..creation import ones, zeros
 from ..tensor import Tensor
 from . import functional as F
-from .module import Module
+from .module import Module, on_device
 from .parameter import Parameter
 from ..errors import ArgumentError
 
@@ -23,7 +23,7 @@ class LayerNorm(Module):
     """
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
-                 dtype=None):
+                 device=None, dtype=None):
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
             tuple(normalized_shape)
@@ -32,6 +32,7 @@ class LayerNorm(Module):
         self.weight = Parameter(ones(*shape, dtype=dtype)) if elementwise_affine else None
         self.bias = Parameter(zeros(*shape, dtype=dtype)) if elementwise_affine and bias \
             else None
+        on_device(self, device)
 
     def forward(self, x):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -45,7 +46,7 @@ class _BatchNorm(Module):
     expected_dims = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, dtype=None, *, bias=True):
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -57,6 +58,7 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", Tensor(numpy.array(0, dtype=numpy.int64)))
         else:
             self.running_mean = self.running_var = None
+        on_device(self, device)
 
     def forward(self, x):
         if x.ndim not in self.expected_dims or x.shape[1] != self.num_features:
@@ -109,28 +111,46 @@ class BatchNorm2d(_BatchNorm):
     expected_dims = (4,)
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of (N, C, D, H, W) input over the batch and the three spatial axes.
+
+    >>> import chainrule
+    >>> BatchNorm3d(2)(chainrule.randn(3, 2, 2, 2, 2)).shape
+    (3, 2, 2, 2, 2)
+    """
+
+    expected_dims = (5,)
+
+
 class GroupNorm(Module):
-    """Normalise groups of channels per sample (batch-size independent).
+    """Normalise groups of channels per sample (batch-size independent); input (N, C, ...).
 
     >>> import chainrule
     >>> GroupNorm(2, 4)(chainrule.randn(2, 4, 3, 3)).shape
     (2, 4, 3, 3)
     """
 
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
+                 dtype=None, *, bias=True):
         super().__init__()
         if num_channels % num_groups:
             raise ArgumentError(f"GroupNorm: {num_channels} channels are not divisible into "
                                 f"{num_groups} groups")
         self.num_groups, self.num_channels, self.eps = num_groups, num_channels, eps
-        self.weight = Parameter(ones(num_channels)) if affine else None
-        self.bias = Parameter(zeros(num_channels)) if affine else None
+        self.affine = affine
+        self.weight = Parameter(ones(num_channels, dtype=dtype)) if affine else None
+        self.bias = Parameter(zeros(num_channels, dtype=dtype)) if affine and bias else None
+        on_device(self, device)
 
     def forward(self, x):
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ArgumentError(f"GroupNorm({self.num_groups}, {self.num_channels}): expected "
+                                f"input of shape (N, {self.num_channels}, ...), got {x.shape}")
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}"
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
 
 
 class _InstanceNorm(Module):
@@ -140,7 +160,7 @@ class _InstanceNorm(Module):
     spatial_dims = 0
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
-                 track_running_stats=False, dtype=None, *, bias=True):
+                 track_running_stats=False, device=None, dtype=None, *, bias=True):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -152,6 +172,7 @@ class _InstanceNorm(Module):
             self.register_buffer("num_batches_tracked", Tensor(numpy.array(0, dtype=numpy.int64)))
         else:
             self.running_mean = self.running_var = None
+        on_device(self, device)
 
     def forward(self, x):
         unbatched = x.ndim == self.spatial_dims + 1

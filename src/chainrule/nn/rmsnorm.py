@@ -8,7 +8,7 @@ import numpy
 from ..creation import ones
 from ..errors import ArgumentError, ShapeError
 from ..ops._util import require_float, require_tensor
-from .module import Module
+from .module import Module, on_device
 from .parameter import Parameter
 
 
@@ -60,6 +60,7 @@ class RMSNorm(Module):
             self.weight = Parameter(ones(*self.normalized_shape, dtype=dtype))
         else:
             self.register_parameter("weight", None)
+        on_device(self, device)
 
     def reset_parameters(self):
         if self.weight is not None:
