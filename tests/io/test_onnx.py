@@ -25,7 +25,7 @@ IMAGE_MODELS = {
     "conv_zoo": lambda: nn.Sequential(
         nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
         nn.Conv2d(4, 4, 3, padding="same", groups=4, dilation=2), nn.AvgPool2d(2, 1, 1),
-        nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1), nn.Upsample(2),
+        nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1), nn.Upsample(scale_factor=2),
         nn.GroupNorm(1, 2), nn.MaxPool2d(2), nn.AdaptiveAvgPool2d((3, 2)), nn.Flatten(),
         nn.Linear(12, 3)),
 }

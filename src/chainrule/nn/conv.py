@@ -1,6 +1,7 @@
 """Convolutional layers: Conv1d/2d/3d and ConvTranspose1d/2d/3d, with PyTorch's arguments,
 attributes, initialisation and state_dict (``weight`` (O, C/groups, *kernel) or, transposed,
-(C_in, C_out/groups, *kernel); ``bias`` (O,)), so weights move across; also Upsample.
+(C_in, C_out/groups, *kernel); ``bias`` (O,)), so weights move across; also Upsample,
+UpsamplingNearest2d and UpsamplingBilinear2d.
 
 ``padding_mode`` other than "zeros" pads the input explicitly (F.pad) and convolves without
 padding, as PyTorch does. Unbatched input (no batch axis) is accepted everywhere.
@@ -11,7 +12,7 @@ from ..creation import empty_like_shape
 from ..errors import ArgumentError
 from ..ops import conv_nd
 from ..ops.padding import pad
-from ..ops.pool import upsample_nearest
+from ..ops.resample import interpolate
 from . import init
 from .dropout import Dropout2d  # noqa: F401  (defined with the other dropouts)
 from .linear import match_dtype
@@ -242,18 +243,57 @@ class ConvTranspose3d(_ConvTranspose):
 
 
 class Upsample(Module):
-    """Nearest-neighbour upsampling by an integer scale factor.
+    """Resize the spatial axes (F.interpolate): ``size`` or ``scale_factor``, ``mode`` one of
+    nearest, nearest-exact, linear, bilinear, bicubic, trilinear, area.
 
     >>> import chainrule
-    >>> Upsample(2)(chainrule.zeros(1, 1, 3, 3)).shape
+    >>> Upsample(scale_factor=2, mode="bilinear")(chainrule.zeros(1, 1, 3, 3)).shape
     (1, 1, 6, 6)
     """
 
-    def __init__(self, scale_factor=2, mode="nearest"):
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None):
         super().__init__()
-        if mode != "nearest":
-            raise ArgumentError(f"Upsample: only mode='nearest' is supported, got {mode!r}")
-        self.scale_factor = scale_factor
+        self.name = type(self).__name__
+        self.size = size
+        if isinstance(scale_factor, tuple):
+            self.scale_factor = tuple(float(factor) for factor in scale_factor)
+        else:
+            self.scale_factor = float(scale_factor) if scale_factor else None
+        self.mode, self.align_corners = mode, align_corners
+        self.recompute_scale_factor = recompute_scale_factor
 
-    def forward(self, x):
-        return upsample_nearest(x, self.scale_factor)
+    def forward(self, input):
+        return interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                           recompute_scale_factor=self.recompute_scale_factor)
+
+    def extra_repr(self):
+        if self.scale_factor is not None:
+            info = f"scale_factor={self.scale_factor!r}"
+        else:
+            info = f"size={self.size!r}"
+        return info + f", mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    """Nearest-neighbour upsampling of (N, C, H, W) input.
+
+    >>> import chainrule
+    >>> UpsamplingNearest2d(scale_factor=2)(chainrule.zeros(1, 1, 2, 3)).shape
+    (1, 1, 4, 6)
+    """
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """Bilinear upsampling with align_corners=True.
+
+    >>> import chainrule
+    >>> UpsamplingBilinear2d(size=(3, 5))(chainrule.zeros(1, 1, 2, 2)).shape
+    (1, 1, 3, 5)
+    """
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)

@@ -8,11 +8,13 @@ from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError  #
 from ..ops import one_hot  # noqa: F401
 from ..ops import clamp
 from ..ops.linalg import linear  # noqa: F401
-from ..ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
+from ..ops.conv_nd import (conv1d, conv2d, conv3d, conv_transpose1d,  # noqa: F401
+                           conv_transpose2d, conv_transpose3d)
 from ..ops.attention import (multi_head_attention_forward,  # noqa: F401
                              scaled_dot_product_attention)
 from ..ops.norm import BatchNorm as _BatchNormNode
-from ..ops.pool import upsample_nearest  # noqa: F401
+from ..ops.resample import (affine_grid, grid_sample, interpolate, upsample,  # noqa: F401
+                            upsample_bilinear, upsample_nearest)
 from ..ops.fold import fold, pixel_shuffle, pixel_unshuffle, unfold  # noqa: F401
 from ..ops.pool_functional import (  # noqa: F401  (pooling, every option)
     adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool1d,
@@ -21,7 +23,7 @@ from ..ops.pool_functional import (  # noqa: F401  (pooling, every option)
     lp_pool1d, lp_pool2d, lp_pool3d, max_pool1d, max_pool1d_with_indices, max_pool2d,
     max_pool2d_with_indices, max_pool3d, max_pool3d_with_indices, max_unpool1d, max_unpool2d,
     max_unpool3d)
-from ..ops.shape import pad as _pad_numpy_style
+from ..ops.padding import pad  # noqa: F401  (F.pad: constant, reflect, replicate, circular)
 from .activation_functions import *  # noqa: F401,F403  (relu, gelu, softmax, glu, ...)
 from .layer_functions import *  # noqa: F401,F403  (dropout, embedding, instance_norm, ...)
 from .loss_functions import *  # noqa: F401,F403  (mse_loss, cross_entropy, ctc_loss, ...)
@@ -111,23 +113,6 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         running_var._data *= 1 - momentum
         running_var._data += momentum * unbiased.astype(running_var._data.dtype)
     return out
-
-
-def pad(input, pad, mode="constant", value=0.0):
-    """PyTorch's F.pad: ``pad`` lists (left, right) pairs starting from the LAST dimension.
-
-    >>> import chainrule
-    >>> pad(chainrule.ones(1, 2), (1, 1)).tolist()
-    [[0.0, 1.0, 1.0, 0.0]]
-    """
-    if mode != "constant":
-        raise ArgumentError(f"pad: only mode='constant' is supported, got {mode!r}")
-    if len(pad) % 2:
-        raise ArgumentError(f"pad: needs an even number of values, got {pad}")
-    widths = [(0, 0)] * input.ndim
-    for i in range(len(pad) // 2):
-        widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    return _pad_numpy_style(input, widths, value)
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12):
