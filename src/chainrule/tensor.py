@@ -74,14 +74,10 @@ class Tensor(TensorProtocols, TensorBase):
             data, dtype, requires_grad, name = _legacy_arguments(data, dtype, requires_grad,
                                                                  name, sizes)
         self._data = to_array(data, dtype)
-        self.grad = None
         self.grad_fn = None
         self.requires_grad = False
-        self.name = name
-        self._version_counter = None
-        self._view = None
-        self._hooks = None
-        self._post_hooks = None
+        if name is not None:
+            self.name = name
         if requires_grad:
             self.requires_grad_(True)
 
@@ -93,14 +89,8 @@ class Tensor(TensorProtocols, TensorBase):
             data = numpy.asarray(data)
         t = _new(Tensor)
         t._data = data
-        t.grad = None
         t.grad_fn = grad_fn
         t.requires_grad = grad_fn is not None
-        t.name = None
-        t._version_counter = None
-        t._view = None
-        t._hooks = None
-        t._post_hooks = None
         return t
 
     # ------------------------------------------------------------ attributes

@@ -53,8 +53,17 @@ class ViewInfo:
 class TensorBase:
     """The data model of a tensor; see :class:`chainrule.Tensor` for the methods."""
 
-    __slots__ = ("_data", "grad", "grad_fn", "requires_grad", "name", "_version_counter",
-                 "_view", "_hooks", "_post_hooks", "__weakref__")
+    # Every tensor sets the three slots; the rest are rarely set (a leaf's grad, a name, a
+    # version counter once changed in place or viewed, hooks), so they default to the class
+    # values below and live in the instance dict only when set: making a tensor, which every
+    # op does, then stores three attributes instead of nine.
+    __slots__ = ("_data", "grad_fn", "requires_grad", "__dict__", "__weakref__")
+    grad = None
+    name = None
+    _version_counter = None
+    _view = None
+    _hooks = None
+    _post_hooks = None
 
     @staticmethod
     def _make(data, grad_fn):

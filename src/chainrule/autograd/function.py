@@ -76,11 +76,9 @@ class Function:
             out = self.forward(x._data)
         elif len(inputs) == 2:
             a, b = inputs
-            if state.enabled:
-                self.needs_input_grad = needs = _TWO[a.requires_grad][b.requires_grad]
-                record = needs is not _TWO_FALSE
-            else:
-                self.needs_input_grad, record = _TWO_FALSE, False
+            self.needs_input_grad = needs = _TWO[a.requires_grad][b.requires_grad] \
+                if state.enabled else _TWO_FALSE
+            record = needs is not _TWO_FALSE
             out = self.forward(a._data, b._data)
         else:
             needs = tuple([t.requires_grad for t in inputs]) if state.enabled else \
@@ -114,10 +112,10 @@ class Function:
             self.input_shapes = tuple([t._data.shape for t in inputs])
         self._inplace_mark = inplace_clock.value
         result = inputs[0]._make(out, self)
-        if self._to_save is not None:
-            self._resolve_saved(inputs, out, result)
-        else:
+        if self._to_save is None:
             self._saved = None
+        else:
+            self._resolve_saved(inputs, out, result)
         if checking:
             self.created_at = anomaly.user_frame()
         return result
@@ -139,29 +137,40 @@ class Function:
         """Turn what forward saved into the tensors backward will read: an input saved is the
         input tensor itself (its version noted), a private array becomes a constant, and the
         output is remembered by its array (a Tensor holding this node would be a cycle)."""
-        saved, versions, changed = [], [], False
-        self._out_index = None
-        for array in self._to_save:
-            item = version = None
-            if array is out and out is not None:
+        to_save, self._to_save = self._to_save, None
+        self._out_index = self._saved_versions = None
+        if len(to_save) == 1 and to_save[0] is out:     # the common y = f(x) that reads y
+            counter = result._counter()
+            self._out_index, self._out_data = 0, out
+            self._out_counter, self._out_version = counter, counter.value
+            self._saved = (None,)
+            return
+        saved = [None] * len(to_save)
+        for i, array in enumerate(to_save):
+            if array is None:
+                continue
+            if array is out:
                 counter = result._counter()
-                self._out_index, self._out_data = len(saved), out
+                self._out_index, self._out_data = i, out
                 self._out_counter, self._out_version = counter, counter.value
-            elif array is not None:
-                for t in inputs:
-                    if t._data is array:
-                        counter = t._version_counter
-                        item, version = t, 0 if counter is None else counter.value
-                        changed = changed or version != 0
-                        break
-                else:
-                    item = result._make(array, None)
-            saved.append(item)
-            versions.append(version)
+                continue
+            for t in inputs:
+                if t._data is array:
+                    saved[i] = t
+                    counter = t._version_counter
+                    if counter is not None and counter.value:   # rare: changed in place before
+                        self._note_version(i, counter.value, len(to_save))
+                    break
+            else:
+                saved[i] = result._make(array, None)
         self._saved = tuple(saved)
-        # most saved tensors were never changed in place: then every version is 0 (None here)
-        self._saved_versions = tuple(versions) if changed else None
-        self._to_save = None
+
+    def _note_version(self, index, version, count):
+        """Most saved inputs were never changed in place (version 0 is then assumed for all,
+        with _saved_versions None); the first one that was makes the per-item list."""
+        versions = list(self._saved_versions or (0,) * count)
+        versions[index] = version
+        self._saved_versions = tuple(versions)
 
     @property
     def saved_tensors(self):
