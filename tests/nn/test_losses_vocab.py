@@ -404,6 +404,90 @@ def test_ctc_loss_refuses_a_second_derivative_and_bad_arguments():
         F.ctc_loss(lp, chainrule.tensor(targets), [5], target_lengths)
 
 
+# ---------------------------------------------------------------- combinations
+
+def _probs(*shape):
+    return uniform(0.05, 0.95, *shape)
+
+
+# (name, loss of (F, *tensors), arrays, the arrays differentiated): options together,
+# targets and variances differentiated, spatial and unbatched layouts
+COMBINATIONS = [
+    ("bce_logits_target", lambda f, x, t: f.binary_cross_entropy_with_logits(x, t),
+     lambda: (normal(4, 3), _probs(4, 3)), (0, 1)),
+    ("bce_logits_pos_weight_target",
+     lambda f, x, t, p: f.binary_cross_entropy_with_logits(x, t, pos_weight=p),
+     lambda: (normal(4, 3), _probs(4, 3), uniform(0.5, 2, 3)), (0, 1)),
+    ("ce_soft_target", lambda f, x, t: f.cross_entropy(x, t), lambda: (normal(4, 3),
+                                                                       _probs(4, 3)), (0, 1)),
+    ("ce_soft_smoothing_weight", lambda f, x, t, w: f.cross_entropy(x, t, w,
+                                                                    label_smoothing=0.2),
+     lambda: (normal(4, 3), _probs(4, 3), uniform(0.5, 2, 3)), (0, 1)),
+    ("ce_smoothing_weight_ignore",
+     lambda f, x, t, w: f.cross_entropy(x, t, w, ignore_index=1, label_smoothing=0.2),
+     lambda: (normal(5, 3), np.array([0, 1, 2, 1, 0]), uniform(0.5, 2, 3)), (0,)),
+    ("ce_spatial_weight_ignore", lambda f, x, t, w: f.cross_entropy(x, t, w, ignore_index=1),
+     lambda: (normal(2, 3, 4, 2), labels(3, 2, 4, 2), uniform(0.5, 2, 3)), (0,)),
+    ("ce_spatial_smoothing", lambda f, x, t: f.cross_entropy(x, t, label_smoothing=0.3),
+     lambda: (normal(2, 3, 4), labels(3, 2, 4)), (0,)),
+    ("ce_spatial_soft_smoothing", lambda f, x, t: f.cross_entropy(x, t, label_smoothing=0.3),
+     lambda: (normal(2, 3, 4), _probs(2, 3, 4)), (0, 1)),
+    ("ce_unbatched_soft", lambda f, x, t: f.cross_entropy(x, t), lambda: (normal(3),
+                                                                          _probs(3)), (0, 1)),
+    ("nll_unbatched_weight", lambda f, x, t, w: f.nll_loss(x, t, w),
+     lambda: (normal(3), np.array(2), uniform(0.5, 2, 3)), (0,)),
+    ("nll_spatial_weight_ignore", lambda f, x, t, w: f.nll_loss(x, t, w, ignore_index=0),
+     lambda: (normal(2, 3, 4), labels(3, 2, 4), uniform(0.5, 2, 3)), (0,)),
+    ("hinge_0d", lambda f, x, t: f.hinge_embedding_loss(x, t), lambda: (normal(),
+                                                                        signs()), (0,)),
+    ("multilabel_soft_margin_target", lambda f, x, t: f.multilabel_soft_margin_loss(x, t),
+     lambda: (normal(4, 3), _probs(4, 3)), (0, 1)),
+    ("kl_div_3d", lambda f, x, t: f.kl_div(x, t),
+     lambda: (np.log(_probs(2, 3, 4)), _probs(2, 3, 4)), (0, 1)),
+    ("cosine_embedding_negative_margin",
+     lambda f, a, b, t: f.cosine_embedding_loss(a, b, t, margin=-0.5),
+     lambda: (normal(5, 3), normal(5, 3), signs(5)), (0, 1)),
+    ("triplet_broadcast_eps", lambda f, a, p, n: f.triplet_margin_loss(a, p, n, eps=1e-3),
+     lambda: (normal(5, 3), normal(1, 3), normal(5, 3)), (0, 1, 2)),
+    ("poisson_eps", lambda f, x, t: f.poisson_nll_loss(x, t, log_input=False, eps=1e-3),
+     lambda: (_probs(4, 3), np.round(_probs(4, 3) * 3)), (0, 1)),
+    ("gaussian_1d", lambda f, x, t, v: f.gaussian_nll_loss(x, t, v),
+     lambda: (normal(4), normal(4), _probs(4)), (0, 1, 2)),
+    ("gaussian_unbatched_shared_var", lambda f, x, t, v: f.gaussian_nll_loss(x, t, v),
+     lambda: (normal(3), normal(3), _probs(1)), (0, 1, 2)),
+    ("bce_weight_broadcast", lambda f, x, t, w: f.binary_cross_entropy(x, t, w),
+     lambda: (_probs(4, 3), _probs(4, 3), _probs(4, 1)), (0, 1)),
+    ("multi_margin_one_row", lambda f, x, t: f.multi_margin_loss(x, t),
+     lambda: (normal(1, 4), np.array([3])), (0,)),
+]
+REDUCED_COMBINATIONS = [case + (reduction,) for case in COMBINATIONS for reduction in
+                        REDUCTIONS + (["batchmean"] if case[0].startswith("kl_div") else [])]
+
+
+def _reduced(loss, f, tensors, reduction):
+    """``loss`` computed with f's loss functions, ``reduction`` passed to each."""
+    class Reduced:
+        def __getattr__(self, attr):
+            function = getattr(f, attr)
+            return lambda *args, **kwargs: function(*args, reduction=reduction, **kwargs)
+    return loss(Reduced(), *tensors)
+
+
+@pytest.mark.parametrize("name, loss, make, grad, reduction", REDUCED_COMBINATIONS,
+                         ids=[f"{c[0]}-{c[-1]}" for c in REDUCED_COMBINATIONS])
+def test_option_combinations_and_target_gradients_match_pytorch(name, loss, make, grad,
+                                                                reduction):
+    compare(lambda *t: _reduced(loss, F, t, reduction),
+            lambda *t: _reduced(loss, tF, t, reduction), *make(), grad=grad)
+
+
+def test_elementwise_losses_refuse_a_target_that_would_broadcast():
+    """PyTorch broadcasts (warning that the result is likely wrong); chainrule refuses."""
+    for name in ("mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss"):
+        with pytest.raises(ShapeError, match=r"\(4, 3\).*\(1, 3\)"):
+            getattr(F, name)(chainrule.zeros(4, 3), chainrule.zeros(1, 3))
+
+
 # ---------------------------------------------------------------- modules, gradcheck
 
 MODULES = [
