@@ -2,6 +2,7 @@
 training-time preprocessing, and every bad input file or checkpoint is a one-line error."""
 import json
 import os
+import re
 import shutil
 import time
 
@@ -162,15 +163,20 @@ def test_a_lying_or_foreign_checkpoint_is_refused_before_building_a_model(tmp_pa
     chainrule.save({"w": chainrule.zeros(2)}, str(tmp_path / "weights.safetensors"))
     _forged_checkpoint(tmp_path / "wide.safetensors", model={
         "type": "mlp", "in_features": 64, "hidden": [200000], "out_features": 10})
-    _forged_checkpoint(tmp_path / "typed.safetensors", model={"type": "mlp", "hidden": "abc"})
+    _forged_checkpoint(tmp_path / "typed.safetensors", model={
+        "type": "mlp", "in_features": 4, "hidden": "abc", "out_features": 2})
+    _forged_checkpoint(tmp_path / "partial.safetensors", model={"type": "mlp", "hidden": [3]})
     _forged_checkpoint(tmp_path / "kind.safetensors", model={"type": "transformer"})
     _forged_checkpoint(tmp_path / "scaled.safetensors", preprocessing={
         "raw_shape": [4], "mean": [0.0] * 4, "std": [0.0] * 4})
     _forged_checkpoint(tmp_path / "named.safetensors", class_names=["only one"])
     cases = [("junk.safetensors", ["junk.safetensors"]),
              ("weights.safetensors", ["weights.safetensors"]),
-             ("wide.safetensors", ["wide.safetensors", "parameters"]),
-             ("typed.safetensors", ["typed.safetensors", "hidden"]),
+             ("wide.safetensors", ["wide.safetensors", "does not fit the tensors stored",
+                                   "described (200000, 64), stored (3, 4)"]),
+             ("typed.safetensors", ["typed.safetensors", "hidden", "list of integers",
+                                    "'abc'"]),
+             ("partial.safetensors", ["partial.safetensors", "missing", "in_features"]),
              ("kind.safetensors", ["kind.safetensors", "'transformer'"]),
              ("scaled.safetensors", ["scaled.safetensors", "std"]),
              ("named.safetensors", ["named.safetensors", "class_names"]),
@@ -215,15 +221,22 @@ def test_own_images_train_save_evaluate_predict_and_export(tmp_path):
     assert result.stdout.startswith("images:photos: 19 train / 5 test samples")
     assert (tmp_path / "run" / "model.safetensors").exists()
     predict = ["predict", "--checkpoint", "run/model.safetensors", "--input"]
-    evaluated, one, folder, exported = run_many([
+    evaluated, one, folder, several, written, exported = run_many([
         ["evaluate", "--checkpoint", "run/model.safetensors"], predict + ["photos/dogs/3.png"],
-        predict + ["photos/cats"], ["export", "--checkpoint", "run/model.safetensors",
-                                    "--onnx", "m.onnx"]], cwd=tmp_path)
+        predict + ["photos/cats"], predict + ["photos/dogs/1.png", "photos/cats"],
+        predict + ["photos/dogs", "--output", "p.csv"],
+        ["export", "--checkpoint", "run/model.safetensors", "--onnx", "m.onnx"]], cwd=tmp_path)
     assert evaluated.returncode == 0 and "images:photos test (5 samples)" in evaluated.stdout
-    assert one.returncode == 0, one.stderr
-    assert one.stdout.splitlines()[0] == "file,prediction,class,probability"
-    assert one.stdout.splitlines()[1].split(",")[2] in ("cats", "dogs")
-    assert folder.returncode == 0 and len(folder.stdout.splitlines()) == 13
+    assert one.returncode == 0, one.stderr             # "photos/dogs/3.png  dogs 0.93"
+    assert re.fullmatch(r"photos/dogs/3\.png  (cats|dogs) [01]\.\d\d\n", one.stdout)
+    assert folder.returncode == 0 and len(folder.stdout.splitlines()) == 12
+    assert all(re.fullmatch(r"photos/cats/\d+\.png +(cats|dogs) [01]\.\d\d", line)
+               for line in folder.stdout.splitlines())
+    assert several.returncode == 0 and len(several.stdout.splitlines()) == 13
+    assert several.stdout.startswith("photos/dogs/1.png ")
+    rows = (tmp_path / "p.csv").read_text().splitlines()
+    assert written.returncode == 0 and rows[0] == "file,prediction,class,probability"
+    assert len(rows) == 13 and rows[1].split(",")[2] in ("cats", "dogs")
     assert exported.returncode == 0 and (tmp_path / "m.onnx").stat().st_size > 0
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["config"]["dataset"] == "images:photos"
@@ -239,14 +252,52 @@ def test_train_on_a_users_image_folder_with_resnet(tmp_path):
     assert evaluated.returncode == 0 and "images:photos test (2 samples)" in evaluated.stdout
 
 
-@pytest.mark.parametrize("model", [
-    chainrule.models.MLP(64, [32, 16], 10, batch_norm=True), chainrule.models.MLP(3, [5], 1),
-    chainrule.models.LeNet5(1, 10, 8), chainrule.models.LeNet5(3, 4, 32),
-    chainrule.models.ResNet(3, 4, blocks=(1, 1), width=8), chainrule.models.ResNet(1, 10)])
-def test_the_size_estimate_of_a_description_is_close_to_the_model(model):
-    from chainrule.cli.saved import estimated_parameters
+@pytest.mark.parametrize("model,input_shape", [
+    (chainrule.models.MLP(64, [32, 16], 10, batch_norm=True), [1, 64]),
+    (chainrule.models.MLP(3, [], 1), [1, 3]),                    # chainrule train --model linear
+    (chainrule.models.LeNet5(1, 10, 8), [1, 1, 8, 8]),
+    (chainrule.models.ResNet(3, 4, blocks=(1, 1), width=8), [1, 3, 16, 16])])
+def test_a_saved_model_is_rebuilt_through_its_checked_description(model, input_shape,
+                                                                  tmp_path):
+    from chainrule.cli.saved import SavedRun
     kind = {"MLP": "mlp", "LeNet5": "lenet", "ResNet": "resnet"}[type(model).__name__]
-    assert 0.5 < estimated_parameters(kind, model.config) / model.num_parameters() < 2
+    path = str(tmp_path / "model.safetensors")
+    chainrule.save_checkpoint(path, model=model, extra={"model": {"type": kind, **model.config},
+                                                         "task": "classification",
+                                                         "input_shape": input_shape})
+    saved = SavedRun(path)
+    assert type(saved.model) is type(model) and saved.model.config == model.config
+    assert saved.input_shape() == input_shape
+    for (name, rebuilt), (_, original) in zip(saved.model.state_dict().items(),
+                                              model.state_dict().items()):
+        np.testing.assert_array_equal(rebuilt.numpy(), original.numpy(), err_msg=name)
+
+
+def test_a_saved_model_beyond_the_memory_budget_is_refused_before_it_is_built(tmp_path,
+                                                                               monkeypatch):
+    from chainrule.cli import common, saved
+    from chainrule.cli.common import CommandError
+    model = chainrule.models.MLP(64, [32], 10)              # 2,410 parameters, ~9.6 kB
+    path = str(tmp_path / "model.safetensors")
+    chainrule.save_checkpoint(path, model=model, extra={"model": {"type": "mlp",
+                                                                  **model.config}})
+    built = []
+    monkeypatch.setattr(chainrule.models.MLP, "__init__", lambda *a, **k: built.append(a))
+    monkeypatch.setattr(common, "memory_budget", lambda: 3 * 4096)     # 4 kB for the model
+    with pytest.raises(CommandError, match="model.safetensors: .*allowed"):
+        saved.SavedRun(path)
+    assert built == []
+
+
+def test_a_gpt_checkpoint_points_to_generate(tmp_path):
+    model = chainrule.models.GPT(vocab_size=20, block_size=8, n_layer=1, n_head=2, n_embd=8)
+    chainrule.save_checkpoint(str(tmp_path / "gpt.safetensors"), model=model, extra={
+        "model": {"type": "gpt", **model.config}, "task": "language_model"})
+    commands = [["evaluate", "--checkpoint", "gpt.safetensors"],
+                ["export", "--checkpoint", "gpt.safetensors", "--onnx", "g.onnx"]]
+    for result in run_many(commands, cwd=tmp_path):
+        assert_user_error(result, "gpt.safetensors holds a GPT",
+                          "chainrule generate --checkpoint gpt.safetensors")
 
 
 def test_broken_image_folders_are_named(tmp_path):

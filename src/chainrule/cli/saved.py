@@ -68,6 +68,9 @@ def _preprocessing(path, description, model):
         if isinstance(shape, list) and len(shape) > 1:           # runs of older versions
             return Preprocessing(shape[1:], mean=description.get("feature_mean"),
                                  std=description.get("feature_std"))
+        if "in_features" not in model.config:
+            raise CommandError(f"{path}: its description gives neither the preprocessing nor "
+                               "the input shape of this image model")
         return Preprocessing((model.config["in_features"],))
     except (ChainruleError, KeyError, TypeError, ValueError) as error:
         raise CommandError(f"{path}: its preprocessing description is not valid: "
@@ -97,7 +100,7 @@ class SavedRun:
         try:
             self.model, description = model_from_description(path, max_bytes=_model_budget())
         except CheckpointError as error:
-            raise CommandError(_checkpoint_message(path, error), hint=RUN_FILES) from None
+            raise CommandError(*_checkpoint_message(path, error)) from None
         self.path, self.description = path, description
         self.task = description.get("task", "classification")
         if self.task not in ("classification", "regression"):
@@ -116,11 +119,13 @@ class SavedRun:
 
 
 def _checkpoint_message(path, error):
-    """The reader's message on one line; a GPT's checkpoint points to chainrule generate."""
+    """(the reader's message on one line, a hint); a GPT's checkpoint points to chainrule
+    generate."""
     message = " ".join(str(error).split())
     if "unknown model type 'gpt'" in message:
-        return f"{path} holds a GPT (a text model): sample from it with chainrule generate"
-    return message
+        return (f"{path} holds a GPT (a text model), which evaluate, predict and export do "
+                "not take", f"sample from it with: chainrule generate --checkpoint {path}")
+    return message, RUN_FILES
 
 
 def _num_outputs(model):
