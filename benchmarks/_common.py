@@ -3,6 +3,13 @@ import os
 import statistics
 import time
 
+#: The clock every timing reads: wall time, or with BENCH_CLOCK=cpu the process's CPU time
+#: (user + system, all its threads). On a machine shared with other jobs, CPU time of a
+#: single-threaded run (OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=1) measures the work done
+#: without the waits for a core; run_all.py --clock cpu sets all three.
+CLOCK = os.environ.get("BENCH_CLOCK", "wall")
+clock = time.process_time if CLOCK == "cpu" else time.perf_counter
+
 
 def median_time(fn, repeat=7, warmup=2):
     """Median wall time of ``fn()`` over ``repeat`` runs after ``warmup`` runs."""
@@ -10,9 +17,9 @@ def median_time(fn, repeat=7, warmup=2):
         fn()
     times = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return statistics.median(times)
 
 
@@ -25,9 +32,9 @@ def interleaved_medians(functions, repeat=7, warmup=2):
     times = {name: [] for name in functions}
     for _ in range(repeat):
         for name, fn in functions.items():
-            start = time.perf_counter()
+            start = clock()
             fn()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -41,7 +48,7 @@ def blas_report():
     except ImportError:
         info = ["threadpoolctl not installed"]
     env = {k: os.environ.get(k, "<unset>") for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-    return f"BLAS: {'; '.join(info) or 'unknown'} | env: {env}"
+    return f"BLAS: {'; '.join(info) or 'unknown'} | env: {env} | clock: {CLOCK}"
 
 
 def torch_or_none(threads=None):
@@ -120,6 +127,14 @@ def options(argv=None):
             "threads": number("--threads")}
 
 
+def where(rounds):
+    """How the contenders are timed, for a benchmark's header line."""
+    if IN_PROCESS:
+        return "--quick: everything in one process, speeds not meaningful"
+    return (f"each contender in its own process (started once), {rounds} round(s) taken in turn; "
+            "medians of per-round ratios")
+
+
 def relative_difference(mine, reference):
     """Largest absolute difference over the reference's largest magnitude (arrays or numbers)."""
     import numpy as np
@@ -154,18 +169,68 @@ def print_agreement(label, report, tolerance):
     return not bad
 
 
+class Worker:
+    """A fresh Python process that imports ``module`` once and then runs its functions on
+    request, one at a time (so a benchmark can take its contenders in turn, round after round,
+    each in its own process, without paying the imports again every round)."""
+
+    def __init__(self, module, threads=None):
+        import subprocess
+        import sys
+        import tempfile
+        here = os.path.dirname(os.path.abspath(__file__))
+        code = (f"import sys, json; sys.path.insert(0, {here!r}); import {module} as m\n"
+                "for line in sys.stdin:\n"
+                "    name, args = json.loads(line)\n"
+                "    print('WORKER_RESULT ' + json.dumps(getattr(m, name)(*args)), flush=True)\n")
+        env = dict(os.environ)
+        if threads is not None:
+            for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                env[name] = str(threads)
+        self.errors = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=self.errors, text=True,
+                                        env=env)
+        self.module = module
+
+    def call(self, function, *args):
+        import json
+        self.process.stdin.write(json.dumps([function, list(args)]) + "\n")
+        self.process.stdin.flush()
+        for line in self.process.stdout:
+            if line.startswith("WORKER_RESULT "):
+                return json.loads(line[len("WORKER_RESULT "):])
+        self.errors.seek(0)
+        raise RuntimeError(f"{self.module}.{function}{tuple(args)} failed in its process:\n"
+                           + self.errors.read()[-3000:])
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait()
+        self.errors.close()
+
+
 def rounds_of(module, function, contenders, args, rounds, threads=None):
-    """{contender: [result of round 1, round 2, ...]}: ``module.function(contender, *args)``
-    each time in a fresh process, the contenders taking turns round after round (so a slow
-    phase of a shared machine hits all of them alike). None results (PyTorch missing) are
-    left out."""
+    """{contender: [result of round 1, round 2, ...]}: ``module.function(contender, *args)``,
+    each contender in its own process (started once, imports paid once), the contenders taking
+    turns round after round so a slow phase of a shared machine hits all of them alike. None
+    results (PyTorch missing) are left out. Under --quick everything runs in this process."""
     values = {name: [] for name in contenders}
-    for _ in range(rounds):
-        for name in contenders:
-            value = isolated(module, function, name, *args, threads=threads)
-            if value is not None:
-                values[name].append(value)
-    return {name: found for name, found in values.items() if found}
+    if IN_PROCESS:
+        for _ in range(rounds):
+            for name in contenders:
+                values[name].append(isolated(module, function, name, *args))
+    else:
+        workers = {name: Worker(module, threads) for name in contenders}
+        try:
+            for _ in range(rounds):
+                for name in contenders:
+                    values[name].append(workers[name].call(function, name, *args))
+        finally:
+            for worker in workers.values():
+                worker.close()
+    return {name: [v for v in found if v is not None] for name, found in values.items()
+            if any(v is not None for v in found)}
 
 
 def column(results, key):

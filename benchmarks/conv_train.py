@@ -7,7 +7,7 @@
 
 Before anything is timed, both libraries start from the same weights (chainrule's, loaded into
 an identical PyTorch model) and must agree: the first losses in float32, and once in float64
-every parameter's gradient. Then each library is timed in its own fresh process (so OpenBLAS's
+every parameter's gradient. Then each library is timed in its own process (so OpenBLAS's
 and PyTorch's thread pools never compete), the two taking turns round after round; each
 round's ratio is taken from that round's pair, and the medians are printed.
 
@@ -20,7 +20,8 @@ import sys
 
 import numpy as np
 
-from _common import blas_report, isolated, median_time, report_rounds, torch_or_none
+from _common import (blas_report, isolated, median_time, report_rounds, rounds_of,
+                     torch_or_none)
 
 CASES = {
     # name: (model, batch, image shape, mode)
@@ -195,25 +196,18 @@ def quick_check():
 
 
 def timed_rounds(rounds):
-    """{case: {library: [samples/s per round]}}, each timing in its own process, the
+    """{case: {library: [samples/s per round]}}, each library in its own process, the
     libraries taking turns round after round."""
-    speeds = {}
-    for case in CASES:
-        steps = 4 if case == "resnet_train" else 10
-        speeds[case] = {"chainrule": [], "pytorch": []}
-        for _ in range(rounds):
-            for which in speeds[case]:
-                value = isolated("conv_train", "samples_per_second", which, case, steps, 5)
-                if value is not None:
-                    speeds[case][which].append(value)
-    return speeds
+    return {case: rounds_of("conv_train", "samples_per_second", ("chainrule", "pytorch"),
+                            (case, 4 if case == "resnet_train" else 10, 5), rounds)
+            for case in CASES}
 
 
 def main(quick=False, rounds=None):
     rounds = rounds or 7
     print("conv_train: same weights and batches in both libraries, cross-checked first; "
           + ("--quick: one single-threaded process, speeds not meaningful" if quick else
-             f"each library timed in its own fresh process, {rounds} rounds taken in turn; "
+             f"each library timed in its own process, {rounds} rounds taken in turn; "
              "medians of per-round ratios"))
     print(blas_report())
     if quick:

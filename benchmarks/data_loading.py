@@ -8,7 +8,7 @@ worker processes (worker start-up included, as a user pays it every epoch withou
 persistent_workers).
 
 Before timing, the first batch of both loaders without augmentation and without shuffling
-must be the same (images and labels). Each library is then timed in its own fresh process,
+must be the same (images and labels). Each library is then timed in its own process,
 taking turns round after round; medians and per-round ratios are printed.
 
     python benchmarks/data_loading.py [--quick] [--rounds N]
@@ -22,7 +22,7 @@ import numpy as np
 
 from _common import disagreements as over_tolerance
 from _common import (blas_report, isolated, options, print_agreement, relative_difference,
-                     report_rounds, rounds_of, torch_or_none)
+                     report_rounds, rounds_of, torch_or_none, where)
 
 MEAN, STD = [0.5] * 3, [0.25] * 3
 TOLERANCE = {"images": 1e-6, "labels": 0.0}
@@ -128,8 +128,7 @@ def main(quick=False, rounds=None, threads=None):
     rounds = rounds or (1 if quick else 5)
     per_class, size = (32, 48) if quick else (256, 96)
     print(f"data_loading: {4 * per_class} PNG images {size}x{size} -> resize 64, flip, "
-          f"crop 56 (padding 4), normalise; batch 32; {os.cpu_count()} CPUs; each library in "
-          f"its own fresh process, {rounds} round(s) taken in turn; medians")
+          f"crop 56 (padding 4), normalise; batch 32; {os.cpu_count()} CPUs; " + where(rounds))
     print(blas_report())
     ok = True
     with tempfile.TemporaryDirectory() as root:

@@ -8,7 +8,7 @@ written with PyTorch's own layers and F.scaled_dot_product_attention, under the 
 
 Before anything is timed, both libraries start from the same weights (chainrule's, loaded into
 the twin) and must agree: the first loss in float32, and in float64 the loss and every
-parameter's gradient. Then each library is timed in its own fresh process (so OpenBLAS's and
+parameter's gradient. Then each library is timed in its own process (so OpenBLAS's and
 PyTorch's thread pools never compete), the two taking turns round after round; each round's
 ratio is taken from that round's pair, and the medians are printed, in training tokens per
 second.
@@ -23,7 +23,8 @@ import sys
 
 import numpy as np
 
-from _common import blas_report, isolated, median_time, report_rounds, torch_or_none
+from _common import (blas_report, isolated, median_time, report_rounds, rounds_of,
+                     torch_or_none)
 
 CONFIG = dict(block_size=64, n_layer=2, n_head=4, n_embd=64)
 BATCH = 32
@@ -191,7 +192,7 @@ def tokens_per_second(which, steps, repeat=5):
 def main(quick=False, rounds=None, threads=None):
     rounds = rounds or (1 if quick else 5)
     print(f"gpt_train: GPT {CONFIG}, batch {BATCH}, AdamW; same weights and batches in both "
-          f"libraries; each timed in its own fresh process, {rounds} round(s) taken in turn; "
+          f"libraries; each timed in its own process, {rounds} round(s) taken in turn; "
           f"medians of per-round ratios; threads: {threads or 'as configured'}")
     print(blas_report())
     failed = False
@@ -204,13 +205,8 @@ def main(quick=False, rounds=None, threads=None):
         print("  agreement: " + ", ".join(f"{k} {v:.1e}" for k, v in report.items())
               + ("  DISAGREE: " + ", ".join(bad) if bad else "  (ok)"))
     steps = 1 if quick else 5
-    speeds = {"chainrule": [], "pytorch": []}
-    for _ in range(rounds):
-        for which in speeds:
-            value = isolated("gpt_train", "tokens_per_second", which, steps,
-                             1 if quick else 3, threads=1 if quick else threads)
-            if value is not None:
-                speeds[which].append(value)
+    speeds = rounds_of("gpt_train", "tokens_per_second", ("chainrule", "pytorch"),
+                       (steps, 1 if quick else 3), rounds, threads=1 if quick else threads)
     report_rounds("gpt_train", "train tokens/s", speeds, "tokens/s", higher_is_better=True)
     if failed:
         print("gpt_train: the two libraries disagree (see above)")

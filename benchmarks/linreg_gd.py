@@ -2,19 +2,18 @@
 chainrule and PyTorch, and the final weights against each other and the closed form.
 
 Before timing, both libraries' first loss and gradients (float64) and their weights after
-the full descent (float32) must agree. Each library is then timed in its own fresh process,
+the full descent (float32) must agree. Each library is then timed in its own process,
 taking turns round after round; ratios are per round, medians are printed.
 
     python benchmarks/linreg_gd.py [--quick] [--rounds N]
 """
 import sys
-import time
 
 import numpy as np
 
 from _common import disagreements as over_tolerance
-from _common import (isolated, options, print_agreement, relative_difference, report_rounds,
-                     rounds_of, torch_or_none)
+from _common import (clock, isolated, options, print_agreement, relative_difference, report_rounds,
+                     rounds_of, torch_or_none, where)
 
 TOLERANCE = {"loss_float64": 1e-12, "grad_float64": 1e-12, "weights_float32": 1e-5,
              "closed_form_float32": 1e-2}
@@ -33,12 +32,12 @@ def descend(lib, optimizer, x, y, steps, start=0.0):
     w0 = lib.full((1,), start, dtype=x.dtype, requires_grad=True)
     w1 = lib.full((1,), start, dtype=x.dtype, requires_grad=True)
     opt = optimizer([w0, w1], lr=0.5)
-    began = time.perf_counter()
+    began = clock()
     for _ in range(steps):
         opt.zero_grad()
         ((w0 + w1 * x - y) ** 2).mean().backward()
         opt.step()
-    return time.perf_counter() - began, w0.item(), w1.item()
+    return clock() - began, w0.item(), w1.item()
 
 
 def libraries():
@@ -94,8 +93,7 @@ def milliseconds(which, steps):
 def main(quick=False, rounds=None, threads=None):
     rounds = rounds or (1 if quick else 7)
     steps = 200 if quick else 1000
-    print(f"linreg_gd: {steps} full-batch GD steps on 1,000 points; each library in its own "
-          f"fresh process, {rounds} round(s) taken in turn; medians of per-round ratios")
+    print(f"linreg_gd: {steps} full-batch GD steps on 1,000 points; " + where(rounds))
     ok = True
     if torch_or_none() is not None:
         ok = print_agreement("loss, gradients, final weights",

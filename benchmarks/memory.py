@@ -9,11 +9,13 @@ figure ("peak") is the high-water mark over those steps minus the base: the mode
 gradients, the optimizer state, every buffer the steps need, whatever the allocator keeps
 between steps and the library code first paged in by training — what a user's process really
 holds while training. "step" is the same high-water mark minus the RSS just before those
-steps: how far a step rises above what the process already holds in the steady state. chainrule's tracemalloc peak over
-the same steps (the NumPy arrays alive at once) is printed beside it.
+steps: how far a step rises above what the process already holds in the steady state.
+chainrule's tracemalloc peak over the same steps (the NumPy arrays alive at once) is printed
+beside it.
 
 Both libraries start from the same weights and batch; their first losses must agree before
-anything is measured (in one process, and again in each measuring process). Rounds alternate the libraries; medians and per-round ratios are printed.
+anything is measured (in one process, and again in each measuring process). Rounds alternate
+the libraries; medians and per-round ratios are printed.
 
     python benchmarks/memory.py [--quick] [--rounds N]
 """

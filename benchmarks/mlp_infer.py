@@ -3,7 +3,7 @@ microseconds per forward for chainrule, PyTorch and a NumPy bound (bars: batch 1
 PyTorch's speed; batch 1 within 2x).
 
 Before timing, the three must give the same outputs from the same weights (float32 and
-float64). Each contender is then timed in its own fresh process, taking turns round after
+float64). Each contender is then timed in its own process, taking turns round after
 round; ratios are per round, medians are printed.
 
     python benchmarks/mlp_infer.py [--quick] [--rounds N]
@@ -14,7 +14,7 @@ import numpy as np
 
 from _common import disagreements as over_tolerance
 from _common import (blas_report, isolated, median_time, options, print_agreement,
-                     relative_difference, report_rounds, rounds_of, torch_or_none)
+                     relative_difference, report_rounds, rounds_of, torch_or_none, where)
 from mlp_train import SIZES, chainrule_model, init_weights, torch_model
 
 BATCHES = (1, 1024)
@@ -101,8 +101,7 @@ def us_per_forward(which, quick):
 
 def main(quick=False, rounds=None, threads=None):
     rounds = rounds or (1 if quick else 7)
-    print(f"mlp_infer: 784-256-256-256-10 forward under no_grad; each contender in its own "
-          f"fresh process, {rounds} round(s) taken in turn; medians of per-round ratios")
+    print("mlp_infer: 784-256-256-256-10 forward under no_grad; " + where(rounds))
     print(blas_report())
     ok = True
     if torch_or_none() is not None:

@@ -9,7 +9,7 @@ allocated once, every operation writes in place (``out=``), the products are BLA
 the arrays as laid out (no copies of transposes).
 
 Before timing, the three start from the same weights and must agree: the first loss in
-float32, and every gradient in float64. Each contender is then timed in its own fresh process,
+float32, and every gradient in float64. Each contender is then timed in its own process,
 taking turns round after round; ratios are per round, medians are printed.
 
     python benchmarks/mlp_train.py [--quick] [--rounds N]
@@ -20,7 +20,7 @@ import numpy as np
 
 from _common import disagreements as over_tolerance
 from _common import (blas_report, isolated, median_time, options, print_agreement,
-                     relative_difference, report_rounds, rounds_of, torch_or_none,
+                     relative_difference, report_rounds, rounds_of, torch_or_none, where,
                      worst_gradient_difference)
 
 SIZES = (784, 256, 256, 256, 10)
@@ -229,8 +229,7 @@ def main(quick=False, rounds=None, threads=None):
     rounds = rounds or (1 if quick else 7)
     steps, repeat, n = (10, 2, 6_000) if quick else (40, 5, 60_000)
     print(f"mlp_train: 784-256-256-256-10, batch {BATCH}, SGD; median of {repeat} timings of "
-          f"{steps} steps; each contender in its own fresh process, {rounds} round(s) taken in "
-          "turn; medians of per-round ratios")
+          f"{steps} steps; " + where(rounds))
     print(blas_report())
     ok = True
     if torch_or_none() is not None:

@@ -3,7 +3,7 @@ tensors, forward then backward: microseconds per op for chainrule, PyTorch and a
 NumPy bound, in float32 and float64 (bar: chainrule <= 1.0x PyTorch's time per op).
 
 Before timing, the gradients of the chain in both libraries must agree (float32 and float64).
-Each contender is then timed in its own fresh process, the contenders taking turns round after
+Each contender is then timed in its own process, the contenders taking turns round after
 round. A timing is a block mean: the wall time of several whole chains back to back over the
 number of ops, garbage-collection pauses included (the median of single calls would leave
 them out). Ratios are per round; medians are printed.
@@ -11,13 +11,12 @@ them out). Ratios are per round; medians are printed.
     python benchmarks/op_overhead.py [--quick] [--rounds N]
 """
 import sys
-import time
 
 import numpy as np
 
 from _common import disagreements as over_tolerance
-from _common import (blas_report, isolated, options, print_agreement, relative_difference,
-                     report_rounds, rounds_of, torch_or_none)
+from _common import (blas_report, clock, isolated, options, print_agreement, relative_difference,
+                     report_rounds, rounds_of, torch_or_none, where)
 
 N_OPS = 2000
 DTYPES = ("float32", "float64")
@@ -105,10 +104,10 @@ def us_per_op(which, n, blocks):
     result = {}
     for dtype in DTYPES:
         run(n, dtype)
-        began = time.perf_counter()
+        began = clock()
         for _ in range(blocks):
             run(n, dtype)
-        result[dtype] = (time.perf_counter() - began) / (blocks * n) * 1e6
+        result[dtype] = (clock() - began) / (blocks * n) * 1e6
     return result
 
 
@@ -116,8 +115,7 @@ def main(quick=False, rounds=None, threads=None):
     rounds = rounds or (1 if quick else 7)
     n, blocks = (300, 3) if quick else (N_OPS, 10)
     print(f"op_overhead: {n} elementwise ops on shape (4,), forward + backward; block means "
-          f"of {blocks} chains (GC pauses included); each contender in its own fresh process, "
-          f"{rounds} round(s) taken in turn; medians of per-round ratios")
+          f"of {blocks} chains (GC pauses included); " + where(rounds))
     print(blas_report())
     ok = True
     if torch_or_none() is not None:

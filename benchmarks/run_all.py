@@ -2,10 +2,16 @@
 unset, printing which BLAS kernel ran each time, then a summary of every ratio and bar.
 
     python benchmarks/run_all.py [--quick] [--rounds N] [--only a,b] [--json PATH]
+                                 [--clock cpu] [--set-only]
 
 ``--quick`` (CI) runs each benchmark's cross-checks and a smoke test of its timing code, with
 the variables as set only; it fails when any benchmark fails (the libraries disagree or a
-benchmark breaks). ``--json PATH`` writes every result line (for RESULTS.md).
+benchmark breaks). ``--json PATH`` writes every result line (for RESULTS.md). ``--clock cpu``
+times CPU time instead of wall time, with one thread per library (OPENBLAS_NUM_THREADS,
+OMP_NUM_THREADS, MKL_NUM_THREADS = 1): on a machine shared with other jobs it measures the
+work each library does, not the waits for a core (data_loading and distributed_scaling stay
+on wall time: their work is spread over processes). ``--set-only`` skips the run with the
+OPENBLAS_* variables unset.
 """
 import json
 import os
@@ -51,9 +57,13 @@ def main(argv):
         extra += ["--rounds", argv[argv.index("--rounds") + 1]]
     names = argv[argv.index("--only") + 1].split(",") if "--only" in argv else BENCHMARKS
     here = os.path.dirname(os.path.abspath(__file__))
-    variants = [("OPENBLAS_* as set on this machine", dict(os.environ))]
-    if not quick:
-        unset = {k: v for k, v in os.environ.items()
+    base = dict(os.environ)
+    if "--clock" in argv and argv[argv.index("--clock") + 1] == "cpu":
+        base.update(BENCH_CLOCK="cpu", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+                    MKL_NUM_THREADS="1")
+    variants = [("OPENBLAS_* as set on this machine", base)]
+    if not quick and "--set-only" not in argv:
+        unset = {k: v for k, v in base.items()
                  if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
         variants.append(("OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset", unset))
     failures, everything = [], []

@@ -2,18 +2,17 @@
 iterations; microseconds per iteration (bar: chainrule <= 0.7x PyTorch's time).
 
 Before timing, both libraries' loss and gradient must agree (float32 and float64; the gradient
-is -2). Each library is timed in its own fresh process, the two taking turns round after round;
+is -2). Each library is timed in its own process, the two taking turns round after round;
 a timing is a block mean (all iterations timed together, garbage collection on). Ratios are
 per round; medians are printed.
 
     python benchmarks/seed_example.py [--quick] [--rounds N]
 """
 import sys
-import time
 
 from _common import disagreements as over_tolerance
-from _common import (isolated, options, print_agreement, relative_difference, report_rounds,
-                     rounds_of, torch_or_none)
+from _common import (clock, isolated, options, print_agreement, relative_difference, report_rounds,
+                     rounds_of, torch_or_none, where)
 
 TOLERANCE = {"loss_float32": 1e-6, "grad_float32": 1e-6, "loss_float64": 1e-12,
              "grad_float64": 1e-12}
@@ -65,9 +64,9 @@ def us_per_iteration(which, n):
                 _ = s * s
                 _ = 2 * s * xv
         run()
-        began = time.perf_counter()
+        began = clock()
         run()
-        return (time.perf_counter() - began) / n * 1e6
+        return (clock() - began) / n * 1e6
     x, y = lib.tensor(1.0), lib.tensor(2.0)
     w = lib.tensor(1.0, requires_grad=True)
 
@@ -77,17 +76,16 @@ def us_per_iteration(which, n):
             ((w * x - y) ** 2).backward()
     run()
     assert w.grad.item() == -2.0
-    began = time.perf_counter()
+    began = clock()
     run()
-    return (time.perf_counter() - began) / n * 1e6
+    return (clock() - began) / n * 1e6
 
 
 def main(quick=False, rounds=None, threads=None):
     rounds = rounds or (1 if quick else 7)
     n = 2_000 if quick else 10_000
-    print(f"seed_example: {n} forward+backward iterations per timing (block mean); each "
-          f"library in its own fresh process, {rounds} round(s) taken in turn; medians of "
-          "per-round ratios")
+    print(f"seed_example: {n} forward+backward iterations per timing (block mean); "
+          + where(rounds))
     ok = True
     if torch_or_none() is not None:
         ok = print_agreement("loss and gradient", isolated("seed_example", "cross_check",
