@@ -19,7 +19,7 @@ from ..errors import ArgumentError
 from ..ops import activation, arithmetic, conv, linalg, pool, reduction, shape
 from ..nn.parameter import Parameter
 from ..tensor import Tensor
-from . import onnx_elementwise
+from . import onnx_elementwise, onnx_pooling
 
 
 class UnsupportedOpError(ArgumentError):
@@ -209,6 +209,7 @@ EXPORTERS = {
     conv.Conv: _conv, conv.ConvInputGrad: _conv, pool.MaxPool: _pool, pool.AvgPool: _pool,
 }
 EXPORTERS.update(onnx_elementwise.EXPORTERS)     # issue 19.1: tan, floor, remainder, ...
+EXPORTERS.update(onnx_pooling.EXPORTERS)         # issue 20.3: pooling options, pixel shuffle
 
 
 def _emit(b, fn, x, batch):
