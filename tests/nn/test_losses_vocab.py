@@ -556,6 +556,26 @@ def test_functional_losses_pass_gradcheck():
     check(lambda p: F.binary_cross_entropy(p, q), _probabilities((3, 2), 4))
 
 
+def test_class_and_regression_losses_pass_gradcheck():
+    x = chainrule.tensor(normal(2, 3), requires_grad=True)
+    t = chainrule.tensor(normal(2, 3), requires_grad=True)
+    classes = chainrule.tensor([0, 2])
+    weight = chainrule.tensor(uniform(0.5, 2, 3))
+    soft = chainrule.tensor(_probs(2, 3))
+    check(lambda a: F.cross_entropy(a, classes, weight, ignore_index=2, label_smoothing=0.2), x)
+    check(lambda a: F.cross_entropy(a, soft, weight, label_smoothing=0.1), x)
+    check(lambda a: F.cross_entropy(a.reshape(1, 3, 2), classes.reshape(1, 2)), x)
+    check(lambda a: F.nll_loss(a, classes, weight, reduction="sum"), x)
+    check(lambda a, b: F.binary_cross_entropy_with_logits(
+        a, b.sigmoid(), pos_weight=chainrule.tensor([0.5, 1.0, 2.0])), x, t)
+    check(lambda a, b: F.huber_loss(a, b, delta=0.6), x, t)
+    check(lambda a, b: F.smooth_l1_loss(a, b, beta=0.6), x, t)
+    check(lambda a, b: F.mse_loss(a, b, reduction="sum") + F.l1_loss(a, b), x, t)
+    check(lambda a, b: F.triplet_margin_with_distance_loss(
+        a, b, b.flip(0), distance_function=lambda u, v: F.pairwise_distance(u, v, p=1),
+        margin=5.0), x, t)
+
+
 # ---------------------------------------------------------------- the fixed differences
 
 def test_bce_at_probabilities_exactly_0_and_1_matches_pytorch():
