@@ -120,7 +120,7 @@ class TensorProtocols:
 
 def _statistics(array):
     """min, max, mean and std of a floating array with several elements (NaN/inf counted)."""
-    if backend.kind(array.dtype) != "f" or array.size < 2:
+    if not backend.is_floating(array.dtype) or array.size < 2:
         return []
     finite = array[numpy.isfinite(array)].astype(numpy.float64)
     facts = []
