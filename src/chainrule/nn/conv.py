@@ -72,14 +72,14 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def _reversed_padding(self):
-        """F.pad's list for padding_mode: (left, right) pairs from the last axis backwards."""
+        """F.pad's pads for padding_mode: (left, right) pairs from the last axis backwards (a
+        list for string padding, a tuple otherwise, as PyTorch keeps them)."""
         if self.padding == "valid":
             return [0, 0] * self.spatial
         if self.padding == "same":
             pairs = conv_nd.same_padding(self.kernel_size, self.dilation)
-        else:
-            pairs = [(p, p) for p in self.padding]
-        return [v for pair in reversed(pairs) for v in pair]
+            return [v for pair in reversed(pairs) for v in pair]
+        return tuple(v for p in reversed(self.padding) for v in (p, p))
 
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
