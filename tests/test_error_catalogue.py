@@ -336,7 +336,7 @@ def test_27_an_image_folder_that_cannot_be_used(tmp_path):
         ImageFolder(str(tmp_path))
 
 
-# ---------------------------------------------------------------- the command line (28-43)
+# ---------------------------------------------------------------- the command line (28-46)
 
 def _cli_cases(root):
     """(entry, command line, phrases its stderr must hold, exit code), run in order."""
@@ -350,6 +350,9 @@ def _cli_cases(root):
     model = chainrule.models.MLP(4, [3], 2)
     chainrule.save_checkpoint(str(root / "wide.safetensors"), model=model, extra={
         "model": {"type": "mlp", "in_features": 64, "hidden": [200000], "out_features": 10}})
+    gpt = chainrule.models.GPT(vocab_size=20, block_size=8, n_layer=1, n_head=2, n_embd=8)
+    chainrule.save_checkpoint(str(root / "gpt.safetensors"), model=gpt, extra={
+        "model": {"type": "gpt", **gpt.config}, "task": "language_model"})
     run = ["--checkpoint", "run/model.safetensors"]
     first = ["train", "--dataset", "moons", "--hidden", "8", "--optimizer", "sgd", "--lr",
              "0.1", "--epochs", "2", "--out", "run", "--no-progress"]
@@ -395,16 +398,25 @@ def _cli_cases(root):
         (41, ["evaluate", "--checkpoint", "weights.safetensors"],
          ["weights.safetensors", "chainrule train --out"], 2),
         (41, ["export", "--checkpoint", "wide.safetensors", "--onnx", "m.onnx"],
-         ["wide.safetensors: its model description (mlp) asks for about 15,000,010 "
-          "parameters but the file holds 23 model values"], 2),
+         ["wide.safetensors: the model description does not fit the tensors stored in the "
+          "file: model.1.weight: described (200000, 64), stored (3, 4)"], 2),
         (42, ["evaluate", *run, "--dataset", "toy_linear"],
          ["--dataset toy_linear has samples of shape (1,) but the model takes (2,)"], 2),
         (42, ["evaluate", *run, "--dataset", "spiral"],
          ["--dataset spiral has class 2 but the model has 2 outputs"], 2),
+        (44, ["train", "--optimizer", "gd", "--batch-size", "8"],
+         ["--batch-size 8 does not go with --optimizer gd: gradient descent takes the whole "
+          "training set in every step", "use --optimizer sgd for mini-batches"], 2),
+        (45, ["train", "--model", "linear", "--activation", "tanh"],
+         ["--activation is for the hidden layers of --model mlp; --model linear has none"], 2),
+        (46, ["evaluate", "--checkpoint", "gpt.safetensors"],
+         ["gpt.safetensors holds a GPT (a text model), which evaluate, predict and export do "
+          "not take", "sample from it with: chainrule generate --checkpoint gpt.safetensors"],
+         2),
     ]
 
 
-def test_28_to_42_command_line_errors_are_one_line_with_their_exit_code(tmp_path):
+def test_28_to_46_command_line_errors_are_one_line_with_their_exit_code(tmp_path):
     pytest.importorskip("safetensors")
     from tests.cli.helpers import assert_user_error, run_many
     cases = _cli_cases(tmp_path)
@@ -416,7 +428,7 @@ def test_28_to_42_command_line_errors_are_one_line_with_their_exit_code(tmp_path
         assert_user_error(result, *phrases, code=code)
     tested = {entry for entry, _, _, _ in cases} | {37, 43}
     documented = {int(row.split("|")[1]) for row in open(DOCS).read().split(
-        "## The command line")[1].splitlines() if row.startswith("| ") and
+        "## The command line")[1].split("\n## ")[0].splitlines() if row.startswith("| ") and
         row.split("|")[1].strip().isdigit()}
     assert documented == tested - {None}
 
