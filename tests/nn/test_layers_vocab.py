@@ -337,6 +337,20 @@ def test_activation_functions_pass_gradcheck(name, shape, seed):
     check(PIECEWISE[name], chainrule.tensor(data, requires_grad=True))
 
 
+def test_the_glu_gate_agrees_with_its_composition_to_second_order():
+    x = normal(3, 4, 2)
+    gate, composed = (chainrule.tensor(x, requires_grad=True) for _ in range(2))
+    first, second = chainrule.chunk(composed, 2, 1)
+    outputs = [F.glu(gate, 1), first * chainrule.sigmoid(second)]
+    grads = []
+    for leaf, out in zip((gate, composed), outputs):
+        (g,) = chainrule.autograd.grad((out * out * out).sum(), [leaf], create_graph=True)
+        (g * g).sum().backward()
+        grads.append((out.detach().numpy(), g.detach().numpy(), leaf.grad.numpy()))
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
 def test_nan_and_infinity_pass_through_the_piecewise_gates_as_in_pytorch():
     """As PyTorch's vectorised kernels (32 float64 values leave no scalar tail)."""
     x = np.resize([np.nan, np.inf, -np.inf, 0.5, -0.5, 3.0, -3.0, 6.0, 0.0, 1.0, -1.0], 32)
@@ -677,7 +691,8 @@ def test_new_gates_export_to_onnx_and_run_in_onnxruntime(tmp_path):
     model = nn.Sequential(nn.Linear(4, 6), nn.Hardtanh(-0.5, 0.8), nn.Linear(6, 6),
                           nn.Hardswish(), nn.Linear(6, 6), nn.Hardsigmoid(), nn.ReLU6(),
                           nn.Hardshrink(0.1), nn.Softshrink(0.05), nn.Threshold(0.2, -1.0),
-                          nn.SELU(), nn.Softsign(), nn.Mish(), nn.PReLU(6))
+                          nn.SELU(), nn.Softsign(), nn.Mish(), nn.PReLU(6), nn.Linear(6, 8),
+                          nn.GLU())
     path = chainrule.onnx.export(model, chainrule.randn(3, 4), str(tmp_path / "gates.onnx"))
     session = ort.InferenceSession(path)
     x = chainrule.randn(5, 4) * 3                     # not the traced input: nothing folded

@@ -20,6 +20,7 @@ from ..errors import ArgumentError, ShapeError
 from ..generator import default_generator
 from ..ops import piecewise
 from ..ops._util import as_floating, require_float, require_tensor
+from ..ops.activation import GLU as _GLUGate
 from ..ops.activation import Softplus as _SoftplusGate
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -444,8 +445,7 @@ def glu(input, dim=-1):
     if size % 2:
         raise ShapeError(f"glu: halving dimension {dim} needs an even size, but input of shape "
                          f"{input.shape} has {size} there")
-    first, second = ops.chunk(input, 2, dim)
-    return first * ops.sigmoid(second)
+    return _GLUGate(dim % input.ndim)(input)
 
 
 __all__ = ["relu", "relu_", "relu6", "hardtanh", "hardtanh_", "leaky_relu", "leaky_relu_", "elu",

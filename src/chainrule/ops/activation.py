@@ -11,6 +11,7 @@ from ..errors import ArgumentError, DTypeError
 from ..tensor_base import TensorBase
 from ._util import as_floating, normalize_axis, require_float, require_tensor
 from .arithmetic import erf, erf_array, exp, minimum, mul, where
+from .shape import chunk, concatenate
 
 
 def sigmoid_array(x):
@@ -156,6 +157,43 @@ class Softplus(Function):
         (x,) = self.saved_tensors
         z = x * self.beta
         return gy * where(z._data > self.threshold, 1.0, sigmoid(z))
+
+
+class GLU(Function):
+    """A gate rather than chunk, sigmoid and mul so that ONNX export can write it (Slice,
+    Sigmoid, Mul; the exporter has no general slicing).
+
+    f(x) = a * sigmoid(b) for the halves a, b of x along ``axis``; local gradients
+    sigmoid(b) for a and a * sigmoid(b) (1 - sigmoid(b)) for b.
+    """
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def halves(self, x):
+        half = x.shape[self.axis] // 2
+        index = [slice(None)] * x.ndim
+        index[self.axis] = slice(0, half)
+        first = x[tuple(index)]
+        index[self.axis] = slice(half, 2 * half)
+        return first, x[tuple(index)]
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        first, second = self.halves(x)
+        return first * sigmoid_array(second)
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        first, second = chunk(x, 2, self.axis)
+        gate = sigmoid(second)
+        return concatenate([gy * gate, gy * first * gate * (1 - gate)], self.axis)
+
+    def to_onnx(self, b, x, batch):
+        half = self.inputs[0].shape[self.axis] // 2
+        first, second = (b.node("Slice", [x[0], b.ints([start]), b.ints([start + half]),
+                                          b.ints([self.axis])]) for start in (0, half))
+        return b.node("Mul", [first, b.node("Sigmoid", [second])])
 
 
 class Softmax(Function):
