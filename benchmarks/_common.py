@@ -250,7 +250,7 @@ def report_rounds(benchmark, case, per_round, unit, higher_is_better, bar=None,
     ours = per_round.get("chainrule", [])
     line = f"  {case:22s} chainrule {statistics.median(ours):10.4g} {unit}" if ours else \
         f"  {case:22s} chainrule (no result)"
-    medians = {}
+    medians, every_round = {}, {}
     bars = bar if isinstance(bar, dict) else ({reference: bar} if bar is not None else {})
     for other in (reference,) + tuple(also):
         theirs = per_round.get(other)
@@ -258,6 +258,7 @@ def report_rounds(benchmark, case, per_round, unit, higher_is_better, bar=None,
             continue
         ratios = [ratio(a, b) for a, b in zip(ours, theirs)]
         medians[other] = statistics.median(ratios)
+        every_round[other] = ratios
         kind = kind or ("speed" if higher_is_better else "time")
         wanted = (f" (bar {'>=' if higher_is_better else '<='} {bars[other]})"
                   if other in bars else "")
@@ -269,7 +270,7 @@ def report_rounds(benchmark, case, per_round, unit, higher_is_better, bar=None,
         "benchmark": benchmark, "case": case, "unit": unit,
         "higher_is_better": higher_is_better,
         "medians": {k: statistics.median(v) for k, v in per_round.items() if v},
-        "ratios": medians, "bars": bars,
+        "ratios": medians, "round_ratios": every_round, "bars": bars,
         "met": {k: (medians[k] >= b if higher_is_better else medians[k] <= b)
                 for k, b in bars.items() if k in medians}}), flush=True)
     return medians

@@ -58,6 +58,8 @@ def main(argv):
     names = argv[argv.index("--only") + 1].split(",") if "--only" in argv else BENCHMARKS
     here = os.path.dirname(os.path.abspath(__file__))
     base = dict(os.environ)
+    if quick:                     # a smoke test: one thread each keeps it cheap on shared CPUs
+        base.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     if "--clock" in argv and argv[argv.index("--clock") + 1] == "cpu":
         base.update(BENCH_CLOCK="cpu", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
                     MKL_NUM_THREADS="1")
