@@ -851,7 +851,8 @@ CONSTRUCTORS = """ReLU ReLU6 SELU CELU ELU LeakyReLU Hardtanh Hardswish Hardsigm
     BCELoss BCEWithLogitsLoss HuberLoss SmoothL1Loss KLDivLoss PoissonNLLLoss GaussianNLLLoss
     CosineEmbeddingLoss MarginRankingLoss HingeEmbeddingLoss MultiMarginLoss
     MultiLabelMarginLoss MultiLabelSoftMarginLoss SoftMarginLoss TripletMarginLoss
-    TripletMarginWithDistanceLoss CTCLoss MultiheadAttention TransformerEncoderLayer
+    TripletMarginWithDistanceLoss CTCLoss PairwiseDistance CosineSimilarity MultiheadAttention
+    TransformerEncoderLayer
     TransformerEncoder TransformerDecoderLayer TransformerDecoder Transformer RNNCell LSTMCell
     GRUCell DataParallel""".split()
 
@@ -890,3 +891,13 @@ def test_layers_take_device_and_dtype_as_pytorchs(name, args, kwargs):
     assert {str(t.device) for t in ours.state_dict().values()} == {"cpu"}
     with pytest.raises((DeviceError, ArgumentError), match="meta"):
         getattr(nn, name)(*args, device="meta", **kwargs)
+
+
+@pytest.mark.parametrize("p, keepdim", [(2.0, False), (1.0, True), (3.0, False)])
+def test_distance_modules_match_pytorch(p, keepdim):
+    compare_modules(nn.PairwiseDistance(p, 1e-6, keepdim), torch.nn.PairwiseDistance(
+        p, 1e-6, keepdim), normal(4, 3), normal(4, 3))
+    compare_modules(nn.CosineSimilarity(0), torch.nn.CosineSimilarity(0), normal(4, 3),
+                    normal(4, 3))
+    same_layout(nn.PairwiseDistance(), torch.nn.PairwiseDistance())
+    same_layout(nn.TripletMarginWithDistanceLoss(), torch.nn.TripletMarginWithDistanceLoss())

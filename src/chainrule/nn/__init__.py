@@ -14,6 +14,7 @@ from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d,  
                       AvgPool2d, AvgPool3d, Fold, LPPool1d, LPPool2d, LPPool3d, MaxPool1d,
                       MaxPool2d, MaxPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d,
                       PixelShuffle, PixelUnshuffle, Unfold)
+from .distance import CosineSimilarity, PairwiseDistance  # noqa: F401
 from .dropout import (AlphaDropout, Dropout, Dropout1d, Dropout3d,  # noqa: F401
                       FeatureAlphaDropout)
 from .linear import Bilinear, Embedding, EmbeddingBag, Flatten, Identity, Linear  # noqa

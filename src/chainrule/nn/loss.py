@@ -6,6 +6,7 @@ so they are saved in the state_dict.
 """
 from ..tensor import Tensor
 from . import functional as F
+from .distance import PairwiseDistance
 from .loss_functions import legacy_reduction
 from .module import Module
 from ..errors import ArgumentError
@@ -336,7 +337,8 @@ class TripletMarginWithDistanceLoss(_Loss):
         if margin <= 0:
             raise ArgumentError(f"TripletMarginWithDistanceLoss: margin must be greater than 0, "
                                 f"got {margin}")
-        self.distance_function = distance_function
+        self.distance_function = distance_function if distance_function is not None else \
+            PairwiseDistance()
         self.margin, self.swap = margin, swap
 
     def forward(self, anchor, positive, negative):
