@@ -266,6 +266,25 @@ def test_inplace_on_a_leaf_under_no_grad_and_on_integers_as_pytorch(name, kwargs
         assert out.tolist() == expected.tolist() and mine.tolist() == reference.tolist()
 
 
+@pytest.mark.parametrize("name, kwargs", [("leaky_relu", {"negative_slope": -0.3}),
+                                          ("elu", {"alpha": -0.5})])
+def test_inplace_with_a_negative_slope_gives_the_out_of_place_gradient(name, kwargs):
+    """PyTorch refuses this backward (its in-place rule reads the output); chainrule keeps
+    the input for it, so the gradient is the out-of-place one (docs/pytorch.md)."""
+    x = normal(3, 4) * 3
+    leaf, reference = chainrule.tensor(x, requires_grad=True), torch.tensor(x,
+                                                                           requires_grad=True)
+    hidden = leaf * 1
+    getattr(F, name)(hidden, inplace=True, **kwargs)
+    hidden.sum().backward()
+    getattr(tF, name)(reference, **kwargs).sum().backward()
+    np.testing.assert_allclose(leaf.grad.numpy(), reference.grad.numpy(), rtol=RTOL)
+    with pytest.raises(RuntimeError, match="negative slope"):
+        their_hidden = torch.tensor(x, requires_grad=True) * 1
+        getattr(tF, name)(their_hidden, inplace=True, **kwargs)
+        their_hidden.sum().backward()
+
+
 INPLACE_MODULES = [("ReLU", (True,)), ("ReLU6", (True,)), ("SELU", (True,)),
                    ("CELU", (1.0, True)), ("ELU", (1.0, True)), ("LeakyReLU", (0.01, True)),
                    ("Hardtanh", (-1.0, 1.0, True)), ("Hardswish", (True,)),
