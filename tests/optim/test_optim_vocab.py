@@ -1,5 +1,8 @@
 """Adadelta, NAdam, RAdam, ASGD and Rprop match PyTorch 2.13 step by step for 50 steps, keep
-PyTorch's state names, and round-trip their state_dict."""
+PyTorch's state names, and round-trip their state_dict; every optimizer takes PyTorch's
+constructor arguments (``foreach``, ``fused``, ... accepted as PyTorch code passes them)."""
+import inspect
+
 import numpy as np
 import pytest
 
@@ -47,6 +50,13 @@ OPTIMIZERS = {
     "asgd_averaging": ("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=10, weight_decay=0.01)),
     "rprop": ("Rprop", dict()),
     "rprop_tight": ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2))),
+    "adam_decoupled": ("Adam", dict(lr=0.02, weight_decay=0.1, decoupled_weight_decay=True,
+                                    foreach=False, fused=None)),
+    "adamw_amsgrad": ("AdamW", dict(lr=0.02, amsgrad=True, foreach=False)),
+    "sgd_foreach": ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, foreach=False)),
+    "rmsprop_foreach": ("RMSprop", dict(lr=0.01, centered=True, foreach=False)),
+    "adagrad_foreach": ("Adagrad", dict(lr=0.1, foreach=False)),
+    "adamax_foreach": ("Adamax", dict(lr=0.05, foreach=False)),
 }
 MAXIMIZE = {"adadelta_wd_maximize"}
 
@@ -111,3 +121,20 @@ def test_pytorch_positional_arguments_and_refused_options():
         optim.Rprop([w], etas=(1.5, 1.2))
     with pytest.raises(ArgumentError, match="rho"):
         optim.Adadelta([w], rho=1.5)
+
+
+OPTIMIZER_NAMES = ["SGD", "Adam", "AdamW", "Adamax", "RMSprop", "Adagrad", "Adadelta", "NAdam",
+                   "RAdam", "ASGD", "Rprop", "LBFGS"]
+
+
+@pytest.mark.parametrize("name", OPTIMIZER_NAMES)
+def test_constructor_arguments_are_pytorchs(name):
+    def arguments(cls):
+        return [(p.name, p.kind, float(p.default) if isinstance(p.default, (int, float))
+                 and not isinstance(p.default, bool) else repr(p.default))
+                for p in inspect.signature(cls.__init__).parameters.values()]
+    assert arguments(getattr(optim, name)) == arguments(getattr(torch.optim, name))
+    w = chainrule.tensor([1.0], requires_grad=True)
+    if "differentiable" in inspect.signature(getattr(optim, name).__init__).parameters:
+        with pytest.raises(ArgumentError, match="differentiable"):
+            getattr(optim, name)([w], differentiable=True)

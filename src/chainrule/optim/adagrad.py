@@ -1,5 +1,6 @@
 """Adagrad: per-weight learning rates that shrink with the sum of squared gradients."""
 from .. import backend
+from ._pytorch import refuse_torch_only_options
 from .optimizer import Optimizer
 from ..errors import ArgumentError
 
@@ -16,7 +17,9 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, maximize=False):
+                 initial_accumulator_value=0.0, eps=1e-10, foreach=None, *, maximize=False,
+                 differentiable=False, fused=None):
+        refuse_torch_only_options("Adagrad", False, differentiable)
         if lr < 0 or lr_decay < 0 or weight_decay < 0 or eps < 0:
             raise ArgumentError(f"Adagrad: invalid hyper-parameters lr={lr}, lr_decay={lr_decay}, "
                                 f"weight_decay={weight_decay}, eps={eps}")

@@ -2,6 +2,7 @@
 import math
 
 from .. import backend
+from ._pytorch import refuse_torch_only_options
 from .optimizer import Optimizer
 from ..errors import ArgumentError
 
@@ -21,11 +22,15 @@ class Adam(Optimizer):
     decoupled_weight_decay = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, maximize=False):
-        _check(type(self).__name__, lr, betas, eps, weight_decay)
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        name = type(self).__name__
+        refuse_torch_only_options(name, capturable, differentiable)
+        _check(name, lr, betas, eps, weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize))
+                                      maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay))
 
     def update(self, param, grad, group, state):
         xp = backend.namespace_of(param)
@@ -39,7 +44,7 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = xp.zeros_like(param)
         if wd:
-            if self.decoupled_weight_decay:
+            if group.get("decoupled_weight_decay", self.decoupled_weight_decay):
                 param *= 1 - lr * wd
             else:
                 g = g + wd * param
@@ -73,8 +78,11 @@ class AdamW(Adam):
     decoupled_weight_decay = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, maximize=False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable,
+                         decoupled_weight_decay=True)
 
 
 class Adamax(Optimizer):
@@ -90,7 +98,8 @@ class Adamax(Optimizer):
     """
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 maximize=False):
+                 foreach=None, *, maximize=False, differentiable=False, capturable=False):
+        refuse_torch_only_options("Adamax", capturable, differentiable)
         _check("Adamax", lr, betas, eps, weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, maximize=maximize))

@@ -1,5 +1,6 @@
 """RMSprop: divide the gradient by a running root-mean-square of recent gradients."""
 from .. import backend
+from ._pytorch import refuse_torch_only_options
 from .optimizer import Optimizer
 from ..errors import ArgumentError
 
@@ -17,7 +18,9 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, maximize=False):
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
+        refuse_torch_only_options("RMSprop", capturable, differentiable)
         if lr < 0 or eps < 0 or weight_decay < 0 or momentum < 0 or not 0 <= alpha <= 1:
             raise ArgumentError(f"RMSprop: invalid hyper-parameters lr={lr}, alpha={alpha}, "
                                 f"eps={eps}, weight_decay={weight_decay}, momentum={momentum}")

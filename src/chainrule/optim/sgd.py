@@ -1,5 +1,6 @@
 """Gradient descent: w <- w - lr * dLoss/dw, with momentum, dampening, Nesterov, weight decay."""
 from .. import backend
+from ._pytorch import refuse_torch_only_options
 from .optimizer import Optimizer
 from ..errors import ArgumentError
 
@@ -20,7 +21,9 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, maximize=False):
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
+        refuse_torch_only_options("SGD", False, differentiable)
         if lr < 0 or momentum < 0 or weight_decay < 0:
             raise ArgumentError(f"SGD: lr, momentum and weight_decay must be >= 0, got lr={lr}, "
                                 f"momentum={momentum}, weight_decay={weight_decay}")
