@@ -102,7 +102,7 @@ def kind(dtype):
 
 
 def is_bfloat16(dtype):
-    return bfloat16 is not None and dtype == bfloat16
+    return bfloat16 is not None and numpy_dtype(dtype) == bfloat16
 
 
 def namespace_of(array):

@@ -14,6 +14,11 @@ each with a NumPy and a CuPy implementation:
 ``pad(x, widths, ...)``     constant/reflect/replicate/circular padding
 ``special(name, x)``        ``erf``, ``erfinv``, ``lgamma``, ``digamma``, ... (SciPy/cupyx)
 ``errstate(**kw)``          silence floating-point warnings (host-side, a no-op on CuPy)
+``special_module(op)``      scipy.special / cupyx.scipy.special (the special functions)
+``stable_argsort(x, axis)`` a stable argsort (NumPy's ``kind="stable"``)
+``copy_into(t, s)``         ``copyto(t, s, casting="unsafe")`` (in-place results)
+``into(out, f, *a)``        ``f(*a, out=out)`` (NumPy's ``out=``, to reuse memory)
+``multiply_by_mask(v, m)``  ``v * m`` for a bool mask (NumPy promotes the bool)
 ``base_of(a)``, ...         memory layout: the array a view was taken of, its root,
                             C-contiguity, writeability, a C-ordered copy (views, .grad)
 ==========================  ===========================================================
@@ -126,19 +131,35 @@ def contiguous_copy(array):
 def scatter_add(target, index, values):
     """``target[index] += values`` in place, where ``index`` may repeat positions (each
     occurrence adds, as ``numpy.add.at``; plain ``+=`` would keep only one)."""
+    scatter_reduce(target, index, values, "add")
+
+
+def scatter_reduce(target, index, values, name):
+    """``ufunc.at`` in place for ``name`` in add, multiply, maximum, minimum: every
+    occurrence of a repeated index combines with what is there.
+
+    >>> target = numpy.zeros(2)
+    >>> scatter_reduce(target, (numpy.array([1, 1]),), numpy.array([3.0, 5.0]), "maximum")
+    >>> target.tolist()
+    [0.0, 5.0]
+    """
     kind = _kind(target)
     if kind == "numpy":
-        numpy.add.at(target, index, values)
+        getattr(numpy, name).at(target, index, values)
     elif kind == "cupy":
-        _cupy().add.at(target, index, values)
+        getattr(_cupy(), name).at(target, index, values)
     else:
-        numpy.add.at(_writable_host(target), _host(index), _host(values))
+        getattr(numpy, name).at(_writable_host(target), _host(index), _host(values))
 
 
 def getitem(x, index):
     """``x[index]`` for PyTorch's (NumPy's) advanced indices: integer arrays mixed with
     slices, several arrays, a mask among other indices. The standard takes only a lone mask
-    or integer arrays with integers, so for strict arrays this crosses to NumPy."""
+    or integer arrays with integers, so for strict arrays this crosses to NumPy.
+
+    >>> getitem(numpy.arange(6).reshape(2, 3), (slice(None), numpy.array([2, 0]))).tolist()
+    [[2, 0], [5, 3]]
+    """
     if _kind(x) == "strict":
         return _strict(numpy.asarray(_writable_host(x)[_host(index)]))
     return x[index]
@@ -146,7 +167,11 @@ def getitem(x, index):
 
 def open_grid(shape, like):
     """``numpy.indices(shape, sparse=True)`` in the standard: one ``arange`` per axis,
-    shaped to broadcast against the others (``like`` gives the namespace and device)."""
+    shaped to broadcast against the others (``like`` gives the namespace and device).
+
+    >>> [g.shape for g in open_grid((2, 3), numpy.zeros(1))]
+    [(2, 1), (1, 3)]
+    """
     xp = backend.namespace_of(like)
     return tuple(xp.reshape(xp.arange(n), tuple(n if i == axis else 1
                                                  for i in range(len(shape))))
@@ -160,6 +185,32 @@ def to_scalar(array):
     return array.item()
 
 
+def into(out, function, *arrays):
+    """``function(*arrays, out=out)`` (NumPy's ``out=``, which saves a temporary): the
+    standard has no ``out=``, so strict arrays get ``out[...] = function(*arrays)``.
+
+    >>> out = numpy.zeros(2)
+    >>> into(out, numpy.add, numpy.ones(2), 1.0).tolist()
+    [2.0, 2.0]
+    """
+    if _kind(out) == "strict":
+        out[...] = function(*arrays)
+        return out
+    return function(*arrays, out=out)
+
+
+def multiply_by_mask(values, mask, out=None):
+    """``values * mask`` for a bool ``mask`` (0 where False; NumPy promotes the bool, the
+    standard does not mix kinds, so strict arrays cast the mask first)."""
+    if _kind(values) == "strict":
+        product = values * backend_strict.strict_namespace().astype(mask, values.dtype)
+        if out is None:
+            return product
+        out[...] = product
+        return out
+    return (_cupy() if _kind(values) == "cupy" else numpy).multiply(values, mask, out=out)
+
+
 def setitem(target, index, values):
     """``target[index] = values`` in place, for the integer-array ("fancy") indices the
     standard's ``__setitem__`` does not take."""
@@ -171,9 +222,20 @@ def setitem(target, index, values):
 
 # ---------------------------------------------------------------- windows, einsum, pad
 
+def strides_of(x):
+    """``x``'s strides in elements (not bytes)."""
+    if _kind(x) == "strict":
+        x = _writable_host(x)
+    return tuple(s // x.dtype.itemsize for s in x.strides)
+
+
 def sliding_windows(x, shape, strides):
     """A read-only strided view of ``x`` (``as_strided``; strides in elements, not bytes):
-    the windows of im2col without copying."""
+    the windows of im2col without copying (a copy for strict arrays).
+
+    >>> sliding_windows(numpy.arange(5.0), (3, 3), (1, 1)).tolist()
+    [[0.0, 1.0, 2.0], [1.0, 2.0, 3.0], [2.0, 3.0, 4.0]]
+    """
     kind = _kind(x)
     if kind == "strict":
         return _strict(numpy.ascontiguousarray(sliding_windows(_host(x), shape, strides)))
@@ -215,6 +277,56 @@ def special(name, *arrays):
     if kind == "strict":
         return _strict(getattr(module, name)(*_host(arrays)))
     return getattr(module, name)(*arrays)
+
+
+class _StrictSpecial:
+    """``scipy.special`` for strict arrays: each function crosses to NumPy and back."""
+
+    def __getattr__(self, name):
+        import scipy.special as module
+        function = getattr(module, name)
+
+        def on_host(*args):
+            return _strict(numpy.asarray(function(*_host(args))))
+        return on_host
+
+
+def special_module(op):
+    """The module of special functions for the active backend: ``scipy.special``,
+    ``cupyx.scipy.special`` on CuPy, a NumPy-crossing proxy for strict arrays."""
+    if backend.name == "array_api_strict":
+        return _StrictSpecial()
+    if backend.name == "cupy":
+        try:
+            import cupyx.scipy.special as module
+        except ImportError as error:
+            raise ImportError(f"{op} on the CuPy backend needs cupyx.scipy.special: "
+                              "pip install 'chainrule[gpu]'") from error
+        return module
+    import scipy.special as module
+    return module
+
+
+def stable_argsort(x, axis):
+    """Indices that sort ``x`` along ``axis``, ties kept in order (a stable sort).
+
+    >>> stable_argsort(numpy.array([2, 1, 2, 1]), 0).tolist()
+    [1, 3, 0, 2]
+    """
+    kind = _kind(x)
+    if kind == "strict":
+        return backend_strict.strict_namespace().argsort(x, axis=axis, stable=True)
+    return (_cupy() if kind == "cupy" else numpy).argsort(x, axis=axis, kind="stable")
+
+
+def copy_into(target, source):
+    """``target[...] = source`` cast to target's dtype whatever the kinds (NumPy's
+    ``copyto(casting="unsafe")``: an in-place op's result written back)."""
+    kind = _kind(target)
+    if kind == "strict":
+        target[...] = backend_strict.strict_namespace().astype(source, target.dtype)
+        return
+    (_cupy() if kind == "cupy" else numpy).copyto(target, source, casting="unsafe")
 
 
 def errstate(**kwargs):

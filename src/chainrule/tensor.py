@@ -1227,13 +1227,13 @@ def _write_into(target, result, op):
                          f"fit this tensor's shape {target.shape}")
     if result._data is target._data:
         return
-    if not target._data.flags.writeable:
+    if not backend_helpers.is_writeable(target._data):
         raise ReadOnlyError(_read_only_message(target, name))
-    if result._data.dtype != target._data.dtype and not numpy.can_cast(
-            result._data.dtype, target._data.dtype, casting="same_kind"):
+    if result.dtype != target.dtype and not numpy.can_cast(
+            result.dtype, target.dtype, casting="same_kind"):
         raise DTypeError(f"in-place {name}: a {result.dtype} result cannot be stored in this "
                          f"{target.dtype} tensor; use an out-of-place op or convert it first")
-    backend.xp.copyto(target._data, result._data, casting="unsafe")
+    backend_helpers.copy_into(target._data, result._data)
 
 
 def _read_only_message(tensor, name):

@@ -4,6 +4,7 @@ The activations live in :mod:`chainrule.nn.activation_functions` and the losses 
 :mod:`chainrule.nn.loss_functions`; both are exported here under PyTorch's names.
 """
 
+from .. import backend
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError  # noqa: F401
 from ..ops import one_hot  # noqa: F401
 from ..ops import clamp
@@ -107,11 +108,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     out = node(input, *[t for t in (weight, bias) if t is not None])
     if running_mean is not None:
         running_mean._data *= 1 - momentum
-        running_mean._data += momentum * node.batch_mean.astype(running_mean._data.dtype)
+        running_mean._data += momentum * backend.xp.astype(node.batch_mean,
+                                                           running_mean._data.dtype)
     if running_var is not None:
         unbiased = node.batch_var * (count / (count - 1))
         running_var._data *= 1 - momentum
-        running_var._data += momentum * unbiased.astype(running_var._data.dtype)
+        running_var._data += momentum * backend.xp.astype(unbiased, running_var._data.dtype)
     return out
 
 

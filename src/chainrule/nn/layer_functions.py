@@ -55,7 +55,7 @@ def _dropout(input, p, training, inplace, generator, op, noise_shape, alpha):
     keep = _keep(noise_shape, p, generator)
     if alpha:
         if p == 1:
-            return _apply_noise(input, numpy.zeros(noise_shape), None, inplace)
+            return _apply_noise(input, backend.xp.zeros(noise_shape), None, inplace)
         a = 1.0 / numpy.sqrt((_ALPHA_PRIME ** 2 * p + 1) * (1 - p))
         offset = (keep - 1.0) * (_ALPHA_PRIME * a) + _ALPHA_PRIME * a * p
         return _apply_noise(input, keep * a, offset, inplace)
@@ -397,7 +397,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if not use_input_stats:
         out = _affine_eval(folded, running_mean, running_var, n, eps)
         return _affine(out.reshape(input.shape), weight, bias)
-    count = folded._data[0, 0].size
+    count = folded._data[0, 0, ...].size
     if count <= 1:
         raise ArgumentError(f"instance_norm: expected more than 1 spatial element when "
                             f"training, got input of shape {input.shape}")

@@ -187,9 +187,9 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     if isinstance(var, (int, float)):
         if var < 0:
             raise ArgumentError(f"{op}: var has negative entry/entries ({var})")
-        var = Tensor(numpy.full(input.shape, float(var), dtype=input._data.dtype))
+        var = Tensor(backend.xp.full(input.shape, float(var), dtype=input._data.dtype))
     var = _as_tensor(var, "var", op)
-    if (var._data < 0).any():
+    if backend.xp.any(var._data < 0):
         raise ArgumentError(f"{op}: var has negative entry/entries")
     var = _variance_shape(var, input, op)
     _check_reduction(reduction, op)
@@ -288,10 +288,11 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     xp = backend.namespace_of(data)
     if data.size and (bool(xp.min(data) < 0) or bool(xp.max(data) > 1)
                       or bool(xp.any(xp.isnan(data)))):
+        host = backend.to_numpy(data)                     # the error message, on the host
         raise ArgumentError(
             f"binary_cross_entropy: input must be probabilities in [0, 1], got values in "
-            f"[{float(numpy.nanmin(data)):.4g}, {float(numpy.nanmax(data)):.4g}]"
-            f"{' and nan' if numpy.isnan(data).any() else ''}; apply sigmoid first, or use "
+            f"[{float(numpy.nanmin(host)):.4g}, {float(numpy.nanmax(host)):.4g}]"
+            f"{' and nan' if numpy.isnan(host).any() else ''}; apply sigmoid first, or use "
             "binary_cross_entropy_with_logits on the raw scores")
     loss = _BinaryCrossEntropyNode()(input, target)
     if weight is not None:
@@ -572,10 +573,12 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     safe, valid = _class_labels(target, n_classes, ignore_index, "nll_loss")
     picked = _pick_class(input, safe)                     # (N, ...)
     w = _weight_array(weight, n_classes, input._data.dtype, "nll_loss")
-    sample_w = w[safe] * valid
-    loss = -picked * _make(sample_w.astype(input._data.dtype), None)
+    xp = backend.namespace_of(safe)
+    picked_w = backend_helpers.getitem(w, (safe,))
+    sample_w = picked_w * xp.astype(valid, picked_w.dtype)
+    loss = -picked * _make(xp.astype(sample_w, input._data.dtype), None)
     if reduction == "mean":
-        total = float(sample_w.sum())
+        total = float(xp.sum(sample_w))
         if not total:
             return _nan_without_gradient(loss.sum() * 0.0)
         return loss.sum() * (1.0 / total)
@@ -636,8 +639,8 @@ def _fused_cross_entropy(input, target, weight, ignore_index, reduction):
     w = None if weight is None else _weight_array(weight, input.shape[1], input._data.dtype,
                                                   "cross_entropy")
     xp = backend.namespace_of(safe)
-    sample_weights = (xp.ones(safe.shape[0]) if w is None else backend_helpers.getitem(w, safe)
-                      ) * valid
+    base = xp.ones(safe.shape[0]) if w is None else backend_helpers.getitem(w, safe)
+    sample_weights = base * xp.astype(valid, base.dtype)
     total = float(xp.sum(sample_weights))
     if reduction == "mean" and not total:
         return _nan_without_gradient(SoftmaxCrossEntropy(safe, sample_weights, 0.0, True)(input))
@@ -655,13 +658,15 @@ def _smoothing_term(log_p, target, weight, ignore_index, reduction):
     per_class = log_p if weight is None else log_p * _weight_view(weight, log_p)
     smooth = -per_class.sum(dim=1)
     ignored = target._data == ignore_index
-    smooth = smooth * _make((~ignored).astype(log_p._data.dtype), None)
+    xp = backend.namespace_of(ignored)
+    smooth = smooth * _make(backend.namespace_of(ignored).astype(~ignored, log_p._data.dtype),
+                            None)
     if reduction == "mean":
         if weight is None:
-            denominator = float((~ignored).sum())
+            denominator = float(xp.sum(xp.astype(~ignored, numpy.dtype(numpy.int64))))
         else:
             w = weight._data if isinstance(weight, Tensor) else backend.xp.asarray(weight)
-            denominator = float(w[target._data[~ignored]].sum())
+            denominator = float(xp.sum(backend_helpers.getitem(w, (target._data[~ignored],))))
         if not denominator:
             return _nan_without_gradient(smooth.sum() * 0.0)
         return smooth.sum() * (1.0 / denominator)

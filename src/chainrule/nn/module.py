@@ -184,7 +184,8 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad = Tensor._make(numpy.zeros_like(p.grad._data), None)
+                p.grad = Tensor._make(backend.namespace_of(p.grad._data).zeros_like(
+                    p.grad._data), None)
 
     def requires_grad_(self, requires_grad=True):
         for p in self.parameters():
@@ -305,8 +306,9 @@ class Module:
         for key, target in own.items():
             if key in state_dict:
                 value = state_dict[key]
-                array = value._data if isinstance(value, Tensor) else numpy.asarray(value)
-                target._data[...] = array.astype(target._data.dtype, copy=False)
+                xp = backend.namespace_of(target._data)
+                array = value._data if isinstance(value, Tensor) else value
+                target._data[...] = xp.astype(xp.asarray(array), target._data.dtype, copy=False)
                 target._bump_version()
         return IncompatibleKeys(missing, unexpected)
 

@@ -43,7 +43,8 @@ def causal_mask_array(queries, keys, dtype):
     mask = _CAUSAL.get(cache_key)
     if mask is None:
         xp = backend.xp
-        mask = xp.where(xp.tri(queries, keys, dtype=bool), 0.0, -math.inf).astype(dtype)
+        below = xp.arange(keys)[None, :] <= xp.arange(queries)[:, None]      # tri(q, k)
+        mask = xp.where(below, xp.zeros((), dtype=dtype), -math.inf)
         if len(_CAUSAL) > 64:
             _CAUSAL.clear()
         _CAUSAL[cache_key] = mask
@@ -56,14 +57,14 @@ def safe_softmax_array(scores):
     xp = backend.xp
     if scores.shape[-1] == 0:
         return scores
-    peak = scores.max(axis=-1, keepdims=True)
-    dead = xp.isneginf(peak)
-    any_dead = bool(dead.any())
+    peak = xp.max(scores, axis=-1, keepdims=True)
+    dead = peak == -math.inf
+    any_dead = bool(xp.any(dead))
     if any_dead:
         peak[dead] = 0
     scores -= peak
-    xp.exp(scores, out=scores)
-    total = scores.sum(axis=-1, keepdims=True)
+    backend_helpers.into(scores, xp.exp, scores)
+    total = xp.sum(scores, axis=-1, keepdims=True)
     if any_dead:
         total[dead] = 1
     scores /= total
@@ -101,7 +102,8 @@ def _combine(constant, mask):
 
 def attend(q, k, v, scale, additive, dropout_p=0.0, generator=None):
     """(out, P, dropout factors or None) of attention on arrays."""
-    scores = q @ k.swapaxes(-1, -2)
+    xp = backend.xp
+    scores = q @ xp.matrix_transpose(k)
     scores *= scale
     if additive is not None:
         if broadcast_shapes(scores.shape, additive.shape) == scores.shape:
@@ -119,20 +121,21 @@ def attend(q, k, v, scale, additive, dropout_p=0.0, generator=None):
 def attend_backward(g, q, k, v, weights, keep, scale, need):
     """Gradients (q, k, v, scores) of attention on arrays; ``need`` says which (4 flags)."""
     need_q, need_k, need_v, need_scores = need
+    xp = backend.xp
     dropped = weights if keep is None else weights * keep
-    gv = dropped.swapaxes(-1, -2) @ g if need_v else None
+    gv = xp.matrix_transpose(dropped) @ g if need_v else None
     gq = gk = gs = None
     if need_q or need_k or need_scores:
-        gs = g @ v.swapaxes(-1, -2)
+        gs = g @ xp.matrix_transpose(v)
         if keep is not None:
             gs *= keep
-        gs -= (gs * weights).sum(axis=-1, keepdims=True)
+        gs -= xp.sum(gs * weights, axis=-1, keepdims=True)
         gs *= weights
         if need_q:
             gq = gs @ k
             gq *= scale
         if need_k:
-            gk = gs.swapaxes(-1, -2) @ q
+            gk = xp.matrix_transpose(gs) @ q
             gk *= scale
     return gq, gk, gv, gs
 
@@ -239,17 +242,19 @@ class AttentionHeads(Function):
             length, n = x.shape[:2]
             order = (2, 1, 3, 0, 4)
         size = x.shape[2] // (count * heads)
-        split = backend.xp.ascontiguousarray(
-            x.reshape(x.shape[0], x.shape[1], count, heads, size).transpose(order))
-        return list(split)
+        xp = backend.xp
+        split = backend_helpers.contiguous_copy(xp.permute_dims(
+            xp.reshape(x, (x.shape[0], x.shape[1], count, heads, size)), order))
+        return [split[i, ...] for i in range(split.shape[0])]
 
     def _merge(self, heads_array):
         """c arrays (N, H, L, D) stacked as (c, N, H, L, D) -> (N, L, c·E) (or (L, N, c·E))."""
         c, n, heads, length, size = heads_array.shape
         order = (1, 3, 0, 2, 4) if self.batch_first else (3, 1, 0, 2, 4)
-        merged = heads_array.transpose(order)
+        merged = backend.xp.permute_dims(heads_array, order)
         outer = (n, length) if self.batch_first else (length, n)
-        return backend.xp.ascontiguousarray(merged).reshape(outer + (c * heads * size,))
+        return backend.xp.reshape(backend_helpers.contiguous_copy(merged),
+                                  outer + (c * heads * size,))
 
     def forward(self, *arrays):
         count = len(self.chunks)
@@ -263,7 +268,7 @@ class AttentionHeads(Function):
                                     self.dropout_p, self.generator)
         if True in self.needs_input_grad:
             self.save_for_backward(*projections, mask, q, k, v, weights, keep)
-        return self._merge(out[None])
+        return self._merge(out[None, ...])
 
     def backward(self, gy):
         count = len(self.chunks)
@@ -571,7 +576,8 @@ def _canonical_mask(mask, name, other, other_name, dtype, op):
         warnings.warn(f"Support for mismatched {name} and {other_name} is deprecated. Use same "
                       "type for both instead.", stacklevel=4)
     if kind == "b":
-        return mask._make(backend.xp.where(mask._data, -math.inf, 0.0).astype(dtype), None)
+        zero = backend.xp.zeros((), dtype=dtype)
+        return mask._make(backend.xp.where(mask._data, -math.inf, zero), None)
     return mask
 
 
@@ -758,7 +764,7 @@ def _attention_mask(mask, scores_shape, dtype, op):
                          f"the attention scores of shape {tuple(scores_shape)}")
     if kind == "b":
         xp = backend.xp
-        return xp.where(mask._data, 0.0, -math.inf).astype(dtype)
+        return xp.where(mask._data, xp.zeros((), dtype=dtype), -math.inf)
     return mask if mask._data.dtype == dtype else mask.to(dtype)
 
 

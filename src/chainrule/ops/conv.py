@@ -32,7 +32,7 @@ Three bilinear ops close the family under differentiation, so double backward is
 The derivative of each is written with the other two.
 """
 
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.function import Function
 from ..errors import ArgumentError, DTypeError, ShapeError
 from . import workspace
@@ -98,16 +98,17 @@ class ConvGeometry:
         elif path == "flat":
             hp, wp = self.padded_size(h, w)
             flat = self._flat_padded(images, kw)
-            item, (s_c, s_n, _) = flat.itemsize, flat.strides
+            item, (s_c, s_n, _) = 1, backend_helpers.strides_of(flat)   # element strides
             taps = _strided(flat, (c, kh, kw, m, oh * wp),
                             (s_c, dh * wp * item, dw * item, s_n, item))
             _view(cols, taps.shape)[...] = taps
         elif path == "patches":
             blocks = _view(images[:, :, :oh * kh, :ow * kw], (c, m, oh, kh, ow, kw))
-            _view(cols, (c, kh, kw, m, oh, ow))[...] = blocks.transpose(0, 3, 5, 1, 2, 4)
+            _view(cols, (c, kh, kw, m, oh, ow))[...] = backend.xp.permute_dims(
+                blocks, (0, 3, 5, 1, 2, 4))
         else:
             padded = self._padded(images)
-            s_c, s_n, s_h, s_w = padded.strides
+            s_c, s_n, s_h, s_w = backend_helpers.strides_of(padded)
             taps = _strided(padded, (c, kh, kw, m, oh, ow),
                             (s_c, dh * s_h, dw * s_w, s_n, sh * s_h, sw * s_w))
             _view(cols, taps.shape)[...] = taps
@@ -156,15 +157,16 @@ class ConvGeometry:
                 for j in range(kw):
                     start = i * dh * wp + j * dw
                     part = flat[:, :, start:start + run]
-                    xp.add(part, blocks[:, i, j], out=part)
+                    backend_helpers.into(part, xp.add, part, blocks[:, i, j, ...])
             images[...] = _view(flat[:, :, :hp * wp], (c, m, hp, wp))[:, :, top:top + h,
                                                                          left:left + w]
         elif path == "patches":
             if (h, w) != (oh * kh, ow * kw):
-                images[:, :, oh * kh:] = 0
+                images[:, :, oh * kh:, :] = 0
                 images[:, :, :, ow * kw:] = 0
             target = _view(images[:, :, :oh * kh, :ow * kw], (c, m, oh, kh, ow, kw))
-            target.transpose(0, 3, 5, 1, 2, 4)[...] = _view(cols, (c, kh, kw, m, oh, ow))
+            xp.permute_dims(target, (0, 3, 5, 1, 2, 4))[...] = _view(cols,
+                                                                     (c, kh, kw, m, oh, ow))
         else:
             hp, wp = self.padded_size(h, w)
             padded = workspace.zeros((c, m, hp, wp), cols.dtype)
@@ -173,7 +175,7 @@ class ConvGeometry:
                 for j in range(kw):
                     part = padded[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
                                   j * dw:j * dw + sw * (ow - 1) + 1:sw]
-                    xp.add(part, blocks[:, i, j], out=part)
+                    backend_helpers.into(part, xp.add, part, blocks[:, i, j, ...])
             images[...] = padded[:, :, top:top + h, left:left + w]
 
 
@@ -182,15 +184,15 @@ class ConvGeometry:
 def _view(array, shape):
     """``array`` reshaped without copying (it must be possible: these are our own layouts,
     and a silent copy would lose the writes made through the view)."""
-    return array.reshape(shape, copy=False) if backend.name == "numpy" else \
-        array.reshape(shape)
+    if backend.name == "cupy":
+        return array.reshape(shape)
+    return backend.xp.reshape(array, shape, copy=False)
 
 
 def _strided(array, shape, strides):
-    """A read-only view of ``array`` with the given shape and byte strides: all kernel
-    offsets of the im2col matrix at once (stride tricks; CuPy has the same call)."""
-    return backend.xp.lib.stride_tricks.as_strided(array, shape=shape, strides=strides,
-                                                   writeable=False)
+    """A read-only view of ``array`` with the given shape and element strides: all kernel
+    offsets of the im2col matrix at once (stride tricks, a backend helper)."""
+    return backend_helpers.sliding_windows(array, shape, strides)
 
 
 def _fill_padded(padded, source, padding):
@@ -198,9 +200,9 @@ def _fill_padded(padded, source, padding):
     top, bottom, left, right = padding
     hp, wp = padded.shape[2:]
     if top:
-        padded[:, :, :top] = 0
+        padded[:, :, :top, :] = 0
     if bottom:
-        padded[:, :, hp - bottom:] = 0
+        padded[:, :, hp - bottom:, :] = 0
     if left:
         padded[:, :, top:hp - bottom, :left] = 0
     if right:
@@ -210,7 +212,7 @@ def _fill_padded(padded, source, padding):
 
 def _grouped_weight(w, groups):
     o = w.shape[0]
-    return w.reshape(groups, o // groups, -1)
+    return backend.xp.reshape(w, (groups, o // groups, -1))
 
 
 class _Layout:
@@ -233,7 +235,7 @@ class _Layout:
 
 def _column_chunks(geometry, layout, n, dtype):
     """(first, end, cols) per chunk of images; cols (G, K, m * L) is one reused buffer."""
-    item = backend.xp.dtype(dtype).itemsize
+    item = backend.numpy_dtype(dtype).itemsize
     chunks = geometry.chunks(n, layout.rows * layout.per_image * item)
     widest = max(end - first for first, end in chunks)
     buffer = workspace.empty((layout.rows * widest * layout.per_image,), dtype)
@@ -245,7 +247,7 @@ def _column_chunks(geometry, layout, n, dtype):
 
 def _channel_major(x):
     """(N, C, H, W) -> a (C, N, H, W) array: a view when x is channel-major already."""
-    return x.transpose(1, 0, 2, 3)
+    return backend.xp.permute_dims(x, (1, 0, 2, 3))
 
 
 def _convolve(geometry, x, w, keep_columns=False):
@@ -259,13 +261,13 @@ def _convolve(geometry, x, w, keep_columns=False):
     y = workspace.empty((geometry.groups, w.shape[0] // geometry.groups, n * layout.per_image),
                         dtype)
     images = _channel_major(x)
-    if layout.direct(geometry) and images.flags.c_contiguous:
-        return xp.matmul(weight, _view(images, (geometry.groups, -1, n * layout.per_image)),
-                         out=y), layout, None
+    if layout.direct(geometry) and backend_helpers.is_c_contiguous(images):
+        return backend_helpers.into(y, xp.matmul, weight, _view(
+            images, (geometry.groups, -1, n * layout.per_image))), layout, None
     for first, end, cols in _column_chunks(geometry, layout, n, x.dtype):
-        geometry.fill_columns(images[:, first:end], cols, layout.kh, layout.kw)
+        geometry.fill_columns(images[:, first:end, ...], cols, layout.kh, layout.kw)
         span = slice(first * layout.per_image, end * layout.per_image)
-        xp.matmul(weight, cols, out=y[:, :, span])
+        backend_helpers.into(y[:, :, span], xp.matmul, weight, cols)
     return y, layout, (cols if keep_columns and end - first == n else None)
 
 
@@ -277,9 +279,10 @@ def _to_nchw(y, layout, out_hw=None, bias=None):
     oh, ow = out_hw or (layout.oh, layout.ow)
     if bias is not None:
         rows = _view(y, (g * og, total))
-        backend.xp.add(rows, bias.reshape(-1, 1), out=rows)
+        backend_helpers.into(rows, backend.xp.add, rows, backend.xp.reshape(bias, (-1, 1)))
     out = workspace.empty((n, g * og, oh, ow), y.dtype)
-    out[...] = _view(y, (g * og, n, layout.oh, layout.width))[:, :, :oh, :ow].transpose(1, 0, 2, 3)
+    out[...] = backend.xp.permute_dims(
+        _view(y, (g * og, n, layout.oh, layout.width))[:, :, :oh, :ow], (1, 0, 2, 3))
     return out
 
 
@@ -298,10 +301,11 @@ def _as_convolution(geometry, w, x_hw, out_hw):
                span_w - left, x_hw[1] + span_w - out_hw[1] - (span_w - left))
     if min(padding) < 0:
         return None
-    flipped = w.reshape(groups, o // groups, cg, kh, kw)[:, :, :, ::-1, ::-1]
-    flipped = backend.xp.ascontiguousarray(flipped.transpose(0, 2, 1, 3, 4))
+    xp = backend.xp
+    flipped = xp.reshape(w, (groups, o // groups, cg, kh, kw))[:, :, :, ::-1, ::-1]
+    flipped = backend_helpers.contiguous_copy(xp.permute_dims(flipped, (0, 2, 1, 3, 4)))
     return (ConvGeometry((1, 1), padding, geometry.dilation, groups),
-            flipped.reshape(groups * cg, o // groups, kh, kw))
+            xp.reshape(flipped, (groups * cg, o // groups, kh, kw)))
 
 
 def _input_gradient(geometry, rows, w, x_shape, out_hw):
@@ -310,17 +314,17 @@ def _input_gradient(geometry, rows, w, x_shape, out_hw):
     xp = backend.xp
     n, c, h, width = x_shape
     layout = _Layout(geometry, (h, width), w.shape, out_hw)
-    weight_t = _grouped_weight(w, geometry.groups).transpose(0, 2, 1)        # (G, K, O/G)
+    weight_t = xp.permute_dims(_grouped_weight(w, geometry.groups), (0, 2, 1))  # (G, K, O/G)
     gx = workspace.empty(x_shape, rows.dtype)
     if layout.direct(geometry) and (layout.oh, layout.ow) == (h, width):
         products = xp.matmul(weight_t, rows)                                 # (G, C/G, N*H*W)
-        gx[...] = _view(products, (c, n, h, width)).transpose(1, 0, 2, 3)
+        gx[...] = xp.permute_dims(_view(products, (c, n, h, width)), (1, 0, 2, 3))
         return gx
     images = _channel_major(gx)
     for first, end, cols in _column_chunks(geometry, layout, n, rows.dtype):
         span = slice(first * layout.per_image, end * layout.per_image)
-        xp.matmul(weight_t, rows[:, :, span], out=cols)
-        geometry.add_columns(cols, images[:, first:end], layout.kh, layout.kw,
+        backend_helpers.into(cols, xp.matmul, weight_t, rows[:, :, span])
+        geometry.add_columns(cols, images[:, first:end, ...], layout.kh, layout.kw,
                              (layout.oh, layout.ow))
     return gx
 
@@ -334,17 +338,18 @@ def _weight_gradient(geometry, x, rows, w_shape, cols=None):
     n = x.shape[0]
     layout = _Layout(geometry, x.shape[2:], w_shape)
     images = _channel_major(x)
-    if cols is None and layout.direct(geometry) and images.flags.c_contiguous:
+    if cols is None and layout.direct(geometry) and backend_helpers.is_c_contiguous(images):
         cols = _view(images, (geometry.groups, -1, n * layout.per_image))
     if cols is not None:
-        return xp.matmul(cols, rows.swapaxes(1, 2)).swapaxes(1, 2).reshape(w_shape)
+        return xp.reshape(xp.permute_dims(xp.matmul(cols, xp.permute_dims(rows, (0, 2, 1))),
+                                          (0, 2, 1)), w_shape)
     total = None
     for first, end, cols in _column_chunks(geometry, layout, n, x.dtype):
-        geometry.fill_columns(images[:, first:end], cols, layout.kh, layout.kw)
+        geometry.fill_columns(images[:, first:end, ...], cols, layout.kh, layout.kw)
         span = slice(first * layout.per_image, end * layout.per_image)
-        part = xp.matmul(cols, rows[:, :, span].swapaxes(1, 2))               # (G, K, O/G)
-        total = part if total is None else xp.add(total, part, out=total)
-    return total.swapaxes(1, 2).reshape(w_shape)
+        part = xp.matmul(cols, xp.permute_dims(rows[:, :, span], (0, 2, 1)))  # (G, K, O/G)
+        total = part if total is None else backend_helpers.into(total, xp.add, total, part)
+    return xp.reshape(xp.permute_dims(total, (0, 2, 1)), w_shape)
 
 
 def _product_rows(g, groups, size):
@@ -356,14 +361,14 @@ def _product_rows(g, groups, size):
     n, o, oh, ow = g.shape
     height, width = size
     channels = _channel_major(g)
-    if (height, width) == (oh, ow) and channels.flags.c_contiguous:
+    if (height, width) == (oh, ow) and backend_helpers.is_c_contiguous(channels):
         rows = channels
     else:
         rows = workspace.empty((o, n, height, width), g.dtype)
         if width != ow:
             rows[..., ow:] = 0
         if height != oh:
-            rows[:, :, oh:] = 0
+            rows[:, :, oh:, :] = 0
         rows[:, :, :oh, :ow] = channels
     return _view(rows, (groups, o // groups, -1))
 

@@ -18,7 +18,7 @@ the gradient with respect to the logits under a log_softmax (it assumes ``log_pr
 from one, as PyTorch's does); chainrule gives the same numbers. Frames past a sample's input
 length get no gradient. Like PyTorch's, the rule has no second derivative.
 """
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.function import Function
 from ..errors import GraphError
 
@@ -38,7 +38,7 @@ def _logsumexp(*arrays):
 
 
 def _quiet():
-    return backend.xp.errstate(divide="ignore", invalid="ignore")
+    return backend_helpers.errstate(divide="ignore", invalid="ignore")
 
 
 def _shift(a, by, fill=_NEG_INF):

@@ -24,7 +24,7 @@ _EXACT_ORDERS = 3
 
 
 def _flip(array, axis):
-    return backend.xp.flip(array, axis)
+    return backend.xp.flip(array, axis=axis)
 
 
 class CumSum(Function):
@@ -61,7 +61,7 @@ class CumProd(Function):
         self.axis = axis
 
     def forward(self, x):
-        y = backend.xp.cumprod(x, axis=self.axis)
+        y = backend.xp.cumulative_prod(x, axis=self.axis)
         self.save_for_backward(x, y)
         return y
 
@@ -81,9 +81,9 @@ def _cumprod_grad(x, y, gy, axis, levels):
     xp = backend.xp
     zero = x._data == 0
     weighted = _reverse_cumsum(gy * y, axis)
-    if not zero.any():
+    if not xp.any(zero):
         return weighted / x
-    count = xp.cumsum(zero, axis=axis)
+    count = xp.cumulative_sum(xp.astype(zero, numpy.dtype(numpy.int64)), axis=axis)
     before, first = count == 0, zero & (count == 1)
     grad_before = weighted / where(before, x, 1.0)
     x_one = where(first, 1.0, x)

@@ -202,9 +202,9 @@ class Det(Function):
         if a._data.size == 0:
             return a * 0.0
         singular = backend.xp.abs(det._data) < 100 * _eps(a.dtype)
-        if not singular.any():
+        if not backend.xp.any(singular):
             return _expand_scalar(g * det) * _mT(Inv()(a))
-        if singular.all():
+        if backend.xp.all(singular):
             return _cofactors(a, g)
         mask = backend.xp.asarray(singular)[..., None, None]
         eye = _eye(a, a.shape[-1])
@@ -513,7 +513,7 @@ def _floating(a, op):
     dtype = a._data.dtype
     if backend.kind(dtype) != "f":
         raise DTypeError(f"{op}: Expected a floating point tensor as input. Got {a.dtype}")
-    if dtype.itemsize < 4:
+    if backend.numpy_dtype(dtype).itemsize < 4:
         raise DTypeError(f"{op}: Low precision dtypes not supported. Got {a.dtype}; convert "
                          "with .float()")
 

@@ -347,7 +347,7 @@ class Xlogy(Function):
         work_a, work_b = _opmath(a, b)
         with _quiet():
             y = work_a * xp.log(work_b)
-            y = xp.where((a == 0) & ~xp.isnan(b), y.dtype.type(0), y)
+            y = xp.where((a == 0) & ~xp.isnan(b), xp.zeros((), dtype=y.dtype), y)
         return backend.xp.astype(y, a.dtype, copy=False)
 
     def backward(self, gy):

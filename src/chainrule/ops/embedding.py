@@ -6,7 +6,7 @@ any order follow. A per-position ``scale`` enters both directions of the gradien
 for positions holding ``padding_idx`` (the row keeps its values in forward but gets no
 gradient, as PyTorch's) and 1/count of the index with ``scale_grad_by_freq``.
 """
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.function import Function
 
 
@@ -23,7 +23,9 @@ class Embedding(Function):
 
     def forward(self, weight):
         self.num_embeddings = weight.shape[0]
-        return weight[self.indices]
+        xp = backend.xp
+        flat = xp.take(weight, xp.reshape(self.indices, (-1,)), axis=0)
+        return xp.reshape(flat, self.indices.shape + weight.shape[1:])
 
     def backward(self, gy):
         return EmbeddingScatter(self.indices, self.num_embeddings, self.scale)(gy)
@@ -42,7 +44,7 @@ class EmbeddingScatter(Function):
         if self.scale is not None:
             rows = rows * backend.xp.astype(backend.xp.reshape(self.scale, (-1, 1)), g.dtype, copy=False)
         table = xp.zeros((self.num_embeddings, g.shape[-1]), dtype=g.dtype)
-        xp.add.at(table, backend.xp.reshape(self.indices, (-1,)), rows)
+        backend_helpers.scatter_add(table, (backend.xp.reshape(self.indices, (-1,)),), rows)
         return table
 
     def backward(self, gy):

@@ -128,7 +128,7 @@ def _to_index(index):
                     f"tensors used as indices must be long, int or bool, got {i.dtype}")
             if i.ndim == 0:
                 i = bool(i) if backend.kind(i.dtype) == "b" else int(i)
-        elif isinstance(i, (list, numpy.ndarray)):
+        elif isinstance(i, (list, numpy.ndarray)) or hasattr(i, "__array_namespace__"):
             i = backend.xp.asarray(i)
             if backend.kind(i.dtype) == "f" or (backend.kind(i.dtype) not in "iub" and i.size):
                 raise ArgumentTypeError(f"an index array must hold integers or bools, got "
@@ -300,7 +300,7 @@ def gather(x, dim, index):
         if i != axis and n_index > n_x:
             raise ShapeError(f"gather: index shape {index.shape} is larger than the input's "
                              f"shape {x.shape} in dimension {i}")
-    grids = backend.xp.ix_(*[backend.xp.arange(n) for n in index.shape])
+    grids = backend_helpers.open_grid(index.shape, index)
     full = tuple(index if i == axis else grid for i, grid in enumerate(grids))
     return GetItem(full)(x)
 
@@ -308,7 +308,7 @@ def gather(x, dim, index):
 def take_at(x, axis, index):
     """gather with a trusted index array (in range, of x's rank): the values at ``index``
     along ``axis``; the gradient is scattered back, repeated indices accumulating."""
-    grids = backend.xp.ix_(*[backend.xp.arange(n) for n in index.shape])
+    grids = backend_helpers.open_grid(index.shape, index)
     full = tuple(index if i == axis else grid for i, grid in enumerate(grids))
     return GetItem(full)(x)
 

@@ -5,7 +5,7 @@ import math
 
 import numpy
 
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.broadcast import broadcast_shapes
 from ..autograd.function import Function
 from ..errors import ArgumentError, DTypeError, ShapeError
@@ -121,7 +121,7 @@ class Einsum(Function):
     def forward(self, *arrays):
         spec = ",".join(self.in_subs) + "->" + self.out_sub
         self.save_for_backward(*arrays)
-        return backend.xp.einsum(spec, *arrays, optimize=len(arrays) > 2)
+        return backend_helpers.einsum(spec, *arrays, optimize=len(arrays) > 2)
 
     def backward(self, gy):
         operands = self.saved_tensors

@@ -7,7 +7,7 @@ differentiable op, so second derivatives (Newton, Hessian-vector products) stay 
 """
 import numpy
 
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from .activation import softmax
@@ -44,8 +44,8 @@ class SoftmaxCrossEntropy(Function):
         n = x.shape[0]
         rows = xp.arange(n)
         onehot = xp.zeros(x.shape, dtype=x.dtype)
-        onehot[rows, self.targets] = 1
-        factor = (self.sample_weights * self.scale).astype(x.dtype)[:, None]
+        backend_helpers.setitem(onehot, (rows, self.targets), 1)
+        factor = xp.astype(self.sample_weights * self.scale, x.dtype)[:, None]
         if state.enabled:           # create_graph: keep softmax differentiable
             p = softmax(x, dim=1)
             local = (p - onehot) * factor

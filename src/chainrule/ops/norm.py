@@ -35,13 +35,14 @@ def _channel_dot(a, b):
     """Per channel, the sum over axes 0 and 2 of a * b ((N, C, B) arrays), with no
     temporary array: one batched dot product per channel."""
     if a.shape[0] == 1:
-        return backend.xp.reshape(backend.xp.matmul(a[0][:, None, :], b[0][:, :, None]), (-1,))
+        return backend.xp.reshape(backend.xp.matmul(a[0, ...][:, None, :], b[0, ...][:, :, None]),
+                                  (-1,))
     return backend_helpers.einsum("acb,acb->c", a, b)
 
 
 def _per_channel(values):
     """(C,) -> (1, C, 1), to broadcast against channel rows."""
-    return values.reshape(1, -1, 1)
+    return backend.xp.reshape(values, (1, -1, 1))
 
 
 class BatchNorm(Function):
@@ -60,13 +61,13 @@ class BatchNorm(Function):
         count = rows.shape[0] * rows.shape[2]
         mean = backend.xp.sum(rows, axis=(0, 2)) / count
         centered = workspace.empty(rows.shape, rows.dtype)
-        xp.subtract(rows, _per_channel(mean), out=centered)
+        backend_helpers.into(centered, xp.subtract, rows, _per_channel(mean))
         var = _channel_dot(centered, centered) / count
         inv_std = 1.0 / xp.sqrt(var + self.eps)
         scale = inv_std if weight is None else weight * inv_std
-        y = xp.multiply(centered, _per_channel(scale), out=centered)
+        y = backend_helpers.into(centered, xp.multiply, centered, _per_channel(scale))
         if bias is not None:
-            xp.add(y, _per_channel(bias), out=y)
+            backend_helpers.into(y, xp.add, y, _per_channel(bias))
         self.batch_mean, self.batch_var = mean, var
         if True in self.needs_input_grad:
             self.save_for_backward(x, weight, mean, inv_std)
@@ -96,18 +97,19 @@ class BatchNorm(Function):
         g, rows = _rows(gy), _rows(x)
         count = self.count
         centered = workspace.empty(rows.shape, rows.dtype)
-        xp.subtract(rows, _per_channel(mean), out=centered)
-        gbias = g.sum(axis=(0, 2))
+        backend_helpers.into(centered, xp.subtract, rows, _per_channel(mean))
+        gbias = xp.sum(g, axis=(0, 2))
         dot = _channel_dot(g, centered)                 # sum(g * (x - mean)) per channel
         gweight = dot * inv_std
         scale = inv_std if weight is None else weight * inv_std
         # gx = scale * g - centered * (scale * inv_std^2 * dot / n) - scale * gbias / n
-        gx = xp.multiply(g, _per_channel(scale), out=workspace.empty(rows.shape, rows.dtype))
-        xp.multiply(centered, _per_channel(-scale * inv_std * inv_std * dot / count),
-                    out=centered)
+        gx = backend_helpers.into(workspace.empty(rows.shape, rows.dtype), xp.multiply, g,
+                                  _per_channel(scale))
+        backend_helpers.into(centered, xp.multiply, centered,
+                             _per_channel(-scale * inv_std * inv_std * dot / count))
         gx += centered
         gx += _per_channel(-scale * gbias / count)
-        return gx.reshape(x.shape), gweight, gbias
+        return xp.reshape(gx, x.shape), gweight, gbias
 
     def _recorded_backward(self, gy, x, weight):
         axes = (0,) + tuple(range(2, x.ndim))

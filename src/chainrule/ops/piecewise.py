@@ -8,7 +8,7 @@ gradient passes; the masks are constants, so second derivatives follow. At NaN i
 values and gradients are those of PyTorch's vectorised CPU kernels (which answer for all
 but the last few elements of a tensor; its scalar tail loop can differ).
 """
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.function import Function
 from .arithmetic import where
 
@@ -18,7 +18,9 @@ class _Masked(Function):
 
     def backward(self, gy):
         (x,) = self.saved_tensors
-        return gy * x._make(self.slope(x._data).astype(gy._data.dtype, copy=False), None)
+        slope = self.slope(x._data)
+        return gy * x._make(backend.namespace_of(slope).astype(slope, gy._data.dtype,
+                                                                copy=False), None)
 
 
 class Hardtanh(_Masked):
@@ -59,7 +61,7 @@ class Hardswish(Function):
 
     def forward(self, x):
         self.save_for_backward(x)
-        with backend.xp.errstate(invalid="ignore"):             # -inf * 0 is NaN, as PyTorch
+        with backend_helpers.errstate(invalid="ignore"):             # -inf * 0 is NaN, as PyTorch
             return backend.xp.astype(x * backend.xp.clip(x + 3, 0, 6) / 6, x.dtype, copy=False)
 
     def backward(self, gy):

@@ -15,7 +15,7 @@ Outputs are contiguous NCHW arrays, as PyTorch's; large arrays come from the reu
 """
 import numpy
 
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.function import Function
 from ..errors import ShapeError
 from . import workspace
@@ -51,8 +51,8 @@ class PoolGeometry:
         """The kh * kw strided (N, C, OH, OW) views of x, one per kernel offset (row-major)."""
         kh, kw = self.kernel
         oh, ow = self.out_hw(*x.shape[2:])
-        return [x[:, :, i:i + kh * oh:kh, j:j + kw * ow:kw] for i in range(kh)
-                for j in range(kw)]
+        return [x[:, :, i:i + kh * (oh - 1) + 1:kh, j:j + kw * (ow - 1) + 1:kw]
+                for i in range(kh) for j in range(kw)]
 
     def tile_blocks(self, x):
         """x cropped to whole windows as (N, C, OH, kh, OW, kw) (a view)."""
@@ -60,8 +60,9 @@ class PoolGeometry:
         n, c = x.shape[:2]
         oh, ow = self.out_hw(*x.shape[2:])
         cropped = x[:, :, :oh * kh, :ow * kw]
-        return cropped.reshape((n, c, oh, kh, ow, kw), copy=False) \
-            if backend.name == "numpy" else cropped.reshape(n, c, oh, kh, ow, kw)
+        if backend.name == "cupy":
+            return cropped.reshape(n, c, oh, kh, ow, kw)
+        return backend.xp.reshape(cropped, (n, c, oh, kh, ow, kw), copy=False)
 
     def gradient_image(self, like, x_shape, zero_all):
         """An (N, C, H, W) array in ``like``'s layout, all zeros (``zero_all``) or zeros only
@@ -70,9 +71,9 @@ class PoolGeometry:
         kh, kw = self.kernel
         oh, ow = self.out_hw(*x_shape[2:])
         if zero_all:
-            image.fill(0)
+            image[...] = 0
         else:
-            image[:, :, oh * kh:] = 0
+            image[:, :, oh * kh:, :] = 0
             image[:, :, :, ow * kw:] = 0
         return image
 
@@ -83,7 +84,7 @@ class PoolGeometry:
         xp = backend.xp
         views = self.tile_views(x)
         masks = [views[0] == y]
-        taken = masks[0].copy()
+        taken = backend_helpers.contiguous_copy(masks[0])
         for values in views[1:-1]:
             hit = values == y
             hit &= ~taken
@@ -92,8 +93,8 @@ class PoolGeometry:
         if len(views) > 1:
             masks.append(~taken)            # every window without NaN has a max somewhere
         nan = xp.isnan(y)
-        if nan.any():
-            left = nan.copy()
+        if xp.any(nan):
+            left = backend_helpers.contiguous_copy(nan)
             for mask, values in zip(reversed(masks), reversed(views)):
                 chosen = left & xp.isnan(values)
                 mask &= ~nan
@@ -107,7 +108,8 @@ class PoolGeometry:
         xp = backend.xp
         (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
         if ph or pw:
-            x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+            x = backend_helpers.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)),
+                                    constant_values=fill)
         oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
         for i in range(kh):
             for j in range(kw):
@@ -115,16 +117,15 @@ class PoolGeometry:
 
     def windows(self, x, fill):
         """(N, C, OH, OW, kh, kw) view of x padded with ``fill``."""
-        xp = backend.xp
         (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
         if ph or pw:
-            x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+            x = backend_helpers.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)),
+                                    constant_values=fill)
         n, c, h, w = x.shape
         oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
-        s = x.strides
-        return xp.lib.stride_tricks.as_strided(
-            x, shape=(n, c, oh, ow, kh, kw),
-            strides=(s[0], s[1], s[2] * sh, s[3] * sw, s[2], s[3]), writeable=False)
+        s = backend_helpers.strides_of(x)
+        return backend_helpers.sliding_windows(
+            x, (n, c, oh, ow, kh, kw), (s[0], s[1], s[2] * sh, s[3] * sw, s[2], s[3]))
 
     def running_max(self, x, with_argmax=True):
         """The max of each window and (if asked) the offset PyTorch's gradient goes to, in
@@ -142,8 +143,8 @@ class PoolGeometry:
             if with_argmax:
                 better = values > best
                 better |= xp.isnan(values)
-                xp.copyto(argmax, index, where=better)
-            xp.maximum(best, values, out=best)
+                argmax[better] = index
+            backend_helpers.into(best, xp.maximum, best, values)
         return best, argmax
 
     def scatter(self, values_per_offset, x_shape, dtype):
@@ -181,10 +182,12 @@ class MaxPool(Function):
         if _small_tiles(geometry):
             views = geometry.tile_views(x)
             y = _empty_output(views[0].shape, x)
-            backend.xp.maximum(views[0], views[1], out=y) if len(views) > 1 else \
-                backend.xp.copyto(y, views[0])
+            if len(views) > 1:
+                backend_helpers.into(y, backend.xp.maximum, views[0], views[1])
+            else:
+                y[...] = views[0]
             for values in views[2:]:
-                backend.xp.maximum(y, values, out=y)
+                backend_helpers.into(y, backend.xp.maximum, y, values)
             self.save_for_backward(x if need else None, y if need else None)
             return y
         y, argmax = geometry.running_max(x, with_argmax=need)
@@ -206,8 +209,8 @@ def _masked(values, mask, finite, out=None):
     and exact), numpy's where otherwise (0 * inf would be nan)."""
     xp = backend.xp
     if finite:
-        return xp.multiply(values, mask, out=out)
-    picked = xp.where(mask, values, values.dtype.type(0))
+        return backend_helpers.multiply_by_mask(values, mask, out=out)
+    picked = xp.where(mask, values, xp.zeros((), dtype=values.dtype))
     if out is None:
         return picked
     out[...] = picked
@@ -224,7 +227,7 @@ class MaxPoolScatter(Function):
     def forward(self, gy):
         xp = backend.xp
         geometry = self.geometry
-        finite = bool(xp.isfinite(gy).all())
+        finite = bool(xp.all(xp.isfinite(gy)))
         if _small_tiles(geometry):
             gx = geometry.gradient_image(gy, self.x_shape, zero_all=False)
             for part, mask in zip(geometry.tile_views(gx), self.chosen):
@@ -234,7 +237,7 @@ class MaxPoolScatter(Function):
         pieces = []
         for index in range(geometry.kernel_size):
             hit = self.chosen == index
-            if hit.any():
+            if xp.any(hit):
                 pieces.append(((index // kw, index % kw), _masked(gy, hit, finite)))
         return geometry.scatter(pieces, self.x_shape, gy.dtype)
 
@@ -252,7 +255,7 @@ class MaxPoolGather(Function):
         xp = backend.xp
         self.x_shape = x.shape
         if _small_tiles(self.geometry):
-            finite = bool(xp.isfinite(x).all())
+            finite = bool(xp.all(xp.isfinite(x)))
             views = self.geometry.tile_views(x)
             out = _empty_output(views[0].shape, x)
             _masked(views[0], self.chosen[0], finite, out=out)
@@ -261,8 +264,9 @@ class MaxPoolGather(Function):
             return out
         windows = self.geometry.windows(x, 0)
         n, c, oh, ow, kh, kw = windows.shape
-        flat = windows.reshape(n, c, oh, ow, kh * kw)
-        return xp.take_along_axis(flat, self.chosen[..., None].astype(numpy.intp), -1)[..., 0]
+        flat = xp.reshape(windows, (n, c, oh, ow, kh * kw))
+        index = xp.astype(self.chosen[..., None], numpy.dtype(numpy.intp))
+        return xp.take_along_axis(flat, index, axis=-1)[..., 0]
 
     def backward(self, gy):
         return MaxPoolScatter(self.geometry, self.chosen, self.x_shape)(gy)
@@ -281,13 +285,13 @@ class AvgPool(Function):
         if _small_tiles(geometry):
             views = geometry.tile_views(x)
             total = _empty_output(views[0].shape, x)
-            xp.copyto(total, views[0])
+            total[...] = views[0]
             for values in views[1:]:
-                xp.add(total, values, out=total)
-            return xp.divide(total, geometry.kernel_size, out=total)
+                backend_helpers.into(total, xp.add, total, values)
+            return backend_helpers.into(total, xp.divide, total, geometry.kernel_size)
         if geometry.tiles:
-            return geometry.tile_blocks(x).sum(axis=(3, 5)) / geometry.kernel_size
-        return geometry.windows(x, 0).mean(axis=(-2, -1))
+            return xp.sum(geometry.tile_blocks(x), axis=(3, 5)) / geometry.kernel_size
+        return xp.mean(geometry.windows(x, 0), axis=(-2, -1))
 
     def backward(self, gy):
         return AvgPoolScatter(self.geometry, self.x_shape)(gy)
@@ -307,7 +311,7 @@ class AvgPoolScatter(Function):
             gx = geometry.gradient_image(gy, self.x_shape, zero_all=False)
             if _small_tiles(geometry):
                 for part in geometry.tile_views(gx):
-                    xp.copyto(part, share)
+                    part[...] = share
             else:
                 geometry.tile_blocks(gx)[...] = share[:, :, :, None, :, None]
             return gx
@@ -355,7 +359,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
 
 def _averaging_matrix(size_in, size_out, dtype, like):
     """Row i averages the input range PyTorch's adaptive pooling gives output cell i."""
-    matrix = numpy.zeros((size_out, size_in), dtype=dtype)
+    matrix = numpy.zeros((size_out, size_in), dtype=backend.numpy_dtype(dtype))
     for i in range(size_out):
         start = (i * size_in) // size_out
         end = -((-(i + 1) * size_in) // size_out)

@@ -23,7 +23,7 @@ the previous state, so a reversed scan starts each sequence at its own last step
 (5, 2, 3)
 """
 
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..errors import ArgumentError, DTypeError, ShapeError
@@ -41,7 +41,7 @@ class _ArrayMath:
 
     @staticmethod
     def sigmoid(x):
-        return _sigmoid_in_place(x.copy())
+        return _sigmoid_in_place(backend_helpers.contiguous_copy(x))
 
     @staticmethod
     def tanh(x):
@@ -49,7 +49,7 @@ class _ArrayMath:
 
     @staticmethod
     def cat(items, axis):
-        return backend.xp.concatenate(items, axis)
+        return backend.xp.concat(items, axis=axis)
 
     @staticmethod
     def stack(items):
@@ -81,16 +81,30 @@ class _TensorMath:
 _ARRAYS, _TENSORS = _ArrayMath(), _TensorMath()
 
 
+def _reshape(x, shape):
+    """``x.reshape(shape)`` for a tensor or an array of any backend."""
+    if isinstance(x, TensorBase):
+        return x.reshape(shape)
+    return backend.namespace_of(x).reshape(x, shape)
+
+
 def _rows(x):
     """(T, B, n) -> (T * B, n), for the weight gradients summed over every step at once."""
-    return x.reshape(-1, x.shape[-1])
+    return _reshape(x, (-1, x.shape[-1]))
+
+
+def _column_sums(x):
+    """The sum over axis 0 of a tensor or an array."""
+    if isinstance(x, TensorBase):
+        return x.sum(dim=0)
+    return backend.namespace_of(x).sum(x, axis=0)
 
 
 def _sigmoid_in_place(x):
     """sigmoid(x) = tanh(x / 2) / 2 + 1/2, written over x: finite everywhere, and fewer
     passes over memory than 1 / (1 + e^-x) made safe for large |x|."""
     x *= 0.5
-    backend.xp.tanh(x, out=x)
+    backend_helpers.into(x, backend.xp.tanh, x)
     x *= 0.5
     x += 0.5
     return x
@@ -99,7 +113,7 @@ def _sigmoid_in_place(x):
 def _times_all(x, matrix):
     """(T, B, n) @ (n, m) for every step as one 2-D product (NumPy's stacked matmul is
     several times slower than the same product on the rows)."""
-    return (_rows(x) @ matrix).reshape(x.shape[:-1] + matrix.shape[-1:])
+    return _reshape(_rows(x) @ matrix, x.shape[:-1] + matrix.shape[-1:])
 
 
 # ---------------------------------------------------------------- the scans
@@ -119,20 +133,21 @@ class _Scan(Function):
         sequence has ended (or, reversed, not begun)."""
         if self.mask is None:
             return new
-        return backend.xp.where(self.mask[t][:, None], new, old)
+        return backend.xp.where(self.mask[t, ...][:, None], new, old)
 
     def _previous(self, M, first, states):
         """Every step's previous state, in time order: the initial state, then the states
         before it in the scan's direction."""
         if self.reverse:
-            return M.cat([states[1:], first[None]], 0)
-        return M.cat([first[None], states[:-1]], 0)
+            return M.cat([states[1:, ...], first[None, ...]], 0)
+        return M.cat([first[None, ...], states[:-1, ...]], 0)
 
     def _keep_factor(self, M, like):
         """1 on real steps, 0 on padded ones, as (T, B, 1); None without a mask."""
         if self.mask is None:
             return None
-        return M.const(self.mask[..., None].astype(like.dtype), like)
+        mask = self.mask[..., None]
+        return M.const(backend.namespace_of(mask).astype(mask, like.dtype), like)
 
     def backward(self, gy):
         saved = self.saved_tensors
@@ -170,13 +185,13 @@ class RNNScan(_Scan):
         states = xp.empty(xproj.shape[:2] + h0.shape[-1:], dtype=xproj.dtype)
         w_t, h = w_hh.T, h0
         for t in self._steps(xproj.shape[0]):
-            pre = xproj[t] + h @ w_t
+            pre = xproj[t, ...] + h @ w_t
             if b_hh is not None:
                 pre += b_hh
-            new = xp.tanh(pre, out=pre) if self.nonlinearity == "tanh" else \
-                xp.maximum(pre, 0, out=pre)
+            new = backend_helpers.into(pre, xp.tanh, pre) if self.nonlinearity == "tanh" else \
+                backend_helpers.into(pre, xp.maximum, pre, 0)
             h = self._keep(t, new, h)
-            states[t] = h
+            states[t, ...] = h
         self.save_for_backward(h0, w_hh, states)
         return states
 
@@ -185,19 +200,19 @@ class RNNScan(_Scan):
             slope = 1 - states * states
         else:
             raw = states._data if M is _TENSORS else states
-            slope = M.const((raw > 0).astype(raw.dtype), states)
+            slope = M.const(backend.namespace_of(raw).astype(raw > 0, raw.dtype), states)
         keep = self._keep_factor(M, states)
         g_pre, carry = [None] * states.shape[0], None
         for t in self._walk_back(states.shape[0]):
-            g = gy[t] if carry is None else gy[t] + carry
-            g_new = g if keep is None else g * keep[t]
-            g_pre[t] = g_new * slope[t]
+            g = gy[t, ...] if carry is None else gy[t, ...] + carry
+            g_new = g if keep is None else g * keep[t, ...]
+            g_pre[t] = g_new * slope[t, ...]
             carry = g_pre[t] @ w_hh
             if keep is not None:
                 carry = carry + (g - g_new)          # a padded step passes its gradient on
         g_pre = M.stack(g_pre)
         g_w_hh = _rows(g_pre).T @ _rows(self._previous(M, h0, states))
-        return g_pre, carry, g_w_hh, _rows(g_pre).sum(axis=0)
+        return g_pre, carry, g_w_hh, _column_sums(_rows(g_pre))
 
 
 class LSTMScan(_Scan):
@@ -236,7 +251,7 @@ class LSTMScan(_Scan):
             if b_hh is not None:
                 act += b_hh
             act *= scale
-            xp.tanh(act, out=act)
+            backend_helpers.into(act, xp.tanh, act)
             act *= scale
             act += offset
             i, f = act[:, :size], act[:, size:2 * size]
@@ -272,14 +287,14 @@ class LSTMScan(_Scan):
         g_gates, g_h_new = [None] * length, [None] * length
         carry_h = carry_c = None
         for t in self._walk_back(length):
-            gh = gy_h[t] if carry_h is None else gy_h[t] + carry_h
-            gc = gy_c[t] if carry_c is None else gy_c[t] + carry_c
-            gh_new, gc_new = (gh, gc) if keep is None else (gh * keep[t], gc * keep[t])
+            gh = gy_h[t, ...] if carry_h is None else gy_h[t, ...] + carry_h
+            gc = gy_c[t, ...] if carry_c is None else gy_c[t, ...] + carry_c
+            gh_new, gc_new = (gh, gc) if keep is None else (gh * keep[t, ...], gc * keep[t, ...])
             g_h_new[t] = gh_new
             gm = gh_new if w_hr is None else gh_new @ w_hr
-            gc_total = gc_new + gm * through_c[t]
-            g_gates[t] = M.cat([gc_total, gc_total, gc_total, gm], -1) * local[t]
-            carry_h, carry_c = g_gates[t] @ w_hh, gc_total * f[t]
+            gc_total = gc_new + gm * through_c[t, ...]
+            g_gates[t] = M.cat([gc_total, gc_total, gc_total, gm], -1) * local[t, ...]
+            carry_h, carry_c = g_gates[t] @ w_hh, gc_total * f[t, ...]
             if keep is not None:
                 carry_h, carry_c = carry_h + (gh - gh_new), carry_c + (gc - gc_new)
         g_gates = M.stack(g_gates)
@@ -288,7 +303,7 @@ class LSTMScan(_Scan):
         g_w_hr = None
         if w_hr is not None:
             g_w_hr = _rows(M.stack(g_h_new)).T @ _rows(cell_out)
-        g_b_hh = _rows(g_gates).sum(axis=0) if b_hh is not None else None
+        g_b_hh = _column_sums(_rows(g_gates)) if b_hh is not None else None
         return g_gates, carry_h, carry_c, g_w_hh, g_b_hh, g_w_hr
 
 
@@ -318,12 +333,12 @@ class GRUScan(_Scan):
             hh = h @ w_t
             if b_hh is not None:
                 hh += b_hh
-            x = xproj[t]
+            x = xproj[t, ...]
             rz = _sigmoid_in_place(x[:, :2 * size] + hh[:, :2 * size])
             r, z = rz[:, :size], rz[:, size:]
             n = xp.tanh(x[:, 2 * size:] + r * hh[:, 2 * size:])
             h = self._keep(t, n + z * (h - n), h)
-            states[t] = h
+            states[t, ...] = h
         self.save_for_backward(xproj, h0, w_hh, b_hh, states)
         return states
 
@@ -339,23 +354,23 @@ class GRUScan(_Scan):
         n = M.tanh(xproj[..., 2 * size:] + r * hh_n)
         dn = (1 - z) * (1 - n * n)
         d_r, d_z = dn * hh_n * r * (1 - r), (h_prev - n) * z * (1 - z)
-        to_x = M.cat([d_r, d_z, dn], -1).reshape(length, batch, 3, size)
-        to_hh = M.cat([d_r, d_z, dn * r], -1).reshape(length, batch, 3, size)
+        to_x = _reshape(M.cat([d_r, d_z, dn], -1), (length, batch, 3, size))
+        to_hh = _reshape(M.cat([d_r, d_z, dn * r], -1), (length, batch, 3, size))
         keep = self._keep_factor(M, states)
         g_h_new, carry = [None] * length, None
         for t in self._walk_back(length):
-            g = gy[t] if carry is None else gy[t] + carry
-            g_new = g if keep is None else g * keep[t]
+            g = gy[t, ...] if carry is None else gy[t, ...] + carry
+            g_new = g if keep is None else g * keep[t, ...]
             g_h_new[t] = g_new
-            g_hh = (g_new[:, None, :] * to_hh[t]).reshape(batch, 3 * size)
-            carry = g_hh @ w_hh + g_new * z[t]
+            g_hh = _reshape(g_new[:, None, :] * to_hh[t, ...], (batch, 3 * size))
+            carry = g_hh @ w_hh + g_new * z[t, ...]
             if keep is not None:
                 carry = carry + (g - g_new)
         g_h_new = M.stack(g_h_new)[..., None, :]
-        g_x = (g_h_new * to_x).reshape(length, batch, 3 * size)
-        g_hh = (g_h_new * to_hh).reshape(length, batch, 3 * size)
+        g_x = _reshape(g_h_new * to_x, (length, batch, 3 * size))
+        g_hh = _reshape(g_h_new * to_hh, (length, batch, 3 * size))
         g_w_hh = _rows(g_hh).T @ _rows(h_prev)
-        g_b_hh = _rows(g_hh).sum(axis=0) if b_hh is not None else None
+        g_b_hh = _column_sums(_rows(g_hh)) if b_hh is not None else None
         return g_x, carry, g_w_hh, g_b_hh
 
 

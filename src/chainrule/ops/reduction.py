@@ -43,7 +43,7 @@ class Sum(Function):
 
     def forward(self, x):
         self.input_shape = x.shape
-        if x.dtype == _BFLOAT16:            # accumulate in float32, as PyTorch does
+        if backend.is_bfloat16(x.dtype):    # accumulate in float32, as PyTorch does
             return backend.xp.astype(backend.xp.sum(backend.xp.astype(x, numpy.float32), axis=self.axes, keepdims=self.keepdims), x.dtype)
         return backend.xp.sum(x, axis=self.axes, keepdims=self.keepdims)
 
@@ -67,9 +67,10 @@ class _Extreme(Function):
             winners = x == y
             if self.nan_wins:
                 winners |= backend.xp.isnan(x) & backend.xp.isnan(y)
+            winners = backend.xp.astype(winners, x.dtype)
             with numpy.errstate(invalid="ignore", divide="ignore"):
                 share = winners / backend.xp.sum(winners, axis=self.axes, keepdims=True)
-            self.save_for_backward(backend.xp.astype(share, x.dtype))
+            self.save_for_backward(share)
         self.input_shape = x.shape
         return y if self.keepdims else backend.xp.reshape(y, _drop(x.shape, self.axes, x.ndim))
 

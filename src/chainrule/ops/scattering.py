@@ -33,14 +33,15 @@ def _index_array(index, op, name="index"):
     if backend.kind(array.dtype) not in "iu" and not (array.size == 0 and backend.kind(array.dtype) == "f"):
         raise ArgumentTypeError(f"{op}(): {name} must be an integer tensor (int64 or int32), "
                                 f"got {array.dtype}")
-    return array.astype(numpy.int64, copy=False)
+    return backend.namespace_of(array).astype(array, numpy.dtype(numpy.int64), copy=False)
 
 
 def _check_range(index, size, op, axis, wrap=False):
     """Indices must lie in [0, size) (or [-size, size) where negative ones count from the
     end, ``wrap``); returns them made non-negative."""
     if index.size:
-        low, high = int(index.min()), int(index.max())
+        xp = backend.namespace_of(index)
+        low, high = int(xp.min(index)), int(xp.max(index))
         if low < (-size if wrap else 0) or high >= size:
             allowed = f"[{-size}, {size})" if wrap else f"[0, {size})"
             raise IndexOutOfRangeError(f"{op}(): index values must lie in {allowed} for "
@@ -66,7 +67,7 @@ def _fill_value(x, value, op):
         return value if value._data.dtype == x._data.dtype else cast(value, x._data.dtype)
     if isinstance(value, (bool, int, float, numpy.number, numpy.bool_)):
         check_fits(value, x._data.dtype, op)
-        return x._make(backend.xp.asarray(value).astype(x._data.dtype), None)
+        return x._make(backend.xp.astype(backend.xp.asarray(value), x._data.dtype), None)
     raise ArgumentTypeError(f"{op}(): value must be a number or a 0-d tensor, got "
                             f"{type(value).__name__}")
 
@@ -98,13 +99,13 @@ class _AlongDim:
     def __init__(self, index, axis):
         xp = backend.xp
         self.index, self.axis = index, axis
-        grids = xp.ix_(*[xp.arange(n) for n in index.shape])
+        grids = backend_helpers.open_grid(index.shape, index)
         self.full = tuple(index if i == axis else grid for i, grid in enumerate(grids))
         self.region = tuple(slice(0, n) for n in index.shape)
 
     def written(self, shape):
         mask = backend.xp.zeros(shape, dtype=bool)
-        mask[self.full] = True
+        backend_helpers.setitem(mask, self.full, True)
         return mask
 
     def to_onnx(self, builder, inputs, src_shape, reduction):
@@ -158,16 +159,16 @@ class ScatterReduce(Function):
         self.src_shape = src.shape
         if self.reduce in ("sum", "mean"):
             if not self.include_self:
-                out[full] = 0
-            xp.add.at(out, full, values)
+                backend_helpers.setitem(out, full, 0)
+            backend_helpers.scatter_add(out, full, values)
             if self.reduce == "mean":
                 count = self._count(x.shape)
                 out = out // count if backend.kind(out.dtype) in "iub" else backend.xp.astype(out / count, out.dtype)
         else:
-            ufunc = {"prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}[self.reduce]
+            name = {"prod": "multiply", "amax": "maximum", "amin": "minimum"}[self.reduce]
             if not self.include_self:
-                out[full] = _identity(self.reduce, out.dtype)
-            ufunc.at(out, full, values)
+                backend_helpers.setitem(out, full, _identity(self.reduce, out.dtype))
+            backend_helpers.scatter_reduce(out, full, values, name)
         self.save_for_backward(x, src, out)
         return out
 
@@ -184,7 +185,7 @@ class ScatterReduce(Function):
     def _count(self, shape):
         """How many values met at each target (at least 1: an untouched target keeps x)."""
         count = backend.xp.full(shape, 1 if self.include_self else 0, dtype=numpy.int64)
-        backend.xp.add.at(count, self.where.full, 1)
+        backend_helpers.scatter_add(count, self.where.full, 1)
         return backend.xp.maximum(count, 1)
 
     def backward(self, gy):
@@ -203,16 +204,17 @@ class ScatterReduce(Function):
         return gy, self._gather(gy)
 
     def _grad_mean(self, gy, x, src, out):
-        scaled = gy / gy._make(self._count(gy.shape).astype(gy.dtype), None)
+        scaled = gy / gy._make(backend.xp.astype(self._count(gy.shape), gy.dtype), None)
         return scaled, self._gather(scaled)
 
     def _grad_amax(self, gy, x, src, out):
         xp = backend.xp
         values = src._data[self.where.region]
-        self_is_result = (x._data == out._data).astype(gy.dtype)
-        src_is_result = (values == out._data[self.where.full]).astype(gy.dtype)
-        shares = self_is_result.copy()
-        xp.add.at(shares, self.where.full, src_is_result)
+        self_is_result = xp.astype(x._data == out._data, gy.dtype)
+        chosen = backend_helpers.getitem(out._data, self.where.full)
+        src_is_result = xp.astype(values == chosen, gy.dtype)
+        shares = backend_helpers.contiguous_copy(self_is_result)
+        backend_helpers.scatter_add(shares, self.where.full, src_is_result)
         spread = gy / gy._make(shares, None)
         return (spread * gy._make(self_is_result, None),
                 self._gather(spread) * gy._make(src_is_result, None))
@@ -224,17 +226,17 @@ class ScatterReduce(Function):
         one = 1.0
         x_zero = x._data == 0
         masked_x = arithmetic.Where(x_zero)(x._make(xp.ones((), x._data.dtype), None), x) \
-            if x_zero.any() else x
+            if xp.any(x_zero) else x
         product_of_src = ScatterReduce(self.where, "prod", self.include_self)(masked_x, src)
         gx = gy * product_of_src / masked_x
         values = src._data[self.where.region]
         src_zero = values == 0
         zeros_per_target = xp.zeros(x.shape, dtype=numpy.int64)
-        xp.add.at(zeros_per_target, self.where.full, src_zero)
-        zeros_met = zeros_per_target[self.where.full]
+        backend_helpers.scatter_add(zeros_per_target, self.where.full, src_zero)
+        zeros_met = backend_helpers.getitem(zeros_per_target, self.where.full)
         single_zero = _pad_mask(src_zero & (zeros_met == 1), src.shape)
         src_region = GetItem(self.where.region)(src)
-        if single_zero.any():
+        if xp.any(single_zero):
             masked_src = arithmetic.where(single_zero, one, src)
             without_zero = ScatterReduce(self.where, "prod", self.include_self)(x, masked_src)
             others = self._gather(gy * without_zero)
@@ -288,7 +290,7 @@ class ScatterAddAlong(Function):
 
     def forward(self, x, src):
         out = backend_helpers.contiguous_copy(x)
-        backend.xp.add.at(out, self.where.full, src[self.where.region])
+        backend_helpers.scatter_add(out, self.where.full, src[self.where.region])
         self.src_shape = src.shape
         return out
 
@@ -417,7 +419,8 @@ def _index_args(x, dim, index, op, wrap=False):
     if index.ndim > 1:
         raise ShapeError(f"{op}(): index must be a vector (1-D or 0-d), got shape "
                          f"{tuple(index.shape)}")
-    index = _check_range(index.reshape(-1), x.shape[axis] if x.ndim else 1, op, axis, wrap)
+    index = _check_range(backend.xp.reshape(index, (-1,)), x.shape[axis] if x.ndim else 1, op,
+                         axis, wrap)
     return axis, index
 
 
@@ -444,7 +447,7 @@ class IndexAdd(Function):
     def forward(self, x, source):
         out = backend_helpers.contiguous_copy(x)
         where = (slice(None),) * self.axis + (self.index,)
-        backend.xp.add.at(out, where, source * self.alpha if self.alpha != 1 else source)
+        backend_helpers.scatter_add(out, where, source * self.alpha if self.alpha != 1 else source)
         return out
 
     def backward(self, gy):
@@ -746,7 +749,7 @@ def take_along_dim(input, indices, dim=None):
     i_shape = outer[:axis] + (index.shape[axis],) + outer[axis:]
     x = input if input.shape == x_shape else broadcast_to(input, x_shape)
     index = backend.xp.broadcast_to(index, i_shape)
-    grids = backend.xp.ix_(*[backend.xp.arange(n) for n in i_shape])
+    grids = backend_helpers.open_grid(i_shape, index)
     return GetItem(tuple(index if i == axis else g for i, g in enumerate(grids)))(x)
 
 
@@ -764,9 +767,9 @@ class Put(Function):
         out = backend_helpers.contiguous_copy(x)
         flat = backend.xp.reshape(out, (-1,))
         if self.accumulate:
-            backend.xp.add.at(flat, self.index, backend.xp.reshape(source, (-1,)))
+            backend_helpers.scatter_add(flat, self.index, backend.xp.reshape(source, (-1,)))
         else:
-            flat[self.index] = backend.xp.reshape(source, (-1,))
+            backend_helpers.setitem(flat, self.index, backend.xp.reshape(source, (-1,)))
         self.source_shape = source.shape
         return out
 

@@ -71,7 +71,7 @@ class Pad(Function):
         self.pad_width, self.value = pad_width, value
 
     def forward(self, x):
-        return backend.xp.pad(x, self.pad_width, mode="constant", constant_values=self.value)
+        return backend_helpers.pad(x, self.pad_width, mode="constant", constant_values=self.value)
 
     def backward(self, gy):
         index = tuple(slice(before, gy.shape[i] - after)

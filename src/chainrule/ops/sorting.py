@@ -9,7 +9,7 @@ result, as PyTorch does. unique, searchsorted and bucketize return indices (no g
 """
 import numpy
 
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.function import Function
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ..tensor_base import TensorBase
@@ -24,10 +24,10 @@ def stable_order(data, axis, descending=False):
     ties still in their original order)."""
     xp = backend.xp
     if not descending:
-        return xp.argsort(data, axis=axis, kind="stable")
+        return backend_helpers.stable_argsort(data, axis)
     n = data.shape[axis]
-    reversed_order = xp.argsort(xp.flip(data, axis), axis=axis, kind="stable")
-    return xp.flip(n - 1 - reversed_order, axis)
+    reversed_order = backend_helpers.stable_argsort(xp.flip(data, axis=axis), axis)
+    return xp.flip(n - 1 - reversed_order, axis=axis)
 
 
 def _axis(x, dim, op):
@@ -43,7 +43,7 @@ def _picked(x, axis, index, keepdim, name):
         return getattr(return_types, name)(x * 1, x._make(backend.xp.zeros((), numpy.int64),
                                                           None))
     values = take_at(x, axis, index)
-    indices = x._make(index.astype(numpy.int64, copy=False), None)
+    indices = x._make(backend.xp.astype(index, numpy.dtype(numpy.int64), copy=False), None)
     if not keepdim:
         values, indices = squeeze(values, axis), squeeze(indices, axis)
     return getattr(return_types, name)(values, indices)
@@ -208,7 +208,8 @@ def _median(x, dim, keepdim, name):
     data = x._data
     order = stable_order(data, axis)
     if backend.kind(data.dtype) == "f":
-        nans = xp.isnan(data).sum(axis=axis, keepdims=True)
+        nans = xp.sum(xp.astype(xp.isnan(data), numpy.dtype(numpy.int64)), axis=axis,
+                      keepdims=True)
         if name == "median":               # a line with NaN: its first NaN (as PyTorch)
             n = data.shape[axis]
             position = xp.where(nans > 0, n - nans, (n - 1) // 2)
@@ -217,7 +218,7 @@ def _median(x, dim, keepdim, name):
     else:
         position = xp.full(data.shape[:axis] + (1,) + data.shape[axis + 1:],
                            (data.shape[axis] - 1) // 2)
-    index = xp.take_along_axis(order, position.astype(numpy.int64), axis)
+    index = xp.take_along_axis(order, xp.astype(position, numpy.dtype(numpy.int64)), axis=axis)
     return _picked(x, axis, index, keepdim, name)
 
 

@@ -10,7 +10,7 @@ import math
 
 import numpy
 
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.function import Function
 from ..errors import ArgumentError
 from . import elementwise as _elementwise
@@ -21,6 +21,8 @@ from .arithmetic import erf as _erf, exp, log1p as _log1p
 
 def _scipy_special(op):
     """``scipy.special`` (or CuPy's), imported when first needed: it takes a while to load."""
+    if backend.name == "array_api_strict":
+        return backend_helpers.special_module(op)
     if backend.name == "cupy":
         try:
             import cupyx.scipy.special as special
@@ -37,7 +39,7 @@ def _scipy_special(op):
 
 
 def _same_dtype(y, x):
-    return y.astype(x.dtype, copy=False)
+    return backend.namespace_of(y).astype(y, x.dtype, copy=False)
 
 
 class Erfc(Function):

@@ -3,12 +3,31 @@
 A port of PyTorch's algorithm (two-loop recursion, optional strong-Wolfe line search), on
 one flat float64 vector of all parameters.
 """
-import numpy
+import math
 
+from .. import backend
 from ..autograd.grad_mode import enable_grad
 from ._flat import add_flat, flat_grad, flat_params, params_of, set_flat
 from .optimizer import Optimizer
 from ..errors import ArgumentError
+
+
+def _max_abs(v):
+    xp = backend.namespace_of(v)
+    return float(xp.max(xp.abs(v)))
+
+
+def _sum_abs(v):
+    xp = backend.namespace_of(v)
+    return float(xp.sum(xp.abs(v)))
+
+
+def _dot(a, b):
+    return float(backend.namespace_of(a).tensordot(a, b, axes=1))
+
+
+def _copy(v):
+    return backend.namespace_of(v).asarray(v, copy=True)
 
 
 def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
@@ -20,7 +39,7 @@ def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
     d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
     d2_square = d1 ** 2 - g1 * g2
     if d2_square >= 0:
-        d2 = numpy.sqrt(d2_square)
+        d2 = math.sqrt(d2_square)
         if x1 <= x2:
             min_pos = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
         else:
@@ -32,18 +51,18 @@ def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
 def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9,
                   max_ls=25):
     """Line search for a step t satisfying the strong Wolfe conditions (PyTorch's version)."""
-    d_norm = numpy.abs(d).max()
-    g = g.copy()
+    d_norm = _max_abs(d)
+    g = _copy(g)
     f_new, g_new = obj_func(x, t, d)
     ls_func_evals = 1
-    gtd_new = g_new.dot(d)
+    gtd_new = _dot(g_new, d)
     t_prev, f_prev, g_prev, gtd_prev = 0, f, g, gtd
     done = False
     ls_iter = 0
     while ls_iter < max_ls:
         if f_new > (f + c1 * t * gtd) or (ls_iter > 1 and f_new >= f_prev):
             bracket, bracket_f = [t_prev, t], [f_prev, f_new]
-            bracket_g, bracket_gtd = [g_prev, g_new.copy()], [gtd_prev, gtd_new]
+            bracket_g, bracket_gtd = [g_prev, _copy(g_new)], [gtd_prev, gtd_new]
             break
         if abs(gtd_new) <= -c2 * gtd:
             bracket, bracket_f, bracket_g = [t], [f_new], [g_new]
@@ -51,17 +70,17 @@ def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_chang
             break
         if gtd_new >= 0:
             bracket, bracket_f = [t_prev, t], [f_prev, f_new]
-            bracket_g, bracket_gtd = [g_prev, g_new.copy()], [gtd_prev, gtd_new]
+            bracket_g, bracket_gtd = [g_prev, _copy(g_new)], [gtd_prev, gtd_new]
             break
         min_step = t + 0.01 * (t - t_prev)
         max_step = t * 10
         tmp = t
         t = _cubic_interpolate(t_prev, f_prev, gtd_prev, t, f_new, gtd_new,
                                bounds=(min_step, max_step))
-        t_prev, f_prev, g_prev, gtd_prev = tmp, f_new, g_new.copy(), gtd_new
+        t_prev, f_prev, g_prev, gtd_prev = tmp, f_new, _copy(g_new), gtd_new
         f_new, g_new = obj_func(x, t, d)
         ls_func_evals += 1
-        gtd_new = g_new.dot(d)
+        gtd_new = _dot(g_new, d)
         ls_iter += 1
     if ls_iter == max_ls:
         bracket, bracket_f, bracket_g = [0, t], [f, f_new], [g, g_new]
@@ -86,11 +105,11 @@ def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_chang
             insuf_progress = False
         f_new, g_new = obj_func(x, t, d)
         ls_func_evals += 1
-        gtd_new = g_new.dot(d)
+        gtd_new = _dot(g_new, d)
         ls_iter += 1
         if f_new > (f + c1 * t * gtd) or f_new >= bracket_f[low_pos]:
             bracket[high_pos], bracket_f[high_pos] = t, f_new
-            bracket_g[high_pos], bracket_gtd[high_pos] = g_new.copy(), gtd_new
+            bracket_g[high_pos], bracket_gtd[high_pos] = _copy(g_new), gtd_new
             low_pos, high_pos = (0, 1) if bracket_f[0] <= bracket_f[1] else (1, 0)
         else:
             if abs(gtd_new) <= -c2 * gtd:
@@ -100,7 +119,7 @@ def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_chang
                 bracket_g[high_pos] = bracket_g[low_pos]
                 bracket_gtd[high_pos] = bracket_gtd[low_pos]
             bracket[low_pos], bracket_f[low_pos] = t, f_new
-            bracket_g[low_pos], bracket_gtd[low_pos] = g_new.copy(), gtd_new
+            bracket_g[low_pos], bracket_gtd[low_pos] = _copy(g_new), gtd_new
     return bracket_f[low_pos], bracket_g[low_pos], bracket[low_pos], ls_func_evals
 
 
@@ -153,7 +172,7 @@ class LBFGS(Optimizer):
         current_evals = 1
         state["func_evals"] += 1
         g = flat_grad(params)
-        if numpy.abs(g).max() <= tol_grad:
+        if _max_abs(g) <= tol_grad:
             return orig_loss
 
         d, t = state.get("d"), state.get("t")
@@ -169,10 +188,10 @@ class LBFGS(Optimizer):
             else:
                 d, H_diag = self._direction(g, prev_g, d, t, old_dirs, old_stps, ro, H_diag,
                                             group["history_size"])
-            prev_g = g.copy()
+            prev_g = _copy(g)
             prev_loss = loss
-            t = min(1.0, 1.0 / numpy.abs(g).sum()) * lr if state["n_iter"] == 1 else lr
-            gtd = g.dot(d)
+            t = min(1.0, 1.0 / _sum_abs(g)) * lr if state["n_iter"] == 1 else lr
+            gtd = _dot(g, d)
             if gtd > -tol_change:
                 break
             ls_evals = 0
@@ -187,19 +206,19 @@ class LBFGS(Optimizer):
                 loss, g, t, ls_evals = _strong_wolfe(obj_func, x_init, t, d, loss, g, gtd,
                                                      max_ls=max_eval - current_evals)
                 add_flat(params, t, d)
-                opt_cond = numpy.abs(g).max() <= tol_grad
+                opt_cond = _max_abs(g) <= tol_grad
             else:
                 add_flat(params, t, d)
                 opt_cond = False
                 if n_iter != max_iter:
                     loss, g = self._evaluate(closure)
-                    opt_cond = numpy.abs(g).max() <= tol_grad
+                    opt_cond = _max_abs(g) <= tol_grad
                     ls_evals = 1
             current_evals += ls_evals
             state["func_evals"] += ls_evals
             if n_iter == max_iter or current_evals >= max_eval or opt_cond:
                 break
-            if numpy.abs(d * t).max() <= tol_change or abs(loss - prev_loss) < tol_change:
+            if _max_abs(d * t) <= tol_change or abs(loss - prev_loss) < tol_change:
                 break
         state.update(d=d, t=t, old_dirs=old_dirs, old_stps=old_stps, ro=ro, H_diag=H_diag,
                      prev_flat_grad=prev_g, prev_loss=prev_loss)
@@ -210,7 +229,7 @@ class LBFGS(Optimizer):
         """The two-loop recursion: d = -H g from the stored (s, y) pairs."""
         y = g - prev_g
         s = d * t
-        ys = y.dot(s)
+        ys = _dot(y, s)
         if ys > 1e-10:
             if len(old_dirs) == history_size:
                 old_dirs.pop(0)
@@ -219,14 +238,14 @@ class LBFGS(Optimizer):
             old_dirs.append(y)
             old_stps.append(s)
             ro.append(1.0 / ys)
-            H_diag = ys / y.dot(y)
+            H_diag = ys / _dot(y, y)
         al = [None] * len(old_dirs)
         q = -g
         for i in range(len(old_dirs) - 1, -1, -1):
-            al[i] = old_stps[i].dot(q) * ro[i]
+            al[i] = _dot(old_stps[i], q) * ro[i]
             q = q - al[i] * old_dirs[i]
         r = q * H_diag
         for i in range(len(old_dirs)):
-            be_i = old_dirs[i].dot(r) * ro[i]
+            be_i = _dot(old_dirs[i], r) * ro[i]
             r = r + (al[i] - be_i) * old_stps[i]
         return r, H_diag
