@@ -66,8 +66,20 @@ class Function:
     retained = None         # weak reference to the output tensor if it called retain_grad()
     created_at = None       # the user's line that created the node (anomaly mode only)
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.is_view:          # view ops (only they) pay for the view bookkeeping
+            cls.__call__ = Function._call_view
+
+    def _call_view(self, *inputs):
+        """``__call__`` of a view op: the output shares its input's version counter and
+        knows how to take the same view of the base again (see :func:`_mark_view`)."""
+        params = dict(self.__dict__)
+        result = Function.__call__(self, *inputs)
+        _mark_view(result, inputs[0], type(self), params)
+        return result
+
     def __call__(self, *inputs):
-        view_params = dict(self.__dict__) if self.is_view else None
         self._to_save = None
         if len(inputs) == 1:
             x = inputs[0]
@@ -88,10 +100,7 @@ class Function:
         checking = state.anomaly
         if checking:
             anomaly.check_forward(self, inputs, out)
-        result = self._record(inputs, out, checking) if record else inputs[0]._make(out, None)
-        if view_params is not None:
-            _mark_view(result, inputs[0], type(self), view_params)
-        return result
+        return self._record(inputs, out, checking) if record else inputs[0]._make(out, None)
 
     def _record(self, inputs, out, checking):
         self.inputs = inputs
@@ -228,7 +237,7 @@ class Function:
         """Free what was kept for backward (called after backward unless retain_graph).
         The node keeps its edges and input shapes, so a gate that saved nothing (add,
         reshape) can still be walked again, as in PyTorch."""
-        self._saved, self._out_index, self._out_data, self.inputs = _RELEASED, None, None, None
+        self._saved, self._out_data, self.inputs = _RELEASED, None, None
 
     @property
     def released(self):
