@@ -19,7 +19,7 @@ from ..errors import ArgumentError
 from ..ops import activation, arithmetic, conv, linalg, pool, reduction, shape
 from ..nn.parameter import Parameter
 from ..tensor import Tensor
-from . import onnx_elementwise, onnx_pooling
+from . import onnx_elementwise, onnx_layers, onnx_pooling
 
 
 class UnsupportedOpError(ArgumentError):
@@ -210,6 +210,7 @@ EXPORTERS = {
 }
 EXPORTERS.update(onnx_elementwise.EXPORTERS)     # issue 19.1: tan, floor, remainder, ...
 EXPORTERS.update(onnx_pooling.EXPORTERS)         # issue 20.3: pooling options, pixel shuffle
+EXPORTERS.update(onnx_layers.EXPORTERS)          # issue 20: RNN/LSTM/GRU, Embedding, indexing
 
 
 def _emit(b, fn, x, batch):
@@ -237,7 +238,10 @@ def export(model, example_input, path, dynamic_batch=True, opset=17, input_name=
     """
     onnx, helper, numpy_helper = _onnx()
     x = example_input if isinstance(example_input, Tensor) else Tensor(example_input)
-    x = Tensor._make(x._data, None).requires_grad_(True)   # so every op on it is recorded
+    floating = backend.kind(x.dtype) == "f"      # integer input: ids for an Embedding
+    x = Tensor._make(x._data, None)
+    if floating:
+        x.requires_grad_(True)                    # so every op on it is recorded
     was_training = model.training
     model.eval()
     try:
@@ -248,8 +252,9 @@ def export(model, example_input, path, dynamic_batch=True, opset=17, input_name=
         model.train(was_training)
     if out.grad_fn is None:
         raise UnsupportedOpError("ONNX export: the model's output does not depend on its input")
-    dtype = backend.to_numpy(x._data).dtype
+    dtype = backend.to_numpy((x if floating else out)._data).dtype
     b = _Builder(helper, numpy_helper, dtype)
+    b.graph_input = (x._data, input_name)        # Embedding looks its indices up here
     param_names = {id(p): n for n, p in model.named_parameters()}
     names = {id(x): input_name}
     results = {}
@@ -268,11 +273,14 @@ def export(model, example_input, path, dynamic_batch=True, opset=17, input_name=
                 inputs.append(names[id(t)])
         results[fn] = _emit(b, fn, inputs, dynamic_batch)
     b.nodes.append(helper.make_node("Identity", [results[out.grad_fn]], [output_name]))
+    used = {name for node in b.nodes for name in node.input}    # constants an exporter
+    b.initializers = [t for t in b.initializers if t.name in used]  # replaced are dropped
     elem = helper.np_dtype_to_tensor_dtype(dtype)
+    in_elem = helper.np_dtype_to_tensor_dtype(backend.to_numpy(x._data).dtype)
     in_shape = ["batch" if dynamic_batch and i == 0 else n for i, n in enumerate(x.shape)]
     out_shape = ["batch" if dynamic_batch and i == 0 else n for i, n in enumerate(out.shape)]
     graph = helper.make_graph(b.nodes, type(model).__name__,
-                              [helper.make_tensor_value_info(input_name, elem, in_shape)],
+                              [helper.make_tensor_value_info(input_name, in_elem, in_shape)],
                               [helper.make_tensor_value_info(output_name, elem, out_shape)],
                               b.initializers)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
