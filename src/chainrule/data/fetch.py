@@ -10,6 +10,7 @@ so an error can name it.
 """
 import itertools
 
+from .. import backend, backend_helpers
 from ..tensor import Tensor
 from .collate import default_collate
 from .dataset import TensorDataset
@@ -39,7 +40,7 @@ class MapFetcher:
             return self.collate_fn(self._sample(int(indices)))
         if self.arrays is not None:
             self.current = None
-            return [Tensor._make(array[indices], None) for array in self.arrays]
+            return [Tensor._make(_rows(array, indices), None) for array in self.arrays]
         getitems = getattr(self.dataset, "__getitems__", None)
         if getitems is not None and self.transform is None:
             self.current = indices.tolist()
@@ -87,3 +88,9 @@ class IterableFetcher:
 
     def where(self, batch_index):
         return f"while loading item {self.drawn} of the stream (batch {batch_index})"
+
+
+def _rows(array, indices):
+    """``array[indices]`` for a host index array, on the array's own backend."""
+    index = backend.namespace_of(array).asarray(indices)
+    return backend_helpers.getitem(array, (index,))

@@ -540,7 +540,7 @@ def predict(model, data, batch_size=256, device=None):
                 outputs.append(model(on_device(x, target))._data)
     finally:
         model.train(was_training)
-    return Tensor._make(backend.xp.concatenate(outputs), None)
+    return Tensor._make(backend.xp.concat(outputs), None)
 
 
 def training_device(device, op="fit"):
