@@ -205,7 +205,11 @@ class _Pass:
                         raise _arity_error(node, grads)
                     passed = [] if tracer is not None else None
                     for shape, edge, g in zip(node.input_shapes, node.edges, grads):
-                        if g is not None and edge is not None:
+                        if edge is None:
+                            if passed is not None:
+                                passed.append(None)
+                            continue
+                        if g is not None:
                             if g._data.shape != shape:       # ... summed over broadcasting ...
                                 g = _sum_back(node, g, shape)
                             if checking:
@@ -213,12 +217,17 @@ class _Pass:
                             total = pending.get(edge)        # ... and over every use
                             pending[edge] = g if total is None else _add(total, g, create_graph)
                         if passed is not None:
-                            passed.append(g if edge is not None else None)
+                            passed.append(g)
+                        left = users[edge] - 1      # the input has heard from one more user
+                        users[edge] = left
+                        if not left:
+                            ready.append(edge)
                     if tracer is not None:
                         tracer.on_node(node, upstream, tuple(passed))
                     if not retain_graph:
                         node.release()
-                for child in node.edges:
+                    continue
+                for child in node.edges:            # nothing to pass on: still one user less
                     if child is not None:
                         left = users[child] - 1
                         users[child] = left
