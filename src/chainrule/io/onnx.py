@@ -2,8 +2,9 @@
 
 Supported: Linear, matmul, elementwise arithmetic, the activations, softmax/log_softmax,
 reshape/flatten/permute, sums and means, concatenation, and the composite layers built from
-them (LayerNorm, BatchNorm in eval mode, Dropout in eval mode). An op without an ONNX
-mapping raises an error that names it.
+them (LayerNorm, BatchNorm in eval mode, Dropout in eval mode); the recurrent layers,
+Embedding (from an integer input), instance norm and basic indexing (``onnx_layers``). An op
+without an ONNX mapping raises an error that names it.
 """
 import math
 import warnings

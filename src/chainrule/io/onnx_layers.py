@@ -37,8 +37,8 @@ def _expand_index(index, shape):
     of its None entries; ArgumentError for what has no Slice (integer arrays, masks)."""
     items = list(index) if isinstance(index, tuple) else [index]
     for item in items:
-        if not (item is None or item is Ellipsis or isinstance(item, (slice, int,
-                                                                      numpy.integer))):
+        if isinstance(item, bool) or not (item is None or item is Ellipsis or isinstance(
+                item, (slice, int, numpy.integer))):
             raise ArgumentError(f"ONNX export: indexing with {type(item).__name__} (an array "
                                 "or mask index) is not supported yet")
     consumed = sum(1 for i in items if i is not None and i is not Ellipsis)
