@@ -89,9 +89,9 @@ run(warmup - 1)
 if which == "chainrule":
     tracemalloc.reset_peak()
     traced_before = tracemalloc.get_traced_memory()[0]
-before_kb = status("VmRSS")
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")                                     # the high-water mark starts again here
+before_kb = status("VmHWM")                          # = the RSS at the reset
 run(steps)
 peak_kb = status("VmHWM")
 result = {"first_loss": first_loss, "peak_kb": peak_kb - base_kb,

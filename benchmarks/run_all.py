@@ -33,8 +33,7 @@ def run(name, env, extra, here):
     for line in process.stdout:
         if line.startswith("RESULT "):
             records.append(json.loads(line[len("RESULT "):]))
-        else:
-            print(line, end="", flush=True)
+        print(line, end="", flush=True)
     return process.wait(), records
 
 
