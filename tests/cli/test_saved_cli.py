@@ -221,9 +221,10 @@ def test_own_images_train_save_evaluate_predict_and_export(tmp_path):
     assert result.stdout.startswith("images:photos: 19 train / 5 test samples")
     assert (tmp_path / "run" / "model.safetensors").exists()
     predict = ["predict", "--checkpoint", "run/model.safetensors", "--input"]
-    evaluated, one, folder, several, written, exported = run_many([
+    evaluated, one, folder, several, layout, written, exported = run_many([
         ["evaluate", "--checkpoint", "run/model.safetensors"], predict + ["photos/dogs/3.png"],
         predict + ["photos/cats"], predict + ["photos/dogs/1.png", "photos/cats"],
+        predict + ["photos"],                                   # the training folder itself
         predict + ["photos/dogs", "--output", "p.csv"],
         ["export", "--checkpoint", "run/model.safetensors", "--onnx", "m.onnx"]], cwd=tmp_path)
     assert evaluated.returncode == 0 and "images:photos test (5 samples)" in evaluated.stdout
@@ -234,6 +235,10 @@ def test_own_images_train_save_evaluate_predict_and_export(tmp_path):
                for line in folder.stdout.splitlines())
     assert several.returncode == 0 and len(several.stdout.splitlines()) == 13
     assert several.stdout.startswith("photos/dogs/1.png ")
+    lines = layout.stdout.splitlines()
+    assert layout.returncode == 0 and len(lines) == 24 and lines[0].startswith("photos/cats/0")
+    right = sum(line.split()[1] == line.split("/")[1] for line in lines)
+    assert right >= 20                             # reddish cats, bluish dogs: easy
     rows = (tmp_path / "p.csv").read_text().splitlines()
     assert written.returncode == 0 and rows[0] == "file,prediction,class,probability"
     assert len(rows) == 13 and rows[1].split(",")[2] in ("cats", "dogs")

@@ -247,14 +247,24 @@ def _read_input(names, saved):
 
 
 def _image_inputs(name):
+    """An image file, or the images in a folder; a folder laid out as for training
+    (``photos/cats/*.jpg``, ``photos/dogs/*.jpg``) gives those of its class folders."""
     from ..data import images
     if not os.path.isdir(name):
         check_regular_file(name, "--input")
         return [name]
-    files = images.image_files(name)
+    try:
+        files = images.image_files(name)
+        if not files:
+            for entry in sorted(os.scandir(name), key=lambda e: e.name):
+                if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+                    files += images.image_files(entry.path)
+    except OSError as error:
+        raise CommandError(f"--input {name}: cannot be read "
+                           f"({(error.strerror or str(error)).lower()})") from None
     if not files:
         raise CommandError(f"--input {name} holds no image files "
-                           f"({', '.join(images.EXTENSIONS)})")
+                           f"({', '.join(images.EXTENSIONS)}), nor do its sub-folders")
     return files
 
 
