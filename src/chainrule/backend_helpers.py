@@ -8,11 +8,16 @@ each with a NumPy and a CuPy implementation:
 ==========================  ===========================================================
 ``may_share_memory(a, b)``  whether two arrays may overlap (``tensor()`` copies if so)
 ``scatter_add(t, i, v)``    ``t[i] += v`` with repeated indices summed (``ufunc.at``)
+``scatter_reduce(...)``     the same for multiply, maximum, minimum (``scatter_reduce``)
+``getitem(x, i)``           ``x[i]`` with advanced indices (arrays mixed with slices)
 ``setitem(t, i, v)``        ``t[i] = v`` with integer-array (fancy) indices
+``open_grid(shape, like)``  ``numpy.indices(shape, sparse=True)`` (gather/scatter grids)
 ``sliding_windows(x, ...)`` strided window views for im2col (``as_strided``)
+``strides_of(x)``           element strides (the standard has no strides)
+``to_scalar(a)``            ``a.item()``
 ``einsum(spec, *ops)``      Einstein summation
 ``pad(x, widths, ...)``     constant/reflect/replicate/circular padding
-``special(name, x)``        ``erf``, ``erfinv``, ``lgamma``, ``digamma``, ... (SciPy/cupyx)
+``special(name, *x)``       one SciPy special function (``erf``, ...; cupyx on the GPU)
 ``errstate(**kw)``          silence floating-point warnings (host-side, a no-op on CuPy)
 ``special_module(op)``      scipy.special / cupyx.scipy.special (the special functions)
 ``stable_argsort(x, axis)`` a stable argsort (NumPy's ``kind="stable"``)
