@@ -31,6 +31,7 @@ from . import distributed, io  # noqa: F401,E402  (distributed imports MPI lazil
 from .io import load, load_checkpoint, load_torch, onnx, save, save_checkpoint  # noqa: F401,E402
 from .sheet import sheet  # noqa: F401,E402
 from . import utils  # noqa: F401,E402  (chainrule.utils.data: PyTorch's torch.utils.data names)
+from .nn.torch_dropout import *  # noqa: F401,F403,E402  (torch.dropout(input, p, train), ...)
 
 # dtypes, devices and the module-level names PyTorch scripts touch (issue 19.7, 18.2)
 from .dtypes import *  # noqa: F401,F403,E402  (float16, bfloat16, ..., finfo, set_default_dtype)

@@ -1032,6 +1032,166 @@ class Tensor(TensorProtocols, TensorBase):
         return self._fill_random("random", generator, floating=False, low=int(low),
                                  high=None if high is None else int(high))
 
+    # ---- issue 19: vocabulary gaps
+    fmax = elementwise.fmax
+    fmin = elementwise.fmin
+    gcd = elementwise.gcd
+    lcm = elementwise.lcm
+    heaviside = elementwise.heaviside
+    deg2rad = elementwise.deg2rad
+    rad2deg = elementwise.rad2deg
+    frexp = elementwise.frexp
+    ldexp = elementwise.ldexp
+    nextafter = elementwise.nextafter
+    isreal = elementwise.isreal
+    i0 = special.i0
+    dist = reduction.dist
+    renorm = reduction.renorm
+    bincount = reduction.bincount
+    histc = reduction.histc
+    cov = reduction.cov
+    corrcoef = reduction.corrcoef
+    select_scatter = scattering.select_scatter
+    slice_scatter = scattering.slice_scatter
+    diagonal_scatter = scattering.diagonal_scatter
+
+    def multiply_(self, other):
+        return self.mul_(other)
+
+    def subtract_(self, other, alpha=1):
+        return self.sub_(other, alpha)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return elementwise.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return elementwise.addcdiv(self, tensor1, tensor2, value=value)
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return self._inplace(_with_value(elementwise.addcmul, value), tensor1, tensor2)
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return self._inplace(_with_value(elementwise.addcdiv, value), tensor1, tensor2)
+
+    def gcd_(self, other):
+        return self._inplace(elementwise.gcd, other)
+
+    def lcm_(self, other):
+        return self._inplace(elementwise.lcm, other)
+
+    def heaviside_(self, values):
+        return self._inplace(elementwise.heaviside, values)
+
+    def deg2rad_(self):
+        return self._inplace(elementwise.deg2rad)
+
+    def rad2deg_(self):
+        return self._inplace(elementwise.rad2deg)
+
+    def ldexp_(self, other):
+        return self._inplace(elementwise.ldexp, other)
+
+    def nextafter_(self, other):
+        return self._inplace(elementwise.nextafter, other)
+
+    def i0_(self):
+        return self._inplace(special.i0)
+
+    def renorm_(self, p, dim, maxnorm):
+        return self._inplace(reduction.renorm, p, dim, maxnorm)
+
+    def sum_to_size(self, *size):
+        """The sum of this tensor down to ``size`` (which must expand to self's shape)."""
+        target = _size(size, "sum_to_size")
+        try:
+            expandable = numpy.broadcast_shapes(target, self.shape) == self.shape
+        except ValueError:
+            expandable = False
+        if not expandable:
+            raise ShapeError(f"sum_to_size: size {list(target)} is not expandable to size "
+                             f"{list(self.shape)}")
+        return sum_to(self, target)
+
+    def split_with_sizes(self, split_sizes, dim=0):
+        """Pieces of the given sizes along ``dim`` (they must add up to its length)."""
+        sizes = [int(n) for n in split_sizes]
+        length = self.shape[dim] if self.ndim else None
+        if length is None or sum(sizes) != length:
+            raise ShapeError(f"split_with_sizes expects split_sizes to sum exactly to {length} "
+                             f"(input tensor's size at dimension {dim}), but got "
+                             f"split_sizes={sizes}")
+        return shape.split(self, sizes, dim)
+
+    def storage_offset(self):
+        """Elements between the start of the memory this tensor shares and its first one."""
+        data, root = self._data, self._data
+        while getattr(root, "base", None) is not None:
+            root = root.base
+        if not hasattr(root, "__array_interface__") or not hasattr(data, "__array_interface__"):
+            return 0
+        start = root.__array_interface__["data"][0]
+        return (data.__array_interface__["data"][0] - start) // data.itemsize
+
+    def is_nonzero(self):
+        """Whether the single element is non-zero (an error for 0 or several elements)."""
+        if self._data.size != 1:
+            what = "no values" if self._data.size == 0 else "more than one value"
+            raise ArgumentError(f"is_nonzero: Boolean value of Tensor with {what} is "
+                                "ambiguous")
+        return bool(self._data.reshape(()) != 0)
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """Write ``fill_value`` on the main diagonal (all dims of equal length for more than
+        2-D; with ``wrap`` a tall matrix's diagonal restarts after every N + 1 rows)."""
+        if self.ndim < 2:
+            raise ShapeError(f"fill_diagonal_: dimensions must be larger than 1, got shape "
+                             f"{self.shape}")
+        if self.ndim > 2 and len(set(self.shape)) != 1:
+            raise ShapeError(f"fill_diagonal_: all dimensions of input must be of equal length, "
+                             f"got shape {self.shape}")
+        mask = numpy.zeros(self.shape, dtype=bool)
+        length = min(self.shape)
+        if self.ndim == 2 and wrap and self.shape[0] > self.shape[1] + 1:
+            rows = [r for r in range(self.shape[0]) if r % (self.shape[1] + 1) < self.shape[1]]
+            mask[rows, [r % (self.shape[1] + 1) for r in rows]] = True
+        else:
+            mask[(numpy.arange(length),) * self.ndim] = True
+        mask = _device.move_array(mask, self.device) if self.is_cuda else mask
+        check_fits(fill_value, self._data.dtype, "fill_diagonal_")
+
+        def fill_diagonal(target, value):
+            return arithmetic.where(mask, value, target)
+        return self._inplace(fill_diagonal, Tensor._make(
+            backend.namespace_of(self._data).asarray(fill_value, dtype=self.dtype), None))
+
+    def _reshape_inplace(self, view_op, *args):
+        """squeeze_, t_, transpose_, ...: self becomes ``view_op(self, *args)`` (a view of
+        the same memory with another shape), recorded as that view op, as PyTorch does."""
+        if _recording(self, ()) and self.grad_fn is None and self._view is None:
+            raise GraphError("a leaf tensor that requires grad cannot be changed in place "
+                             "while recording: wrap the change in chainrule.no_grad()")
+        result = view_op(self, *args)
+        self._data = result._data
+        if result.grad_fn is not None or self.requires_grad:
+            self.grad_fn, self.requires_grad = result.grad_fn, result.requires_grad
+        self._view = result._view if self._view is not None else None
+        self._bump_version()
+        return self
+
+    def squeeze_(self, dim=None):
+        return self._reshape_inplace(shape.squeeze, dim)
+
+    def unsqueeze_(self, dim):
+        return self._reshape_inplace(shape.unsqueeze, dim)
+
+    def t_(self):
+        return self._reshape_inplace(Tensor.t)
+
+    def transpose_(self, dim0, dim1):
+        return self._reshape_inplace(shape.transpose, dim0, dim1)
+
+    swapaxes_ = swapdims_ = transpose_
+
     # ------------------------------------------------------------ in place
     def _inplace(self, op, *args):
         """Make self hold ``op(self, *args)``, bumping the version counter.
@@ -1171,6 +1331,14 @@ class Tensor(TensorProtocols, TensorBase):
         else:
             indexing.assign(self, index, value)
             self._bump_version()
+
+
+def _with_value(op, value):
+    """addcmul/addcdiv with ``value`` fixed, for the in-place forms (issue 19)."""
+    def scaled(x, a, b):
+        return op(x, a, b, value=value)
+    scaled.__name__ = op.__name__
+    return scaled
 
 
 def _with_scales(op, beta, alpha):

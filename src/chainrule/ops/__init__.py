@@ -56,3 +56,12 @@ from .linalg import (addbmm, addmm, addmv, addr, baddbmm, bmm, chain_matmul, cro
 
 # ---- random sampling (issue 19.7; normal with two numbers is a factory: creation.normal)
 from .sampling import bernoulli, multinomial, poisson  # noqa
+
+# ---- vocabulary gaps (issue 19: the remaining common names)
+from .elementwise import (addcdiv, addcmul, deg2rad, fmax, fmin, frexp, gcd,  # noqa
+                          heaviside, isreal, lcm, ldexp, nextafter, rad2deg)
+from .special import i0  # noqa
+from .reduction import bincount, corrcoef, cov, dist, histc, renorm  # noqa
+from .construction import combinations  # noqa
+from .scattering import diagonal_scatter, select_scatter, slice_scatter  # noqa
+from .aliases import *  # noqa: F401,F403  (abs_, clamp_, ..., detach, get/set_num_threads)

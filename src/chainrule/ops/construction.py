@@ -321,3 +321,32 @@ __all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "broadcast_tensors", "broad
            "hstack", "vstack", "row_stack",
            "dstack", "column_stack", "repeat_interleave", "meshgrid", "cartesian_prod",
            "block_diag"]
+
+
+# ================================================================ issue 19: vocabulary gaps
+import itertools  # noqa: E402
+
+from .indexing import index_select as _index_select  # noqa: E402
+
+
+def combinations(input, r=2, with_replacement=False):
+    """The length-``r`` combinations of a 1-D tensor's elements, as the rows of an
+    ``(n_combinations, r)`` tensor in itertools' order (differentiable: a gather). ``r=0``
+    gives an empty 1-D tensor, as in PyTorch.
+
+    >>> import chainrule
+    >>> chainrule.combinations(chainrule.tensor([1, 2, 3])).tolist()
+    [[1, 2], [1, 3], [2, 3]]
+    """
+    require_tensor(input, "combinations")
+    if input._data.ndim != 1:
+        raise ShapeError(f"combinations: expect a 1D vector, but got shape {input.shape}")
+    if isinstance(r, bool) or not isinstance(r, int) or r < 0:
+        raise ArgumentError(f"combinations: expect a non-negative number, but got {r!r}")
+    if r == 0:
+        return input._make(backend.xp.zeros((0,), dtype=input._data.dtype), None)
+    pick = itertools.combinations_with_replacement if with_replacement else \
+        itertools.combinations
+    rows = list(pick(range(input._data.shape[0]), r))
+    index = input._make(backend.xp.asarray(rows, dtype=numpy.int64).reshape(-1), None)
+    return reshape(_index_select(input, 0, index), (len(rows), r))

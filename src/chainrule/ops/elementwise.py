@@ -928,3 +928,273 @@ __all__ = ["floor", "ceil", "trunc", "fix", "round", "frac", "floor_divide", "re
            "atanh", "sinc", "arcsin", "arccos", "arctan", "arctan2", "arcsinh", "arccosh",
            "arctanh", "log2", "log10", "exp2", "expm1", "logit", "xlogy", "copysign",
            "logaddexp", "logaddexp2", "hypot", "float_power", "lerp", "nan_to_num"]
+
+
+# ================================================================ issue 19: vocabulary gaps
+# addcmul, addcdiv, fmax, fmin, gcd, lcm, heaviside, deg2rad, rad2deg, frexp, ldexp,
+# nextafter, isreal (i0 lives in special.py beside the other SciPy functions).
+from .arithmetic import mul as _mul, div as _div  # noqa: E402
+from .cast import cast as _cast  # noqa: E402
+import collections  # noqa: E402
+
+_FrexpResult = collections.namedtuple("frexp", ["mantissa", "exponent"])   # torch.return_types
+
+
+def _three_operands(input, tensor1, tensor2, op):
+    """The three tensors of addcmul/addcdiv in their common promoted dtype."""
+    for name, t in (("input", input), ("tensor1", tensor1), ("tensor2", tensor2)):
+        require_tensor(t, op, name)
+    a, b = operands(tensor1, tensor2, op)
+    x, a = operands(input, a, op)
+    return x, _cast_like(a, x), _cast_like(b, x)
+
+
+def _cast_like(t, like):
+    return t if t._data.dtype == like._data.dtype else _cast(t, like._data.dtype)
+
+
+def _scale(value, dtype, op):
+    if isinstance(value, TensorBase):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float, numpy.number)):
+        raise ArgumentError(f"{op}: value must be a number, got {type(value).__name__}")
+    return int(value) if backend.kind(dtype) in "iub" else value  # PyTorch truncates for ints
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """input + value * tensor1 * tensor2 (broadcast, PyTorch's type promotion).
+
+    >>> import chainrule
+    >>> t = chainrule.tensor([1.0, 2.0])
+    >>> chainrule.addcmul(t, t, t, value=0.5).tolist()
+    [1.5, 4.0]
+    """
+    x, a, b = _three_operands(input, tensor1, tensor2, "addcmul")
+    broadcast_check(x, a, "addcmul")
+    value = _scale(value, x._data.dtype, "addcmul")
+    product = _mul(a, b)
+    return x + (product if value == 1 else product * value)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    """input + value * tensor1 / tensor2; integer tensor1 and tensor2 are refused, as in
+    PyTorch (it no longer divides integers here).
+
+    >>> import chainrule
+    >>> t = chainrule.tensor([1.0, 2.0])
+    >>> chainrule.addcdiv(t, t, t, value=2).tolist()
+    [3.0, 4.0]
+    """
+    for name, t in (("tensor1", tensor1), ("tensor2", tensor2)):
+        require_tensor(t, "addcdiv", name)
+        if backend.kind(t._data.dtype) in "iub":
+            raise DTypeError("addcdiv: integer division with addcdiv is not supported (as in "
+                             f"PyTorch); {name} is {t.dtype}: use input + value * tensor1 / "
+                             "tensor2")
+    x, a, b = _three_operands(input, tensor1, tensor2, "addcdiv")
+    broadcast_check(x, a, "addcdiv")
+    value = _scale(value, x._data.dtype, "addcdiv")
+    quotient = _div(a, b)
+    return x + (quotient if value == 1 else quotient * value)
+
+
+class _NanIgnoringExtremum(Function):
+    """fmax/fmin: the larger (smaller) value, the other one where one is nan. The gradient
+    goes to input where input wins or ties, or other is nan (PyTorch's rule), else to other."""
+
+    def __init__(self, larger):
+        self.larger = larger
+
+    def forward(self, a, b):
+        xp = backend.xp
+        y = (xp.fmax if self.larger else xp.fmin)(a, b)
+        if any(self.needs_input_grad):
+            wins = (a >= b) if self.larger else (a <= b)
+            self.save_for_backward(wins | xp.isnan(b))
+        return y
+
+    def backward(self, gy):
+        (to_input,) = self.saved_tensors
+        need_a, need_b = self.needs_input_grad
+        return (where(to_input._data, gy, 0.0) if need_a else None,
+                where(to_input._data, 0.0, gy) if need_b else None)
+
+
+def fmax(input, other):
+    """The elementwise maximum, ignoring nan (nan only where both are nan).
+
+    >>> import chainrule
+    >>> nan = float("nan")
+    >>> chainrule.fmax(chainrule.tensor([1.0, nan]), chainrule.tensor([nan, 2.0])).tolist()
+    [1.0, 2.0]
+    """
+    return _NanIgnoringExtremum(True)(*operands(require_tensor(input, "fmax"),
+                                                require_tensor(other, "fmax", "other"), "fmax"))
+
+
+def fmin(input, other):
+    """The elementwise minimum, ignoring nan (nan only where both are nan).
+
+    >>> import chainrule
+    >>> nan = float("nan")
+    >>> chainrule.fmin(chainrule.tensor([1.0, nan]), chainrule.tensor([nan, 2.0])).tolist()
+    [1.0, 2.0]
+    """
+    return _NanIgnoringExtremum(False)(*operands(require_tensor(input, "fmin"),
+                                                 require_tensor(other, "fmin", "other"), "fmin"))
+
+
+def _integer_operands(input, other, op):
+    a, b = operands(require_tensor(input, op), other, op)
+    if backend.kind(a._data.dtype) not in "iu":
+        raise DTypeError(f"{op}: needs integer tensors (as in PyTorch), got {a.dtype}")
+    return a, b
+
+
+def gcd(input, other):
+    """The greatest common divisor, non-negative (gcd(0, 0) = 0); integer tensors only.
+
+    >>> import chainrule
+    >>> chainrule.gcd(chainrule.tensor([-4, 0, 6]), chainrule.tensor([6, 0, -9])).tolist()
+    [2, 0, 3]
+    """
+    a, b = _integer_operands(input, other, "gcd")
+    return a._make(backend.xp.gcd(a._data, b._data), None)
+
+
+def lcm(input, other):
+    """The least common multiple, non-negative (0 when either is 0); integer tensors only.
+
+    >>> import chainrule
+    >>> chainrule.lcm(chainrule.tensor([-4, 0, 6]), chainrule.tensor([6, 0, -9])).tolist()
+    [12, 0, 18]
+    """
+    a, b = _integer_operands(input, other, "lcm")
+    return a._make(backend.xp.lcm(a._data, b._data), None)
+
+
+def heaviside(input, values):
+    """0 where input < 0, ``values`` where input == 0, 1 where input > 0. Both tensors must
+    have one dtype, as in PyTorch, which has no derivative for it (none is recorded here).
+
+    >>> import chainrule
+    >>> chainrule.heaviside(chainrule.tensor([-1.0, 0.0, 2.0]), chainrule.tensor(0.5)).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    require_tensor(input, "heaviside")
+    require_tensor(values, "heaviside", "values")
+    if input._data.dtype != values._data.dtype:
+        raise DTypeError(f"heaviside: input ({input.dtype}) and values ({values.dtype}) must "
+                         "have the same dtype (as in PyTorch)")
+    broadcast_check(input, values, "heaviside")
+    if input.requires_grad or values.requires_grad:
+        raise GraphError("heaviside: the derivative is not implemented (as in PyTorch); "
+                         "call it on detached tensors")
+    xp = backend.xp
+    x = input._data
+    y = xp.where(x == 0, values._data, (x > 0).astype(x.dtype))
+    return input._make(xp.asarray(y, dtype=x.dtype), None)
+
+
+def deg2rad(input):
+    """Degrees to radians (integers become float32).
+
+    >>> import chainrule
+    >>> f"{chainrule.deg2rad(chainrule.tensor([180.0])).item():.5f}"
+    '3.14159'
+    """
+    return _float_tensor(input, "deg2rad") * (math.pi / 180.0)
+
+
+def rad2deg(input):
+    """Radians to degrees (integers become float32).
+
+    >>> import chainrule
+    >>> chainrule.rad2deg(chainrule.tensor([math.pi])).tolist()
+    [180.0]
+    """
+    return _float_tensor(input, "rad2deg") * (180.0 / math.pi)
+
+
+class Frexp(Function):
+    """The mantissa in [0.5, 1) and the int32 exponent with x = mantissa * 2^exponent;
+    d mantissa / dx = 2^-exponent (the exponent has no gradient)."""
+
+    def forward(self, x):
+        mantissa, exponent = backend.xp.frexp(x)
+        self.save_for_backward(backend.xp.astype(exponent, x.dtype, copy=False))
+        return mantissa
+
+    def backward(self, gy):
+        (exponent,) = self.saved_tensors
+        return gy * exp2(-exponent)
+
+
+def frexp(input):
+    """``(mantissa, exponent)`` with input = mantissa * 2**exponent; floating tensors only.
+
+    >>> import chainrule
+    >>> m, e = chainrule.frexp(chainrule.tensor([8.0, -3.0]))
+    >>> m.tolist(), e.tolist()
+    ([0.5, -0.75], [4, 2])
+    """
+    require_tensor(input, "frexp")
+    if not backend.is_floating(input._data.dtype):
+        raise DTypeError(f"frexp: only supports floating-point dtypes, got {input.dtype}")
+    exponent = backend.xp.astype(backend.xp.frexp(input._data)[1], numpy.int32, copy=False)
+    return _FrexpResult(Frexp()(input), input._make(exponent, None))
+
+
+def ldexp(input, other):
+    """input * 2**other, in floating point (integers become float32).
+
+    >>> import chainrule
+    >>> chainrule.ldexp(chainrule.tensor([1.0]), chainrule.tensor([3])).tolist()
+    [8.0]
+    """
+    require_tensor(input, "ldexp")
+    require_tensor(other, "ldexp", "other")
+    return _mul(input, exp2(other))
+
+
+class Nextafter(Function):
+    """The next representable float after input toward other; PyTorch passes the gradient
+    to input unchanged and gives other zero."""
+
+    def forward(self, a, b):
+        return backend.xp.nextafter(a, b)
+
+    def backward(self, gy):
+        need_a, need_b = self.needs_input_grad
+        return (gy if need_a else None), (zeros_gradient(gy) if need_b else None)
+
+
+def nextafter(input, other):
+    """The next floating-point value after input toward other.
+
+    >>> import chainrule
+    >>> x = chainrule.tensor([1.0], dtype=chainrule.float64)
+    >>> (chainrule.nextafter(x, x + 1) - 1).item() == 2.0 ** -52
+    True
+    """
+    a, b = operands(require_tensor(input, "nextafter"),
+                    require_tensor(other, "nextafter", "other"), "nextafter")
+    if not backend.is_floating(a._data.dtype):
+        raise DTypeError(f"nextafter: needs floating-point tensors (as in PyTorch), got "
+                         f"{a.dtype}")
+    return Nextafter()(a, b)
+
+
+def isreal(input):
+    """True everywhere: chainrule's tensors hold no complex numbers.
+
+    >>> import chainrule
+    >>> chainrule.isreal(chainrule.tensor([1.0, 2.0])).tolist()
+    [True, True]
+    """
+    require_tensor(input, "isreal")
+    return input._make(backend.xp.ones(input._data.shape, dtype=bool), None)
+
+
+__all__ += ["addcmul", "addcdiv", "fmax", "fmin", "gcd", "lcm", "heaviside", "deg2rad",
+            "rad2deg", "frexp", "ldexp", "nextafter", "isreal"]

@@ -944,3 +944,211 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
 
 __all__ += ["aminmax", "nansum", "nanmean", "var_mean", "std_mean", "count_nonzero",
             "quantile", "nanquantile"]
+
+
+# ================================================================ issue 19: vocabulary gaps
+# dist, renorm, bincount, histc, cov, corrcoef
+from .arithmetic import clamp as _clamp, sqrt as _sqrt  # noqa: E402
+from .linalg import matmul as _matmul  # noqa: E402
+from .triangular import diagonal as _diagonal  # noqa: E402
+from ..tensor_base import TensorBase as _TensorBase  # noqa: E402
+
+
+def dist(input, other, p=2):
+    """The p-norm of input - other (broadcast); floating tensors only, as in PyTorch.
+
+    >>> import chainrule
+    >>> chainrule.dist(chainrule.tensor([0.0, 0.0]), chainrule.tensor([3.0, 4.0])).item()
+    5.0
+    """
+    for name, t in (("input", input), ("other", other)):
+        if not isinstance(t, _TensorBase):
+            raise ArgumentTypeError(f"dist(): argument '{name}' must be a Tensor, not "
+                                    f"{type(t).__name__}")
+        if not backend.is_floating(t._data.dtype):
+            raise DTypeError(f"dist: input dtype should be floating point, got {t.dtype}")
+    return vector_norm(input - other, p)
+
+
+def renorm(input, p, dim, maxnorm):
+    """Each slice along ``dim`` whose p-norm exceeds ``maxnorm`` scaled down to norm
+    ``maxnorm`` (PyTorch's factor maxnorm / (norm + 1e-7)); differentiable through the norm.
+
+    >>> import chainrule
+    >>> chainrule.renorm(chainrule.tensor([[3.0, 4.0], [0.3, 0.4]]), 2, 0, 1.0).tolist()
+    [[0.6000000238418579, 0.800000011920929], [0.30000001192092896, 0.4000000059604645]]
+    """
+    if not isinstance(input, _TensorBase):
+        raise ArgumentTypeError(f"renorm(): argument 'input' must be a Tensor, not "
+                                f"{type(input).__name__}")
+    require_float(input, "renorm")
+    if isinstance(p, bool) or not isinstance(p, (int, float, numpy.number)) or p <= 0:
+        raise ArgumentError(f"renorm: non-positive norm not supported, got p={p!r}")
+    if isinstance(maxnorm, bool) or not isinstance(maxnorm, (int, float, numpy.number)) or \
+            maxnorm < 0:
+        raise ArgumentError(f"renorm: expected maxnorm to be >= 0, got {maxnorm!r}")
+    ndim = input._data.ndim
+    if ndim < 2:
+        raise ShapeError(f"renorm: needs at least 2 dimensions, got input of shape "
+                         f"{input.shape}")
+    (axis,) = normalize_axis(dim, ndim)
+    others = tuple(a for a in range(ndim) if a != axis)
+    norms = vector_norm(input, p, dim=others, keepdim=True)
+    factor = where((norms > maxnorm)._data, maxnorm / (norms + 1e-7), 1.0)
+    return input * factor
+
+
+def bincount(input, weights=None, minlength=0):
+    """How often each value 0, 1, ... occurs in a 1-D non-negative integer tensor (summing
+    ``weights`` instead of ones when given); at least ``minlength`` bins. No gradient.
+
+    >>> import chainrule
+    >>> chainrule.bincount(chainrule.tensor([1, 1, 3])).tolist()
+    [0, 2, 0, 1]
+    """
+    if not isinstance(input, _TensorBase):
+        raise ArgumentTypeError(f"bincount(): argument 'input' must be a Tensor, not "
+                                f"{type(input).__name__}")
+    xp = backend.xp
+    x = input._data
+    if backend.kind(x.dtype) not in "iub":
+        raise DTypeError(f"bincount: only supports integral inputs, got {input.dtype}")
+    if x.ndim != 1 or (x.size and int(xp.min(x)) < 0):
+        raise ArgumentError(f"bincount: only supports 1-d non-negative integral inputs, got "
+                            f"shape {input.shape}")
+    if isinstance(minlength, bool) or not isinstance(minlength, (int, numpy.integer)) or \
+            minlength < 0:
+        raise ArgumentError(f"bincount: minlength should be >= 0, got {minlength!r}")
+    length = builtins.max(int(minlength), int(xp.max(x)) + 1 if x.size else 0)
+    if weights is None:
+        counts = xp.zeros(length, dtype=numpy.int64)
+        xp.add.at(counts, x, 1)
+        return input._make(counts, None)
+    if not isinstance(weights, _TensorBase) or weights._data.shape != x.shape:
+        raise ShapeError(f"bincount: weights should be a tensor of the same shape as input "
+                         f"{input.shape}, got {getattr(weights, 'shape', weights)!r}")
+    dtype = numpy.float32 if weights._data.dtype == numpy.float32 else numpy.float64
+    sums = xp.zeros(length, dtype=dtype)
+    xp.add.at(sums, x, weights._data.astype(dtype))
+    return input._make(sums, None)
+
+
+def histc(input, bins=100, min=0, max=0):
+    """A histogram of ``bins`` equal bins over [min, max] (the data's range when both are 0;
+    widened by 1 each side when that range is one value); values outside are ignored, max
+    falls in the last bin. Floating tensors only; no gradient.
+
+    >>> import chainrule
+    >>> chainrule.histc(chainrule.tensor([1.0, 2.0, 1.0]), bins=4, min=0, max=3).tolist()
+    [0.0, 2.0, 1.0, 0.0]
+    """
+    if not isinstance(input, _TensorBase):
+        raise ArgumentTypeError(f"histc(): argument 'input' must be a Tensor, not "
+                                f"{type(input).__name__}")
+    require_float(input, "histc")
+    if isinstance(bins, bool) or not isinstance(bins, (int, numpy.integer)) or bins <= 0:
+        raise ArgumentError(f"histc: bins must be > 0, got {bins!r}")
+    xp = backend.xp
+    x = input._data.reshape(-1).astype(numpy.float64)
+    low, high = float(min), float(max)
+    finite = x[~xp.isnan(x)]
+    if low == high and finite.size:
+        low, high = float(xp.min(finite)), float(xp.max(finite))
+    if low == high:
+        low, high = low - 1, high + 1
+    if low > high or not (math.isfinite(low) and math.isfinite(high)):
+        raise ArgumentError(f"histc: max must be larger than min and both finite, got "
+                            f"min={min}, max={max}")
+    inside = finite[(finite >= low) & (finite <= high)]
+    index = ((inside - low) * bins / (high - low)).astype(numpy.int64)
+    index = xp.minimum(index, bins - 1)
+    counts = xp.zeros(bins, dtype=numpy.float64)
+    xp.add.at(counts, index, 1)
+    return input._make(counts.astype(input._data.dtype), None)
+
+
+def cov(input, *, correction=1, fweights=None, aweights=None):
+    """The covariance matrix of the variables in the rows of ``input`` (a 1-D input is one
+    variable), observations in the columns, with optional integer frequency weights and
+    float observation weights; PyTorch's normalisation (N - correction, or its weighted
+    form; inf/nan when that is <= 0). Differentiable.
+
+    >>> import chainrule
+    >>> chainrule.cov(chainrule.tensor([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]])).tolist()
+    [[1.0, -1.0], [-1.0, 1.0]]
+    """
+    if not isinstance(input, _TensorBase):
+        raise ArgumentTypeError(f"cov(): argument 'input' must be a Tensor, not "
+                                f"{type(input).__name__}")
+    if input._data.ndim > 2:
+        raise ShapeError(f"cov: expected input to have two or fewer dimensions but got an "
+                         f"input with {input._data.ndim} dimensions")
+    x = as_floating(input)
+    if x._data.ndim < 2:
+        x = reshape(x, (1, -1))
+    observations = x._data.shape[1]
+    weights = None
+    if fweights is not None:
+        _check_cov_weights(fweights, observations, "fweights")
+        if backend.kind(fweights._data.dtype) not in "iu":
+            raise DTypeError(f"cov: expected fweights to have integral dtype, got "
+                             f"{fweights.dtype}")
+        if fweights._data.size and int(backend.xp.min(fweights._data)) < 0:
+            raise ArgumentError("cov: fweights cannot be negative")
+        weights = fweights
+    if aweights is not None:
+        _check_cov_weights(aweights, observations, "aweights")
+        if not backend.is_floating(aweights._data.dtype):
+            raise DTypeError(f"cov: expected aweights to have floating point dtype, got "
+                             f"{aweights.dtype}")
+        if aweights._data.size and float(backend.xp.min(aweights._data)) < 0:
+            raise ArgumentError("cov: aweights cannot be negative")
+        weights = aweights if weights is None else weights * aweights
+    if weights is None:
+        average = mean(x, dim=1, keepdim=True)
+        norm_factor = observations - correction
+        weighted = centred = x - average
+    else:
+        weights = weights.to(x.dtype) if weights.dtype != x.dtype else weights
+        total = sum(weights)
+        average = sum(x * weights, dim=1, keepdim=True) / total
+        if correction == 0:
+            norm_factor = total
+        elif aweights is None:
+            norm_factor = total - correction
+        else:
+            norm_factor = total - correction * sum(weights * aweights.to(x.dtype)) / total
+        centred = x - average
+        weighted = centred * weights
+    if not isinstance(norm_factor, _TensorBase):
+        norm_factor = builtins.max(norm_factor, 0)
+    else:
+        norm_factor = _clamp(norm_factor, min=0)
+    with numpy.errstate(all="ignore"):
+        product = _matmul(weighted, centred.mT)
+        return squeeze(product / norm_factor)
+
+
+def _check_cov_weights(weights, observations, name):
+    if not isinstance(weights, _TensorBase) or weights._data.ndim > 1 or \
+            weights._data.size != observations:
+        raise ShapeError(f"cov: expected {name} to be a 1-D tensor with {observations} "
+                         f"elements (the number of observations), got "
+                         f"{getattr(weights, 'shape', weights)!r}")
+
+
+def corrcoef(input):
+    """Pearson's correlation coefficients of the rows of ``input`` (cov / (std_i std_j),
+    clipped to [-1, 1] as PyTorch). Differentiable.
+
+    >>> import chainrule
+    >>> chainrule.corrcoef(chainrule.tensor([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]])).tolist()
+    [[1.0, -1.0], [-1.0, 1.0]]
+    """
+    c = cov(input)
+    if c._data.ndim == 0:
+        return c / c
+    stddev = _sqrt(_diagonal(c))
+    c = c / reshape(stddev, (-1, 1))
+    c = c / reshape(stddev, (1, -1))
+    return _clamp(c, -1, 1)

@@ -812,3 +812,111 @@ def put(input, index, source, accumulate=False):
 __all__ = ["scatter", "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill",
            "index_put", "masked_fill", "masked_select", "masked_scatter", "nonzero",
            "argwhere", "where", "take", "take_along_dim", "put"]
+
+
+# ================================================================ issue 19: vocabulary gaps
+# select_scatter, slice_scatter, diagonal_scatter: a copy of input with one region replaced
+from .indexing import getitem as _getitem  # noqa: E402
+from .triangular import diagonal as _diagonal, diagonal_view as _diagonal_view  # noqa: E402
+
+
+class RegionScatter(Function):
+    """A copy of ``x`` whose region (``region(array)``: a writeable view) holds ``src``.
+    The gradient of x is the incoming one with the region zeroed (this op again, with zeros);
+    the gradient of src is the region of it (``view(gy)``, a differentiable view op)."""
+
+    def __init__(self, region, view):
+        self.region, self.view = region, view
+
+    def forward(self, x, src):
+        out = x.copy()
+        self.region(out)[...] = src
+        return out
+
+    def backward(self, gy):
+        need_x, need_src = self.needs_input_grad
+        gx = gsrc = None
+        region = self.view(gy)
+        if need_x:
+            zeros = gy._make(backend.xp.zeros(region._data.shape, dtype=gy._data.dtype), None)
+            gx = RegionScatter(self.region, self.view)(gy, zeros)
+        if need_src:
+            gsrc = region
+        return gx, gsrc
+
+
+def _region_scatter(input, src, op, region, view):
+    require_tensor(input, op)
+    require_tensor(src, op, "src")
+    expected = region(input._data).shape
+    if tuple(src._data.shape) != tuple(expected):
+        raise ShapeError(f"{op}: expected src to have a size equal to the slice of self. "
+                         f"src size = {list(src._data.shape)}, slice size = {list(expected)}")
+    if src._data.dtype != input._data.dtype:
+        src = cast(src, input._data.dtype)
+    return RegionScatter(region, view)(input, src)
+
+
+def select_scatter(input, src, dim, index):
+    """A copy of input with ``input.select(dim, index)`` replaced by src.
+
+    >>> import chainrule
+    >>> chainrule.select_scatter(chainrule.zeros(2, 2), chainrule.ones(2), 0, 0).tolist()
+    [[1.0, 1.0], [0.0, 0.0]]
+    """
+    require_tensor(input, "select_scatter")
+    axis = _one_axis(dim, input._data.ndim)
+    if input._data.ndim == 0:
+        raise IndexOutOfRangeError("select_scatter: cannot select from a 0-d tensor")
+    n = input._data.shape[axis]
+    if isinstance(index, bool) or not isinstance(index, (int, numpy.integer)) or \
+            not -n <= index < n:
+        raise IndexOutOfRangeError(f"select_scatter: index {index!r} out of range for "
+                                   f"dimension {dim} of size {n}")
+    key = (slice(None),) * axis + (int(index),)
+    return _region_scatter(input, src, "select_scatter", lambda a: a[key],
+                           lambda t: _getitem(t, key))
+
+
+def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    """A copy of input with ``input[..., start:end:step, ...]`` (along ``dim``) replaced by
+    src.
+
+    >>> import chainrule
+    >>> chainrule.slice_scatter(chainrule.zeros(2, 4), chainrule.ones(2, 2), 1, 0, None, 2
+    ...                         ).tolist()
+    [[1.0, 0.0, 1.0, 0.0], [1.0, 0.0, 1.0, 0.0]]
+    """
+    require_tensor(input, "slice_scatter")
+    if input._data.ndim == 0:
+        raise IndexOutOfRangeError("slice_scatter: cannot slice a 0-d tensor")
+    axis = _one_axis(dim, input._data.ndim)
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and (isinstance(value, bool) or
+                                  not isinstance(value, (int, numpy.integer))):
+            raise ArgumentTypeError(f"slice_scatter: {name} must be an int or None, got "
+                                    f"{value!r}")
+    if isinstance(step, bool) or not isinstance(step, (int, numpy.integer)) or step <= 0:
+        raise ArgumentError(f"slice_scatter: slice step must be positive, got {step!r}")
+    key = (slice(None),) * axis + (slice(start, end, step),)
+    return _region_scatter(input, src, "slice_scatter", lambda a: a[key],
+                           lambda t: _getitem(t, key))
+
+
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    """A copy of input with ``input.diagonal(offset, dim1, dim2)`` replaced by src.
+
+    >>> import chainrule
+    >>> chainrule.diagonal_scatter(chainrule.zeros(2, 2), chainrule.ones(2)).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    require_tensor(input, "diagonal_scatter")
+    _diagonal(input.detach() if input.requires_grad else input, offset, dim1, dim2)  # checks
+    ndim = input._data.ndim
+    axes = (_one_axis(dim1, ndim), _one_axis(dim2, ndim))
+    return _region_scatter(input, src, "diagonal_scatter",
+                           lambda a: _diagonal_view(a, offset, *axes),
+                           lambda t: _diagonal(t, offset, dim1, dim2))
+
+
+__all__ += ["select_scatter", "slice_scatter", "diagonal_scatter"]

@@ -193,3 +193,53 @@ exp2, expm1, log1p, logit, round, sinc, xlogy = (_elementwise.exp2, _elementwise
                                                  _elementwise.xlogy)
 
 __all__ = ["erfc", "erfinv", "lgamma", "digamma", "polygamma"]
+
+
+# ================================================================ issue 19: vocabulary gaps
+class I0(Function):
+    """The modified Bessel function of the first kind, order 0; derivative i1(x)."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return _same_dtype(_scipy_special("i0").i0(x), x)
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        return gy * I1()(x)
+
+
+class I1(Function):
+    """Order 1 (i0's derivative); derivative i0(x) - i1(x) / x, 1/2 at x = 0."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return _same_dtype(_scipy_special("i1").i1(x), x)
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        at_zero = x._data == 0
+        safe_x = _elementwise.where(at_zero, 1.0, x)
+        return gy * _elementwise.where(at_zero, 0.5, I0()(x) - I1()(x) / safe_x)
+
+
+def i0(input):
+    """The modified Bessel function of the first kind of order 0 (integers become float32).
+
+    >>> import chainrule
+    >>> f"{chainrule.i0(chainrule.tensor([1.0])).item():.4f}"
+    '1.2661'
+    """
+    return I0()(as_floating(require_tensor(input, "i0")))
+
+
+def i1(input):
+    """The modified Bessel function of the first kind of order 1 (``torch.special.i1``).
+
+    >>> import chainrule
+    >>> f"{chainrule.special.i1(chainrule.tensor([1.0])).item():.4f}"
+    '0.5652'
+    """
+    return I1()(as_floating(require_tensor(input, "i1")))
+
+
+__all__ += ["i0", "i1"]
