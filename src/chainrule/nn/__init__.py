@@ -6,6 +6,7 @@ from .activation import (CELU, ELU, GELU, GLU, SELU, Hardshrink, Hardsigmoid,  #
                          Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
 from .attention import MultiheadAttention  # noqa: F401
 from .container import ChannelShuffle, ModuleDict, ModuleList, Sequential, Unflatten  # noqa
+from .container import ParameterDict, ParameterList  # noqa
 from .conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,  # noqa: F401
                    ConvTranspose3d, Dropout2d, Upsample, UpsamplingBilinear2d,
                    UpsamplingNearest2d)

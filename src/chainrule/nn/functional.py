@@ -29,6 +29,8 @@ from .activation_functions import *  # noqa: F401,F403  (relu, gelu, softmax, gl
 from .layer_functions import *  # noqa: F401,F403  (dropout, embedding, instance_norm, ...)
 from .loss_functions import *  # noqa: F401,F403  (mse_loss, cross_entropy, ctc_loss, ...)
 from .rmsnorm import rms_norm  # noqa: F401
+from ..ops.distance import pdist  # noqa: F401,E402  (issue 19)
+from ..ops.sampling import gumbel_softmax  # noqa: F401,E402  (issue 19)
 
 
 

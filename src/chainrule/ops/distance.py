@@ -173,3 +173,31 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
 
 
 __all__ = ["cdist"]
+
+
+# ================================================================ issue 19: vocabulary gaps
+from .indexing import index_select as _index_select  # noqa: E402
+from .reduction import vector_norm as _vector_norm  # noqa: E402
+
+
+def pdist(input, p=2):
+    """The p-norm distances between all pairs of rows i < j of an (N, M) tensor, in the
+    order of the upper triangle (N(N-1)/2 values; ``F.pdist``). Differentiable, with a zero
+    gradient where two rows are equal (as PyTorch).
+
+    >>> import chainrule
+    >>> pdist(chainrule.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]])).tolist()
+    [5.0, 1.0, 4.242640495300293]
+    """
+    require_tensor(input, "pdist")
+    if input._data.ndim != 2:
+        raise ShapeError(f"pdist: only supports 2D tensors, got shape {input.shape}")
+    if not backend.is_floating(input._data.dtype):
+        raise DTypeError(f"pdist: only supports floating-point dtypes, got {input.dtype}")
+    if isinstance(p, bool) or not isinstance(p, (int, float, numpy.number)) or p < 0:
+        raise ArgumentError(f"pdist: only supports non-negative p values, got {p!r}")
+    n = input._data.shape[0]
+    rows, cols = numpy.triu_indices(n, 1)
+    first = _index_select(input, 0, input._make(backend.xp.asarray(rows), None))
+    second = _index_select(input, 0, input._make(backend.xp.asarray(cols), None))
+    return _vector_norm(first - second, p, dim=1)

@@ -321,3 +321,38 @@ def _mantissa_bits(dtype):
 _FILLS = {"normal": _normal_fill, "uniform": _uniform_fill, "exponential": _exponential_fill,
           "log_normal": _log_normal_fill, "cauchy": _cauchy_fill,
           "geometric": _geometric_fill, "bernoulli": _bernoulli_fill, "random": _random_fill}
+
+
+# ================================================================ issue 19: vocabulary gaps
+from .activation import softmax as _softmax  # noqa: E402
+from .scattering import scatter as _scatter  # noqa: E402
+
+
+def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1, *, generator=None):
+    """A sample of the Gumbel-softmax distribution (``F.gumbel_softmax``): softmax((logits +
+    g) / tau) with g = -log(Exponential(1)) noise; with ``hard`` the one-hot of its argmax,
+    whose gradient is the soft sample's (straight-through). ``eps`` is unused, as in
+    PyTorch. The noise comes from chainrule's generator.
+
+    >>> import chainrule
+    >>> y = gumbel_softmax(chainrule.zeros(2, 3), hard=True)
+    >>> y.sum(dim=-1).tolist()
+    [1.0, 1.0]
+    """
+    require_tensor(logits, "gumbel_softmax", "logits")
+    if not backend.is_floating(logits._data.dtype):
+        raise DTypeError(f"gumbel_softmax: logits must be floating point, got {logits.dtype}")
+    if isinstance(tau, bool) or not isinstance(tau, (int, float, numpy.number)) or tau <= 0:
+        raise ArgumentError(f"gumbel_softmax: tau must be a positive number, got {tau!r}")
+    dtype = logits._data.dtype
+    exponential = _rng(generator).exponential(1.0, logits._data.shape)
+    noise = numpy.asarray(-numpy.log(exponential)).astype(dtype)
+    gumbels = (logits + logits._make(_placed(noise, logits._data), None)) / tau
+    soft = _softmax(gumbels, dim)
+    if not hard:
+        return soft
+    xp = backend.namespace_of(soft._data)
+    index = soft._make(xp.argmax(soft._data, axis=dim, keepdims=True), None)
+    zeros = soft._make(xp.zeros(soft._data.shape, dtype=dtype), None)
+    one_hot = _scatter(zeros, dim, index, 1.0)
+    return one_hot - soft.detach() + soft
