@@ -184,6 +184,15 @@ def _as_parameter(value):
     return value
 
 
+def _assign(module, name, value):
+    """``setattr`` that keeps a replaced parameter's place in the registry (PyTorch's
+    state_dict order)."""
+    if isinstance(value, Parameter) and name in module._parameters:
+        module._parameters[name] = value
+    else:
+        setattr(module, name, value)
+
+
 def _describe(value):
     if isinstance(value, Tensor):
         kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
@@ -240,7 +249,7 @@ class ParameterList(Module):
         return getattr(self, self._index(index))
 
     def __setitem__(self, index, value):
-        setattr(self, self._index(index), _as_parameter(value))
+        _assign(self, self._index(index), _as_parameter(value))
 
     def __len__(self):
         return self._size
@@ -321,7 +330,7 @@ class ParameterDict(Module):
     def __setitem__(self, key, value):
         self._check_key(key)
         self._keys[key] = None
-        setattr(self, key, _as_parameter(value))
+        _assign(self, key, _as_parameter(value))
 
     def __delitem__(self, key):
         self._check_key(key)
