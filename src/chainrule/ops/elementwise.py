@@ -1073,9 +1073,21 @@ def lcm(input, other):
     return a._make(backend.xp.lcm(a._data, b._data), None)
 
 
+class Heaviside(Function):
+    """The step function; PyTorch records it but has no derivative for it, so backward
+    raises (as floor_divide's)."""
+
+    def forward(self, x, values):
+        xp = backend.xp
+        return xp.asarray(xp.where(x == 0, values, (x > 0).astype(x.dtype)), dtype=x.dtype)
+
+    def backward(self, gy):
+        raise GraphError("heaviside: the derivative is not implemented (as in PyTorch)")
+
+
 def heaviside(input, values):
     """0 where input < 0, ``values`` where input == 0, 1 where input > 0. Both tensors must
-    have one dtype, as in PyTorch, which has no derivative for it (none is recorded here).
+    have one dtype, as in PyTorch (which has no derivative for it: backward raises).
 
     >>> import chainrule
     >>> chainrule.heaviside(chainrule.tensor([-1.0, 0.0, 2.0]), chainrule.tensor(0.5)).tolist()
@@ -1087,13 +1099,7 @@ def heaviside(input, values):
         raise DTypeError(f"heaviside: input ({input.dtype}) and values ({values.dtype}) must "
                          "have the same dtype (as in PyTorch)")
     broadcast_check(input, values, "heaviside")
-    if input.requires_grad or values.requires_grad:
-        raise GraphError("heaviside: the derivative is not implemented (as in PyTorch); "
-                         "call it on detached tensors")
-    xp = backend.xp
-    x = input._data
-    y = xp.where(x == 0, values._data, (x > 0).astype(x.dtype))
-    return input._make(xp.asarray(y, dtype=x.dtype), None)
+    return Heaviside()(input, values)
 
 
 def deg2rad(input):
