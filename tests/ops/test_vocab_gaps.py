@@ -15,7 +15,7 @@ from hypothesis import given, settings, strategies as st
 import chainrule
 import chainrule.nn as nn
 from chainrule.errors import ChainruleError
-from chainrule.ops.aliases import INPLACE_NAMES
+from chainrule.ops.aliases import INPLACE_NAMES, METHOD_NAMES
 from tests.helpers import check, make
 
 NAN, INF = float("nan"), float("inf")
@@ -427,6 +427,22 @@ def test_top_level_inplace_aliases_equal_pytorch(name, torch):
         results.append(x)
         assert out is x or name == "detach_"
     assert_same(results[0], results[1])
+
+
+# the top-level spellings of methods: name -> arguments after input
+METHOD_ALIAS_ARGUMENTS = {"t": (), "split_with_sizes": ([1, 2], 1), "subtract": (0.5,),
+                          "multiply": (3.0,), "absolute": (), "negative": (), "positive": (),
+                          "greater": (0.5,), "greater_equal": (0.5,), "less": (0.5,),
+                          "less_equal": (0.5,), "not_equal": (0.5,)}
+
+
+def test_top_level_method_spellings_equal_pytorch(torch):
+    assert set(METHOD_ALIAS_ARGUMENTS) == set(METHOD_NAMES)
+    for name, args in METHOD_ALIAS_ARGUMENTS.items():
+        ours = getattr(chainrule, name)(chainrule.tensor(B[:2, :3]), *args)
+        theirs = getattr(torch, name)(torch.tensor(B[:2, :3]), *args)
+        assert_same(ours, theirs)
+    assert_same(chainrule.pdist(chainrule.tensor(A)), torch.pdist(torch.tensor(A)))
 
 
 def test_methods_and_functions_exist_where_pytorch_has_them(torch):

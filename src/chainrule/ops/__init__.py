@@ -64,4 +64,5 @@ from .special import i0  # noqa
 from .reduction import bincount, corrcoef, cov, dist, histc, renorm  # noqa
 from .construction import combinations  # noqa
 from .scattering import diagonal_scatter, select_scatter, slice_scatter  # noqa
+from .distance import pdist  # noqa
 from .aliases import *  # noqa: F401,F403  (abs_, clamp_, ..., detach, get/set_num_threads)

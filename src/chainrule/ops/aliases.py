@@ -2,6 +2,8 @@
 
 * the in-place functions ``chainrule.abs_(x)``, ``chainrule.clamp_(x, min, max)``, ... —
   each ``torch.X_`` whose Tensor method ``X_`` chainrule has, calling that method;
+* the top-level spellings of some methods: ``t``, ``split_with_sizes``, ``subtract``,
+  ``multiply``, ``absolute``, ``negative``, ``positive``, ``greater``, ... (``METHOD_NAMES``);
 * ``detach(x)``;
 * ``get_num_threads`` / ``set_num_threads``: the BLAS thread pool through threadpoolctl when
   it is installed (NumPy's own work is single-threaded), else the ``OMP_NUM_THREADS`` /
@@ -24,6 +26,11 @@ INPLACE_NAMES = (
     "trunc_", "xlogy_", "zero_")
 
 
+#: top-level ``torch.X`` names that are a Tensor method's other spelling (torch.t(x) is x.t())
+METHOD_NAMES = ("t", "split_with_sizes", "subtract", "multiply", "absolute", "negative",
+                "positive", "greater", "greater_equal", "less", "less_equal", "not_equal")
+
+
 def _inplace_function(name):
     def function(input, *args, **kwargs):
         if not isinstance(input, TensorBase):
@@ -35,7 +42,9 @@ def _inplace_function(name):
     return function
 
 
-globals().update({name: _inplace_function(name) for name in INPLACE_NAMES})
+globals().update({name: _inplace_function(name) for name in INPLACE_NAMES + METHOD_NAMES})
+for _name in METHOD_NAMES:
+    globals()[_name].__doc__ = f"``input.{_name}(...)``, PyTorch's top-level spelling."
 
 
 def detach(input):
@@ -106,4 +115,4 @@ def set_num_threads(num_threads):
     _threads["set"] = num_threads
 
 
-__all__ = list(INPLACE_NAMES) + ["detach", "get_num_threads", "set_num_threads"]
+__all__ = list(INPLACE_NAMES) + list(METHOD_NAMES) + ["detach", "get_num_threads", "set_num_threads"]
