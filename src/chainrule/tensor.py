@@ -1115,8 +1115,11 @@ class Tensor(TensorProtocols, TensorBase):
     def split_with_sizes(self, split_sizes, dim=0):
         """Pieces of the given sizes along ``dim`` (they must add up to its length)."""
         sizes = [int(n) for n in split_sizes]
-        length = self.shape[dim] if self.ndim else None
-        if length is None or sum(sizes) != length:
+        if not self.ndim or not -self.ndim <= dim < self.ndim:
+            raise IndexOutOfRangeError(f"split_with_sizes: dimension {dim} is out of range for "
+                                       f"a tensor of shape {self.shape}")
+        length = self.shape[dim]
+        if sum(sizes) != length or min(sizes, default=0) < 0:
             raise ShapeError(f"split_with_sizes expects split_sizes to sum exactly to {length} "
                              f"(input tensor's size at dimension {dim}), but got "
                              f"split_sizes={sizes}")

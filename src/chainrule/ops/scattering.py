@@ -873,7 +873,7 @@ def select_scatter(input, src, dim, index):
             not -n <= index < n:
         raise IndexOutOfRangeError(f"select_scatter: index {index!r} out of range for "
                                    f"dimension {dim} of size {n}")
-    key = (slice(None),) * axis + (int(index),)
+    key = (slice(None),) * axis + (int(index), Ellipsis)     # Ellipsis: a 0-d view, not a copy
     return _region_scatter(input, src, "select_scatter", lambda a: a[key],
                            lambda t: _getitem(t, key))
 
