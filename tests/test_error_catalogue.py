@@ -285,6 +285,15 @@ CALLS = [
     lambda a, b, k: chainrule.kron(a, b),
     lambda a, b, k: chainrule.bmm(a, b),
     lambda a, b, k: chainrule.addmm(a, b, b, beta=k),
+    # issue 19 vocabulary gaps
+    lambda a, b, k: chainrule.addcdiv(a, b, a, value=k),
+    lambda a, b, k: chainrule.gcd(a, b),
+    lambda a, b, k: chainrule.renorm(a, k, k, 1.0),
+    lambda a, b, k: chainrule.bincount(a, b, k),
+    lambda a, b, k: chainrule.cov(a, correction=k, fweights=b),
+    lambda a, b, k: chainrule.select_scatter(a, b, k, k),
+    lambda a, b, k: chainrule.diagonal_scatter(a, b, k, 0, k),
+    lambda a, b, k: a.split_with_sizes([k, 1], k),
 ]
 
 
