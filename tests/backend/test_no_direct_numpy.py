@@ -54,8 +54,9 @@ ALLOWED = {
                     "kernels) on the host, then place them with backend.xp.asarray"),
     "generator.py": ("random.Generator random.PCG64", "the random generator is host-side"),
     "device.py": ("zeros", "a zero-length probe array to raise the CUDA error"),
-    "tensor.py": ("zeros asarray array2string ones full array",
-                  "legacy constructors and new_* build host values that _new moves; repr"),
+    "tensor.py": ("zeros asarray array2string ones full array broadcast_shapes arange",
+                  "legacy constructors and new_* build host values that _new moves; repr; "
+                  "sum_to_size's shape arithmetic; fill_diagonal_'s host mask, then moved"),
     "tensor_protocols.py": ("array2string isfinite", "printing: on the host copy"),
     "tensor_types.py": ("zeros", "legacy typed constructors (host values, then moved)"),
     "nn/module.py": ("asarray", "state_dict values given as lists/arrays (user input)"),
@@ -74,13 +75,14 @@ ALLOWED = {
                               "arange linalg.cholesky flatnonzero all",
                               "host-side checks and error messages (singular matrix, which "
                               "batch failed) on backend.to_numpy copies; shape arithmetic"),
-    "ops/distance.py": ("prod", "shape arithmetic on Python tuples"),
+    "ops/distance.py": ("prod triu_indices", "shape arithmetic on Python tuples; pdist's "
+                        "row pairs from the row count, moved with xp.asarray"),
     "ops/indexing.py": ("shape", "the shape of a Python index value"),
     "ops/linalg.py": ("broadcast_shapes", "shape arithmetic"),
     "ops/pool.py": ("zeros", "the constant averaging matrix, built on the host and moved"),
     "ops/reduction.py": ("isinf prod asarray argsort",
                          "p is a Python number; shape arithmetic; quantile's q list"),
-    "ops/sampling.py": ("empty minimum argsort cumsum searchsorted asarray exp isfinite",
+    "ops/sampling.py": ("empty minimum argsort cumsum searchsorted asarray exp isfinite log",
                         "multinomial/distribution sampling on the host generator's draws"),
     "ops/scattering.py": ("prod", "shape arithmetic"),
     "ops/shape.py": ("prod cumsum argsort", "shape arithmetic on Python tuples"),
