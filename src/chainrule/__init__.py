@@ -40,3 +40,13 @@ from .device import device  # noqa: F401,E402
 from . import accelerator, backends, cuda  # noqa: F401,E402
 
 __version__ = "0.1.0"
+
+
+def __getattr__(attribute):
+    """``chainrule.bfloat16``: ml_dtypes' bfloat16, imported on first use (it costs about a
+    second at start-up, and most programs never need it)."""
+    if attribute == "bfloat16":
+        return dtypes.bfloat16
+    if attribute == "BFloat16Tensor":
+        return tensor_types.bfloat16_type()
+    raise AttributeError(f"module 'chainrule' has no attribute {attribute!r}")

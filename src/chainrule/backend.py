@@ -26,12 +26,37 @@ import numpy
 from . import backend_strict
 from .errors import ArgumentError, CupyMissingError, DeviceError
 
-try:                                      # bfloat16 as a NumPy dtype (a core dependency)
-    import ml_dtypes as _ml_dtypes
-    bfloat16 = numpy.dtype(_ml_dtypes.bfloat16)
-except ImportError:                       # pragma: no cover (ml_dtypes is a dependency)
-    _ml_dtypes = None
-    bfloat16 = None
+_BFLOAT16_HOOKS = []     # called with the dtype once ml_dtypes is loaded (dtypes' tables)
+
+
+def __getattr__(attribute):
+    """``backend.bfloat16``: ml_dtypes' bfloat16 as a NumPy dtype, imported on first use
+    (importing ml_dtypes takes about a second; most programs never touch bfloat16). None
+    where ml_dtypes is missing."""
+    if attribute == "bfloat16":
+        return load_bfloat16()
+    raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
+
+
+def load_bfloat16():
+    if "bfloat16" not in globals():
+        try:                                  # a core dependency
+            import ml_dtypes
+            dtype = numpy.dtype(ml_dtypes.bfloat16)
+        except ImportError:                   # pragma: no cover
+            dtype = None
+        globals()["bfloat16"] = dtype
+        for hook in _BFLOAT16_HOOKS:
+            hook(dtype)
+    return globals()["bfloat16"]
+
+
+def on_bfloat16(hook):
+    """Run ``hook(dtype)`` when bfloat16 is loaded (at once if it already is)."""
+    _BFLOAT16_HOOKS.append(hook)
+    if "bfloat16" in globals():
+        hook(globals()["bfloat16"])
+
 
 xp = numpy
 name = "numpy"
@@ -86,7 +111,7 @@ def is_floating(dtype):
     """Whether ``dtype`` is a floating dtype: float16/32/64 or bfloat16 (a NumPy dtype or
     an array API one)."""
     dtype = numpy_dtype(dtype)
-    return dtype.kind == "f" or dtype == bfloat16
+    return dtype.kind == "f" or dtype.name == "bfloat16"
 
 
 def numpy_dtype(dtype):
@@ -102,7 +127,8 @@ def kind(dtype):
 
 
 def is_bfloat16(dtype):
-    return bfloat16 is not None and numpy_dtype(dtype) == bfloat16
+    # an array can only hold bfloat16 once ml_dtypes is loaded: asking by name loads nothing
+    return numpy_dtype(dtype).name == "bfloat16"
 
 
 def namespace_of(array):

@@ -23,6 +23,25 @@ from .errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from .tensor_base import TensorBase
 
 #: PyTorch name -> dtype (aliases included); complex dtypes are not supported by chainrule
+class _LazyNames(dict):
+    """A name table whose bfloat16 entry appears when it is first asked for (``"bfloat16"``
+    in DTYPES, ``"BFloat16Tensor"`` in LEGACY_DTYPES): importing ml_dtypes costs a second."""
+
+    def __init__(self, lazy_key, entries):
+        super().__init__(entries)
+        self.lazy_key = lazy_key
+
+    def __contains__(self, key):
+        if key == self.lazy_key:
+            backend.load_bfloat16()
+        return dict.__contains__(self, key)
+
+    def __missing__(self, key):
+        if key == self.lazy_key and backend.load_bfloat16() is not None:
+            return dict.__getitem__(self, key)
+        raise KeyError(key)
+
+
 DTYPES = {
     "float16": numpy.dtype("float16"), "half": numpy.dtype("float16"),
     "float32": numpy.dtype("float32"), "float": numpy.dtype("float32"),
@@ -34,8 +53,6 @@ DTYPES = {
     "int": numpy.dtype("int32"), "int64": numpy.dtype("int64"),
     "long": numpy.dtype("int64"), "bool": numpy.dtype("bool"),
 }
-if backend.bfloat16 is not None:
-    DTYPES["bfloat16"] = backend.bfloat16
 
 #: dtype -> the name of PyTorch's legacy tensor type (``x.type()`` gives 'torch.FloatTensor')
 LEGACY_NAMES = {
@@ -45,13 +62,30 @@ LEGACY_NAMES = {
     numpy.dtype("int32"): "IntTensor", numpy.dtype("int64"): "LongTensor",
     numpy.dtype("bool"): "BoolTensor",
 }
-if backend.bfloat16 is not None:
-    LEGACY_NAMES[backend.bfloat16] = "BFloat16Tensor"
-LEGACY_DTYPES = {name: dtype for dtype, name in LEGACY_NAMES.items()}
+LEGACY_DTYPES = _LazyNames("BFloat16Tensor",
+                           {name: dtype for dtype, name in LEGACY_NAMES.items()})
 #: what ``x.type()`` answers: the legacy names, and the three unsigned dtypes that have a
 #: type name but no legacy constructor in PyTorch
 TYPE_NAMES = {**LEGACY_NAMES, **{numpy.dtype(f"uint{bits}"): f"UInt{bits}Tensor"
                                  for bits in (16, 32, 64)}}
+DTYPES = _LazyNames("bfloat16", DTYPES)
+
+
+def _add_bfloat16(dtype):
+    """Enter ml_dtypes' bfloat16 in the tables once it is loaded (see backend.bfloat16)."""
+    if dtype is None:
+        return
+    dict.__setitem__(DTYPES, "bfloat16", dtype)
+    LEGACY_NAMES[dtype] = TYPE_NAMES[dtype] = "BFloat16Tensor"
+    dict.__setitem__(LEGACY_DTYPES, "BFloat16Tensor", dtype)
+    globals()["bfloat16"] = dtype
+
+
+def __getattr__(attribute):
+    """``chainrule.dtypes.bfloat16``, loaded on first use."""
+    if attribute == "bfloat16" and backend.load_bfloat16() is not None:
+        return globals()["bfloat16"]
+    raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
 
 
 def as_dtype(dtype, op="dtype"):
@@ -152,8 +186,8 @@ def _number_dtype(value):
     return backend.default_float
 
 
-
 # ---------------------------------------------------------------- limits
+
 class finfo:                                      # noqa: N801  (PyTorch's name)
     """The limits of a floating dtype, as ``torch.finfo``: ``bits, eps, max, min, tiny,
     smallest_normal, resolution`` (Python floats) and ``dtype`` (its name).
@@ -374,7 +408,8 @@ def relayout(x, fmt, op="clone"):
 
 
 # ---------------------------------------------------------------- the names
-globals().update(DTYPES)          # float16, bfloat16, float32, ..., int, long, bool
+globals().update(DTYPES)          # float16, float32, ..., int, long, bool
+backend.on_bfloat16(_add_bfloat16)   # and bfloat16, when it is first asked for
 bool_ = DTYPES["bool"]
 
 __all__ = sorted(DTYPES) + [

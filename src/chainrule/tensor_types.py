@@ -13,6 +13,7 @@ True
 """
 import numpy
 
+from . import backend
 from .dtypes import LEGACY_NAMES
 from .errors import ArgumentError, ArgumentTypeError, DTypeError
 from .tensor import Tensor
@@ -70,5 +71,18 @@ def _legacy_type(dtype, name):
 
 _TYPES = {name: _legacy_type(dtype, name) for dtype, name in LEGACY_NAMES.items()}
 globals().update(_TYPES)
+
+
+def bfloat16_type():
+    """``BFloat16Tensor``, made when first asked for (bfloat16 loads ml_dtypes)."""
+    if "BFloat16Tensor" not in _TYPES and backend.load_bfloat16() is not None:
+        _TYPES["BFloat16Tensor"] = _legacy_type(backend.load_bfloat16(), "BFloat16Tensor")
+    return _TYPES["BFloat16Tensor"]
+
+
+def __getattr__(attribute):
+    if attribute == "BFloat16Tensor":
+        return bfloat16_type()
+    raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
 
 __all__ = sorted(_TYPES)

@@ -24,7 +24,6 @@ from .cumulative import CumProd
 from .decompositions import svdvals
 from .shape import Flip, concatenate, permute, reshape, squeeze
 
-_BFLOAT16 = backend.bfloat16
 
 def _expand_back(gy, in_shape, axes, keepdims):
     """Broadcast a reduced gradient back to the input's shape."""
