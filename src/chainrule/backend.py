@@ -111,7 +111,7 @@ def is_floating(dtype):
     """Whether ``dtype`` is a floating dtype: float16/32/64 or bfloat16 (a NumPy dtype or
     an array API one)."""
     dtype = numpy_dtype(dtype)
-    return dtype.kind == "f" or dtype.name == "bfloat16"
+    return dtype.kind == "f" or (dtype.kind == "V" and dtype.name == "bfloat16")
 
 
 def numpy_dtype(dtype):
@@ -128,7 +128,8 @@ def kind(dtype):
 
 def is_bfloat16(dtype):
     # an array can only hold bfloat16 once ml_dtypes is loaded: asking by name loads nothing
-    return numpy_dtype(dtype).name == "bfloat16"
+    dtype = numpy_dtype(dtype)
+    return dtype.kind == "V" and dtype.name == "bfloat16"    # .name is slow: ask kind first
 
 
 def namespace_of(array):

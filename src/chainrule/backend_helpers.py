@@ -49,7 +49,7 @@ from . import backend, backend_strict
 
 def _kind(array):
     """'numpy', 'cupy' or 'strict': which implementation serves ``array``."""
-    if isinstance(array, (numpy.ndarray, numpy.generic)):
+    if type(array) is _NDARRAY or isinstance(array, (numpy.ndarray, numpy.generic)):
         return "numpy"
     module = type(array).__module__
     if module.startswith("cupy"):
@@ -95,30 +95,34 @@ def may_share_memory(a, b):
     return isinstance(b, numpy.ndarray) and bool(numpy.may_share_memory(a, b))
 
 
+_NDARRAY = numpy.ndarray     # the common case of the memory-layout helpers, asked first
+
+
 def base_of(array):
     """The array ``array`` is a view of (``ndarray.base``), or None."""
-    if _kind(array) == "strict":
+    if type(array) is not _NDARRAY and _kind(array) == "strict":
         array = _writable_host(array)
     return array.base
 
 
 def memory_root(array):
     """The array that owns ``array``'s memory (following ``base`` to the end)."""
-    if _kind(array) == "strict":
+    if type(array) is not _NDARRAY and _kind(array) == "strict":
         array = _writable_host(array)
-    while getattr(array, "base", None) is not None:
-        array = array.base
+    base = getattr(array, "base", None)
+    while base is not None:
+        array, base = base, getattr(base, "base", None)
     return array
 
 
 def is_c_contiguous(array):
-    if _kind(array) == "strict":
+    if type(array) is not _NDARRAY and _kind(array) == "strict":
         array = _writable_host(array)
     return bool(array.flags.c_contiguous)
 
 
 def is_writeable(array):
-    if _kind(array) == "strict":
+    if type(array) is not _NDARRAY and _kind(array) == "strict":
         array = _writable_host(array)
     flags = array.flags
     return bool(getattr(flags, "writeable", True))        # CuPy arrays are always writeable

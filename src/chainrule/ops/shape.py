@@ -4,6 +4,8 @@ None of them changes a value, so each backward only moves the gradient back into
 input's shape (reshape back, permute back, slice out a piece). Reshape, permute, squeeze,
 unsqueeze, expand and slicing are views: they share the input's memory and version counter.
 """
+import math
+
 import numpy
 
 from .. import backend, backend_helpers
@@ -296,7 +298,9 @@ def contiguous(x):
 def _resolve_shape(x, shape):
     """Fill in a -1 entry and check that the element count fits."""
     size = x._data.size
-    known = int(numpy.prod([n for n in shape if n != -1]))
+    if -1 not in shape and (not shape or min(shape) >= 0) and math.prod(shape) == size:
+        return shape                                   # the common case, answered at once
+    known = math.prod([n for n in shape if n != -1])
     if shape.count(-1) > 1 or any(n < -1 for n in shape):
         raise ShapeError(f"reshape: invalid target shape {shape}")
     if -1 in shape:
