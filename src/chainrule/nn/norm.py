@@ -42,11 +42,12 @@ class LayerNorm(Module):
                 f"{self.elementwise_affine}, bias={self.bias is not None}")
 
 
-class _BatchNorm(Module):
-    expected_dims = ()
+class _NormBase(Module):
+    """What BatchNorm and InstanceNorm share (PyTorch's _NormBase): the affine parameters
+    and the running statistics, each only when asked for."""
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, device=None, dtype=None, *, bias=True):
+    def __init__(self, num_features, eps, momentum, affine, track_running_stats, device,
+                 dtype, bias):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -59,6 +60,15 @@ class _BatchNorm(Module):
         else:
             self.running_mean = self.running_var = None
         on_device(self, device)
+
+
+class _BatchNorm(_NormBase):
+    expected_dims = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype, bias)
 
     def forward(self, x):
         if x.ndim not in self.expected_dims or x.shape[1] != self.num_features:
@@ -153,7 +163,7 @@ class GroupNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-class _InstanceNorm(Module):
+class _InstanceNorm(_NormBase):
     """Per-sample, per-channel normalisation over the spatial dimensions (PyTorch's
     _InstanceNorm: no affine parameters and no running statistics unless asked)."""
 
@@ -161,18 +171,8 @@ class _InstanceNorm(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
                  track_running_stats=False, device=None, dtype=None, *, bias=True):
-        super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        self.weight = Parameter(ones(num_features, dtype=dtype)) if affine else None
-        self.bias = Parameter(zeros(num_features, dtype=dtype)) if affine and bias else None
-        if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", Tensor(numpy.array(0, dtype=numpy.int64)))
-        else:
-            self.running_mean = self.running_var = None
-        on_device(self, device)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype, bias)
 
     def forward(self, x):
         unbatched = x.ndim == self.spatial_dims + 1
