@@ -4,31 +4,20 @@ import pytest
 
 import chainrule
 from chainrule import optim
+from tests.optim._problem import Problem
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
-RNG = np.random.default_rng(0)
-X = RNG.standard_normal((16, 5))
-Y = RNG.integers(0, 3, 16)
-W0 = RNG.standard_normal((3, 5)) * 0.5
-B0 = RNG.standard_normal(3) * 0.1
+PROBLEM = Problem(0)
 
 
 def _ours():
-    w = chainrule.tensor(W0.copy(), requires_grad=True)
-    b = chainrule.tensor(B0.copy(), requires_grad=True)
-    loss = lambda: chainrule.nn.functional.cross_entropy(  # noqa: E731
-        chainrule.tensor(X) @ w.T + b, chainrule.tensor(Y)) + 0.1 * (w ** 4).sum()
-    return [w, b], loss
+    return PROBLEM.start(chainrule)
 
 
 def _theirs():
-    w = torch.tensor(W0.copy(), requires_grad=True)
-    b = torch.tensor(B0.copy(), requires_grad=True)
-    loss = lambda: torch.nn.functional.cross_entropy(  # noqa: E731
-        torch.tensor(X) @ w.T + b, torch.tensor(Y)) + 0.1 * (w ** 4).sum()
-    return [w, b], loss
+    return PROBLEM.start(torch)
 
 
 OPTIMIZERS = {
