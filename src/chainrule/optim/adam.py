@@ -43,11 +43,8 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = xp.zeros_like(param)
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = xp.zeros_like(param)
-        if wd:
-            if group.get("decoupled_weight_decay", self.decoupled_weight_decay):
-                param *= 1 - lr * wd
-            else:
-                g = g + wd * param
+        g = weight_decayed(param, g, lr, wd,
+                           group.get("decoupled_weight_decay", self.decoupled_weight_decay))
         state["step"] += 1
         step = state["step"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
@@ -119,6 +116,17 @@ class Adamax(Optimizer):
         m += (g - m) * (1 - beta1)
         u[...] = xp.maximum(u * beta2, xp.abs(g) + group["eps"])
         param -= (group["lr"] / (1 - beta1 ** state["step"])) * (m / u)
+
+
+def weight_decayed(param, g, lr, wd, decoupled):
+    """The gradient after weight decay ``wd``: decoupled (AdamW's way) shrinks ``param`` in
+    place by ``lr * wd`` and leaves ``g`` as it is; coupled (L2) adds ``wd * param`` to it."""
+    if wd:
+        if decoupled:
+            param *= 1 - lr * wd
+        else:
+            g = g + wd * param
+    return g
 
 
 def _check(name, lr, betas, eps, weight_decay):

@@ -2,7 +2,7 @@
 from .. import backend
 from ._pytorch import refuse_torch_only_options, torch_scalar
 from .optimizer import Optimizer
-from .adam import _check
+from .adam import _check, weight_decayed
 
 
 class NAdam(Optimizer):
@@ -40,11 +40,7 @@ class NAdam(Optimizer):
             state["exp_avg_sq"] = xp.zeros_like(param)
         state["step"] += 1
         step = state["step"]
-        if wd:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * wd
-            else:
-                g = g + wd * param
+        g = weight_decayed(param, g, lr, wd, group["decoupled_weight_decay"])
         decay = group["momentum_decay"]
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * decay))

@@ -5,7 +5,7 @@ import math
 from .. import backend
 from ._pytorch import refuse_torch_only_options
 from .optimizer import Optimizer
-from .adam import _check
+from .adam import _check, weight_decayed
 
 
 class RAdam(Optimizer):
@@ -42,11 +42,7 @@ class RAdam(Optimizer):
             state["exp_avg_sq"] = xp.zeros_like(param)
         state["step"] += 1
         step = state["step"]
-        if wd:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * wd
-            else:
-                g = g + wd * param
+        g = weight_decayed(param, g, lr, wd, group["decoupled_weight_decay"])
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m += (g - m) * (1 - beta1)
         v *= beta2
