@@ -23,8 +23,8 @@ import sys
 
 import numpy as np
 
-from _common import (blas_report, isolated, median_time, report_rounds, rounds_of,
-                     torch_or_none)
+from _common import (blas_report, isolated, median_time, report_rounds, rounds_of, torch_or_none,
+                     worst_gradient_difference)
 
 CONFIG = dict(block_size=64, n_layer=2, n_head=4, n_embd=64)
 BATCH = 32
@@ -135,12 +135,9 @@ def cross_check(perturb=0.0):
         their_loss.backward()
         report[f"loss_{dtype}"] = abs(loss.item() - their_loss.item()) / abs(their_loss.item())
         if dtype == "float64":
-            theirs_by_name = dict(theirs.named_parameters())
-            worst = 0.0
-            for name, p in ours.named_parameters():
-                mine, ref = p.grad.numpy(), theirs_by_name[name].grad.numpy()
-                worst = max(worst, float(np.abs(mine - ref).max() / (np.abs(ref).max() + 1e-30)))
-            report["grad_float64"] = worst
+            report["grad_float64"] = worst_gradient_difference(
+                [(name, p.grad.numpy()) for name, p in ours.named_parameters()],
+                [(name, p.grad.numpy()) for name, p in theirs.named_parameters()])
     return report
 
 
