@@ -6,7 +6,7 @@ import math
 import numpy
 
 from .. import backend, backend_helpers
-from ..autograd.broadcast import broadcast_shapes
+from ..autograd.broadcast import broadcast_shapes, broadcast_to
 from ..autograd.function import Function
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor_base import TensorBase
@@ -288,6 +288,10 @@ def _broadcast_sizes(operands, in_subs, equation):
 class Linear(Function):
     """Kept as a gate for speed: x @ W.T + b in one node (one matrix product, bias added in
     place), instead of matmul, transpose and add.
+
+    For 2-D x the gradients are three more gates and no views: gx = gy @ W (MatMul),
+    gW = gy.T @ x (TransposedMatMul), gb = gy summed over the batch (BatchSum); each only when
+    ``needs_input_grad`` asks for it. Other shapes fold their batch dimensions first.
     """
 
     def forward(self, x, weight, bias=None):
@@ -303,22 +307,64 @@ class Linear(Function):
 
     def backward(self, gy):
         x, weight = self.saved_tensors
-        need_x, need_weight = self.needs_input_grad[:2]
-        gx = None
-        if need_x:
-            gx = matmul(gy, weight) if gy.ndim <= 2 else reshape(  # sizes, not -1: 0 elements
-                matmul(reshape(gy, -1, gy.shape[-1]), weight), *gy.shape[:-1], weight.shape[1])
-        gw = None
-        if need_weight:
-            out_features, in_features = gy.shape[-1], x.shape[-1]
-            gy2 = reshape(gy, -1, out_features)
-            gw = matmul(gy2.mT, reshape(x, -1, in_features))
-        if len(self.needs_input_grad) == 2:
+        needs = self.needs_input_grad
+        if gy.ndim != 2:
+            return self._folded_backward(gy, x, weight)
+        gx = MatMul()(gy, weight) if needs[0] else None
+        gw = TransposedMatMul()(gy, x) if needs[1] else None
+        if len(needs) == 2:
             return gx, gw
-        gb = None
-        if self.needs_input_grad[2]:
-            gb = reshape(gy, -1, gy.shape[-1]).sum(dim=0)
-        return gx, gw, gb
+        return gx, gw, (BatchSum()(gy) if needs[2] else None)
+
+    def _folded_backward(self, gy, x, weight):
+        """The gradients for 1-D or batched (..., in_features) inputs: as 2-D, reshaped back."""
+        needs = self.needs_input_grad
+        gy2 = reshape(gy, -1, gy.shape[-1])
+        gx = None
+        if needs[0]:    # sizes, not -1: 0 elements
+            gx = reshape(MatMul()(gy2, weight), *gy.shape[:-1], weight.shape[1])
+        gw = TransposedMatMul()(gy2, reshape(x, -1, x.shape[-1])) if needs[1] else None
+        if len(needs) == 2:
+            return gx, gw
+        return gx, gw, (BatchSum()(gy2) if needs[2] else None)
+
+
+class TransposedMatMul(Function):
+    """Kept as a gate for speed: a.T @ b for 2-D a and b (Linear's weight gradient gy.T @ x)
+    in one node, without a transpose view; BLAS reads a transposed as it lies.
+
+    d/da = b @ gz.T (a Linear without bias), d/db = a @ gz.
+    """
+
+    def forward(self, a, b):
+        need_a, need_b = self.needs_input_grad
+        self.save_for_backward(a if need_b else None, b if need_a else None)
+        y = a.T @ b
+        return y if y.dtype == a.dtype else backend.xp.astype(y, a.dtype)   # bfloat16: float32 inside
+
+    def backward(self, gz):
+        a, b = self.saved_tensors
+        need_a, need_b = self.needs_input_grad
+        ga = Linear()(b, gz) if need_a else None
+        gb = MatMul()(a, gz) if need_b else None
+        return ga, gb
+
+
+class BatchSum(Function):
+    """gy summed over its first axis (Linear's bias gradient) as one node that ops.linalg can
+    reach (ops.reduction imports this module); derivative: broadcast back. bfloat16 sums in
+    float32, as Sum does.
+    """
+
+    def forward(self, x):
+        self.input_shape = x.shape
+        if backend.is_bfloat16(x.dtype):
+            return backend.xp.astype(backend.xp.sum(backend.xp.astype(x, numpy.float32), axis=0),
+                                     x.dtype)
+        return backend.xp.sum(x, axis=0)
+
+    def backward(self, gy):
+        return broadcast_to(gy, self.input_shape)
 
 
 def linear(x, weight, bias=None):
