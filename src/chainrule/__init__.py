@@ -8,7 +8,9 @@
 >>> w.grad.item()
 -2.0
 """
-from .tensor import Tensor  # noqa: F401  (must come first: everything builds on it)
+import importlib as _importlib
+
+from .tensor import Tensor  # noqa: F401,E402  (first of ours: everything builds on it)
 from . import backend  # noqa: F401
 from .errors import (AnomalyError, ChainruleError, CheckpointError, ConfigError,  # noqa: F401
                      DTypeError, GradcheckError, GraphError, InplaceError, ShapeError)
@@ -21,18 +23,8 @@ from .creation import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
 del linalg  # noqa: F821  (ops.linalg, the products, came with the star: the namespace below)
 from . import linalg  # noqa: F401,E402  (torch.linalg)
-from . import data, models, nn, optim, train  # noqa: F401,E402
-from .train import History, evaluate, fit, predict  # noqa: F401,E402
 from .explain import explain  # noqa: F401,E402
-from .train import lr_find  # noqa: F401,E402
-from . import viz  # noqa: F401,E402
-from .viz import report, summary  # noqa: F401,E402
-from . import distributed, io  # noqa: F401,E402  (distributed imports MPI lazily)
-from .io import load, load_checkpoint, load_torch, onnx, save, save_checkpoint  # noqa: F401,E402
 from .sheet import sheet  # noqa: F401,E402
-from . import utils  # noqa: F401,E402  (chainrule.utils.data: PyTorch's torch.utils.data names)
-from .nn.torch_dropout import *  # noqa: F401,F403,E402  (torch.dropout(input, p, train), ...)
-
 # dtypes, devices and the module-level names PyTorch scripts touch (issue 19.7, 18.2)
 from .dtypes import *  # noqa: F401,F403,E402  (float16, bfloat16, ..., finfo, set_default_dtype)
 from .tensor_types import *  # noqa: F401,F403,E402  (FloatTensor, LongTensor, ...)
@@ -41,12 +33,42 @@ from . import accelerator, backends, cuda  # noqa: F401,E402
 
 __version__ = "0.1.0"
 
+# ---- loaded on first use (PEP 562): making and differentiating tensors needs none of these,
+# and together they were most of the start-up time (``import chainrule`` stays well under
+# 0.3 s; ``chainrule.nn``, ``from chainrule import nn`` and ``import chainrule.nn`` all work)
+
+#: sub-packages imported when first touched
+_LAZY_MODULES = ("callback", "data", "distributed", "io", "models", "nn", "optim", "train", "utils", "viz")
+#: public names those sub-packages give the top level: name -> the module that defines it
+_LAZY_NAMES = {
+    **dict.fromkeys(("History", "evaluate", "fit", "lr_find", "predict"), "train"),
+    **dict.fromkeys(("report", "summary"), "viz"),
+    **dict.fromkeys(("load", "load_checkpoint", "load_torch", "onnx", "save",
+                     "save_checkpoint"), "io"),
+    # torch.dropout(input, p, train), ...: chainrule.nn.torch_dropout.__all__
+    **dict.fromkeys(("dropout", "dropout_", "alpha_dropout", "alpha_dropout_",
+                     "feature_dropout", "feature_dropout_", "feature_alpha_dropout",
+                     "feature_alpha_dropout_"), "nn.torch_dropout"),
+}
+
 
 def __getattr__(attribute):
-    """``chainrule.bfloat16``: ml_dtypes' bfloat16, imported on first use (it costs about a
-    second at start-up, and most programs never need it)."""
+    """The sub-packages and names above, imported on first use; and ``chainrule.bfloat16``:
+    ml_dtypes' bfloat16, imported on first use too (it costs about a second at start-up, and
+    most programs never need it)."""
+    if attribute in _LAZY_MODULES:
+        return _importlib.import_module(f"{__name__}.{attribute}")   # sets it as an attribute
+    if attribute in _LAZY_NAMES:
+        module = _importlib.import_module(f"{__name__}.{_LAZY_NAMES[attribute]}")
+        value = globals()[attribute] = getattr(module, attribute)
+        return value
     if attribute == "bfloat16":
         return dtypes.bfloat16
     if attribute == "BFloat16Tensor":
         return tensor_types.bfloat16_type()
     raise AttributeError(f"module 'chainrule' has no attribute {attribute!r}")
+
+
+def __dir__():
+    """The loaded names and those still to load (so tab completion lists ``nn``, ``fit``...)."""
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_NAMES))

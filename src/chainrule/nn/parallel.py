@@ -4,8 +4,11 @@ There are no GPUs to spread a batch over, so ``DataParallel`` runs its module as
 does on a machine without them: directly, keeping it as ``.module`` (state_dict keys get the
 ``module.`` prefix). ``DistributedDataParallel`` is chainrule's MPI data parallelism
 (:mod:`chainrule.distributed`) under PyTorch's name and constructor; the distributed package
-installs it here when it loads, as it builds on this package.
+installs it here when it loads, as it builds on this package (and loads on first use of the
+name: ``import chainrule`` loads neither package until asked).
 """
+import importlib
+
 from ..errors import ArgumentError
 from .module import Module
 
@@ -42,3 +45,11 @@ def data_parallel(module, inputs, device_ids=None, output_device=None, dim=0,
     if not isinstance(inputs, tuple):
         inputs = (inputs,)
     return module(*inputs, **(module_kwargs or {}))
+
+
+def __getattr__(attribute):
+    """``DistributedDataParallel``: loading chainrule.distributed installs it in this module."""
+    if attribute == "DistributedDataParallel":
+        importlib.import_module("chainrule.distributed")
+        return globals()[attribute]
+    raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
