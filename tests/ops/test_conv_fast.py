@@ -237,6 +237,46 @@ def test_outputs_are_contiguous_as_in_pytorch_so_view_works(layer):
     assert y.view(4, -1).shape == (4, y.numel() // 4)
 
 
+@pytest.mark.parametrize("x_shape, w_shape, padding, groups, out_rows", [
+    ((2, 1, 12, 11), (6, 1, 5, 5), 2, 1, 12),        # LeNet's first layer: blocks of 4 rows
+    ((3, 2, 9, 7), (2, 2, 3, 3), 1, 1, 9),           # 9 rows in blocks of 8: a partial block
+    ((2, 4, 8, 6), (6, 2, 4, 3), (1, 0), 2, 7),      # groups, an uneven kernel
+    ((1, 1, 4, 9), (3, 1, 3, 2), 0, 1, 2),           # fewer output rows than a block
+])
+def test_row_blocks_match_the_plain_layout_and_the_reference(x_shape, w_shape, padding, groups,
+                                                             out_rows):
+    """Few output channels per group: columns covering several output rows (the product's
+    weight shifted per row) give the plain layout's values and gradients, chunked or not."""
+    rng = np.random.default_rng(0)
+    x, w, b = (rng.standard_normal(s) for s in (x_shape, w_shape, w_shape[:1]))
+    geometry = ConvGeometry((1, 1), _padding(padding, w_shape[2:], (1, 1), (1, 1)), (1, 1),
+                            groups)
+    oh = geometry.output_size(*x_shape[2:], *w_shape[2:])[0]
+    assert oh == out_rows and geometry.row_block(*w_shape[2:], w_shape[0] // groups, oh) > 1
+    r = rng.standard_normal((x_shape[0], w_shape[0]) + geometry.output_size(*x_shape[2:],
+                                                                            *w_shape[2:]))
+    expected = reference_conv(x, w, b, (1, 1), geometry.padding, (1, 1), groups)
+    grads = reference_grads(x, w, r, (1, 1), geometry.padding, (1, 1), groups)
+    previous = conv.SHORT_PRODUCT, conv.CHUNK_BYTES
+    try:
+        for short, chunk in ((16, 1 << 30), (16, 1), (0, 1 << 30)):
+            conv.SHORT_PRODUCT, conv.CHUNK_BYTES = short, chunk
+            xt, wt, bt = (chainrule.tensor(a, requires_grad=True) for a in (x, w, b))
+            y = F.conv2d(xt, wt, bt, 1, padding, 1, groups)
+            np.testing.assert_allclose(y.numpy(), expected, **EXACT)
+            y.backward(chainrule.tensor(r))
+            for tensor, grad in zip((xt, wt, bt), grads):
+                np.testing.assert_allclose(tensor.grad.numpy(), grad, **EXACT)
+    finally:
+        conv.SHORT_PRODUCT, conv.CHUNK_BYTES = previous
+
+
+def test_row_blocked_convolution_passes_gradcheck_and_gradgradcheck():
+    x, w, b = make((2, 1, 7, 6), 0), make((3, 1, 3, 3), 1), make((3,), 2)
+    assert ConvGeometry((1, 1), (1, 1, 1, 1), (1, 1), 1).row_block(3, 3, 3, 7) == 7
+    check(lambda x, w, b: F.conv2d(x, w, b, 1, 1), x, w, b)
+
+
 def test_conv2d_rejects_mismatched_dtypes_and_bias_shapes():
     x = chainrule.randn(1, 2, 5, 5)
     with pytest.raises(chainrule.DTypeError, match="conv2d.*float32.*float64"):
