@@ -21,7 +21,7 @@ import time
 
 BENCHMARKS = ["op_overhead", "seed_example", "mlp_train", "mlp_infer", "linreg_gd",
               "newton_vs_adam", "memory", "conv_train", "distributed_scaling", "data_loading",
-              "gpt_train"]
+              "gpt_train", "startup"]
 
 
 def run(name, env, extra, here):
