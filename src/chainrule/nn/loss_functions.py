@@ -515,11 +515,16 @@ def _check_class_targets(input, target, op):
 
 
 def _class_labels(target, n_classes, ignore_index, op):
-    """(labels with ignored ones replaced by 0, mask of the kept ones), range-checked."""
+    """(labels with ignored ones replaced by 0, mask of the kept ones or None when every
+    label is kept), range-checked."""
     labels = target._data
+    xp = backend.namespace_of(labels)
+    if labels.size:     # the common case, every label a class: no masking to do
+        low, high = int(xp.min(labels)), int(xp.max(labels))
+        if 0 <= low and high < n_classes and not low <= ignore_index <= high:
+            return xp.asarray(labels, copy=True), None   # a node may keep it: ours
     valid = labels != ignore_index
     safe = backend.xp.where(valid, labels, 0)
-    xp = backend.namespace_of(safe)
     if safe.size and (int(xp.min(safe)) < 0 or int(xp.max(safe)) >= n_classes):
         raise ArgumentError(f"{op}: class targets must lie in [0, {n_classes}) (or equal "
                             f"ignore_index={ignore_index}), got range [{int(xp.min(labels))}, "
@@ -575,7 +580,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     w = _weight_array(weight, n_classes, input._data.dtype, "nll_loss")
     xp = backend.namespace_of(safe)
     picked_w = backend_helpers.getitem(w, (safe,))
-    sample_w = picked_w * xp.astype(valid, picked_w.dtype)
+    sample_w = picked_w if valid is None else picked_w * xp.astype(valid, picked_w.dtype)
     loss = -picked * _make(xp.astype(sample_w, input._data.dtype), None)
     if reduction == "mean":
         total = float(xp.sum(sample_w))
@@ -640,7 +645,7 @@ def _fused_cross_entropy(input, target, weight, ignore_index, reduction):
                                                   "cross_entropy")
     xp = backend.namespace_of(safe)
     base = xp.ones(safe.shape[0]) if w is None else backend_helpers.getitem(w, safe)
-    sample_weights = base * xp.astype(valid, base.dtype)
+    sample_weights = base if valid is None else base * xp.astype(valid, base.dtype)
     total = float(xp.sum(sample_weights))
     if reduction == "mean" and not total:
         return _nan_without_gradient(SoftmaxCrossEntropy(safe, sample_weights, 0.0, True)(input))

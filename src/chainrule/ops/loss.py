@@ -43,16 +43,19 @@ class SoftmaxCrossEntropy(Function):
         x, probabilities = self.saved_tensors
         n = x.shape[0]
         rows = xp.arange(n)
-        onehot = xp.zeros(x.shape, dtype=x.dtype)
-        backend_helpers.setitem(onehot, (rows, self.targets), 1)
         factor = xp.astype(self.sample_weights * self.scale, x.dtype)[:, None]
         if state.enabled:           # create_graph: keep softmax differentiable
-            p = softmax(x, dim=1)
-            local = (p - onehot) * factor
-        else:
-            local = x._make((probabilities._data - onehot) * factor, None)
-        g = gy if self.reduce else gy.reshape(n, 1)
-        return local * g
+            onehot = xp.zeros(x.shape, dtype=x.dtype)
+            backend_helpers.setitem(onehot, (rows, self.targets), 1)
+            local = (softmax(x, dim=1) - onehot) * factor
+            return local * (gy if self.reduce else gy.reshape(n, 1))
+        # the same values in one fresh array: (softmax - onehot) * factor * gy
+        local = xp.asarray(probabilities._data, copy=True)
+        index = (rows, self.targets)
+        backend_helpers.setitem(local, index, backend_helpers.getitem(local, index) - 1)
+        local *= factor
+        local *= gy._data if self.reduce else gy._data[:, None]
+        return x._make(local, None)
 
 
 class BinaryCrossEntropy(Function):

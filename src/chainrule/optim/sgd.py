@@ -1,8 +1,12 @@
 """Gradient descent: w <- w - lr * dLoss/dw, with momentum, dampening, Nesterov, weight decay."""
-from .. import backend
+import numpy
+
+from .. import backend, backend_helpers
 from ._pytorch import refuse_torch_only_options
 from .optimizer import Optimizer
 from ..errors import ArgumentError
+
+_FLOATING = frozenset(numpy.dtype(name) for name in ("float16", "float32", "float64"))
 
 
 class SGD(Optimizer):
@@ -33,6 +37,17 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize))
 
+    def update_group(self, params, group):
+        if group["momentum"] or group["weight_decay"] or group["maximize"]:
+            return super().update_group(params, group)
+        # plain SGD over the whole list, without a temporary: param -= lr * grad
+        lr, states, scaled = group["lr"], self.state, self._scaled
+        for p in params:
+            if p not in states:
+                states[p] = {}
+            p._data -= scaled(p.grad._data, lr)
+            p._bump_version()
+
     def update(self, param, grad, group, state):
         xp = backend.namespace_of(param)
         g = -grad if group["maximize"] else grad
@@ -45,9 +60,18 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = xp.asarray(g, copy=True)
             else:
                 buf *= momentum
-                buf += (1 - group["dampening"]) * g
+                dampening = group["dampening"]
+                buf += self._scaled(g, 1 - dampening) if dampening else g
             g = g + momentum * buf if group["nesterov"] else buf
-        param -= group["lr"] * g
+        param -= self._scaled(g, group["lr"])
+
+    def _scaled(self, array, factor):
+        """factor * array (the same values), written into the optimizer's workspace when
+        the array is floating point; it lives until the next call."""
+        if array.dtype not in _FLOATING:       # bfloat16, integers; array API dtypes
+            return factor * array
+        return backend_helpers.into(self.workspace(array), backend.namespace_of(array).multiply,
+                                    array, factor)
 
 
 class GD(SGD):
