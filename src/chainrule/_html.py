@@ -7,7 +7,6 @@ chart is a hand-written SVG, so a notebook shows the loss curve without matplotl
 >>> cells.startswith('<table class="chainrule"'), cells.count("<td"), "<td" in table([], [])
 (True, 2, False)
 """
-import html
 import math
 
 _TABLE_STYLE = 'style="border-collapse: collapse; font-family: monospace; font-size: 12px"'
@@ -17,6 +16,7 @@ _COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
 
 def escape(value):
     """``value`` as text that HTML shows literally (``<`` and ``&`` included)."""
+    import html          # here, not at the top: its entity table is a cost at start-up
     return html.escape(str(value), quote=True)
 
 

@@ -24,15 +24,25 @@ class Generator:
     True
     """
 
-    __slots__ = ("numpy", "_seed")
+    __slots__ = ("_numpy", "_seed")
 
     def __init__(self, seed=0):
         self.manual_seed(seed)
 
     def manual_seed(self, seed):
-        self._seed = int(seed)
-        self.numpy = numpy.random.Generator(numpy.random.PCG64(self._seed))
+        seed = int(seed)
+        if seed < 0:                               # (what PCG64 would say on the first draw)
+            raise ValueError(f"manual_seed: expected non-negative integer, got {seed}")
+        self._seed, self._numpy = seed, None
         return self
+
+    @property
+    def numpy(self):
+        """The ``numpy.random.Generator`` (PCG64) the draws come from, made on the first one
+        (numpy.random costs about 10 ms to import, which ``import chainrule`` need not pay)."""
+        if self._numpy is None:
+            self._numpy = numpy.random.Generator(numpy.random.PCG64(self._seed))
+        return self._numpy
 
     def initial_seed(self):
         return self._seed
