@@ -57,7 +57,9 @@ class Linear(Module):
 
     def forward(self, x):
         weight = self.weight            # read once: a parametrized weight is computed per read
-        return F.linear(match_dtype(x, weight, "Linear"), weight, self.bias)
+        if not isinstance(x, Tensor) or x._data.dtype != weight._data.dtype:
+            x = match_dtype(x, weight, "Linear")
+        return F.linear(x, weight, self.bias)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

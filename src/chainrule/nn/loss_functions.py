@@ -646,7 +646,7 @@ def _fused_cross_entropy(input, target, weight, ignore_index, reduction):
     xp = backend.namespace_of(safe)
     base = xp.ones(safe.shape[0]) if w is None else backend_helpers.getitem(w, safe)
     sample_weights = base if valid is None else base * xp.astype(valid, base.dtype)
-    total = float(xp.sum(sample_weights))
+    total = float(safe.shape[0] if w is None and valid is None else xp.sum(sample_weights))
     if reduction == "mean" and not total:
         return _nan_without_gradient(SoftmaxCrossEntropy(safe, sample_weights, 0.0, True)(input))
     scale = 1.0 / total if reduction == "mean" else 1.0

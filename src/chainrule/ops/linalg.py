@@ -8,6 +8,7 @@ import numpy
 from .. import backend, backend_helpers
 from ..autograd.broadcast import broadcast_shapes, broadcast_to
 from ..autograd.function import Function
+from ..autograd.grad_mode import state
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor_base import TensorBase
 from ._util import broadcast_check, lift, operands, require_tensor, single_axis
@@ -310,11 +311,23 @@ class Linear(Function):
         needs = self.needs_input_grad
         if gy.ndim != 2:
             return self._folded_backward(gy, x, weight)
+        if not state.enabled:       # no create_graph: the same products on the arrays
+            return self._array_backward(gy, x, weight)
         gx = MatMul()(gy, weight) if needs[0] else None
         gw = TransposedMatMul()(gy, x) if needs[1] else None
         if len(needs) == 2:
             return gx, gw
         return gx, gw, (BatchSum()(gy) if needs[2] else None)
+
+    def _array_backward(self, gy, x, weight):
+        """backward's gradients computed as its gates' forwards would (the same values),
+        without making a node of each: nothing records them when create_graph is off."""
+        needs, g = self.needs_input_grad, gy._data
+        grads = (gy._make(_in_dtype_of(g @ weight._data, g), None) if needs[0] else None,
+                 gy._make(_in_dtype_of(g.T @ x._data, g), None) if needs[1] else None)
+        if len(needs) == 2:
+            return grads
+        return grads + (gy._make(_batch_sum(g), None) if needs[2] else None,)
 
     def _folded_backward(self, gy, x, weight):
         """The gradients for 1-D or batched (..., in_features) inputs: as 2-D, reshaped back."""
@@ -339,8 +352,7 @@ class TransposedMatMul(Function):
     def forward(self, a, b):
         need_a, need_b = self.needs_input_grad
         self.save_for_backward(a if need_b else None, b if need_a else None)
-        y = a.T @ b
-        return y if y.dtype == a.dtype else backend.xp.astype(y, a.dtype)   # bfloat16: float32 inside
+        return _in_dtype_of(a.T @ b, a)
 
     def backward(self, gz):
         a, b = self.saved_tensors
@@ -358,13 +370,23 @@ class BatchSum(Function):
 
     def forward(self, x):
         self.input_shape = x.shape
-        if backend.is_bfloat16(x.dtype):
-            return backend.xp.astype(backend.xp.sum(backend.xp.astype(x, numpy.float32), axis=0),
-                                     x.dtype)
-        return backend.xp.sum(x, axis=0)
+        return _batch_sum(x)
 
     def backward(self, gy):
         return broadcast_to(gy, self.input_shape)
+
+
+def _in_dtype_of(y, like):
+    """A product in ``like``'s dtype (bfloat16 products come back as float32)."""
+    return y if y.dtype == like.dtype else backend.xp.astype(y, like.dtype)
+
+
+def _batch_sum(x):
+    """x summed over its first axis; bfloat16 in float32, as Sum does."""
+    if backend.is_bfloat16(x.dtype):
+        return backend.xp.astype(backend.xp.sum(backend.xp.astype(x, numpy.float32), axis=0),
+                                 x.dtype)
+    return backend.xp.sum(x, axis=0)
 
 
 def linear(x, weight, bias=None):
@@ -375,10 +397,12 @@ def linear(x, weight, bias=None):
     [[2.0, 2.0, 2.0]]
     """
     require_tensor(x, "linear")
-    if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
+    shape, weight_shape = x._data.shape, weight._data.shape
+    if not shape or len(weight_shape) != 2 or shape[-1] != weight_shape[1]:
+        wanted = (f"in_features={weight_shape[1]}" if len(weight_shape) == 2 else
+                  "in_features, and the weight must be 2-D (out_features, in_features)")
         raise ShapeError(f"linear: input of shape {x.shape} does not fit a weight of shape "
-                         f"{weight.shape}: the input's last dimension must be "
-                         f"in_features={weight.shape[1]}")
+                         f"{weight.shape}: the input's last dimension must be {wanted}")
     if bias is None:
         return Linear()(x, weight)
     return Linear()(x, weight, bias)

@@ -42,10 +42,17 @@ class SGD(Optimizer):
             return super().update_group(params, group)
         # plain SGD over the whole list, without a temporary: param -= lr * grad
         lr, states, scaled = group["lr"], self.state, self._scaled
+        views = self.__dict__.get("_workspace_views") or {}
         for p in params:
             if p not in states:
                 states[p] = {}
-            p._data -= scaled(p.grad._data, lr)
+            grad = p.grad._data
+            out = views.get((grad.shape, grad.dtype, type(grad)))     # the workspace, known
+            if out is None:
+                p._data -= scaled(grad, lr)
+            else:
+                p._data -= backend_helpers.into(out, backend.namespace_of(grad).multiply, grad,
+                                                lr)
             p._bump_version()
 
     def update(self, param, grad, group, state):
