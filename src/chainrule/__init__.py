@@ -34,11 +34,13 @@ from . import accelerator, backends, cuda  # noqa: F401,E402
 __version__ = "0.1.0"
 
 # ---- loaded on first use (PEP 562): making and differentiating tensors needs none of these,
-# and together they were most of the start-up time (``import chainrule`` stays well under
-# 0.3 s; ``chainrule.nn``, ``from chainrule import nn`` and ``import chainrule.nn`` all work)
+# and they were most of chainrule's own start-up time (issue 16.5: ``import chainrule`` under
+# 0.3 s); ``chainrule.nn``, ``from chainrule import nn`` and ``import chainrule.nn`` all work.
+# tests/test_startup.py holds a bare import to loading none of them.
 
-#: sub-packages imported when first touched
-_LAZY_MODULES = ("callback", "data", "distributed", "io", "models", "nn", "optim", "train", "utils", "viz")
+#: sub-packages (and the callback module) imported when first touched
+_LAZY_MODULES = ("callback", "data", "distributed", "io", "models", "nn", "optim", "train",
+                 "utils", "viz")
 #: public names those sub-packages give the top level: name -> the module that defines it
 _LAZY_NAMES = {
     **dict.fromkeys(("History", "evaluate", "fit", "lr_find", "predict"), "train"),
