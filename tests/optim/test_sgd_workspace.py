@@ -110,3 +110,32 @@ def test_sgd_matches_pytorch_over_steps():
         opt.step(), topt.step()
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_zero_grad_without_set_to_none_zeroes_in_place_as_pytorch():
+    torch = pytest.importorskip("torch")
+    ours = chainrule.tensor([1.0, 2.0], requires_grad=True)
+    theirs = torch.tensor([1.0, 2.0], requires_grad=True)
+    opt, topt = optim.SGD([ours], lr=0.1), torch.optim.SGD([theirs], lr=0.1)
+    (ours * ours).sum().backward()
+    (theirs * theirs).sum().backward()
+    held, their_held = ours.grad, theirs.grad
+    opt.zero_grad(set_to_none=False)
+    topt.zero_grad(set_to_none=False)
+    assert ours.grad is held and theirs.grad is their_held
+    assert held.tolist() == their_held.tolist() == [0.0, 0.0]
+    (ours * 3).sum().backward()                     # accumulates into the zeroed gradient
+    (theirs * 3).sum().backward()
+    assert held.tolist() == their_held.tolist() == [3.0, 3.0]
+    opt.zero_grad()
+    assert ours.grad is None
+
+
+def test_zero_grad_replaces_a_recorded_gradient():
+    w = chainrule.tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward(create_graph=True)
+    recorded = w.grad
+    assert recorded.grad_fn is not None
+    optim.SGD([w], lr=0.1).zero_grad(set_to_none=False)
+    assert w.grad is not recorded and w.grad.tolist() == [0.0, 0.0]
+    assert recorded.tolist() == [2.0, 4.0]

@@ -8,7 +8,7 @@ import warnings
 
 import numpy
 
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..errors import ArgumentError, ArgumentTypeError, ConfigError
 from ..tensor import Tensor
@@ -70,13 +70,21 @@ class Optimizer:
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none=True):
+        """Forget the gradients: ``.grad = None`` (the default), or with ``set_to_none=False``
+        zero each ``.grad`` in place, as PyTorch does (a recorded gradient, from
+        create_graph, is replaced by a zero tensor instead)."""
         for group in self.param_groups:
             for p in group["params"]:
-                if set_to_none or p.grad is None:
-                    p.grad = None
+                grad = p.grad
+                if set_to_none or grad is None:
+                    if grad is not None:
+                        p.grad = None
+                elif grad.grad_fn is None and backend_helpers.is_writeable(grad._data):
+                    grad._data[...] = 0
+                    grad._bump_version()
                 else:
-                    p.grad = Tensor._make(backend.namespace_of(p.grad._data).zeros_like(
-                        p.grad._data), None)
+                    p.grad = Tensor._make(backend.namespace_of(grad._data).zeros_like(
+                        grad._data), None)
 
     def step(self, closure=None):
         """One update of every parameter with a gradient. ``closure`` re-evaluates the loss
