@@ -76,6 +76,7 @@ class Tensor(TensorProtocols, TensorBase):
         self._data = to_array(data, dtype)
         self.grad_fn = None
         self.requires_grad = False
+        self._version_counter = self._view = None
         if name is not None:
             self.name = name
         if requires_grad:
@@ -91,6 +92,7 @@ class Tensor(TensorProtocols, TensorBase):
         t._data = data
         t.grad_fn = grad_fn
         t.requires_grad = grad_fn is not None
+        t._version_counter = t._view = None
         return t
 
     # ------------------------------------------------------------ attributes
@@ -159,6 +161,7 @@ class Tensor(TensorProtocols, TensorBase):
                 raise GraphError("retain_grad() on a tensor that does not require grad")
             return self
         self.grad_fn.retained = weakref.ref(self)
+        self.grad_fn.watched = True
         return self
 
     @property
@@ -178,6 +181,7 @@ class Tensor(TensorProtocols, TensorBase):
         else:
             if self.grad_fn.output_hooks is None:
                 self.grad_fn.output_hooks = []
+                self.grad_fn.watched = True
             hooks = self.grad_fn.output_hooks
         hooks.append(hook)
         return _HookHandle(hooks, hook)

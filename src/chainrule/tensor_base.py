@@ -53,15 +53,15 @@ class ViewInfo:
 class TensorBase:
     """The data model of a tensor; see :class:`chainrule.Tensor` for the methods."""
 
-    # Every tensor sets the three slots; the rest are rarely set (a leaf's grad, a name, a
-    # version counter once changed in place or viewed, hooks), so they default to the class
+    # Every tensor sets the five slots (the version counter and view info are None until
+    # the tensor is changed in place, saved or viewed; slots because every op reads them);
+    # the rest are rarely set (a leaf's grad, a name, hooks), so they default to the class
     # values below and live in the instance dict only when set: making a tensor, which every
-    # op does, then stores three attributes instead of nine.
-    __slots__ = ("_data", "grad_fn", "requires_grad", "__dict__", "__weakref__")
+    # op does, then stores five attributes instead of nine.
+    __slots__ = ("_data", "grad_fn", "requires_grad", "_version_counter", "_view", "__dict__",
+                 "__weakref__")
     grad = None
     name = None
-    _version_counter = None
-    _view = None
     _hooks = None
     _post_hooks = None
 

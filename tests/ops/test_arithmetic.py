@@ -104,3 +104,12 @@ def test_python_scalars_keep_the_tensor_dtype():
     assert (chainrule.arange(3) * 2).dtype == np.int64
     assert (chainrule.arange(3) * 0.5).dtype == np.float32
     assert (chainrule.arange(3) / 2).dtype == np.float32
+
+
+def test_a_cached_zero_keeps_its_sign():
+    # Python numbers become cached 0-d tensors; 0.0 == -0.0 as dict keys, so the cache must
+    # keep them apart: x * -0.0 after x * 0.0 is still -0.0 (as in PyTorch)
+    x = chainrule.tensor([1.0, -2.0])
+    assert np.signbit((x * 0.0).numpy()).tolist() == [False, True]
+    assert np.signbit((x * -0.0).numpy()).tolist() == [True, False]
+    assert np.signbit((chainrule.tensor([-0.0]) + -0.0).numpy()).tolist() == [True]

@@ -92,3 +92,36 @@ def test_kept_gate_is_used_and_says_why(name):
             seen.add(node)
             stack.extend(e for e in node.edges if e is not None)
     assert any(type(node) is cls for node in seen), f"{name} does not build a {cls.__name__}"
+
+
+# gates that a backward formula builds (PyTorch's tanh_backward, sigmoid_backward): the
+# gradient of the op is one node; its own backward is the op's second derivative
+BACKWARD_GATES = {
+    "TanhBackward": (activation.TanhBackward, chainrule.tanh,
+                     lambda x: (chainrule.exp(2 * x) - 1) / (chainrule.exp(2 * x) + 1)),
+    "SigmoidBackward": (activation.SigmoidBackward, chainrule.sigmoid,
+                        lambda x: 1 / (1 + chainrule.exp(-x))),
+}
+
+
+def _nodes(tensor):
+    seen, stack = set(), [tensor.grad_fn]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, chainrule.autograd.Function) and node not in seen:
+            seen.add(node)
+            stack.extend(e for e in node.edges if e is not None)
+    return seen
+
+
+@pytest.mark.parametrize("name", sorted(BACKWARD_GATES))
+@pytest.mark.parametrize("seed", [0, 1])
+def test_backward_gate_equals_the_composition(name, seed):
+    cls, op, composition = BACKWARD_GATES[name]
+    x = _input((5, 4), seed)
+    v = chainrule.tensor(np.random.default_rng(seed + 9).standard_normal((5, 4)))
+    for ours, plain in zip(_derivatives(op, x, v), _derivatives(composition, x, v)):
+        np.testing.assert_allclose(ours, plain, rtol=1e-10, atol=1e-12)
+    assert cls.__doc__.split("\n")[0].startswith("Kept as a gate"), name
+    (g,) = grad(op(x), x, chainrule.ones(5, 4, dtype="float64"), create_graph=True)
+    assert any(type(node) is cls for node in _nodes(g)), f"{name} is not what backward builds"

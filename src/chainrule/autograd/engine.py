@@ -50,16 +50,18 @@ def topological_order(roots):
 
 def count_users(roots):
     """For every node reachable from ``roots``: how many edges point to it (its users)."""
-    users, seen, stack = {}, set(roots), list(roots)
+    users, roots = {}, set(roots)
+    stack = [node for node in roots if isinstance(node, Function)]
     while stack:
-        node = stack.pop()
-        if isinstance(node, Function):
-            for child in node.edges:
-                if child is not None:
-                    users[child] = users.get(child, 0) + 1
-                    if child not in seen:
-                        seen.add(child)
+        for child in stack.pop().edges:
+            if child is not None:
+                count = users.get(child)
+                if count is None:        # first time seen: walk on below it
+                    users[child] = 1
+                    if child not in roots and isinstance(child, Function):
                         stack.append(child)
+                else:
+                    users[child] = count + 1
     return users
 
 
@@ -181,6 +183,7 @@ class _Pass:
         users = count_users(list(pending))
         needed = self._needed(list(pending)) if self.target_nodes is not None else None
         checking, tracer = state.anomaly, state.tracer
+        plain = needed is None and tracer is None and not checking
         create_graph, retain_graph = self.create_graph, self.retain_graph
         previous = state.enabled
         state.enabled = create_graph
@@ -194,45 +197,44 @@ class _Pass:
                     if upstream is not None and (needed is None or node in needed):
                         self._at_leaf(node, upstream)
                     continue
-                if upstream is not None and (needed is None or node in needed):
-                    if node.output_hooks or node.retained is not None or needed is not None:
-                        upstream = self._at_output(node, upstream)
-                    # the chain rule: each input gets upstream × its local derivative ...
-                    grads = _call_backward(node, upstream) if checking else node.backward(upstream)
-                    if type(grads) is not tuple:
-                        grads = (grads,)
-                    if len(grads) != len(node.edges):
-                        raise _arity_error(node, grads)
-                    passed = [] if tracer is not None else None
-                    for shape, edge, g in zip(node.input_shapes, node.edges, grads):
-                        if edge is None:
-                            if passed is not None:
-                                passed.append(None)
-                            continue
-                        if g is not None:
-                            if g._data.shape != shape:       # ... summed over broadcasting ...
-                                g = _sum_back(node, g, shape)
-                            if checking:
-                                anomaly.check_backward(node, g)
-                            total = pending.get(edge)        # ... and over every use
-                            pending[edge] = g if total is None else _add(total, g, create_graph)
-                        if passed is not None:
-                            passed.append(g)
-                        left = users[edge] - 1      # the input has heard from one more user
-                        users[edge] = left
-                        if not left:
-                            ready.append(edge)
-                    if tracer is not None:
-                        tracer.on_node(node, upstream, tuple(passed))
-                    if not retain_graph:
-                        node.release()
+                if upstream is None or (needed is not None and node not in needed):
+                    _one_user_less(node.edges, users, ready)     # nothing to pass on
                     continue
-                for child in node.edges:            # nothing to pass on: still one user less
-                    if child is not None:
-                        left = users[child] - 1
-                        users[child] = left
-                        if not left:
-                            ready.append(child)
+                if node.watched or needed is not None:
+                    upstream = self._at_output(node, upstream)
+                # the chain rule: each input gets upstream × its local derivative ...
+                if plain:
+                    grads = node.backward(upstream)
+                else:
+                    grads = _call_backward(node, upstream) if checking else \
+                        node.backward(upstream)
+                if type(grads) is not tuple:
+                    grads = (grads,)
+                if len(grads) != len(node.edges):
+                    raise _arity_error(node, grads)
+                passed = None if tracer is None else []
+                for shape, edge, g in zip(node.input_shapes, node.edges, grads):
+                    if edge is None:
+                        if passed is not None:
+                            passed.append(None)
+                        continue
+                    if g is not None:
+                        if g._data.shape != shape:       # ... summed over broadcasting ...
+                            g = _sum_back(node, g, shape)
+                        if checking:
+                            anomaly.check_backward(node, g)
+                        total = pending.get(edge)        # ... and over every use
+                        pending[edge] = g if total is None else _add(total, g, create_graph)
+                    if passed is not None:
+                        passed.append(g)
+                    left = users[edge] - 1      # the input has heard from one more user
+                    users[edge] = left
+                    if not left:
+                        ready.append(edge)
+                if tracer is not None:
+                    tracer.on_node(node, upstream, tuple(passed))
+                if not retain_graph:
+                    node.release()
         finally:
             state.enabled = previous
         return self.found
@@ -325,6 +327,15 @@ class _Pass:
             total = g._data.copy() if tensor.grad is None else tensor.grad._data + g._data
             tensor.grad = tensor._make(total, None)
             self.not_owned.add(id(total))
+
+
+def _one_user_less(edges, users, ready):
+    for child in edges:
+        if child is not None:
+            left = users[child] - 1
+            users[child] = left
+            if not left:
+                ready.append(child)
 
 
 def _call_backward(fn, upstream):

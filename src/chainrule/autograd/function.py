@@ -32,7 +32,7 @@ the same call is just the array math.
 """
 from .. import backend_helpers
 from ..errors import GraphError, InplaceError
-from ..tensor_base import TensorBase, ViewInfo, inplace_clock
+from ..tensor_base import TensorBase, VersionCounter, ViewInfo, inplace_clock
 from . import anomaly
 from .grad_mode import state
 
@@ -55,13 +55,15 @@ class Function:
     # kept: the output is remembered by position, array, version counter and version).
     __slots__ = ("needs_input_grad", "inputs", "edges", "input_shapes", "_to_save", "_saved",
                  "_saved_versions", "_out_index", "_out_data", "_out_counter", "_out_version",
-                 "_inplace_mark", "__dict__")
+                 "_inplace_mark", "watched", "__dict__")
 
     #: True for ops whose output may share memory with their (first) input: reshape, slices,
     #: transpose, expand... The output then shares the input's version counter, and an
     #: in-place change of it rewrites the base's history (as PyTorch's views do).
     is_view = False
 
+    # watched (a slot, False when recorded) turns True when the output tensor gets a hook or
+    # retains its grad: only then does the engine stop at the output before the rule runs
     output_hooks = None     # hooks registered on the output tensor (run once with its total)
     retained = None         # weak reference to the output tensor if it called retain_grad()
     created_at = None       # the user's line that created the node (anomaly mode only)
@@ -80,53 +82,59 @@ class Function:
         return result
 
     def __call__(self, *inputs):
-        self._to_save = None
-        if len(inputs) == 1:
-            x = inputs[0]
-            record = state.enabled and x.requires_grad
-            self.needs_input_grad = _ONE_TRUE if record else _ONE_FALSE
-            out = self.forward(x._data)
-        elif len(inputs) == 2:
+        enabled = state.enabled
+        if len(inputs) == 2:
             a, b = inputs
             self.needs_input_grad = needs = _TWO[a.requires_grad][b.requires_grad] \
-                if state.enabled else _TWO_FALSE
+                if enabled else _TWO_FALSE
             record = needs is not _TWO_FALSE
+            self._to_save = None
             out = self.forward(a._data, b._data)
+        elif len(inputs) == 1:
+            x = inputs[0]
+            record = enabled and x.requires_grad
+            self.needs_input_grad = _ONE_TRUE if record else _ONE_FALSE
+            self._to_save = None
+            out = self.forward(x._data)
         else:
-            needs = tuple([t.requires_grad for t in inputs]) if state.enabled else \
+            needs = tuple([t.requires_grad for t in inputs]) if enabled else \
                 _NOTHING_NEEDED[len(inputs)]
             self.needs_input_grad, record = needs, True in needs
+            self._to_save = None
             out = self.forward(*[t._data for t in inputs])
-        checking = state.anomaly
-        if checking:
+        if state.anomaly:
             anomaly.check_forward(self, inputs, out)
-        return self._record(inputs, out, checking) if record else inputs[0]._make(out, None)
+            if record:
+                result = self._record(inputs, out)
+                self.created_at = anomaly.user_frame()
+                return result
+        return self._record(inputs, out) if record else inputs[0]._make(out, None)
 
-    def _record(self, inputs, out, checking):
+    def _record(self, inputs, out):
+        """Make ``out`` the output of this node: remember where each input's gradient goes
+        (its edge), the input shapes, and what forward saved."""
         self.inputs = inputs
         if len(inputs) == 2:
             a, b = inputs
-            self.edges = (a.grad_fn if a._view is None and (a.grad_fn is not None or not
-                                                            a.requires_grad) else edge_of(a),
-                          b.grad_fn if b._view is None and (b.grad_fn is not None or not
-                                                            b.requires_grad) else edge_of(b))
+            edge_a = a.grad_fn if a._view is None else edge_of(a)
+            edge_b = b.grad_fn if b._view is None else edge_of(b)
+            self.edges = (a if edge_a is None and a.requires_grad else edge_a,
+                          b if edge_b is None and b.requires_grad else edge_b)
             self.input_shapes = (a._data.shape, b._data.shape)
         elif len(inputs) == 1:
             x = inputs[0]
-            self.edges = (x.grad_fn if x._view is None and x.grad_fn is not None
-                          else edge_of(x),)
+            edge = x.grad_fn if x._view is None else edge_of(x)
+            self.edges = (x if edge is None else edge,)     # x requires grad: we record
             self.input_shapes = (x._data.shape,)
         else:
             self.edges = tuple([edge_of(t) for t in inputs])
             self.input_shapes = tuple([t._data.shape for t in inputs])
-        self._inplace_mark = inplace_clock.value
+        self._inplace_mark, self.watched = inplace_clock.value, False
         result = inputs[0]._make(out, self)
         if self._to_save is None:
             self._saved = None
         else:
             self._resolve_saved(inputs, out, result)
-        if checking:
-            self.created_at = anomaly.user_frame()
         return result
 
     def forward(self, *arrays):
@@ -149,7 +157,7 @@ class Function:
         to_save, self._to_save = self._to_save, None
         self._out_index = self._saved_versions = None
         if len(to_save) == 1 and to_save[0] is out:     # the common y = f(x) that reads y
-            counter = result._counter()
+            counter = result._version_counter = VersionCounter()     # result is brand new
             self._out_index, self._out_data = 0, out
             self._out_counter, self._out_version = counter, counter.value
             self._saved = (None,)

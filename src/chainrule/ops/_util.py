@@ -1,5 +1,7 @@
 """Helpers shared by the ops: PyTorch's dtype promotion, lifting Python numbers to tensors,
 axis normalisation, up-front checks."""
+import math
+
 import numpy
 
 from .. import backend
@@ -93,6 +95,8 @@ def _scalar(value, dtype, like):
     """A constant 0-d tensor, cached: training loops use the same few numbers (lr, 1, 2, 0.5)
     millions of times. The cache never hands these tensors to the user to modify."""
     key = (value, type(value), dtype, backend.name)
+    if not value and type(value) is float:      # 0.0 == -0.0 as keys: keep the sign apart
+        key += (math.copysign(1.0, value),)
     t = _SCALARS.get(key)
     if t is None:
         if len(_SCALARS) > 4096:
@@ -101,6 +105,26 @@ def _scalar(value, dtype, like):
             value = wrapped_integer(value, dtype)
         t = _SCALARS[key] = like._make(backend.xp.asarray(value, dtype=dtype), None)
     return t
+
+
+def constant_array(value, dtype):
+    """A cached 0-d array holding the non-zero float ``value`` in ``dtype``, for formulas
+    written on arrays: NumPy takes a 0-d array operand about three times faster than a
+    Python number (which it must first convert).
+
+    >>> constant_array(1.0, numpy.dtype("float32")).dtype
+    dtype('float32')
+    """
+    key = (value, dtype, backend.name)
+    array = _CONSTANTS.get(key)
+    if array is None:
+        if len(_CONSTANTS) > 256:
+            _CONSTANTS.clear()
+        array = _CONSTANTS[key] = backend.xp.asarray(value, dtype=dtype)
+    return array
+
+
+_CONSTANTS = {}
 
 
 def wrapped_integer(value, dtype):
