@@ -271,6 +271,38 @@ def test_row_blocks_match_the_plain_layout_and_the_reference(x_shape, w_shape, p
         conv.SHORT_PRODUCT, conv.CHUNK_BYTES = previous
 
 
+@pytest.mark.parametrize("x_shape, w_shape, padding, dilation, groups", [
+    ((2, 16, 6, 5), (16, 16, 3, 3), 1, 1, 1),        # ResNet's stride-1 blocks
+    ((3, 4, 7, 6), (2, 4, 3, 2), (2, 1), (1, 2), 1),  # fewer outputs, dilation
+    ((2, 6, 5, 7), (6, 2, 2, 3), "same", (2, 1), 3),  # groups, uneven "same" padding
+])
+def test_both_gradients_from_one_im2col_match_the_reference(x_shape, w_shape, padding, dilation,
+                                                            groups):
+    """The input gradient as a convolution of g, and the weight gradient from the same
+    im2col matrix of g (not a second one of x): the reference's values, and what backward
+    gives (it takes this path when nothing is recorded)."""
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    dilation = (dilation, dilation) if isinstance(dilation, int) else dilation
+    pads = _padding(padding, w_shape[2:], dilation, (1, 1))
+    geometry = ConvGeometry((1, 1), pads, dilation, groups)
+    r = rng.standard_normal((x_shape[0], w_shape[0]) + geometry.output_size(*x_shape[2:],
+                                                                            *w_shape[2:]))
+    expected_gx, expected_gw, _ = reference_grads(x, w, r, (1, 1), pads, dilation, groups)
+    previous, conv.SHORT_PRODUCT = conv.SHORT_PRODUCT, 0
+    try:
+        gx, gw = conv._both_gradients(geometry, laid_out(r, "channels_last"), w,
+                                      laid_out(x, "strided"))
+        np.testing.assert_allclose(gx, expected_gx, **EXACT)
+        np.testing.assert_allclose(gw, expected_gw, **EXACT)
+        xt, wt = chainrule.tensor(x, requires_grad=True), chainrule.tensor(w, requires_grad=True)
+        F.conv2d(xt, wt, None, 1, padding, dilation, groups).backward(chainrule.tensor(r))
+        np.testing.assert_allclose(xt.grad.numpy(), expected_gx, **EXACT)
+        np.testing.assert_allclose(wt.grad.numpy(), expected_gw, **EXACT)
+    finally:
+        conv.SHORT_PRODUCT = previous
+
+
 def test_row_blocked_convolution_passes_gradcheck_and_gradgradcheck():
     x, w, b = make((2, 1, 7, 6), 0), make((3, 1, 3, 3), 1), make((3,), 2)
     assert ConvGeometry((1, 1), (1, 1, 1, 1), (1, 1), 1).row_block(3, 3, 3, 7) == 7

@@ -39,6 +39,7 @@ The derivative of each is written with the other two.
 """
 
 from .. import backend, backend_helpers
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..errors import ArgumentError, DTypeError, ShapeError
 from . import workspace
@@ -360,6 +361,39 @@ def _as_convolution(geometry, w, x_hw, out_hw):
             xp.reshape(flipped, (groups * cg, o // groups, kh, kw)))
 
 
+def _both_gradients(geometry, g, w, x):
+    """(gx, gw) of a stride-1 convolution whose input gradient is a convolution of g (see
+    _as_convolution), from one im2col of g: its columns hold g[o, q - offset(i, j)] for every
+    input position q, which is what the weight gradient sums against x[c, q], so each chunk's
+    matrix serves both products and x's im2col is not rebuilt. None when it does not apply
+    (no such convolution, or row blocks in it)."""
+    convolution = _as_convolution(geometry, w, x.shape[2:], g.shape[2:])
+    if convolution is None:
+        return None
+    xp = backend.xp
+    flipped_geometry, flipped = convolution
+    n, groups = g.shape[0], geometry.groups
+    layout = _Layout(flipped_geometry, g.shape[2:], flipped.shape)
+    if layout.block != 1 or (layout.oh, layout.ow) != tuple(x.shape[2:]):
+        return None
+    weight = _grouped_weight(flipped, groups)                   # (G, C/G, O/G * kh * kw)
+    images = _channel_major(g)
+    y = workspace.empty((groups, weight.shape[1], n * layout.per_image), xp.result_type(g, w))
+    x_rows = _product_rows(x, groups, layout)                   # (G, C/G, N * L)
+    total = None
+    for first, end, cols in _column_chunks(flipped_geometry, layout, n, g.dtype):
+        flipped_geometry.fill_columns(images[:, first:end, ...], cols, layout.kh, layout.kw)
+        span = slice(first * layout.per_image, end * layout.per_image)
+        backend_helpers.into(y[:, :, span], xp.matmul, weight, cols)
+        part = xp.matmul(cols, xp.permute_dims(x_rows[:, :, span], (0, 2, 1)))
+        total = part if total is None else backend_helpers.into(total, xp.add, total, part)
+    o, cg, kh, kw = w.shape
+    # total[g, (o, kh-1-i, kw-1-j), c] is gw[o, c, i, j]
+    parts = xp.reshape(total, (groups, o // groups, kh, kw, cg))[:, :, ::-1, ::-1, :]
+    gw = xp.reshape(xp.permute_dims(parts, (0, 1, 4, 2, 3)), w.shape)
+    return _to_nchw(y, layout), backend_helpers.contiguous_copy(gw)
+
+
 def _input_gradient(geometry, rows, w, x_shape, out_hw):
     """im2col^T(W^T @ rows): the contiguous (N, C, H, W) input gradient of the products'
     gradient ``rows`` (G, O/G, N * L) of an (OH, OW) = ``out_hw`` output."""
@@ -488,6 +522,14 @@ class Conv(Function):
         x, w, cols = self.saved_tensors
         need = self.needs_input_grad
         geometry = self.geometry
+        both = None
+        if need[0] and need[1] and self.out_hw is None and not grad_mode.state.enabled:
+            both = _both_gradients(geometry, gy._data, w._data, x._data)
+        if both is not None:                # not recorded: the arrays are the gradients
+            gx, gw = (gy._make(array, None) for array in both)
+            if len(need) == 2:
+                return gx, gw
+            return gx, gw, (gy.sum(dim=(0, 2, 3)) if need[2] else None)
         rows = None                         # gy in the product layout, shared by both
         if need[1] and self.out_hw is None:
             layout = _Layout(geometry, self.x_hw, self.w_shape)
