@@ -38,6 +38,7 @@ NOT_AT_START = ("chainrule.data", "chainrule.models", "chainrule.train", "chainr
                 "matplotlib", "onnx", "safetensors", "tensorboardX", "mpi4py", "sklearn",
                 "scipy", "PIL", "torch")
 CLI = "import sys; from chainrule.cli.main import main; sys.exit(main())"
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def compiled_copy(directory):
@@ -88,17 +89,25 @@ def test_accuracy(output):
 
 
 def cases(quick, have_torch):
-    """{case: {contender: python arguments}}; each contender of a case is timed in turn.
-    --quick (a smoke test in CI) trains 5 epochs and leaves out torch and the report."""
-    found = {"import": {"chainrule": ["-c", "import chainrule"],
-                        "numpy": ["-c", "import numpy"]},
-             "help": {"chainrule": ["-c", CLI, "--help"]},
-             "train": {"chainrule": ["-c", CLI, "train"] + (["--epochs", "5"] if quick else [])}}
+    """{case: {contender: (python arguments, environment changes)}}; each contender of a
+    case is timed in turn. --quick (a smoke test in CI) trains 5 epochs and leaves out torch,
+    the report and the one-thread run."""
+    def plain(*args):
+        return list(args), {}
+    found = {"import": {"chainrule": plain("-c", "import chainrule"),
+                        "numpy": plain("-c", "import numpy")},
+             "help": {"chainrule": plain("-c", CLI, "--help")},
+             "train": {"chainrule": plain("-c", CLI, "train", *(["--epochs", "5"] if quick
+                                                                 else []))}}
     if not quick:
-        found["train --out"] = {"chainrule": ["-c", CLI, "train", "--out", "run",
-                                              "--overwrite"]}
+        found["train --out"] = {"chainrule": plain("-c", CLI, "train", "--out", "run",
+                                                   "--overwrite")}
+        if os.environ.get("OPENBLAS_NUM_THREADS") != "1":
+            # OpenBLAS threads on tiny GEMMs wait for each other when other jobs hold the
+            # cores: this shows how much of "train" that is
+            found["train, 1 BLAS thread"] = {"chainrule": (["-c", CLI, "train"], ONE_THREAD)}
         if have_torch:
-            found["import"]["pytorch"] = ["-c", "import torch"]
+            found["import"]["pytorch"] = plain("-c", "import torch")
     return found
 
 
@@ -119,14 +128,14 @@ def main(quick=False, rounds=None, threads=None):
         print(f"  python -c pass (the interpreter and site, not chainrule's): {floor:.3f} s")
         if not quick:                              # the first runs fill the OS file cache
             for contenders in table.values():
-                for args in contenders.values():
-                    command(args, env, work)
+                for args, changes in contenders.values():
+                    command(args, dict(env, **changes), work)
         times = {case: {name: [] for name in contenders} for case, contenders in table.items()}
         accuracies = []
         for _ in range(rounds):
             for case, contenders in table.items():
-                for name, args in contenders.items():
-                    seconds, done = command(args, env, work)
+                for name, (args, changes) in contenders.items():
+                    seconds, done = command(args, dict(env, **changes), work)
                     times[case][name].append(seconds)
                     if case.startswith("train"):
                         accuracies.append(test_accuracy(done.stdout))
