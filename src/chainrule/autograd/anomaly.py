@@ -8,7 +8,7 @@ import sys
 
 from .. import backend
 from ..errors import AnomalyError
-from .grad_mode import state
+from .grad_mode import hints, state
 
 
 class detect_anomaly:
@@ -33,6 +33,8 @@ class detect_anomaly:
 
     def __enter__(self):
         self._previous = state.anomaly
+        if self.check_nan:
+            hints.anomaly_used = True
         state.anomaly = self.check_nan
         return self
 

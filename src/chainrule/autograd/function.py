@@ -34,13 +34,14 @@ from .. import backend_helpers
 from ..errors import GraphError, InplaceError
 from ..tensor_base import TensorBase, VersionCounter, ViewInfo, inplace_clock
 from . import anomaly
-from .grad_mode import state
+from .grad_mode import hints, state
 
 _NOTHING_NEEDED = tuple((False,) * n for n in range(16))
 _ONE_TRUE, _ONE_FALSE = (True,), (False,)
 _TWO_FALSE = (False, False)
 _TWO = ((_TWO_FALSE, (False, True)), ((True, False), (True, True)))   # [a needs][b needs]
 _RELEASED = object()    # what a node saved, after a backward without retain_graph freed it
+_OUTPUT_ONLY = (None,)  # what a node saved when forward saved just its output (y = f(x))
 
 
 class Function:
@@ -102,7 +103,7 @@ class Function:
             self.needs_input_grad, record = needs, True in needs
             self._to_save = None
             out = self.forward(*[t._data for t in inputs])
-        if state.anomaly:
+        if hints.anomaly_used and state.anomaly:
             anomaly.check_forward(self, inputs, out)
             if record:
                 result = self._record(inputs, out)
@@ -160,7 +161,7 @@ class Function:
             counter = result._version_counter = VersionCounter()     # result is brand new
             self._out_index, self._out_data = 0, out
             self._out_counter, self._out_version = counter, counter.value
-            self._saved = (None,)
+            self._saved = _OUTPUT_ONLY
             return
         saved = [None] * len(to_save)
         for i, array in enumerate(to_save):
@@ -205,6 +206,8 @@ class Function:
             self._check_versions()
         if self._out_index is None:
             return saved
+        if saved is _OUTPUT_ONLY:
+            return (self.inputs[0]._make(self._out_data, self),)
         items = list(saved)
         items[self._out_index] = self.inputs[0]._make(self._out_data, self)
         return tuple(items)

@@ -19,6 +19,19 @@ class _ThreadState(threading.local):
 state = _ThreadState()
 
 
+class _ProcessHints:
+    """Process-wide hints that spare every op a per-thread read: ``anomaly_used`` turns True
+    the first time any thread turns anomaly mode on (and stays True)."""
+
+    __slots__ = ("anomaly_used",)
+
+    def __init__(self):
+        self.anomaly_used = False
+
+
+hints = _ProcessHints()
+
+
 class _GradModeContext:
     """Base of no_grad/enable_grad: a context manager that is also a decorator."""
 
