@@ -35,7 +35,10 @@ Three bilinear ops close the family under differentiation, so double backward is
 * ``ConvInputGrad(g, w)``   the adjoint in x: conv_transpose2d(g, w)
 * ``ConvWeightGrad(x, g)``  the adjoint in w
 
-The derivative of each is written with the other two.
+The derivative of each is written with the other two. When the backward pass is not
+recorded and the input gradient is itself a convolution of g (stride 1, see
+``_as_convolution``), ``Conv.backward`` computes both gradients from one im2col matrix of g
+(``_both_gradients``) instead of building a second one of x for the weight gradient.
 """
 
 from .. import backend, backend_helpers
