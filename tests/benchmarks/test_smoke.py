@@ -14,5 +14,5 @@ def test_all_benchmarks_run_quickly():
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     for name in ("op_overhead", "seed_example", "mlp_train", "mlp_infer", "linreg_gd",
                  "newton_vs_adam", "memory", "conv_train", "distributed_scaling", "data_loading",
-                 "gpt_train"):
+                 "gpt_train", "startup"):
         assert name in result.stdout
