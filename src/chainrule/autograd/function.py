@@ -163,7 +163,7 @@ class Function:
             self._out_counter, self._out_version = counter, counter.value
             self._saved = _OUTPUT_ONLY
             return
-        saved = [None] * len(to_save)
+        saved, versions = [None] * len(to_save), None
         for i, array in enumerate(to_save):
             if array is None:
                 continue
@@ -176,19 +176,16 @@ class Function:
                 if t._data is array:
                     saved[i] = t
                     counter = t._version_counter
-                    if counter is not None and counter.value:   # rare: changed in place before
-                        self._note_version(i, counter.value, len(to_save))
+                    if counter is not None and counter.value:   # changed in place before
+                        if versions is None:      # (a parameter after an optimizer step)
+                            versions = [0] * len(to_save)
+                        versions[i] = counter.value
                     break
             else:
                 saved[i] = result._make(array, None)
         self._saved = tuple(saved)
-
-    def _note_version(self, index, version, count):
-        """Most saved inputs were never changed in place (version 0 is then assumed for all,
-        with _saved_versions None); the first one that was makes the per-item list."""
-        versions = list(self._saved_versions or (0,) * count)
-        versions[index] = version
-        self._saved_versions = tuple(versions)
+        if versions is not None:          # else every saved input is taken to be at version 0
+            self._saved_versions = tuple(versions)
 
     @property
     def saved_tensors(self):
