@@ -33,6 +33,9 @@ from . import accelerator, backends, cuda  # noqa: F401,E402
 
 __version__ = "0.1.0"
 
+from . import allocator  # noqa: E402  (glibc keeps freed blocks for the next step: see there)
+allocator.apply_default()
+
 # ---- loaded on first use (PEP 562): making and differentiating tensors needs none of these,
 # and they were most of chainrule's own start-up time (issue 16.5: ``import chainrule`` under
 # 0.3 s); ``chainrule.nn``, ``from chainrule import nn`` and ``import chainrule.nn`` all work.
