@@ -121,6 +121,15 @@ def is_c_contiguous(array):
     return bool(array.flags.c_contiguous)
 
 
+def owns_contiguous(array):
+    """Whether ``array`` owns its memory (a view of nothing), is writeable and C-contiguous:
+    what a ``.grad`` must be to be stored without a copy."""
+    if type(array) is not _NDARRAY:
+        return base_of(array) is None and is_writeable(array) and is_c_contiguous(array)
+    flags = array.flags
+    return array.base is None and flags.writeable and flags.c_contiguous
+
+
 def is_writeable(array):
     if type(array) is not _NDARRAY and _kind(array) == "strict":
         array = _writable_host(array)

@@ -101,6 +101,8 @@ BACKWARD_GATES = {
                      lambda x: (chainrule.exp(2 * x) - 1) / (chainrule.exp(2 * x) + 1)),
     "SigmoidBackward": (activation.SigmoidBackward, chainrule.sigmoid,
                         lambda x: 1 / (1 + chainrule.exp(-x))),
+    "ReLUBackward": (activation.ReLUBackward, chainrule.relu,
+                     lambda x: chainrule.where(x > 0, x, x * 0.0)),
 }
 
 

@@ -297,9 +297,7 @@ class _Pass:
         """``array`` if no one else can hold it, else a copy: a .grad is contiguous,
         writeable and shared with no other tensor."""
         key = id(array)
-        if (key in self.not_owned or backend_helpers.base_of(array) is not None
-                or not backend_helpers.is_writeable(array)
-                or not backend_helpers.is_c_contiguous(array)):
+        if key in self.not_owned or not backend_helpers.owns_contiguous(array):
             array = backend_helpers.contiguous_copy(array)
         self.not_owned.add(id(array))
         return array
