@@ -85,13 +85,19 @@ def test_kept_gate_is_used_and_says_why(name):
     assert cls.__doc__.split("\n")[0].startswith("Kept as a gate"), name
     gate, _, shape = CASES[name]
     out = gate(_input(shape, 0))
-    seen, stack = set(), [out.grad_fn]
+    assert any(type(node) is cls for node in _nodes(out)), \
+        f"{name} does not build a {cls.__name__}"
+
+
+def _nodes(tensor):
+    """Every node of the graph that computed ``tensor``."""
+    seen, stack = set(), [tensor.grad_fn]
     while stack:
         node = stack.pop()
         if isinstance(node, chainrule.autograd.Function) and node not in seen:
             seen.add(node)
             stack.extend(e for e in node.edges if e is not None)
-    assert any(type(node) is cls for node in seen), f"{name} does not build a {cls.__name__}"
+    return seen
 
 
 # gates that a backward formula builds (PyTorch's tanh_backward, sigmoid_backward): the
@@ -104,16 +110,6 @@ BACKWARD_GATES = {
     "ReLUBackward": (activation.ReLUBackward, chainrule.relu,
                      lambda x: chainrule.where(x > 0, x, x * 0.0)),
 }
-
-
-def _nodes(tensor):
-    seen, stack = set(), [tensor.grad_fn]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, chainrule.autograd.Function) and node not in seen:
-            seen.add(node)
-            stack.extend(e for e in node.edges if e is not None)
-    return seen
 
 
 @pytest.mark.parametrize("name", sorted(BACKWARD_GATES))

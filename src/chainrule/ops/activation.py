@@ -5,7 +5,7 @@ backward is the textbook local derivative times the upstream gradient.
 """
 import math
 
-from .. import backend
+from .. import backend, backend_helpers
 from ..autograd.function import Function
 from ..errors import ArgumentError, DTypeError
 from ..tensor_base import TensorBase
@@ -99,7 +99,7 @@ class ReLUBackward(Function):
 
     def forward(self, gy, y):
         self.save_for_backward(y)
-        return gy * (y > 0)
+        return backend_helpers.multiply_by_mask(gy, y > 0)
 
     def backward(self, g):
         (y,) = self.saved_tensors
