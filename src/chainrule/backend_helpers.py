@@ -321,7 +321,11 @@ def special_module(op):
             raise ImportError(f"{op} on the CuPy backend needs cupyx.scipy.special: "
                               "pip install 'chainrule[gpu]'") from error
         return module
-    import scipy.special as module
+    try:
+        import scipy.special as module
+    except ImportError as error:
+        raise ImportError(f"{op} needs SciPy (a dependency of chainrule): pip install "
+                          "scipy") from error
     return module
 
 

@@ -19,25 +19,6 @@ from .activation import sigmoid as _sigmoid
 from .arithmetic import erf as _erf, exp, log1p as _log1p
 
 
-def _scipy_special(op):
-    """``scipy.special`` (or CuPy's), imported when first needed: it takes a while to load."""
-    if backend.name == "array_api_strict":
-        return backend_helpers.special_module(op)
-    if backend.name == "cupy":
-        try:
-            import cupyx.scipy.special as special
-        except ImportError as error:
-            raise ImportError(f"{op} on the CuPy backend needs cupyx.scipy.special: "
-                              "pip install 'chainrule[gpu]'") from error
-        return special
-    try:
-        import scipy.special as special
-    except ImportError as error:
-        raise ImportError(f"{op} needs SciPy (a dependency of chainrule): pip install "
-                          "scipy") from error
-    return special
-
-
 def _same_dtype(y, x):
     return backend.namespace_of(y).astype(y, x.dtype, copy=False)
 
@@ -47,7 +28,7 @@ class Erfc(Function):
 
     def forward(self, x):
         self.save_for_backward(x)
-        return _same_dtype(_scipy_special("erfc").erfc(x), x)
+        return _same_dtype(backend_helpers.special_module("erfc").erfc(x), x)
 
     def backward(self, gy):
         (x,) = self.saved_tensors
@@ -60,7 +41,7 @@ class Erfinv(Function):
 
     def forward(self, x):
         with numpy.errstate(all="ignore"):
-            y = _same_dtype(_scipy_special("erfinv").erfinv(x), x)
+            y = _same_dtype(backend_helpers.special_module("erfinv").erfinv(x), x)
         y = backend.xp.where(x == 0, x, y)                # keeps -0.0, as PyTorch
         self.save_for_backward(y)
         return y
@@ -77,7 +58,7 @@ class Lgamma(Function):
     def forward(self, x):
         self.save_for_backward(x)
         with numpy.errstate(all="ignore"):
-            y = _same_dtype(_scipy_special("lgamma").gammaln(x), x)
+            y = _same_dtype(backend_helpers.special_module("lgamma").gammaln(x), x)
         return backend.xp.where(x == -numpy.inf, y.dtype.type(numpy.inf), y)
 
     def backward(self, gy):
@@ -94,7 +75,7 @@ class Polygamma(Function):
 
     def forward(self, x):
         self.save_for_backward(x)
-        special = _scipy_special("digamma" if self.n == 0 else "polygamma")
+        special = backend_helpers.special_module("digamma" if self.n == 0 else "polygamma")
         with numpy.errstate(all="ignore"):
             if self.n == 0:
                 y = special.digamma(x)
@@ -201,7 +182,7 @@ class I0(Function):
 
     def forward(self, x):
         self.save_for_backward(x)
-        return _same_dtype(_scipy_special("i0").i0(x), x)
+        return _same_dtype(backend_helpers.special_module("i0").i0(x), x)
 
     def backward(self, gy):
         (x,) = self.saved_tensors
@@ -213,7 +194,7 @@ class I1(Function):
 
     def forward(self, x):
         self.save_for_backward(x)
-        return _same_dtype(_scipy_special("i1").i1(x), x)
+        return _same_dtype(backend_helpers.special_module("i1").i1(x), x)
 
     def backward(self, gy):
         (x,) = self.saved_tensors
