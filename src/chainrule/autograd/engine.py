@@ -183,7 +183,6 @@ class _Pass:
         users = count_users(list(pending))
         needed = self._needed(list(pending)) if self.target_nodes is not None else None
         checking, tracer = state.anomaly, state.tracer
-        plain = needed is None and tracer is None and not checking
         create_graph, retain_graph = self.create_graph, self.retain_graph
         previous = state.enabled
         state.enabled = create_graph
@@ -203,11 +202,7 @@ class _Pass:
                 if node.watched or needed is not None:
                     upstream = self._at_output(node, upstream)
                 # the chain rule: each input gets upstream × its local derivative ...
-                if plain:
-                    grads = node.backward(upstream)
-                else:
-                    grads = _call_backward(node, upstream) if checking else \
-                        node.backward(upstream)
+                grads = _call_backward(node, upstream) if checking else node.backward(upstream)
                 if type(grads) is not tuple:
                     grads = (grads,)
                 if len(grads) != len(node.edges):
