@@ -194,16 +194,43 @@ def test_conv2d_matches_pytorch(case, seed):
         np.testing.assert_allclose(mine.grad.numpy(), ref.grad.numpy(), rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("chunk_bytes", [1, 3000])
+@pytest.mark.parametrize("chunk_bytes, keep_bytes", [(1, 0), (3000, 0), (1, 1 << 30)])
 @settings(max_examples=15, deadline=None)
 @given(case=geometries(), seed=st.integers(0, 1000))
-def test_chunked_batches_give_the_same_values_and_gradients(case, seed, chunk_bytes):
-    """One image per chunk (or a few): the loops over chunks, not the one-chunk shortcuts."""
-    previous, conv.CHUNK_BYTES = conv.CHUNK_BYTES, chunk_bytes
+def test_chunked_batches_give_the_same_values_and_gradients(case, seed, chunk_bytes,
+                                                            keep_bytes):
+    """One image per chunk (or a few), the im2col matrix not kept (the weight gradient
+    rebuilds it chunk by chunk) or kept whole: the same values and gradients."""
+    previous = conv.CHUNK_BYTES, conv.KEEP_BYTES
+    conv.CHUNK_BYTES, conv.KEEP_BYTES = chunk_bytes, keep_bytes
     try:
         test_conv2d_values_and_gradients_match_the_reference.hypothesis.inner_test(case, seed)
     finally:
-        conv.CHUNK_BYTES = previous
+        conv.CHUNK_BYTES, conv.KEEP_BYTES = previous
+
+
+@pytest.mark.parametrize("keep_bytes, kept", [(1 << 30, True), (0, False)])
+def test_the_forward_keeps_the_whole_im2col_matrix_only_up_to_keep_bytes(keep_bytes, kept):
+    """The weight gradient reuses the forward's matrix when it was kept (one long product)
+    and rebuilds it otherwise; both give the reference's gradient."""
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((5, 3, 7, 6)), rng.standard_normal((16, 3, 3, 3))
+    previous = conv.CHUNK_BYTES, conv.KEEP_BYTES
+    conv.CHUNK_BYTES, conv.KEEP_BYTES = 1, keep_bytes          # several chunks when rebuilt
+    try:
+        xt, wt = chainrule.tensor(x, requires_grad=True), chainrule.tensor(w, requires_grad=True)
+        y = F.conv2d(xt, wt, padding=1)
+        cols = y.grad_fn._saved[2]
+        assert (cols is not None) == kept
+        if kept:        # the whole batch's matrix: K = 3 * 3 * 3 rows, a column per position
+            assert cols.shape[:2] == (1, 27) and cols.shape[2] >= 5 * 7 * 6
+        r = rng.standard_normal(y.shape)
+        y.backward(chainrule.tensor(r))
+        grads = reference_grads(x, w, r, (1, 1), (1, 1, 1, 1), (1, 1), 1)
+        np.testing.assert_allclose(xt.grad.numpy(), grads[0], **EXACT)
+        np.testing.assert_allclose(wt.grad.numpy(), grads[1], **EXACT)
+    finally:
+        conv.CHUNK_BYTES, conv.KEEP_BYTES = previous
 
 
 @pytest.mark.parametrize("kernel, stride, padding, dilation, groups", [
@@ -257,10 +284,11 @@ def test_row_blocks_match_the_plain_layout_and_the_reference(x_shape, w_shape, p
                                                                             *w_shape[2:]))
     expected = reference_conv(x, w, b, (1, 1), geometry.padding, (1, 1), groups)
     grads = reference_grads(x, w, r, (1, 1), geometry.padding, (1, 1), groups)
-    previous = conv.SHORT_PRODUCT, conv.CHUNK_BYTES
+    previous = conv.SHORT_PRODUCT, conv.CHUNK_BYTES, conv.KEEP_BYTES
     try:
-        for short, chunk in ((16, 1 << 30), (16, 1), (0, 1 << 30)):
-            conv.SHORT_PRODUCT, conv.CHUNK_BYTES = short, chunk
+        for short, chunk, keep in ((16, 1 << 30, 0), (16, 1, 0), (16, 1, 1 << 30),
+                                   (0, 1 << 30, 0)):
+            conv.SHORT_PRODUCT, conv.CHUNK_BYTES, conv.KEEP_BYTES = short, chunk, keep
             xt, wt, bt = (chainrule.tensor(a, requires_grad=True) for a in (x, w, b))
             y = F.conv2d(xt, wt, bt, 1, padding, 1, groups)
             np.testing.assert_allclose(y.numpy(), expected, **EXACT)
@@ -268,7 +296,7 @@ def test_row_blocks_match_the_plain_layout_and_the_reference(x_shape, w_shape, p
             for tensor, grad in zip((xt, wt, bt), grads):
                 np.testing.assert_allclose(tensor.grad.numpy(), grad, **EXACT)
     finally:
-        conv.SHORT_PRODUCT, conv.CHUNK_BYTES = previous
+        conv.SHORT_PRODUCT, conv.CHUNK_BYTES, conv.KEEP_BYTES = previous
 
 
 @pytest.mark.parametrize("x_shape, w_shape, padding, dilation, groups", [
