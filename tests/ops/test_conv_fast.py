@@ -199,24 +199,26 @@ def test_conv2d_matches_pytorch(case, seed):
 @given(case=geometries(), seed=st.integers(0, 1000))
 def test_chunked_batches_give_the_same_values_and_gradients(case, seed, chunk_bytes,
                                                             keep_bytes):
-    """One image per chunk (or a few), the im2col matrix not kept (the weight gradient
-    rebuilds it chunk by chunk) or kept whole: the same values and gradients."""
-    previous = conv.CHUNK_BYTES, conv.KEEP_BYTES
-    conv.CHUNK_BYTES, conv.KEEP_BYTES = chunk_bytes, keep_bytes
+    """One image per chunk (or a few: the weight gradient rebuilds the matrix chunk by
+    chunk), or the whole batch as one chunk however large (its matrix kept): the same values
+    and gradients."""
+    previous = conv.CHUNK_BYTES, conv.WHOLE_BYTES
+    conv.CHUNK_BYTES, conv.WHOLE_BYTES = chunk_bytes, keep_bytes
     try:
         test_conv2d_values_and_gradients_match_the_reference.hypothesis.inner_test(case, seed)
     finally:
-        conv.CHUNK_BYTES, conv.KEEP_BYTES = previous
+        conv.CHUNK_BYTES, conv.WHOLE_BYTES = previous
 
 
 @pytest.mark.parametrize("keep_bytes, kept", [(1 << 30, True), (0, False)])
-def test_the_forward_keeps_the_whole_im2col_matrix_only_up_to_keep_bytes(keep_bytes, kept):
-    """The weight gradient reuses the forward's matrix when it was kept (one long product)
-    and rebuilds it otherwise; both give the reference's gradient."""
+def test_the_forward_keeps_the_whole_im2col_matrix_only_up_to_whole_bytes(keep_bytes, kept):
+    """Up to WHOLE_BYTES the batch is one chunk and the weight gradient reuses the forward's
+    matrix (one long product); over it, the matrix is rebuilt chunk by chunk; both give the
+    reference's gradients."""
     rng = np.random.default_rng(3)
     x, w = rng.standard_normal((5, 3, 7, 6)), rng.standard_normal((16, 3, 3, 3))
-    previous = conv.CHUNK_BYTES, conv.KEEP_BYTES
-    conv.CHUNK_BYTES, conv.KEEP_BYTES = 1, keep_bytes          # several chunks when rebuilt
+    previous = conv.CHUNK_BYTES, conv.WHOLE_BYTES
+    conv.CHUNK_BYTES, conv.WHOLE_BYTES = 1, keep_bytes          # several chunks when rebuilt
     try:
         xt, wt = chainrule.tensor(x, requires_grad=True), chainrule.tensor(w, requires_grad=True)
         y = F.conv2d(xt, wt, padding=1)
@@ -230,7 +232,7 @@ def test_the_forward_keeps_the_whole_im2col_matrix_only_up_to_keep_bytes(keep_by
         np.testing.assert_allclose(xt.grad.numpy(), grads[0], **EXACT)
         np.testing.assert_allclose(wt.grad.numpy(), grads[1], **EXACT)
     finally:
-        conv.CHUNK_BYTES, conv.KEEP_BYTES = previous
+        conv.CHUNK_BYTES, conv.WHOLE_BYTES = previous
 
 
 @pytest.mark.parametrize("kernel, stride, padding, dilation, groups", [
@@ -284,11 +286,11 @@ def test_row_blocks_match_the_plain_layout_and_the_reference(x_shape, w_shape, p
                                                                             *w_shape[2:]))
     expected = reference_conv(x, w, b, (1, 1), geometry.padding, (1, 1), groups)
     grads = reference_grads(x, w, r, (1, 1), geometry.padding, (1, 1), groups)
-    previous = conv.SHORT_PRODUCT, conv.CHUNK_BYTES, conv.KEEP_BYTES
+    previous = conv.SHORT_PRODUCT, conv.CHUNK_BYTES, conv.WHOLE_BYTES
     try:
         for short, chunk, keep in ((16, 1 << 30, 0), (16, 1, 0), (16, 1, 1 << 30),
                                    (0, 1 << 30, 0)):
-            conv.SHORT_PRODUCT, conv.CHUNK_BYTES, conv.KEEP_BYTES = short, chunk, keep
+            conv.SHORT_PRODUCT, conv.CHUNK_BYTES, conv.WHOLE_BYTES = short, chunk, keep
             xt, wt, bt = (chainrule.tensor(a, requires_grad=True) for a in (x, w, b))
             y = F.conv2d(xt, wt, bt, 1, padding, 1, groups)
             np.testing.assert_allclose(y.numpy(), expected, **EXACT)
@@ -296,7 +298,7 @@ def test_row_blocks_match_the_plain_layout_and_the_reference(x_shape, w_shape, p
             for tensor, grad in zip((xt, wt, bt), grads):
                 np.testing.assert_allclose(tensor.grad.numpy(), grad, **EXACT)
     finally:
-        conv.SHORT_PRODUCT, conv.CHUNK_BYTES, conv.KEEP_BYTES = previous
+        conv.SHORT_PRODUCT, conv.CHUNK_BYTES, conv.WHOLE_BYTES = previous
 
 
 @pytest.mark.parametrize("x_shape, w_shape, padding, dilation, groups", [

@@ -8,12 +8,13 @@ into an NCHW array in one copy that also crops the padded-width rows and adds th
 
 The batch is taken a few images at a time, so that a chunk's im2col matrix (about
 ``CHUNK_BYTES``) stays in cache between being written and being multiplied: a whole batch's
-matrix is many megabytes that would otherwise go out to memory and come back. When the
-weight gradient will be wanted and the whole batch's matrix is at most ``KEEP_BYTES``, it is
-built and multiplied whole, and kept for the weight gradient (one long product each: LeNet's
-layers, 2.3 and 5.4 MB, train ~10% faster so on a 2-core SkylakeX); a larger one is not
-kept, and the weight gradient rebuilds each chunk's matrix, which costs less than the memory
-traffic of keeping it (a ResNet's 20 MB matrices). How a chunk's matrix is built:
+matrix is many megabytes that would otherwise go out to memory and come back. A whole
+batch's matrix of at most ``WHOLE_BYTES`` is one chunk all the same, and the forward pass
+keeps it for the weight gradient: one long product runs faster than a few short ones, and
+the weight gradient does not rebuild the matrix (LeNet's layers, 2.2 and 5.1 MiB: training
+~10% and inference ~8% faster on a 2-core SkylakeX). A larger matrix (a ResNet's 10-20 MiB)
+is not kept: the weight gradient rebuilds each chunk's matrix, which costs less than the
+memory traffic of keeping it. How a chunk's matrix is built:
 
 * ``pointwise`` (1x1, no padding): one strided copy (none at all for a stride-1 input that is
   channel-major in memory already);
@@ -53,8 +54,8 @@ from .shape import reshape
 #: the im2col matrix of one chunk of images is about this size (it should stay in cache)
 CHUNK_BYTES = 2 << 20
 
-#: a whole batch's im2col matrix up to this size is kept for the weight gradient
-KEEP_BYTES = 8 << 20
+#: a whole batch's im2col matrix up to this size is one chunk (and kept for the weight gradient)
+WHOLE_BYTES = 8 << 20
 
 #: a group with fewer output channels than this gets row blocks on the flat path (0: never)
 SHORT_PRODUCT = 16
@@ -109,7 +110,10 @@ class ConvGeometry:
 
     def chunks(self, n, column_bytes):
         """(first, end) image ranges whose im2col matrices are about CHUNK_BYTES each
-        (``column_bytes``: one image's share)."""
+        (``column_bytes``: one image's share), or the whole batch when its matrix is at most
+        WHOLE_BYTES."""
+        if n * column_bytes <= WHOLE_BYTES:
+            return [(0, n)]
         count = -(-n // max(1, CHUNK_BYTES // max(1, column_bytes)))
         bounds = [n * i // count for i in range(count + 1)]        # chunks of equal size
         return list(zip(bounds[:-1], bounds[1:]))
@@ -280,31 +284,16 @@ class _Layout:
         return self.path == "pointwise" and geometry.stride == (1, 1)
 
 
-def _column_chunks(geometry, layout, n, dtype, whole=None):
-    """(first, end, cols) per chunk of images; cols (G, K, m * L) is one reused buffer. Given
-    ``whole`` (G, K, n * L), the whole batch's matrix that is kept, the batch is one chunk:
-    the matrix goes out to memory anyway, and one long product runs faster than several."""
-    if whole is not None:
-        yield 0, n, whole
-        return
+def _column_chunks(geometry, layout, n, dtype):
+    """(first, end, cols) per chunk of images; cols (G, K, m * L) is one reused buffer."""
     item = backend.numpy_dtype(dtype).itemsize
     chunks = geometry.chunks(n, layout.rows * layout.per_image * item)
-    groups, per_image = geometry.groups, layout.per_image
     widest = max(end - first for first, end in chunks)
-    buffer = workspace.empty((layout.rows * widest * per_image,), dtype)
+    buffer = workspace.empty((layout.rows * widest * layout.per_image,), dtype)
+    groups = geometry.groups
     for first, end in chunks:
-        size = layout.rows * (end - first) * per_image
+        size = layout.rows * (end - first) * layout.per_image
         yield first, end, _view(buffer[:size], (groups, layout.rows // groups, -1))
-
-
-def _kept_columns(geometry, layout, n, dtype):
-    """A (G, K, n * L) matrix for the whole batch's im2col when it is at most KEEP_BYTES,
-    else None."""
-    nbytes = layout.rows * n * layout.per_image * backend.numpy_dtype(dtype).itemsize
-    if nbytes > KEEP_BYTES:
-        return None
-    return workspace.empty((geometry.groups, layout.rows // geometry.groups,
-                            n * layout.per_image), dtype)
 
 
 def _channel_major(x):
@@ -314,8 +303,7 @@ def _channel_major(x):
 
 def _convolve(geometry, x, w, keep_columns=False):
     """The products W @ im2col(x): (G, O/G, N * L) in workspace memory, the layout, and (if
-    ``keep_columns`` and it is at most KEEP_BYTES) the whole batch's im2col matrix, else
-    None."""
+    ``keep_columns`` and the whole batch was one chunk) the im2col matrix, else None."""
     xp = backend.xp
     n = x.shape[0]
     layout = _Layout(geometry, x.shape[2:], w.shape)
@@ -326,13 +314,12 @@ def _convolve(geometry, x, w, keep_columns=False):
     if layout.direct(geometry) and backend_helpers.is_c_contiguous(images):
         return backend_helpers.into(y, xp.matmul, weight, _view(
             images, (geometry.groups, -1, n * layout.per_image))), layout, None
-    kept = _kept_columns(geometry, layout, n, x.dtype) if keep_columns else None
-    for first, end, cols in _column_chunks(geometry, layout, n, x.dtype, kept):
+    for first, end, cols in _column_chunks(geometry, layout, n, x.dtype):
         geometry.fill_columns(images[:, first:end, ...], cols, layout.kh, layout.kw,
                               layout.block)
         span = slice(first * layout.per_image, end * layout.per_image)
         backend_helpers.into(y[:, :, span], xp.matmul, weight, cols)
-    return y, layout, kept
+    return y, layout, (cols if keep_columns and end - first == n else None)
 
 
 def _to_nchw(y, layout, out_hw=None, bias=None):
@@ -536,7 +523,7 @@ class Conv(Function):
     def forward(self, x, w, b=None):
         need_x, need_w = self.needs_input_grad[:2]
         self.x_hw, self.w_shape = x.shape[2:], w.shape
-        # a batch whose im2col matrix is small enough keeps it for the weight gradient
+        # a batch that is one chunk keeps its im2col matrix for the weight gradient
         y, layout, cols = _convolve(self.geometry, x, w, keep_columns=need_w)
         self.save_for_backward(x if need_w else None, w if need_x else None, cols)
         if self.out_hw == (layout.oh, layout.ow):
