@@ -72,3 +72,21 @@ def test_softmax_rows_sum_to_one_and_log_softmax_matches():
 
 def test_sigmoid_array_helper_is_exact_in_the_middle():
     assert A.sigmoid_array(np.array([0.0]))[0] == 0.5
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_backward_on_arrays_matches_its_recorded_formula(approximate):
+    """GELU's backward reuses the Phi(x) (or tanh) kept by forward and works on arrays when
+    nothing records it; under create_graph it is the formula in chainrule ops: the same
+    gradient (float64, to 1e-12), including at 0, at +-inf-like inputs and for a broadcast
+    upstream gradient."""
+    values = np.array([[-1000.0, -6.0, -1.5, -1e-8, 0.0, 1e-8, 0.7, 3.0, 50.0]])
+    upstream = np.array([[0.5, -2.0, 1.0, 3.0, -1.0, 0.25, 2.0, -0.5, 1.5]])
+    fast = chainrule.tensor(values, requires_grad=True)
+    chainrule.gelu(fast, approximate=approximate).backward(chainrule.tensor(upstream))
+    recorded = chainrule.tensor(values, requires_grad=True)
+    (grad,) = chainrule.autograd.grad(chainrule.gelu(recorded, approximate=approximate),
+                                      recorded, chainrule.tensor(upstream), create_graph=True)
+    assert grad.requires_grad
+    np.testing.assert_allclose(fast.grad.numpy(), grad.detach().numpy(), rtol=1e-12,
+                               atol=1e-12)
