@@ -255,6 +255,7 @@ def export(model, example_input, path, dynamic_batch=True, opset=17, input_name=
         raise UnsupportedOpError("ONNX export: the model's output does not depend on its input")
     dtype = backend.to_numpy((x if floating else out)._data).dtype
     b = _Builder(helper, numpy_helper, dtype)
+    b.opset = opset
     b.graph_input = (x._data, input_name)        # Embedding looks its indices up here
     param_names = {id(p): n for n, p in model.named_parameters()}
     names = {id(x): input_name}

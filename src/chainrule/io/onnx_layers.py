@@ -217,7 +217,26 @@ def _batch_statistics_norm(b, fn, x, batch):
     return out
 
 
+def _layer_norm(b, fn, x, batch):
+    """LayerNorm as ONNX's LayerNormalization (opset 17 on), normalised over the last
+    ``fn.axes`` axes (a missing weight is ones); before opset 17, as its formula."""
+    shape = fn.inputs[0].shape
+    affine_shape = shape[len(shape) - fn.axes:]
+    if getattr(b, "opset", 17) < 17:
+        axes = list(range(len(shape) - fn.axes, len(shape)))
+        centered = b.node("Sub", [x[0], b.node("ReduceMean", [x[0]], axes=axes, keepdims=1)])
+        var = b.node("ReduceMean", [b.node("Mul", [centered, centered])], axes=axes, keepdims=1)
+        out = b.node("Div", [centered, b.node("Sqrt", [b.node("Add", [var, b.scalar(fn.eps)])])])
+        if fn.has_weight:
+            out = b.node("Mul", [out, x[1]])
+        return b.node("Add", [out, x[-1]]) if fn.has_bias else out
+    scale = x[1] if fn.has_weight else b.constant(numpy.ones(affine_shape, dtype=b.dtype))
+    inputs = [x[0], scale] + ([x[-1]] if fn.has_bias else [])
+    return b.node("LayerNormalization", inputs, axis=-fn.axes, epsilon=float(fn.eps))
+
+
 EXPORTERS = {
+    norm.LayerNorm: _layer_norm,
     indexing.GetItem: _getitem, recurrent.RNNScan: _scan, recurrent.LSTMScan: _scan,
     recurrent.GRUScan: _scan, embedding.Embedding: _embedding,
     norm.BatchNorm: _batch_statistics_norm, shape.Pad: _constant_pad,

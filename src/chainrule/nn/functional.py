@@ -14,6 +14,8 @@ from ..ops.conv_nd import (conv1d, conv2d, conv3d, conv_transpose1d,  # noqa: F4
 from ..ops.attention import (multi_head_attention_forward,  # noqa: F401
                              scaled_dot_product_attention)
 from ..ops.norm import BatchNorm as _BatchNormNode
+from ..ops.norm import LayerNorm as _LayerNormNode
+from ..tensor_base import TensorBase
 from ..ops.resample import (affine_grid, grid_sample, interpolate, upsample,  # noqa: F401
                             upsample_bilinear, upsample_nearest)
 from ..ops.fold import fold, pixel_shuffle, pixel_unshuffle, unfold  # noqa: F401
@@ -67,6 +69,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if input.shape[-len(normalized_shape):] != normalized_shape:
         raise ShapeError(f"layer_norm: input of shape {input.shape} does not end with "
                          f"normalized_shape {normalized_shape}")
+    if _one_layer_norm_node(input, weight, bias, normalized_shape):
+        affine = [t for t in (weight, bias) if t is not None]
+        return _LayerNormNode(len(normalized_shape), eps, weight is not None,
+                              bias is not None)(input, *affine)
     axes = tuple(range(input.ndim - len(normalized_shape), input.ndim))
     mean = input.mean(dim=axes, keepdim=True)
     centered = input - mean
@@ -77,6 +83,17 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if bias is not None:
         out = out + bias
     return out
+
+
+def _one_layer_norm_node(input, weight, bias, normalized_shape):
+    """Whether layer_norm is one LayerNorm node: float16/32/64 input with weight and bias of
+    its dtype and of the normalised shape, and something to normalise; anything else (bfloat16,
+    mixed dtypes, empty rows) is the composition of ops, which knows those rules."""
+    dtype = input._data.dtype
+    if backend.is_bfloat16(dtype) or backend.kind(dtype) != "f" or not input._data.size:
+        return False
+    return all(t is None or (isinstance(t, TensorBase) and t._data.dtype == dtype and
+                             tuple(t.shape) == normalized_shape) for t in (weight, bias))
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,

@@ -14,6 +14,12 @@ same formula is written with chainrule ops from the saved input instead, so seco
 derivatives are exact; both give the same values.
 
 Channels are reduced on an (N, C, rest) view of x; outputs are contiguous, as PyTorch's.
+
+Layer normalisation (statistics over the trailing axes of each row) is one node the same
+way (``LayerNorm``), with the closed-form backward (xhat, n values per row, g' = g * weight):
+
+    gx = rstd * (g' - mean(g') - xhat * mean(g' * xhat)),
+    gweight = sum over rows of g * xhat,  gbias = sum over rows of g
 """
 from .. import backend, backend_helpers
 from ..autograd.function import Function
@@ -124,4 +130,89 @@ class BatchNorm(Function):
         scale = inv_std if weight is None else weight.reshape(shape) * inv_std
         gx = scale * (gy - gbias.reshape(shape) * (1.0 / count)
                       - xhat * gweight.reshape(shape) * (1.0 / count))
+        return gx, gweight, gbias
+
+
+class LayerNorm(Function):
+    """Layer normalisation as one node: x seen as (rows, n), n the product of its last
+    ``axes`` sizes, each row normalised with its own mean and biased variance, then scaled
+    by ``weight`` and shifted by ``bias`` (each optional, of the normalised shape): PyTorch's
+    F.layer_norm, computed as its composition sum / n, x - mean, (var + eps) ** -0.5 would
+    be. Forward keeps xhat and rstd for backward (PyTorch keeps x, mean and rstd)."""
+
+    def __init__(self, axes, eps, has_weight, has_bias):
+        self.axes, self.eps = axes, eps
+        self.has_weight, self.has_bias = has_weight, has_bias
+
+    def forward(self, x, *affine):
+        xp = backend.xp
+        weight = affine[0] if self.has_weight else None      # saved as given: recorded
+        bias = xp.reshape(affine[-1], (-1,)) if self.has_bias else None   # backward needs it
+        self.affine_shape = x.shape[x.ndim - self.axes:]
+        count = 1
+        for size in self.affine_shape:
+            count *= size
+        self.count = count
+        rows = xp.reshape(x, (-1, count))
+        mean = xp.sum(rows, axis=1, keepdims=True) * (1.0 / count)
+        xhat = rows - mean
+        var = xp.sum(xhat * xhat, axis=1, keepdims=True) * (1.0 / count)
+        rstd = 1 / xp.sqrt(var + self.eps)
+        xhat *= rstd
+        if weight is not None:
+            y = xhat * xp.reshape(weight, (-1,))
+            if bias is not None:
+                backend_helpers.into(y, xp.add, y, bias)
+        else:                   # a new array: the output may change in place (as PyTorch's)
+            y = xhat + bias if bias is not None else xp.asarray(xhat, copy=True)
+        if True in self.needs_input_grad:
+            self.save_for_backward(x, weight, xhat, rstd)
+        return xp.reshape(y, x.shape)
+
+    def backward(self, gy):
+        x, weight, xhat, rstd = self.saved_tensors
+        need = self.needs_input_grad
+        if state.enabled:                       # recording: the formula in chainrule ops
+            grads = self._recorded_backward(gy, x, weight)
+        else:
+            grads = self._array_backward(gy._data, xhat._data, rstd._data,
+                                         None if weight is None else weight._data)
+            grads = tuple(None if g is None else x._make(g, None) for g in grads)
+        gx, gweight, gbias = grads
+        result = [gx if need[0] else None]
+        if self.has_weight:
+            result.append(gweight if need[1] else None)
+        if self.has_bias:
+            result.append(gbias if need[-1] else None)
+        return tuple(result) if len(result) > 1 else result[0]
+
+    def _array_backward(self, gy, xhat, rstd, weight):
+        xp = backend.xp
+        g = xp.reshape(gy, xhat.shape)
+        gbias = xp.reshape(xp.sum(g, axis=0), self.affine_shape) if self.has_bias else None
+        gweight = xp.reshape(xp.sum(g * xhat, axis=0), self.affine_shape) \
+            if self.has_weight else None
+        g_hat = g if weight is None else g * xp.reshape(weight, (-1,))
+        inverse = 1.0 / self.count
+        mean_g = xp.sum(g_hat, axis=1, keepdims=True) * inverse
+        mean_gx = xp.sum(g_hat * xhat, axis=1, keepdims=True) * inverse
+        gx = xhat * mean_gx
+        backend_helpers.into(gx, xp.subtract, g_hat, gx)
+        gx -= mean_g
+        gx *= rstd
+        return xp.reshape(gx, gy.shape), gweight, gbias
+
+    def _recorded_backward(self, gy, x, weight):
+        axes = tuple(range(x.ndim - self.axes, x.ndim))
+        batch_axes = tuple(range(x.ndim - self.axes))
+        inverse = 1.0 / self.count
+        mean = x.sum(dim=axes, keepdim=True) * inverse
+        centered = x - mean
+        rstd = ((centered * centered).sum(dim=axes, keepdim=True) * inverse + self.eps) ** -0.5
+        xhat = centered * rstd
+        gbias = gy.sum(dim=batch_axes) if batch_axes else gy
+        gweight = (gy * xhat).sum(dim=batch_axes) if batch_axes else gy * xhat
+        g_hat = gy if weight is None else gy * weight.reshape(self.affine_shape)
+        gx = rstd * (g_hat - g_hat.sum(dim=axes, keepdim=True) * inverse
+                     - xhat * ((g_hat * xhat).sum(dim=axes, keepdim=True) * inverse))
         return gx, gweight, gbias
