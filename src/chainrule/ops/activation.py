@@ -36,16 +36,28 @@ class Sigmoid(Function):
 
     def backward(self, gy):
         (y,) = self.saved_tensors
-        return SigmoidBackward()(gy, y)
+        return _local(SigmoidBackward, gy, y)
+
+
+def _local(gate, gy, y):
+    """``gate()(gy, y)``, the backward of tanh, sigmoid or relu as a node when the backward
+    pass is recorded (create_graph), else the same values from ``gate.on_arrays``."""
+    if state.enabled:
+        return gate()(gy, y)
+    return gy._make(gate.on_arrays(gy._data, y._data), None)
 
 
 class SigmoidBackward(Function):
     """Kept as a gate for speed: sigmoid's backward gy * y (1 - y) in one node instead of
     three (PyTorch's sigmoid_backward); its own backward is sigmoid's second derivative."""
 
+    @staticmethod
+    def on_arrays(gy, y):
+        return gy * y * (constant_array(1.0, y.dtype) - y)
+
     def forward(self, gy, y):
         self.save_for_backward(gy if self.needs_input_grad[1] else None, y)
-        return gy * y * (constant_array(1.0, y.dtype) - y)
+        return self.on_arrays(gy, y)
 
     def backward(self, g):
         gy, y = self.saved_tensors
@@ -63,16 +75,20 @@ class Tanh(Function):
 
     def backward(self, gy):
         (y,) = self.saved_tensors
-        return TanhBackward()(gy, y)
+        return _local(TanhBackward, gy, y)
 
 
 class TanhBackward(Function):
     """Kept as a gate for speed: tanh's backward gy (1 - y^2) in one node instead of three
     (PyTorch's tanh_backward); its own backward is tanh's second derivative."""
 
+    @staticmethod
+    def on_arrays(gy, y):
+        return gy * (constant_array(1.0, y.dtype) - y * y)
+
     def forward(self, gy, y):
         self.save_for_backward(gy if self.needs_input_grad[1] else None, y)
-        return gy * (constant_array(1.0, y.dtype) - y * y)
+        return self.on_arrays(gy, y)
 
     def backward(self, g):
         gy, y = self.saved_tensors
@@ -90,7 +106,7 @@ class ReLU(Function):
 
     def backward(self, gy):
         (y,) = self.saved_tensors
-        return ReLUBackward()(gy, y)
+        return _local(ReLUBackward, gy, y)
 
 
 class ReLUBackward(Function):
@@ -98,9 +114,13 @@ class ReLUBackward(Function):
     comparison and a promoting multiply (PyTorch's threshold_backward). It is linear in gy,
     and its derivative with respect to y is 0."""
 
+    @staticmethod
+    def on_arrays(gy, y):
+        return backend_helpers.multiply_by_mask(gy, y > 0)
+
     def forward(self, gy, y):
         self.save_for_backward(y)
-        return backend_helpers.multiply_by_mask(gy, y > 0)
+        return self.on_arrays(gy, y)
 
     def backward(self, g):
         (y,) = self.saved_tensors
