@@ -12,9 +12,9 @@ matrix is many megabytes that would otherwise go out to memory and come back. A 
 batch's matrix of at most ``WHOLE_BYTES`` is one chunk all the same, and the forward pass
 keeps it for the weight gradient: one long product runs faster than a few short ones, and
 the weight gradient does not rebuild the matrix (LeNet's layers, 2.2 and 5.1 MiB: training
-~10% and inference ~8% faster on a 2-core SkylakeX). A larger matrix (a ResNet's 10-20 MiB)
-is not kept: the weight gradient rebuilds each chunk's matrix, which costs less than the
-memory traffic of keeping it. How a chunk's matrix is built:
+10-20% faster on a 2-core SkylakeX, inference up to 8%). A larger matrix (a ResNet's 10-20
+MiB) is not kept: the weight gradient rebuilds each chunk's matrix, which costs less than
+the memory traffic of keeping it. How a chunk's matrix is built:
 
 * ``pointwise`` (1x1, no padding): one strided copy (none at all for a stride-1 input that is
   channel-major in memory already);
