@@ -207,6 +207,8 @@ OPS = {
     "conv1x1": (lambda x, w: F.conv2d(x, w), [(2, 3, 4, 4), (5, 3, 1, 1)]),
     # norms
     "layer_norm": (lambda x: F.layer_norm(x, (4,)), [A]),
+    "layer_norm_affine": (lambda x, w, b: F.layer_norm(x, (4,), w, b), [A, (4,), (4,)]),
+    "gelu_tanh": (lambda a: F.gelu(a, approximate="tanh"), [A]),
     "batch_norm": (lambda x: F.batch_norm(x, None, None, training=True), [(4, 3)]),
     "group_norm": (lambda x: F.group_norm(x, 2), [(2, 4, 3)]),
     "instance_norm": (lambda x: F.instance_norm(x), [(2, 3, 4)]),
