@@ -208,7 +208,9 @@ class _Pass:
                 if len(grads) != len(node.edges):
                     raise _arity_error(node, grads)
                 passed = None if tracer is None else []
-                for shape, edge, g in zip(node.input_shapes, node.edges, grads):
+                # (input_shapes None: every input with an edge has the output's shape)
+                shapes = node.input_shapes or (upstream._data.shape,) * len(grads)
+                for shape, edge, g in zip(shapes, node.edges, grads):
                     if edge is None:
                         if passed is not None:
                             passed.append(None)

@@ -52,7 +52,9 @@ class Function:
     # inputs (the input tensors, for tools that walk the graph — explain, viz, ONNX — until
     # backward frees them; backward reads saved_tensors); edges (per input: its grad_fn at
     # call time, the leaf itself, or None); input_shapes (the engine sums broadcast gradients
-    # back to them); _saved, _saved_versions and the _out_* fields (what save_for_backward
+    # back to them; None when every input with an edge has the output's shape, the common
+    # case: three tuples fewer per node for the garbage collector to walk, ~10% of a small
+    # op's cost); _saved, _saved_versions and the _out_* fields (what save_for_backward
     # kept: the output is remembered by position, array, version counter and version).
     __slots__ = ("needs_input_grad", "inputs", "edges", "input_shapes", "_to_save", "_saved",
                  "_saved_versions", "_out_index", "_out_data", "_out_counter", "_out_version",
@@ -119,14 +121,17 @@ class Function:
             a, b = inputs
             edge_a = a.grad_fn if a._view is None else edge_of(a)
             edge_b = b.grad_fn if b._view is None else edge_of(b)
-            self.edges = (a if edge_a is None and a.requires_grad else edge_a,
-                          b if edge_b is None and b.requires_grad else edge_b)
-            self.input_shapes = (a._data.shape, b._data.shape)
+            self.edges = edges = (a if edge_a is None and a.requires_grad else edge_a,
+                                  b if edge_b is None and b.requires_grad else edge_b)
+            shape, shape_a, shape_b = out.shape, a._data.shape, b._data.shape
+            self.input_shapes = None if shape_a == shape and (
+                shape_b == shape or edges[1] is None) else (shape_a, shape_b)
         elif len(inputs) == 1:
             x = inputs[0]
             edge = x.grad_fn if x._view is None else edge_of(x)
             self.edges = (x if edge is None else edge,)     # x requires grad: we record
-            self.input_shapes = (x._data.shape,)
+            shape = x._data.shape
+            self.input_shapes = None if shape == out.shape else (shape,)
         else:
             self.edges = tuple([edge_of(t) for t in inputs])
             self.input_shapes = tuple([t._data.shape for t in inputs])

@@ -207,7 +207,7 @@ class VectorNorm(Function):
         Pow(ReduceSum(Pow(Abs(x), p)), 1 / p) (opset 17: axes as attributes, ReduceSum's as
         an input)."""
         p, keep = self.ord, int(self.keepdims)
-        axes = list(range(len(self.input_shapes[0]))) if self.axes is None else list(self.axes)
+        axes = list(range(self.inputs[0].ndim)) if self.axes is None else list(self.axes)
         if p in (1, 2):
             return builder.node(f"ReduceL{int(p)}", input_names, axes=axes, keepdims=keep)
         size = builder.node("Abs", input_names)
