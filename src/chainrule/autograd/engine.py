@@ -123,6 +123,9 @@ def _as_tuple(x):
 
 
 def _roots_and_grads(tensors, grad_tensors, who):
+    if grad_tensors is None and isinstance(tensors, TensorBase) and tensors.requires_grad \
+            and tensors._data.size == 1:            # loss.backward(): the common case
+        return (tensors,), [tensors._make(_ones_like(tensors._data), None)]
     tensors = _as_tuple(tensors)
     if grad_tensors is None:
         grad_tensors = (None,) * len(tensors)
