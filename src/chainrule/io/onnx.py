@@ -37,8 +37,9 @@ def _onnx():
 
 
 class _Builder:
-    def __init__(self, helper, numpy_helper, dtype):
+    def __init__(self, helper, numpy_helper, dtype, opset):
         self.helper, self.numpy_helper, self.dtype = helper, numpy_helper, dtype
+        self.opset = opset                      # what exporters may use (LayerNormalization: 17)
         self.nodes, self.initializers, self.count = [], [], 0
 
     def fresh(self, hint="t"):
@@ -254,8 +255,7 @@ def export(model, example_input, path, dynamic_batch=True, opset=17, input_name=
     if out.grad_fn is None:
         raise UnsupportedOpError("ONNX export: the model's output does not depend on its input")
     dtype = backend.to_numpy((x if floating else out)._data).dtype
-    b = _Builder(helper, numpy_helper, dtype)
-    b.opset = opset
+    b = _Builder(helper, numpy_helper, dtype, opset)
     b.graph_input = (x._data, input_name)        # Embedding looks its indices up here
     param_names = {id(p): n for n, p in model.named_parameters()}
     names = {id(x): input_name}

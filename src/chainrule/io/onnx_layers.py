@@ -222,7 +222,7 @@ def _layer_norm(b, fn, x, batch):
     ``fn.axes`` axes (a missing weight is ones); before opset 17, as its formula."""
     shape = fn.inputs[0].shape
     affine_shape = shape[len(shape) - fn.axes:]
-    if getattr(b, "opset", 17) < 17:
+    if b.opset < 17:
         axes = list(range(len(shape) - fn.axes, len(shape)))
         centered = b.node("Sub", [x[0], b.node("ReduceMean", [x[0]], axes=axes, keepdims=1)])
         var = b.node("ReduceMean", [b.node("Mul", [centered, centered])], axes=axes, keepdims=1)

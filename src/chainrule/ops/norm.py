@@ -46,6 +46,18 @@ def _channel_dot(a, b):
     return backend_helpers.einsum("acb,acb->c", a, b)
 
 
+def _wanted(node, gx, gweight, gbias):
+    """A normalisation node's gradients for its inputs (x, weight if given, bias if given),
+    None for those that want none."""
+    need = node.needs_input_grad
+    result = [gx if need[0] else None]
+    if node.has_weight:
+        result.append(gweight if need[1] else None)
+    if node.has_bias:
+        result.append(gbias if need[-1] else None)
+    return tuple(result) if len(result) > 1 else result[0]
+
+
 def _per_channel(values):
     """(C,) -> (1, C, 1), to broadcast against channel rows."""
     return backend.xp.reshape(values, (1, -1, 1))
@@ -82,7 +94,6 @@ class BatchNorm(Function):
 
     def backward(self, gy):
         x, weight, mean, inv_std = self.saved_tensors
-        need = self.needs_input_grad
         if state.enabled:                       # recording: the formula in chainrule ops
             grads = self._recorded_backward(gy, x, weight)
         else:
@@ -90,13 +101,7 @@ class BatchNorm(Function):
                                          None if weight is None else weight._data,
                                          mean._data, inv_std._data)
             grads = tuple(None if g is None else x._make(g, None) for g in grads)
-        gx, gweight, gbias = grads
-        result = [gx if need[0] else None]
-        if self.has_weight:
-            result.append(gweight if need[1] else None)
-        if self.has_bias:
-            result.append(gbias if need[-1] else None)
-        return tuple(result) if len(result) > 1 else result[0]
+        return _wanted(self, *grads)
 
     def _fused_backward(self, gy, x, weight, mean, inv_std):
         xp = backend.xp
@@ -171,20 +176,13 @@ class LayerNorm(Function):
 
     def backward(self, gy):
         x, weight, xhat, rstd = self.saved_tensors
-        need = self.needs_input_grad
         if state.enabled:                       # recording: the formula in chainrule ops
             grads = self._recorded_backward(gy, x, weight)
         else:
             grads = self._array_backward(gy._data, xhat._data, rstd._data,
                                          None if weight is None else weight._data)
             grads = tuple(None if g is None else x._make(g, None) for g in grads)
-        gx, gweight, gbias = grads
-        result = [gx if need[0] else None]
-        if self.has_weight:
-            result.append(gweight if need[1] else None)
-        if self.has_bias:
-            result.append(gbias if need[-1] else None)
-        return tuple(result) if len(result) > 1 else result[0]
+        return _wanted(self, *grads)
 
     def _array_backward(self, gy, xhat, rstd, weight):
         xp = backend.xp
