@@ -7,7 +7,10 @@ the same fused softmax cross-entropy (its loss value included), every gradient m
 as chainrule and PyTorch do (weights and biases), then the SGD update; every buffer is
 allocated once, every operation writes in place (``out=``), the products are BLAS calls on
 the arrays as laid out (no copies of transposes), through ``np.matmul`` (``np.dot`` with
-``out=`` zero-fills its output before the GEMM: a wasted pass over every product).
+``out=`` zero-fills its output before the GEMM: a wasted pass over every product); the SGD
+step is one BLAS axpy per parameter (w += -lr * g in one pass, without a temporary, rounded
+once as PyTorch's and chainrule's SGD round it: chainrule's ``backend_helpers.add_scaled_``,
+which is NumPy's own OpenBLAS ``axpy`` and no framework).
 
 Before timing, the three start from the same weights and must agree: the first loss in
 float32, and every gradient in float64. Each contender is then timed in its own process,
@@ -147,11 +150,10 @@ class NumpyMLP:
         return loss
 
     def sgd_step(self, lr=LR):
+        from chainrule.backend_helpers import add_scaled_       # NumPy's BLAS axpy
         for (w, b), gw, gb in zip(self.params, self.grad_w, self.grad_b):
-            gw *= lr
-            w -= gw
-            gb *= lr
-            b -= gb
+            add_scaled_(w, -lr, gw)
+            add_scaled_(b, -lr, gb)
 
     def gradients(self):
         return [(f"{2 * i}.{kind}", grad) for i, (gw, gb) in enumerate(zip(self.grad_w,

@@ -122,35 +122,6 @@ class Optimizer:
     def update(self, param, grad, group, state):
         raise NotImplementedError
 
-    def workspace(self, like):
-        """A scratch array of ``like``'s shape and dtype for an update's temporaries, taken
-        from one flat buffer per dtype that is kept across steps and shared by every
-        parameter (so a step allocates nothing; the largest parameter sets its size).
-        Its contents are garbage until written, and the next call may overwrite them.
-
-        >>> import chainrule, numpy
-        >>> opt = chainrule.optim.SGD([chainrule.zeros(3, requires_grad=True)], lr=0.1)
-        >>> opt.workspace(numpy.zeros((2, 3))).shape
-        (2, 3)
-        """
-        views = self.__dict__.setdefault("_workspace_views", {})
-        key = (like.shape, like.dtype, type(like))
-        view = views.get(key)
-        if view is None:
-            view = views[key] = self._workspace_view(like, views)
-        return view
-
-    def _workspace_view(self, like, views):
-        buffers = self.__dict__.setdefault("_workspaces", {})
-        key = (like.dtype, type(like))
-        flat = buffers.get(key)
-        xp = backend.namespace_of(like)
-        if flat is None or flat.size < like.size:
-            flat = buffers[key] = xp.empty(like.size, dtype=like.dtype)
-            for old in [k for k in views if k[1:] == key]:   # views of the old buffer
-                del views[old]
-        return xp.reshape(flat[:like.size], like.shape)
-
     # ------------------------------------------------------------ state
     def _index(self):
         return {id(p): i for i, p in enumerate(p for g in self.param_groups for p in g["params"])}

@@ -1,12 +1,13 @@
-"""Gradient descent: w <- w - lr * dLoss/dw, with momentum, dampening, Nesterov, weight decay."""
-import numpy
+"""Gradient descent: w <- w - lr * dLoss/dw, with momentum, dampening, Nesterov, weight decay.
 
+Every update ``a + alpha * b`` is rounded once per element (a fused multiply-add, BLAS
+``axpy``), as PyTorch's ``a.add_(b, alpha=alpha)`` rounds it: chainrule's SGD and PyTorch's
+give the same bits from the same gradients.
+"""
 from .. import backend, backend_helpers
 from ._pytorch import refuse_torch_only_options
 from .optimizer import Optimizer
 from ..errors import ArgumentError
-
-_FLOATING = frozenset(numpy.dtype(name) for name in ("float16", "float32", "float64"))
 
 
 class SGD(Optimizer):
@@ -40,26 +41,21 @@ class SGD(Optimizer):
     def update_group(self, params, group):
         if group["momentum"] or group["weight_decay"] or group["maximize"]:
             return super().update_group(params, group)
-        # plain SGD over the whole list, without a temporary: param -= lr * grad
-        lr, states, scaled = group["lr"], self.state, self._scaled
-        views = self.__dict__.get("_workspace_views") or {}
+        # plain SGD over the whole list: param += -lr * grad, without a temporary
+        step, states = -group["lr"], self.state
         for p in params:
             if p not in states:
                 states[p] = {}
-            grad = p.grad._data
-            out = views.get((grad.shape, grad.dtype, type(grad)))     # the workspace, known
-            if out is None:
-                p._data -= scaled(grad, lr)
-            else:
-                p._data -= backend_helpers.into(out, backend.namespace_of(grad).multiply, grad,
-                                                lr)
+            backend_helpers.add_scaled_(p._data, step, p.grad._data)
             p._bump_version()
 
     def update(self, param, grad, group, state):
+        # each "a + alpha * b" is rounded once, as PyTorch's add_(b, alpha=alpha) rounds it
         xp = backend.namespace_of(param)
         g = -grad if group["maximize"] else grad
         if group["weight_decay"]:
-            g = g + group["weight_decay"] * param
+            g = backend_helpers.add_scaled_(xp.asarray(g, copy=True), group["weight_decay"],
+                                            param)
         momentum = group["momentum"]
         if momentum:
             buf = state.get("momentum_buffer")
@@ -67,18 +63,10 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = xp.asarray(g, copy=True)
             else:
                 buf *= momentum
-                dampening = group["dampening"]
-                buf += self._scaled(g, 1 - dampening) if dampening else g
-            g = g + momentum * buf if group["nesterov"] else buf
-        param -= self._scaled(g, group["lr"])
-
-    def _scaled(self, array, factor):
-        """factor * array (the same values), written into the optimizer's workspace when
-        the array is floating point; it lives until the next call."""
-        if array.dtype not in _FLOATING:       # bfloat16, integers; array API dtypes
-            return factor * array
-        return backend_helpers.into(self.workspace(array), backend.namespace_of(array).multiply,
-                                    array, factor)
+                backend_helpers.add_scaled_(buf, 1 - group["dampening"], g)
+            g = backend_helpers.add_scaled_(xp.asarray(g, copy=True), momentum, buf) \
+                if group["nesterov"] else buf
+        backend_helpers.add_scaled_(param, -group["lr"], g)
 
 
 class GD(SGD):
