@@ -157,7 +157,7 @@ def _roots_and_grads(tensors, grad_tensors, who):
 
 
 def _ones_like(array):
-    return backend.xp.ones_like(array)
+    return backend_helpers.ones_like(array)
 
 
 # ---------------------------------------------------------------- the pass
@@ -296,10 +296,10 @@ class _Pass:
     def _owned(self, array):
         """``array`` if no one else can hold it, else a copy: a .grad is contiguous,
         writeable and shared with no other tensor."""
-        key = id(array)
-        if key in self.not_owned or not backend_helpers.owns_contiguous(array):
+        not_owned = self.not_owned
+        if id(array) in not_owned or not backend_helpers.owns_contiguous(array):
             array = backend_helpers.contiguous_copy(array)
-        self.not_owned.add(id(array))
+        not_owned.add(id(array))
         return array
 
     def _hooked(self, hooks, g):
