@@ -90,3 +90,16 @@ def test_gelu_backward_on_arrays_matches_its_recorded_formula(approximate):
     assert grad.requires_grad
     np.testing.assert_allclose(fast.grad.numpy(), grad.detach().numpy(), rtol=1e-12,
                                atol=1e-12)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_gradient_passes_at_nan_and_stops_at_zero_as_pytorchs(dtype):
+    torch = pytest.importorskip("torch")
+    values = np.array([np.nan, 0.0, -0.0, 1.0, -1.0, np.inf, -np.inf], dtype=dtype)
+    for create_graph in (False, True):
+        x = chainrule.tensor(values, requires_grad=True)
+        chainrule.relu(x).backward(chainrule.ones(7).to(x.dtype), create_graph=create_graph)
+        tx = torch.tensor(values, requires_grad=True)
+        torch.relu(tx).backward(torch.ones(7, dtype=tx.dtype))
+        np.testing.assert_array_equal(x.grad.detach().numpy(), tx.grad.numpy())

@@ -75,6 +75,10 @@ def _linear(b, fn, x, batch):
     return b.node("Add", [out, x[2]]) if len(x) == 3 else out
 
 
+def _linear_relu(b, fn, x, batch):
+    return b.node("Relu", [_linear(b, fn, x, batch)])
+
+
 def _pow_scalar(b, fn, x, batch):
     return b.node("Pow", [x[0], b.scalar(fn.exponent)])
 
@@ -203,7 +207,8 @@ EXPORTERS = {
     activation.ReLU: _same("Relu"), activation.LeakyReLU: _leaky_relu, activation.ELU: _elu,
     activation.GELU: _gelu, activation.Softplus: _softplus,
     activation.Softmax: _softmax("Softmax"), activation.LogSoftmax: _softmax("LogSoftmax"),
-    linalg.MatMul: _same("MatMul"), linalg.Linear: _linear, linalg.Einsum: _einsum,
+    linalg.MatMul: _same("MatMul"), linalg.Linear: _linear, linalg.LinearReLU: _linear_relu,
+    linalg.Einsum: _einsum,
     shape.Reshape: _reshape, shape.Permute: _permute, shape.Concatenate: _concatenate,
     shape.Clone: _same("Identity"), shape.Cast: _cast, broadcast.BroadcastTo: _broadcast_to,
     reduction.Sum: _sum, reduction.Amax: _extreme("ReduceMax"),

@@ -6,6 +6,7 @@ import warnings
 from ..autograd.grad_mode import no_grad
 from ..creation import empty_like_shape
 from ..errors import ArgumentError, ShapeError
+from ..ops.linalg import linear_relu
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -60,6 +61,14 @@ class Linear(Module):
         if not isinstance(x, Tensor) or x._data.dtype != weight._data.dtype:
             x = match_dtype(x, weight, "Linear")
         return F.linear(x, weight, self.bias)
+
+    def forward_relu(self, x):
+        """``relu(self(x))`` as one node (``linear_relu``): what nn.Sequential runs for this
+        layer followed by a ReLU, when neither has forward hooks."""
+        weight = self.weight
+        if not isinstance(x, Tensor) or x._data.dtype != weight._data.dtype:
+            x = match_dtype(x, weight, "Linear")
+        return linear_relu(x, weight, self.bias)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -97,7 +97,8 @@ class TanhBackward(Function):
 
 
 class ReLU(Function):
-    """max(x, 0); the gradient passes where the output is > 0 (0 at x = 0, as PyTorch)."""
+    """max(x, 0); the gradient passes where the output is not 0 (positive, or nan), as
+    PyTorch's: 0 at x = 0."""
 
     def forward(self, x):
         y = backend.xp.maximum(x, 0)
@@ -106,17 +107,24 @@ class ReLU(Function):
 
     def backward(self, gy):
         (y,) = self.saved_tensors
-        return _local(ReLUBackward, gy, y)
+        return relu_gradient(gy, y)
+
+
+def relu_gradient(gy, y):
+    """gy where relu's output y is > 0, else 0: ReLU's backward (and LinearReLU's)."""
+    return _local(ReLUBackward, gy, y)
 
 
 class ReLUBackward(Function):
-    """Kept as a gate for speed: relu's backward gy * (y > 0) in one node instead of a
-    comparison and a promoting multiply (PyTorch's threshold_backward). It is linear in gy,
-    and its derivative with respect to y is 0."""
+    """Kept as a gate for speed: relu's backward in one node instead of a comparison and a
+    promoting multiply (PyTorch's threshold_backward(gy, y, 0): gy where y <= 0 is false).
+    For relu's output y (>= 0 or nan) that is gy * (y != 0): the gradient passes where the
+    output is positive or nan, as PyTorch's does. It is linear in gy, and its derivative
+    with respect to y is 0."""
 
     @staticmethod
     def on_arrays(gy, y):
-        return backend_helpers.multiply_by_mask(gy, y > 0)
+        return backend_helpers.multiply_by_mask(gy, y != 0)
 
     def forward(self, gy, y):
         self.save_for_backward(y)

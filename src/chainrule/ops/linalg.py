@@ -12,6 +12,7 @@ from ..autograd.grad_mode import state
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor_base import TensorBase
 from ._util import broadcast_check, lift, operands, require_tensor, single_axis
+from . import activation
 from .shape import permute, reshape
 
 
@@ -308,6 +309,9 @@ class Linear(Function):
 
     def backward(self, gy):
         x, weight = self.saved_tensors
+        return self._gradients(gy, x, weight)
+
+    def _gradients(self, gy, x, weight):
         needs = self.needs_input_grad
         if gy.ndim != 2:
             return self._folded_backward(gy, x, weight)
@@ -340,6 +344,24 @@ class Linear(Function):
         if len(needs) == 2:
             return gx, gw
         return gx, gw, (BatchSum()(gy2) if needs[2] else None)
+
+
+class LinearReLU(Linear):
+    """Kept as a gate for speed: relu(x @ W.T + b) in one node, for a Linear whose output
+    only a ReLU reads (``nn.Sequential``'s Linear then ReLU): the relu is taken in place on
+    the product, and backward masks gy where the output is 0 (relu's gradient, as ReLU's
+    own gate computes it) before Linear's backward. The same values and gradients as the two
+    gates, bit for bit, with one node, one array and one pass fewer."""
+
+    def forward(self, x, weight, bias=None):
+        y = super().forward(x, weight, bias)        # a new array: relu'd in place
+        backend_helpers.into(y, backend.xp.maximum, y, 0)          # as ReLU: maximum(x, 0)
+        self.save_for_backward(*self._to_save, y)
+        return y
+
+    def backward(self, gy):
+        x, weight, y = self.saved_tensors
+        return self._gradients(activation.relu_gradient(gy, y), x, weight)
 
 
 class TransposedMatMul(Function):
@@ -396,16 +418,35 @@ def linear(x, weight, bias=None):
     >>> chainrule.linear(chainrule.ones(1, 2), chainrule.ones(3, 2), chainrule.zeros(3)).tolist()
     [[2.0, 2.0, 2.0]]
     """
-    require_tensor(x, "linear")
+    _check_linear(x, weight, "linear")
+    if bias is None:
+        return Linear()(x, weight)
+    return Linear()(x, weight, bias)
+
+
+def linear_relu(x, weight, bias=None):
+    """``relu(x @ weight.T + bias)`` as one node (what ``nn.Sequential`` runs for a Linear
+    followed by a ReLU): the same values and gradients as ``relu(linear(x, weight, bias))``.
+
+    >>> import chainrule
+    >>> x, weight = chainrule.ones(1, 2), chainrule.ones(2, 2)
+    >>> linear_relu(x, weight, chainrule.tensor([-3.0, 0.5])).tolist()
+    [[0.0, 2.5]]
+    """
+    _check_linear(x, weight, "linear")
+    if bias is None:
+        return LinearReLU()(x, weight)
+    return LinearReLU()(x, weight, bias)
+
+
+def _check_linear(x, weight, op):
+    require_tensor(x, op)
     shape, weight_shape = x._data.shape, weight._data.shape
     if not shape or len(weight_shape) != 2 or shape[-1] != weight_shape[1]:
         wanted = (f"in_features={weight_shape[1]}" if len(weight_shape) == 2 else
                   "in_features, and the weight must be 2-D (out_features, in_features)")
-        raise ShapeError(f"linear: input of shape {x.shape} does not fit a weight of shape "
+        raise ShapeError(f"{op}: input of shape {x.shape} does not fit a weight of shape "
                          f"{weight.shape}: the input's last dimension must be {wanted}")
-    if bias is None:
-        return Linear()(x, weight)
-    return Linear()(x, weight, bias)
 
 
 __all__ = ["matmul", "dot", "outer", "einsum", "linear"]
