@@ -180,6 +180,10 @@ def _conv(b, fn, x, batch):
     return b.node("ConvTranspose", x, **attrs)
 
 
+def _conv_relu(b, fn, x, batch):
+    return b.node("Relu", [_conv(b, fn, x, batch)])
+
+
 def _pool(b, fn, x, batch):
     geo = fn.geometry
     (ph, pw) = geo.padding
@@ -213,7 +217,8 @@ EXPORTERS = {
     shape.Clone: _same("Identity"), shape.Cast: _cast, broadcast.BroadcastTo: _broadcast_to,
     reduction.Sum: _sum, reduction.Amax: _extreme("ReduceMax"),
     reduction.Amin: _extreme("ReduceMin"),
-    conv.Conv: _conv, conv.ConvInputGrad: _conv, pool.MaxPool: _pool, pool.AvgPool: _pool,
+    conv.Conv: _conv, conv.ConvReLU: _conv_relu, conv.ConvInputGrad: _conv,
+    pool.MaxPool: _pool, pool.AvgPool: _pool,
 }
 EXPORTERS.update(onnx_elementwise.EXPORTERS)     # issue 19.1: tan, floor, remainder, ...
 EXPORTERS.update(onnx_pooling.EXPORTERS)         # issue 20.3: pooling options, pixel shuffle

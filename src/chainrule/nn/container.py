@@ -4,6 +4,7 @@ from collections import OrderedDict
 
 from . import functional as F
 from .activation import ReLU
+from .conv import Conv1d, Conv2d
 from .linear import Linear
 from .module import Module
 from ..errors import ArgumentTypeError
@@ -12,8 +13,9 @@ from ..errors import ArgumentTypeError
 class Sequential(Module):
     """Apply modules in order; children are named 0, 1, 2, ... (or by an OrderedDict).
 
-    A Linear followed by a ReLU (neither with forward hooks) runs as one LinearReLU node:
-    the same values and gradients, one pass and one array fewer (docs/pytorch.md).
+    A Linear, Conv1d or Conv2d followed by a ReLU (neither with forward hooks) runs as one
+    node (LinearReLU, ConvReLU): the same values and gradients, one pass and one array fewer
+    (docs/pytorch.md).
 
     >>> import chainrule.nn as nn
     >>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
@@ -38,8 +40,8 @@ class Sequential(Module):
         i = 0
         while i < len(modules):
             module = modules[i]
-            if i + 1 < len(modules) and _linear_then_relu(module, modules[i + 1]):
-                x = module.forward_relu(x)    # one node: nothing else sees the Linear's output
+            if i + 1 < len(modules) and _runs_with_relu(module, modules[i + 1]):
+                x = module.forward_relu(x)    # one node: nothing else sees the layer's output
                 i += 2
             else:
                 x = module(x)
@@ -63,11 +65,15 @@ class Sequential(Module):
         return self
 
 
-def _linear_then_relu(first, second):
-    """Whether ``first`` then ``second`` can run as one LinearReLU node: exactly a Linear and
-    a ReLU (not subclasses, which may compute something else), with no forward hooks to see
-    the Linear's output or the ReLU's input."""
-    return type(first) is Linear and type(second) is ReLU and \
+#: the layers whose forward_relu runs them and a following ReLU as one node
+_WITH_RELU = (Linear, Conv1d, Conv2d)
+
+
+def _runs_with_relu(first, second):
+    """Whether ``first`` then ``second`` can run as one node (LinearReLU, ConvReLU): exactly
+    a Linear, Conv1d or Conv2d and a ReLU (not subclasses, which may compute something
+    else), with no forward hooks to see the layer's output or the ReLU's input."""
+    return type(first) in _WITH_RELU and type(second) is ReLU and \
         not first.__dict__.get("_forward_hooks") and not second.__dict__.get("_forward_hooks")
 
 

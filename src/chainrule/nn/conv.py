@@ -11,6 +11,7 @@ import math
 from ..creation import empty_like_shape
 from ..errors import ArgumentError
 from ..ops import conv_nd
+from ..ops.activation import relu
 from ..ops.padding import pad
 from ..ops.resample import interpolate
 from . import init
@@ -124,6 +125,17 @@ class _Conv(_ConvNd):
                                        self.groups)
         return type(self).convolve(x, weight, self.bias, self.stride, self.padding,
                                    self.dilation, self.groups)
+
+    def forward_relu(self, input):
+        """``relu(self(input))``, as one node for 1-D and 2-D zero-padded convolutions
+        (``conv_nd.conv_relu``): what nn.Sequential runs for this layer followed by a ReLU,
+        when neither has forward hooks."""
+        if self.padding_mode != "zeros":
+            return relu(self.forward(input))
+        weight = self.weight
+        x = match_dtype(input, weight, type(self).__name__)
+        return conv_nd.conv_relu(self.spatial, x, weight, self.bias, self.stride, self.padding,
+                                 self.dilation, self.groups)
 
 
 class Conv1d(_Conv):

@@ -350,8 +350,8 @@ class LinearReLU(Linear):
     """Kept as a gate for speed: relu(x @ W.T + b) in one node, for a Linear whose output
     only a ReLU reads (``nn.Sequential``'s Linear then ReLU): the relu is taken in place on
     the product, and backward masks gy where the output is 0 (relu's gradient, as ReLU's
-    own gate computes it) before Linear's backward. The same values and gradients as the two
-    gates, bit for bit, with one node, one array and one pass fewer."""
+    own gate computes it) before Linear's backward. The two gates' computations, with one
+    node, one array and one pass fewer."""
 
     def forward(self, x, weight, bias=None):
         y = super().forward(x, weight, bias)        # a new array: relu'd in place
