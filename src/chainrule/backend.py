@@ -123,7 +123,9 @@ def numpy_dtype(dtype):
 def kind(dtype):
     """NumPy's one-letter kind of ``dtype`` (``"f"``, ``"i"``, ``"u"``, ``"b"``, ``"V"`` for
     bfloat16), for any backend's dtype: op code asks this, not ``dtype.kind``."""
-    return numpy_dtype(dtype).kind
+    if isinstance(dtype, numpy.dtype):      # NumPy's and CuPy's: asked on every op
+        return dtype.kind
+    return backend_strict.numpy_dtype(dtype).kind
 
 
 def is_bfloat16(dtype):

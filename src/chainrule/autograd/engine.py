@@ -176,6 +176,7 @@ class _Pass:
             self.target_nodes = {edge_of(t) if t.grad_fn is not None else t: t
                                  for t in targets}
         self.not_owned = set()   # ids of arrays a .grad may not take without a copy
+        self.tracer = None       # state.tracer, read once per pass
 
     def run(self, roots, root_grads):
         pending = {}
@@ -183,9 +184,10 @@ class _Pass:
             self.not_owned.add(id(g._data))   # the caller may keep it
             node = edge_of(t)
             pending[node] = g if node not in pending else _add(pending[node], g, False)
-        users = count_users(list(pending))
+        users = count_users(pending)
         needed = self._needed(list(pending)) if self.target_nodes is not None else None
         checking, tracer = state.anomaly, state.tracer
+        self.tracer = tracer
         create_graph, retain_graph = self.create_graph, self.retain_graph
         previous = state.enabled
         state.enabled = create_graph
@@ -261,10 +263,14 @@ class _Pass:
     def _at_leaf(self, leaf, g):
         if leaf._hooks:
             g = self._hooked(leaf._hooks, g)
-        tracer = state.tracer
-        if tracer is not None:
-            tracer.on_leaf(leaf, g)
-        if self.target_nodes is None or leaf in self.target_nodes:
+        if self.tracer is not None:
+            self.tracer.on_leaf(leaf, g)
+        if self.target_nodes is None and not self.capture:    # loss.backward(): the common case
+            self._accumulate(leaf, g)
+            if leaf._post_hooks:
+                for hook in list(leaf._post_hooks):
+                    hook(leaf)
+        elif self.target_nodes is None or leaf in self.target_nodes:
             self._deliver_target(leaf, g)
 
     def _deliver_target(self, t, g):
@@ -285,22 +291,18 @@ class _Pass:
             t.grad = g if t.grad is None else t.grad + g
             return
         current = t.grad
-        if current is None:
-            t.grad = t._make(self._owned(g._data), None)
+        if current is None:         # a .grad is contiguous, writeable and shared with no one
+            array = g._data
+            not_owned = self.not_owned
+            if id(array) in not_owned or not backend_helpers.owns_contiguous(array):
+                array = backend_helpers.contiguous_copy(array)
+            not_owned.add(id(array))
+            t.grad = t._make(array, None)
         elif current.grad_fn is None and backend_helpers.is_writeable(current._data):
             current._data += g._data
             current._bump_version()
         else:
             t.grad = t._make(current._data + g._data, None)
-
-    def _owned(self, array):
-        """``array`` if no one else can hold it, else a copy: a .grad is contiguous,
-        writeable and shared with no other tensor."""
-        not_owned = self.not_owned
-        if id(array) in not_owned or not backend_helpers.owns_contiguous(array):
-            array = backend_helpers.contiguous_copy(array)
-        not_owned.add(id(array))
-        return array
 
     def _hooked(self, hooks, g):
         for hook in list(hooks):

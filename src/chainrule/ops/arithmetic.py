@@ -155,7 +155,7 @@ class PowScalar(Function):
     def forward(self, x):
         self.save_for_backward(x)
         c = self.exponent
-        if backend.kind(x.dtype) == "f" and c in (3, -0.5, -2):
+        if c in (3, -0.5, -2) and backend.kind(x.dtype) == "f":
             # PyTorch's special cases (x*x*x, rsqrt, 1/(x*x)): the same last bit, and the
             # same sign of infinity at -0.0
             with numpy.errstate(divide="ignore"):
