@@ -748,7 +748,8 @@ def header_mutation(data, header):
                                       "reshape", "good_metadata"]))
     if not isinstance(entry, dict):
         entry = header[name] = {}
-    if kind == "same_size_dtype" and entry.get("dtype") in SAME_SIZE:
+    dtype = entry.get("dtype")
+    if kind == "same_size_dtype" and isinstance(dtype, str) and dtype in SAME_SIZE:
         entry["dtype"] = data.draw(st.sampled_from(SAME_SIZE[entry["dtype"]]))
     elif kind == "reshape" and isinstance(entry.get("shape"), list):
         count = 1

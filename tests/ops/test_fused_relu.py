@@ -14,8 +14,9 @@ from tests.helpers import check, make
 
 
 #: the two paths run the same computations, but OpenBLAS may round a float32 product's last
-#: bit differently with the operands' place in memory (seen once in a long run)
-SAME = {"float64": dict(rtol=1e-12, atol=1e-14), "float32": dict(rtol=1e-6, atol=1e-7)}
+#: bits differently with the operands' place in memory (seen in long runs: a weight gradient
+#: of -0.19 summed from terms of about 4 differed by 5e-7): float32 to the summands' ulps
+SAME = {"float64": dict(rtol=1e-12, atol=1e-12), "float32": dict(rtol=1e-5, atol=1e-5)}
 
 
 @st.composite
