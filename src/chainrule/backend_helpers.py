@@ -250,7 +250,7 @@ def add_scaled_(target, alpha, values):
         else:
             target += alpha * values
         return target
-    axpy(target.size, alpha, values.ctypes.data, 1, target.ctypes.data, 1)
+    axpy(target.size, float(alpha), values.ctypes.data, 1, target.ctypes.data, 1)
     return target
 
 

@@ -192,3 +192,11 @@ def test_zero_grad_replaces_a_recorded_gradient():
     optim.SGD([w], lr=0.1).zero_grad(set_to_none=False)
     assert w.grad is not recorded and w.grad.tolist() == [0.0, 0.0]
     assert recorded.tolist() == [2.0, 4.0]
+
+
+@pytest.mark.parametrize("lr", [np.float32(0.25), np.float64(0.25), 0.25])
+def test_a_numpy_scalar_learning_rate_steps_as_a_float(lr):
+    w = chainrule.tensor([1.0, 2.0], requires_grad=True)
+    w.grad = chainrule.tensor([2.0, 4.0])
+    optim.SGD([w], lr=lr).step()
+    assert w.tolist() == [0.5, 1.0]
