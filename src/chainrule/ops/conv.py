@@ -560,22 +560,9 @@ class Conv(Function):
         return gx, gw, (gy.sum(dim=(0, 2, 3)) if need[2] else None)
 
 
-class ConvReLU(Conv):
+class ConvReLU(activation.ReLUAfter, Conv):
     """Kept as a gate for speed: relu(conv2d(x, w) + b) in one node, for a convolution whose
-    output only a ReLU reads (``nn.Sequential``'s Conv2d then ReLU): the relu is taken in
-    place on the output, and backward masks gy where the output is 0 (relu's gradient, as
-    ReLU's gate computes it) before Conv's backward. The two gates' computations, with one
-    node, one array and one pass fewer."""
-
-    def forward(self, x, w, b=None):
-        y = super().forward(x, w, b)                # a new array: relu'd in place
-        backend_helpers.into(y, backend.xp.maximum, y, 0)          # as ReLU: maximum(x, 0)
-        self.save_for_backward(*self._to_save, y)
-        return y
-
-    def backward(self, gy):
-        x, w, cols, y = self.saved_tensors
-        return self._gradients(activation.relu_gradient(gy, y), x, w, cols)
+    output only a ReLU reads (``nn.Sequential``'s Conv2d then ReLU); see ``ReLUAfter``."""
 
 
 class ConvInputGrad(Function):

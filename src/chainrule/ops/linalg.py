@@ -346,22 +346,9 @@ class Linear(Function):
         return gx, gw, (BatchSum()(gy2) if needs[2] else None)
 
 
-class LinearReLU(Linear):
+class LinearReLU(activation.ReLUAfter, Linear):
     """Kept as a gate for speed: relu(x @ W.T + b) in one node, for a Linear whose output
-    only a ReLU reads (``nn.Sequential``'s Linear then ReLU): the relu is taken in place on
-    the product, and backward masks gy where the output is 0 (relu's gradient, as ReLU's
-    own gate computes it) before Linear's backward. The two gates' computations, with one
-    node, one array and one pass fewer."""
-
-    def forward(self, x, weight, bias=None):
-        y = super().forward(x, weight, bias)        # a new array: relu'd in place
-        backend_helpers.into(y, backend.xp.maximum, y, 0)          # as ReLU: maximum(x, 0)
-        self.save_for_backward(*self._to_save, y)
-        return y
-
-    def backward(self, gy):
-        x, weight, y = self.saved_tensors
-        return self._gradients(activation.relu_gradient(gy, y), x, weight)
+    only a ReLU reads (``nn.Sequential``'s Linear then ReLU); see ``ReLUAfter``."""
 
 
 class TransposedMatMul(Function):
