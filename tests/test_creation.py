@@ -4,6 +4,7 @@ import pytest
 
 import chainrule
 from chainrule.errors import ArgumentError, ArgumentTypeError, DTypeError
+from chainrule.tensor_base import to_array
 
 
 @pytest.fixture
@@ -190,3 +191,48 @@ def test_size_dtype_and_requires_grad_of_factories(torch):
         chainrule.ones(2.5)
     with pytest.raises(ArgumentError, match="non-negative"):
         chainrule.tril_indices(-1, 3)
+
+
+FLOAT_VALUES = [0.0, -0.0, 1.5, -2.25, 1e-45, 3.4e38, 1e300, float("inf"), float("-inf"),
+                float("nan")]
+FLOAT_DTYPES = [None, "float32", "float64", "float16", "bfloat16", "int64", "int8", "uint8",
+                "bool", np.float64, np.dtype("float32")]
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)
+@pytest.mark.parametrize("default", ["float32", "float64"])
+def test_tensor_of_a_python_float_is_the_general_conversion(dtype, default):
+    """tensor(1.5) has a fast path of its own: the same dtype, value and fresh memory as the
+    general conversion (``to_array``), under either default dtype; where NumPy cannot
+    convert (inf, nan, 1e300 to an integer), a clear error, as PyTorch raises one."""
+    chainrule.set_default_dtype(getattr(chainrule, default))
+    try:
+        wanted = getattr(chainrule, dtype) if isinstance(dtype, str) else dtype
+        for value in FLOAT_VALUES:
+            with np.errstate(all="ignore"):
+                try:
+                    general = to_array(value, wanted)
+                except (OverflowError, ValueError):
+                    with pytest.raises(ArgumentError, match="cannot be converted to .* without "
+                                       "overflow"):
+                        chainrule.tensor(value, dtype=wanted)
+                    continue
+                fast = chainrule.tensor(value, dtype=wanted)
+            assert fast.dtype == general.dtype and fast.shape == ()
+            np.testing.assert_array_equal(fast.numpy(), general)
+            assert fast._data.flags.owndata and fast._data.flags.writeable
+            assert fast.grad_fn is None and not fast.requires_grad
+    finally:
+        chainrule.set_default_dtype(chainrule.float32)
+
+
+def test_tensor_of_a_python_float_name_grad_and_errors(torch):
+    w = chainrule.tensor(2.0, requires_grad=True, name="w")
+    assert (w.name, w.requires_grad, w.is_leaf, w.dtype) == ("w", True, True, np.float32)
+    assert torch.tensor(2.0, requires_grad=True).dtype == torch.float32
+    with pytest.raises(DTypeError, match="only floating-point"):
+        chainrule.tensor(2.0, dtype=chainrule.int64, requires_grad=True)
+    with pytest.raises(DTypeError, match="unsupported dtype complex64"):
+        chainrule.tensor(2.0, dtype="complex64")
+    a, b = chainrule.tensor(1.0), chainrule.tensor(1.0)
+    assert not np.shares_memory(a.numpy(), b.numpy())
