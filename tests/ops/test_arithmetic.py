@@ -113,3 +113,25 @@ def test_a_cached_zero_keeps_its_sign():
     assert np.signbit((x * 0.0).numpy()).tolist() == [False, True]
     assert np.signbit((x * -0.0).numpy()).tolist() == [True, False]
     assert np.signbit((chainrule.tensor([-0.0]) + -0.0).numpy()).tolist() == [True]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("exponent", [2, 3, 4, -1, 0.5, 1])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_pow_scalar_gradient_is_rounded_as_pytorch_rounds_it(exponent, dtype):
+    """PyTorch's pow_backward is grad * (c * x^(c-1)): the same bits (where both compute
+    x^(c-1) alike: powers with a special case, and NumPy's), recorded or not; at the
+    overflow edge grad * c would overflow where PyTorch's order does not."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x = np.abs(rng.standard_normal(4000)).astype(dtype) * 3 + 0.1
+    x[:2] = 0.1
+    g = rng.standard_normal(4000).astype(dtype) * 3
+    g[:2] = np.finfo(dtype).max * 0.9               # grad * c overflows, c * x does not
+    theirs = torch.tensor(x, requires_grad=True)
+    (theirs ** exponent).backward(torch.tensor(g))
+    for create_graph in (False, True):
+        ours = chainrule.tensor(x, requires_grad=True)
+        with np.errstate(over="ignore"):
+            (ours ** exponent).backward(chainrule.tensor(g), create_graph=create_graph)
+        np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())

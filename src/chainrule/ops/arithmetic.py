@@ -19,8 +19,8 @@ from ..autograd.grad_mode import state
 from ..autograd.broadcast import broadcast_shapes
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor_base import TensorBase
-from ._util import (as_floating, broadcast_check, check_fits, operands, require_tensor,
-                    result_dtype)
+from ._util import (as_floating, broadcast_check, check_fits, constant_array, operands,
+                    require_tensor, result_dtype)
 from .cast import cast
 
 
@@ -169,9 +169,11 @@ class PowScalar(Function):
         c = self.exponent
         if c == 0:
             return gy * 0.0 if state.enabled else gy._make(gy._data * 0.0, None)
-        if c == 2:
-            return gy * 2.0 * x if state.enabled else gy._make(gy._data * 2.0 * x._data, None)
-        return gy * c * x ** (c - 1)
+        # PyTorch's pow_backward: grad * (c * x^(c-1)), rounded in that order ((grad * c) *
+        # x^(c-1) differs in the last bit, and overflows where grad * c does)
+        if c == 2 and not state.enabled:
+            return gy._make(gy._data * (constant_array(2.0, x._data.dtype) * x._data), None)
+        return gy * (c * x ** (c - 1))
 
 
 class Exp(Function):
