@@ -1,6 +1,8 @@
 """The fast convolution and pooling paths against a plain reference (float64, to 1e-12) and
 against PyTorch, over random geometries and memory layouts; gradcheck and gradgradcheck on
 every im2col path."""
+import contextlib
+
 import numpy as np
 import pytest
 from hypothesis import assume, event, given, settings, strategies as st
@@ -485,3 +487,71 @@ def test_pool_geometry_tiles_only_for_kernel_equal_to_stride_without_padding():
     assert PoolGeometry((2, 2), (2, 2), (0, 0)).tiles
     assert not PoolGeometry((3, 3), (2, 2), (0, 0)).tiles
     assert not PoolGeometry((2, 2), (2, 2), (1, 1)).tiles
+
+
+@contextlib.contextmanager
+def _conv_settings(**values):
+    """Set conv's module constants (hypothesis tests take no monkeypatch), and count the
+    calls of the kernel-rows form in the list it yields."""
+    previous = {name: getattr(conv, name) for name in values}
+    original, taken = conv._convolve_by_kernel_rows, []
+
+    def counted(*args):
+        taken.append(1)
+        return original(*args)
+    for name, value in values.items():
+        setattr(conv, name, value)
+    conv._convolve_by_kernel_rows = counted
+    try:
+        yield taken
+    finally:
+        conv._convolve_by_kernel_rows = original
+        for name, value in previous.items():
+            setattr(conv, name, value)
+
+
+@pytest.mark.parametrize("chunk_bytes, keep_bytes", [(1 << 30, 0), (1, 0), (3000, 0)])
+@settings(max_examples=20, deadline=None)
+@given(case=geometries(), seed=st.integers(0, 1000))
+def test_kernel_rows_form_gives_the_reference_values_and_gradients(case, seed, chunk_bytes,
+                                                                   keep_bytes):
+    """Every stride-1 convolution in the kernel-rows form (the column offsets' matrix times
+    the stacked kernel rows, each row's products summed at its offset): the reference's
+    values and gradients to 1e-12, the batch whole or a chunk at a time, any layout."""
+    with _conv_settings(KERNEL_ROWS_MIN_COLUMNS=1, SHORT_PRODUCT=0, CHUNK_BYTES=chunk_bytes,
+                        WHOLE_BYTES=keep_bytes) as taken:
+        test_conv2d_values_and_gradients_match_the_reference.hypothesis.inner_test(case, seed)
+    if case["path"] == "flat":
+        event("kernel rows taken" if taken else "kernel rows not taken (a kernel 1 row high)")
+
+
+@pytest.mark.torch
+@settings(max_examples=15, deadline=None)
+@given(case=geometries(), seed=st.integers(0, 1000))
+def test_kernel_rows_form_matches_pytorch(case, seed):
+    with _conv_settings(KERNEL_ROWS_MIN_COLUMNS=1, SHORT_PRODUCT=0, WHOLE_BYTES=0):
+        test_conv2d_matches_pytorch.hypothesis.inner_test(case, seed)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, padding, dilation, groups", [
+    ((2, 16, 6, 7), (16, 16, 3, 3), 1, (1, 1), 1),    # a ResNet-like block, 16 * 3 columns
+    ((2, 6, 9, 8), (4, 3, 2, 3), (2, 1), (2, 1), 2),  # groups, dilation, uneven padding
+])
+def test_kernel_rows_form_is_taken_and_passes_gradcheck(x_shape, w_shape, padding, dilation,
+                                                        groups):
+    """The default threshold sends a 16-channel 3x3 convolution this way (under no_grad,
+    where nothing keeps its im2col matrix); gradcheck and gradgradcheck through it."""
+    threshold = min(conv.KERNEL_ROWS_MIN_COLUMNS, w_shape[1] * w_shape[3])
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    with _conv_settings(KERNEL_ROWS_MIN_COLUMNS=threshold) as taken, chainrule.no_grad():
+        y = F.conv2d(chainrule.tensor(x), chainrule.tensor(w), None, 1, padding, dilation,
+                     groups)
+    assert taken
+    pads = _padding(padding, w_shape[2:], dilation, (1, 1))
+    np.testing.assert_allclose(y.numpy(), reference_conv(x, w, None, (1, 1), pads, dilation,
+                                                         groups), **EXACT)
+    with _conv_settings(KERNEL_ROWS_MIN_COLUMNS=threshold, WHOLE_BYTES=0) as taken:
+        check(lambda x, w: F.conv2d(x, w, None, 1, padding, dilation, groups),  # as in training
+              make(x_shape[:1] + (x_shape[1],) + (5, 6), 0), make(w_shape, 1))
+    assert taken
