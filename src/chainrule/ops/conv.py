@@ -436,7 +436,7 @@ def _as_convolution(geometry, w, x_hw, out_hw):
     groups = geometry.groups
     if geometry.stride != (1, 1) or geometry.path(kh, kw) != "flat" or o // groups > cg:
         return None
-    (dh, dw), (top, bottom, left, right) = geometry.dilation, geometry.padding
+    (dh, dw), (top, _, left, _) = geometry.dilation, geometry.padding
     span_h, span_w = dh * (kh - 1), dw * (kw - 1)
     padding = (span_h - top, x_hw[0] + span_h - out_hw[0] - (span_h - top),
                span_w - left, x_hw[1] + span_w - out_hw[1] - (span_w - left))
