@@ -25,7 +25,7 @@ the memory traffic of keeping it. How a chunk's matrix is built:
   (:meth:`ConvGeometry.row_block`), reading the kh + block - 1 input rows they share, and
   the weight becomes ``block`` copies of itself shifted down a row each (zeros elsewhere).
   The product is ``block`` times taller on a matrix (kh + block - 1) / (kh * block) the
-  size, and runs about twice as fast; the input gradient keeps the plain layout;
+  size, and runs about twice as fast; the input gradient keeps the plain layout.
   A stride-1 convolution whose matrix is not kept (a ResNet's 16- and 32-channel 3x3
   layers in training, every layer under no_grad) skips the full matrix when a kernel row
   reads at least ``KERNEL_ROWS_MIN_COLUMNS`` input columns: a matrix of the kw column
@@ -65,12 +65,12 @@ WHOLE_BYTES = 8 << 20
 
 #: a group with fewer output channels than this gets row blocks on the flat path (0: never)
 SHORT_PRODUCT = 16
+BLOCK_ROWS = 24
 
 #: a stride-1 convolution whose im2col matrix is not kept takes the kernel-rows form
 #: (_convolve_by_kernel_rows) when a kernel row reads at least this many input columns
 #: (C/G * kw): fewer make too short a product (a 3-channel stem is slower that way)
 KERNEL_ROWS_MIN_COLUMNS = 16
-BLOCK_ROWS = 24
 
 
 class ConvGeometry:
@@ -368,7 +368,8 @@ def _convolve_by_kernel_rows(geometry, images, w, dtype, layout):
     og = o // groups
     hp, wp = geometry.padded_size(h, width)
     per_image = hp * wp
-    reach = (kh - 1) * dh * wp                     # how far the last kernel row reads on
+    shift = dh * wp                                 # one kernel row further on
+    reach = (kh - 1) * shift                        # how far the last kernel row reads on
     stacked = backend_helpers.contiguous_copy(xp.permute_dims(
         xp.reshape(w, (groups, og, cg, kh, kw)), (0, 3, 1, 2, 4)))
     stacked = xp.reshape(stacked, (groups, kh * og, cg * kw))       # row (i, o), column (c, j)
@@ -386,14 +387,10 @@ def _convolve_by_kernel_rows(geometry, images, w, dtype, layout):
         products = workspace.empty((groups, kh * og, size + reach), dtype)
         backend_helpers.into(products, xp.matmul, stacked, _view(cols, (groups, cg * kw, -1)))
         rows = _view(products, (groups, kh, og, size + reach))
-        total = y[:, :, first * per_image:end * per_image]
-        if kh == 1:
-            total[...] = rows[:, 0, :, :size]
-        else:
-            backend_helpers.into(total, xp.add, rows[:, 0, :, :size],
-                                 rows[:, 1, :, dh * wp:dh * wp + size])
+        total = y[:, :, first * per_image:end * per_image]     # (kh > 1: _by_kernel_rows)
+        backend_helpers.into(total, xp.add, rows[:, 0, :, :size], rows[:, 1, :, shift:shift + size])
         for i in range(2, kh):
-            backend_helpers.into(total, xp.add, total, rows[:, i, :, i * dh * wp:i * dh * wp + size])
+            backend_helpers.into(total, xp.add, total, rows[:, i, :, i * shift:i * shift + size])
     layout.blocks, layout.per_image = hp, per_image
     return y
 
