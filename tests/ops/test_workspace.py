@@ -54,7 +54,25 @@ def _layer():
                          nn.MaxPool2d(2), nn.Conv2d(4, 2, 1), nn.AdaptiveAvgPool2d(1))
 
 
-def test_what_the_workspace_holds_stays_flat_over_1000_training_steps(small_arrays_pooled):
+@pytest.fixture(params=["im2col", "kernel rows"])
+def convolution_form(request, monkeypatch):
+    """Both forms of the stride-1 convolution: the full im2col matrix (kept for the weight
+    gradient), or the kernel-rows form (its matrices are not kept)."""
+    from chainrule.ops import conv
+    if request.param == "kernel rows":
+        monkeypatch.setattr(conv, "KERNEL_ROWS_MIN_COLUMNS", 1)
+        monkeypatch.setattr(conv, "SHORT_PRODUCT", 0)
+        monkeypatch.setattr(conv, "WHOLE_BYTES", 0)
+        taken, original = [], conv._convolve_by_kernel_rows
+        monkeypatch.setattr(conv, "_convolve_by_kernel_rows",
+                            lambda *a: taken.append(1) or original(*a))
+        yield taken
+    else:
+        yield None
+
+
+def test_what_the_workspace_holds_stays_flat_over_1000_training_steps(small_arrays_pooled,
+                                                                        convolution_form):
     model = _layer()
     opt = chainrule.optim.SGD(model.parameters(), lr=0.01)
     x = chainrule.randn(3, 2, 8, 8)
@@ -70,9 +88,10 @@ def test_what_the_workspace_holds_stays_flat_over_1000_training_steps(small_arra
     for _ in range(1000):
         step()
     assert small_arrays_pooled.total == held
+    assert convolution_form is None or convolution_form       # the form asked for ran
 
 
-def test_changing_batch_sizes_stay_within_the_bound(small_arrays_pooled):
+def test_changing_batch_sizes_stay_within_the_bound(small_arrays_pooled, convolution_form):
     model = _layer()
     limit = 64 * 1024
     workspace.set_limit(limit)
