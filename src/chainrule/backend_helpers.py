@@ -41,6 +41,7 @@ run proves that everything else in an op is standard.
 [2.0, 0.0, 1.0]
 """
 import contextlib
+import functools
 import sys
 
 import numpy
@@ -260,10 +261,7 @@ def _blas_axpy(target, values):
             target.dtype is not values.dtype or target.size != values.size or \
             not target.size:
         return None
-    routines = _NUMPY_AXPY.get("routines")
-    if routines is None:
-        routines = _NUMPY_AXPY["routines"] = _find_numpy_axpy()
-    axpy = routines.get(target.dtype.char)
+    axpy = _find_numpy_axpy().get(target.dtype.char)
     if axpy is None or not (target.flags.c_contiguous and target.flags.writeable and
                             values.flags.c_contiguous):
         return None
@@ -273,9 +271,7 @@ def _blas_axpy(target, values):
     return axpy
 
 
-_NUMPY_AXPY = {}
-
-
+@functools.cache
 def _find_numpy_axpy():
     """{"f": saxpy, "d": daxpy} from the OpenBLAS library NumPy's wheels bundle (symbols
     ``scipy_cblas_[sd]axpy64_``, 64-bit integers), found next to NumPy; {} elsewhere (a

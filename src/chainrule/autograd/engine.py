@@ -125,7 +125,7 @@ def _as_tuple(x):
 def _roots_and_grads(tensors, grad_tensors, who):
     if grad_tensors is None and isinstance(tensors, TensorBase) and tensors.requires_grad \
             and tensors._data.size == 1:            # loss.backward(): the common case
-        return (tensors,), [tensors._make(_ones_like(tensors._data), None)]
+        return (tensors,), [tensors._make(backend_helpers.ones_like(tensors._data), None)]
     tensors = _as_tuple(tensors)
     if grad_tensors is None:
         grad_tensors = (None,) * len(tensors)
@@ -146,7 +146,7 @@ def _roots_and_grads(tensors, grad_tensors, who):
                     f"{who}: grad can be implicitly created only for scalar outputs, but the "
                     f"output has shape {t.shape}; reduce it first (loss.sum() or loss.mean()) or "
                     "pass gradient= with the same shape")
-            g = t._make(_ones_like(t._data), None)
+            g = t._make(backend_helpers.ones_like(t._data), None)
         elif not isinstance(g, TensorBase):
             g = t._make(backend.xp.asarray(g, dtype=t.dtype), None)
         if g.shape != t.shape:
@@ -154,10 +154,6 @@ def _roots_and_grads(tensors, grad_tensors, who):
                              f"{t.shape}")
         grads.append(g)
     return tensors, grads
-
-
-def _ones_like(array):
-    return backend_helpers.ones_like(array)
 
 
 # ---------------------------------------------------------------- the pass
@@ -266,10 +262,7 @@ class _Pass:
         if self.tracer is not None:
             self.tracer.on_leaf(leaf, g)
         if self.target_nodes is None and not self.capture:    # loss.backward(): the common case
-            self._accumulate(leaf, g)
-            if leaf._post_hooks:
-                for hook in list(leaf._post_hooks):
-                    hook(leaf)
+            self._accumulate_leaf(leaf, g)
         elif self.target_nodes is None or leaf in self.target_nodes:
             self._deliver_target(leaf, g)
 
@@ -277,12 +270,16 @@ class _Pass:
         if self.capture:
             self.found[t] = g
         elif t.grad_fn is None:
-            self._accumulate(t, g)
-            if t._post_hooks:
-                for hook in list(t._post_hooks):
-                    hook(t)
+            self._accumulate_leaf(t, g)
         else:                                   # backward(inputs=[non-leaf])
             self._accumulate(t, g)
+
+    def _accumulate_leaf(self, leaf, g):
+        """Accumulate a leaf's total into its .grad, then run its post-accumulate hooks."""
+        self._accumulate(leaf, g)
+        if leaf._post_hooks:
+            for hook in list(leaf._post_hooks):
+                hook(leaf)
 
     def _accumulate(self, t, g):
         """Add ``g`` into ``t.grad``: in place when t.grad is an array of its own (as

@@ -123,7 +123,7 @@ class ConvGeometry:
         """(first, end) image ranges whose im2col matrices are about CHUNK_BYTES each
         (``column_bytes``: one image's share), or the whole batch when its matrix is at most
         WHOLE_BYTES."""
-        if n * column_bytes <= WHOLE_BYTES:
+        if _whole_batch_fits(n, column_bytes):
             return [(0, n)]
         count = -(-n // max(1, CHUNK_BYTES // max(1, column_bytes)))
         bounds = [n * i // count for i in range(count + 1)]        # chunks of equal size
@@ -325,8 +325,9 @@ def _convolve(geometry, x, w, keep_columns=False):
     if layout.direct(geometry) and backend_helpers.is_c_contiguous(images):
         return backend_helpers.into(y, xp.matmul, weight, _view(
             images, (geometry.groups, -1, n * layout.per_image))), layout, None
+    item = backend.numpy_dtype(x.dtype).itemsize
     if _by_kernel_rows(geometry, layout, w.shape) and not (
-            keep_columns and _small_enough_to_keep(layout, n, x.dtype)):
+            keep_columns and _whole_batch_fits(n, layout.rows * layout.per_image * item)):
         return _convolve_by_kernel_rows(geometry, images, w, dtype, layout), layout, None
     for first, end, cols in _column_chunks(geometry, layout, n, x.dtype):
         geometry.fill_columns(images[:, first:end, ...], cols, layout.kh, layout.kw,
@@ -336,11 +337,10 @@ def _convolve(geometry, x, w, keep_columns=False):
     return y, layout, (cols if keep_columns and end - first == n else None)
 
 
-def _small_enough_to_keep(layout, n, dtype):
-    """Whether the batch's im2col matrix is at most WHOLE_BYTES (one chunk, which the
-    forward pass keeps for the weight gradient)."""
-    return n * layout.rows * layout.per_image * backend.numpy_dtype(dtype).itemsize <= \
-        WHOLE_BYTES
+def _whole_batch_fits(n, column_bytes):
+    """Whether n images' im2col matrix (``column_bytes`` each) is at most WHOLE_BYTES: one
+    chunk, which the forward pass keeps for the weight gradient."""
+    return n * column_bytes <= WHOLE_BYTES
 
 
 def _by_kernel_rows(geometry, layout, w_shape):
