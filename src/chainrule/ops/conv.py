@@ -297,8 +297,7 @@ class _Layout:
 
 def _column_chunks(geometry, layout, n, dtype):
     """(first, end, cols) per chunk of images; cols (G, K, m * L) is one reused buffer."""
-    item = backend.numpy_dtype(dtype).itemsize
-    chunks = geometry.chunks(n, layout.rows * layout.per_image * item)
+    chunks = geometry.chunks(n, _image_column_bytes(layout, dtype))
     widest = max(end - first for first, end in chunks)
     buffer = workspace.empty((layout.rows * widest * layout.per_image,), dtype)
     groups = geometry.groups
@@ -318,17 +317,16 @@ def _convolve(geometry, x, w, keep_columns=False):
     xp = backend.xp
     n = x.shape[0]
     layout = _Layout(geometry, x.shape[2:], w.shape)
-    weight = _grouped_weight(w, geometry.groups, layout.block)
     dtype = xp.result_type(x, w)
-    y = workspace.empty((geometry.groups, weight.shape[1], n * layout.per_image), dtype)
     images = _channel_major(x)
+    if _by_kernel_rows(layout, w.shape) and not (
+            keep_columns and _whole_batch_fits(n, _image_column_bytes(layout, x.dtype))):
+        return _convolve_by_kernel_rows(geometry, images, w, dtype, layout), layout, None
+    weight = _grouped_weight(w, geometry.groups, layout.block)
+    y = workspace.empty((geometry.groups, weight.shape[1], n * layout.per_image), dtype)
     if layout.direct(geometry) and backend_helpers.is_c_contiguous(images):
         return backend_helpers.into(y, xp.matmul, weight, _view(
             images, (geometry.groups, -1, n * layout.per_image))), layout, None
-    item = backend.numpy_dtype(x.dtype).itemsize
-    if _by_kernel_rows(geometry, layout, w.shape) and not (
-            keep_columns and _whole_batch_fits(n, layout.rows * layout.per_image * item)):
-        return _convolve_by_kernel_rows(geometry, images, w, dtype, layout), layout, None
     for first, end, cols in _column_chunks(geometry, layout, n, x.dtype):
         geometry.fill_columns(images[:, first:end, ...], cols, layout.kh, layout.kw,
                               layout.block)
@@ -343,11 +341,16 @@ def _whole_batch_fits(n, column_bytes):
     return n * column_bytes <= WHOLE_BYTES
 
 
-def _by_kernel_rows(geometry, layout, w_shape):
-    """Whether a convolution takes the kernel-rows form of the flat path (see
-    _convolve_by_kernel_rows): stride 1, no row blocks, a kernel more than a row high, and
-    enough input columns per kernel row (C/G * kw) for a product that runs well."""
-    o, cg, kh, kw = w_shape
+def _image_column_bytes(layout, dtype):
+    """One image's share of the im2col matrix, in bytes."""
+    return layout.rows * layout.per_image * backend.numpy_dtype(dtype).itemsize
+
+
+def _by_kernel_rows(layout, w_shape):
+    """Whether a convolution takes the kernel-rows form of the flat path (stride 1; see
+    _convolve_by_kernel_rows): no row blocks, a kernel more than a row high, and enough
+    input columns per kernel row (C/G * kw) for a product that runs well."""
+    _, cg, kh, kw = w_shape
     return layout.path == "flat" and layout.block == 1 and kh > 1 and \
         cg * kw >= KERNEL_ROWS_MIN_COLUMNS
 
