@@ -185,20 +185,27 @@ class _Pass:
         checking, tracer = state.anomaly, state.tracer
         self.tracer = tracer
         create_graph, retain_graph = self.create_graph, self.retain_graph
+        plain_leaves = needed is None and tracer is None and not self.capture
         previous = state.enabled
         state.enabled = create_graph
         try:
             # a node is ready once every node that uses its output has passed it its share
             ready = [node for node in pending if not users.get(node)]
+            next_ready, now_ready, take = ready.pop, ready.append, pending.pop
             while ready:
-                node = ready.pop()
-                upstream = pending.pop(node, None)
+                node = next_ready()
+                upstream = take(node, None)
                 if not isinstance(node, Function):
-                    if upstream is not None and (needed is None or node in needed):
+                    if upstream is None:
+                        continue
+                    if plain_leaves and node._hooks is None:     # loss.backward()'s leaves
+                        self._accumulate_leaf(node, upstream)
+                    elif needed is None or node in needed:
                         self._at_leaf(node, upstream)
                     continue
+                edges = node.edges
                 if upstream is None or (needed is not None and node not in needed):
-                    _one_user_less(node.edges, users, ready)     # nothing to pass on
+                    _one_user_less(edges, users, ready)     # nothing to pass on
                     continue
                 if node.watched or needed is not None:
                     upstream = self._at_output(node, upstream)
@@ -206,12 +213,12 @@ class _Pass:
                 grads = _call_backward(node, upstream) if checking else node.backward(upstream)
                 if type(grads) is not tuple:
                     grads = (grads,)
-                if len(grads) != len(node.edges):
+                if len(grads) != len(edges):
                     raise _arity_error(node, grads)
                 passed = None if tracer is None else []
                 # (input_shapes None: every input with an edge has the output's shape)
                 shapes = node.input_shapes or (upstream._data.shape,) * len(grads)
-                for shape, edge, g in zip(shapes, node.edges, grads):
+                for shape, edge, g in zip(shapes, edges, grads):
                     if edge is None:
                         if passed is not None:
                             passed.append(None)
@@ -228,7 +235,7 @@ class _Pass:
                     left = users[edge] - 1      # the input has heard from one more user
                     users[edge] = left
                     if not left:
-                        ready.append(edge)
+                        now_ready(edge)
                 if tracer is not None:
                     tracer.on_node(node, upstream, tuple(passed))
                 if not retain_graph:

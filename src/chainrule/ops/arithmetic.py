@@ -149,6 +149,8 @@ def _integer_power(a, b):
 class PowScalar(Function):
     """x ** c for a constant c: d/dx = c x^(c-1) (0 when c = 0, as PyTorch)."""
 
+    __slots__ = ("exponent",)
+
     def __init__(self, exponent):
         self.exponent = exponent
 
@@ -172,7 +174,8 @@ class PowScalar(Function):
         # PyTorch's pow_backward: grad * (c * x^(c-1)), rounded in that order ((grad * c) *
         # x^(c-1) differs in the last bit, and overflows where grad * c does)
         if c == 2 and not state.enabled:
-            return gy._make(gy._data * (constant_array(2.0, x._data.dtype) * x._data), None)
+            data = x._data
+            return gy._make(gy._data * (data + data), None)     # 2 * x, exactly
         return gy * (c * x ** (c - 1))
 
 
