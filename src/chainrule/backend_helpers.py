@@ -23,6 +23,7 @@ each with a NumPy and a CuPy implementation:
 ``stable_argsort(x, axis)`` a stable argsort (NumPy's ``kind="stable"``)
 ``copy_into(t, s)``         ``copyto(t, s, casting="unsafe")`` (in-place results)
 ``into(out, f, *a)``        ``f(*a, out=out)`` (NumPy's ``out=``, to reuse memory)
+``reduced(name, x, ...)``   ``xp.sum/max/min(x, ...)`` without NumPy's Python wrapper
 ``multiply_by_mask(v, m)``  ``v * m`` for a bool mask (NumPy promotes the bool)
 ``add_scaled_(y, a, x)``    ``y += a * x`` rounded once, as PyTorch's ``add_(x, alpha=a)``
 ``base_of(a)``, ...         memory layout: the array a view was taken of, its root,
@@ -229,6 +230,24 @@ def into(out, function, *arrays):
         out[...] = function(*arrays)
         return out
     return function(*arrays, out=out)
+
+
+_REDUCING_UFUNCS = {"sum": numpy.add, "max": numpy.maximum, "min": numpy.minimum}
+
+
+def reduced(name, x, axis=None, keepdims=False):
+    """``xp.sum``, ``xp.max`` or ``xp.min`` (``name``) of ``x`` over ``axis``: for a NumPy
+    array the ufunc's own ``reduce``, which is what ``numpy.sum`` calls (the same result)
+    after a Python wrapper that costs more than the reduction itself on small arrays
+    (~3 µs of a 6 µs row max of a (128, 10) array). Hot paths (the cross-entropy gate,
+    Linear's bias gradient) call this; the rest of chainrule calls ``xp`` directly.
+
+    >>> reduced("max", numpy.array([[1.0, 3.0], [4.0, 2.0]]), axis=1).tolist()
+    [3.0, 4.0]
+    """
+    if type(x) is _NDARRAY:
+        return _REDUCING_UFUNCS[name].reduce(x, axis=axis, keepdims=keepdims)
+    return getattr(backend.namespace_of(x), name)(x, axis=axis, keepdims=keepdims)
 
 
 def add_scaled_(target, alpha, values):

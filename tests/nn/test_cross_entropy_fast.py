@@ -76,3 +76,34 @@ def test_out_of_range_labels_still_raise():
         F.cross_entropy(make((2, 4), 5), chainrule.tensor([0, 4]))
     with pytest.raises(ValueError, match=r"class targets must lie in \[0, 4\)"):
         F.cross_entropy(make((2, 4), 5), chainrule.tensor([-1, 2]))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_unweighted_path_has_the_bits_of_the_textbook_formula(dtype, reduction):
+    """Without class weights and ignored labels the gate skips its weights of 1 (the
+    per-sample losses are summed in float64 all the same): its loss and gradient are, bit
+    for bit, the formula's written out in NumPy with those weights."""
+    rng = np.random.default_rng(5)
+    logits = (rng.standard_normal((128, 10)) * 3).astype(dtype)
+    labels = rng.integers(0, 10, 128)
+    x = chainrule.tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(x, chainrule.tensor(labels), reduction=reduction)
+    upstream = np.linspace(0.5, 2.0, 128).astype(dtype) if reduction == "none" else \
+        np.asarray(1.0, dtype)
+    loss.backward(chainrule.tensor(upstream))
+
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    total = exp.sum(axis=1, keepdims=True)
+    rows = np.arange(128)
+    losses = (np.log(total[:, 0]) - shifted[rows, labels]) * np.ones(128)
+    scale = 1.0 / 128 if reduction == "mean" else 1.0
+    expected = losses.astype(dtype) if reduction == "none" else \
+        np.asarray(losses.sum() * scale, dtype)
+    gradient = exp / total
+    gradient[rows, labels] -= 1
+    gradient *= (np.ones(128) * scale).astype(dtype)[:, None]
+    gradient *= upstream[:, None] if reduction == "none" else upstream
+    assert loss.numpy().tobytes() == expected.tobytes()
+    assert x.grad.numpy().tobytes() == gradient.tobytes()

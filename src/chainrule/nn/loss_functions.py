@@ -520,7 +520,7 @@ def _class_labels(target, n_classes, ignore_index, op):
     labels = target._data
     xp = backend.namespace_of(labels)
     if labels.size:     # the common case, every label a class: no masking to do
-        low, high = int(xp.min(labels)), int(xp.max(labels))
+        low, high = (int(backend_helpers.reduced(name, labels)) for name in ("min", "max"))
         if 0 <= low and high < n_classes and not low <= ignore_index <= high:
             return xp.asarray(labels, copy=True), None   # a node may keep it: ours
     valid = labels != ignore_index
@@ -644,9 +644,12 @@ def _fused_cross_entropy(input, target, weight, ignore_index, reduction):
     w = None if weight is None else _weight_array(weight, input.shape[1], input._data.dtype,
                                                   "cross_entropy")
     xp = backend.namespace_of(safe)
-    base = xp.ones(safe.shape[0]) if w is None else backend_helpers.getitem(w, safe)
-    sample_weights = base if valid is None else base * xp.astype(valid, base.dtype)
-    total = float(safe.shape[0] if w is None and valid is None else xp.sum(sample_weights))
+    if w is None and valid is None:         # the common case: every sample weighs 1
+        sample_weights, total = None, float(safe.shape[0])
+    else:
+        base = xp.ones(safe.shape[0]) if w is None else backend_helpers.getitem(w, safe)
+        sample_weights = base if valid is None else base * xp.astype(valid, base.dtype)
+        total = float(xp.sum(sample_weights))
     if reduction == "mean" and not total:
         return _nan_without_gradient(SoftmaxCrossEntropy(safe, sample_weights, 0.0, True)(input))
     scale = 1.0 / total if reduction == "mean" else 1.0

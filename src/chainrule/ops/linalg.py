@@ -395,7 +395,7 @@ def _batch_sum(x):
     if backend.is_bfloat16(x.dtype):
         return backend.xp.astype(backend.xp.sum(backend.xp.astype(x, numpy.float32), axis=0),
                                  x.dtype)
-    return backend.xp.sum(x, axis=0)
+    return backend_helpers.reduced("sum", x, axis=0)
 
 
 def linear(x, weight, bias=None):

@@ -23,19 +23,22 @@ class SoftmaxCrossEntropy(Function):
     """
 
     def __init__(self, targets, sample_weights, scale, reduce):
-        self.targets, self.sample_weights = targets, sample_weights
+        self.targets, self.sample_weights = targets, sample_weights     # None: every one 1
         self.scale, self.reduce = scale, reduce
 
     def forward(self, x):
         xp = backend.xp
-        shifted = x - backend.xp.max(x, axis=1, keepdims=True)
+        shifted = x - backend_helpers.reduced("max", x, axis=1, keepdims=True)
         exp = xp.exp(shifted)
-        total = backend.xp.sum(exp, axis=1, keepdims=True)
+        total = backend_helpers.reduced("sum", exp, axis=1, keepdims=True)
         self.save_for_backward(x, exp / total)
         rows = xp.arange(x.shape[0])
-        losses = (xp.log(total[:, 0]) - shifted[rows, self.targets]) * self.sample_weights
+        losses = xp.log(total[:, 0]) - shifted[rows, self.targets]
+        # the per-sample losses in float64 (weights are float64): PyTorch sums them in double
+        losses = xp.asarray(losses, dtype=xp.float64) if self.sample_weights is None else \
+            losses * self.sample_weights
         if self.reduce:
-            return xp.asarray(backend.xp.sum(losses) * self.scale, dtype=x.dtype)
+            return xp.asarray(backend_helpers.reduced("sum", losses) * self.scale, dtype=x.dtype)
         return backend.xp.astype(losses, x.dtype, copy=False)
 
     def backward(self, gy):
@@ -43,7 +46,8 @@ class SoftmaxCrossEntropy(Function):
         x, probabilities = self.saved_tensors
         n = x.shape[0]
         rows = xp.arange(n)
-        factor = xp.astype(self.sample_weights * self.scale, x.dtype)[:, None]
+        factor = xp.asarray(self.scale, dtype=x.dtype) if self.sample_weights is None else \
+            xp.astype(self.sample_weights * self.scale, x.dtype)[:, None]
         if state.enabled:           # create_graph: keep softmax differentiable
             onehot = xp.zeros(x.shape, dtype=x.dtype)
             backend_helpers.setitem(onehot, (rows, self.targets), 1)
