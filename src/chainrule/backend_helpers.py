@@ -257,7 +257,8 @@ def add_scaled_(target, alpha, values):
     for about one element in fifty. Done by BLAS ``axpy`` from the OpenBLAS NumPy itself
     links (one pass, no temporary, NumPy's own thread pool); where that is not available or
     the arrays are not two C-contiguous float32/float64 NumPy arrays of one dtype and size,
-    the two-step form (the same up to that last bit).
+    the two-step form (the same up to that last bit), as also for a BLAS whose axpy does not
+    pass :func:`_fused_axpy`'s probe.
 
     >>> y = numpy.ones(3)
     >>> add_scaled_(y, -0.5, numpy.full(3, 2.0)).tolist()
@@ -270,7 +271,7 @@ def add_scaled_(target, alpha, values):
         else:
             target += alpha * values
         return target
-    axpy(target.size, float(alpha), values.ctypes.data, 1, target.ctypes.data, 1)
+    axpy(target, float(alpha), values)
     return target
 
 
@@ -292,8 +293,9 @@ def _blas_axpy(target, values):
 
 @functools.cache
 def _find_numpy_axpy():
-    """{"f": saxpy, "d": daxpy} from the OpenBLAS library NumPy's wheels bundle (symbols
-    ``scipy_cblas_[sd]axpy64_``, 64-bit integers), found next to NumPy; {} elsewhere (a
+    """{"f": saxpy, "d": daxpy} (as :class:`_FusedAxpy`) from the OpenBLAS library NumPy's
+    wheels bundle (symbols ``scipy_cblas_[sd]axpy64_``, 64-bit integers), found next to
+    NumPy, for each dtype whose axpy passes the probe of :func:`_fused_axpy`; {} elsewhere (a
     NumPy built on MKL or the system's BLAS): callers then take NumPy's two steps."""
     import ctypes
     import glob
@@ -305,6 +307,8 @@ def _find_numpy_axpy():
     for path in candidates:
         try:
             library = ctypes.CDLL(path)        # already loaded by NumPy: the same library
+            threads = library.scipy_openblas_get_num_threads64_
+            threads.restype, threads.argtypes = ctypes.c_int, []
             routines = {}
             for char, name, real in (("f", "scipy_cblas_saxpy64_", ctypes.c_float),
                                      ("d", "scipy_cblas_daxpy64_", ctypes.c_double)):
@@ -312,11 +316,65 @@ def _find_numpy_axpy():
                 routine.restype = None
                 routine.argtypes = [ctypes.c_int64, real, ctypes.c_void_p, ctypes.c_int64,
                                     ctypes.c_void_p, ctypes.c_int64]
-                routines[char] = routine
+                axpy = _fused_axpy(routine, numpy.dtype(char), threads)
+                if axpy is not None:
+                    routines[char] = axpy
             return routines
         except (OSError, AttributeError):
             continue
     return {}
+
+
+class _FusedAxpy:
+    """A BLAS axpy called so that every element is rounded once. OpenBLAS's vector kernels
+    compute y + a x with fused multiply-adds, but the scalar loop that finishes a length that
+    is not a multiple of the kernel's ``block`` (32 float32 and 16 float64 elements on its
+    Haswell kernel, which AMD Zen CPUs run) multiplies, rounds, then adds; and when OpenBLAS
+    splits a long axpy over its threads, each thread's share ends in that loop. So BLAS gets
+    a prefix that is a multiple of ``block`` times the thread count, and the rest is done in a
+    copy padded with zeros to whole blocks."""
+
+    __slots__ = ("routine", "dtype", "block", "threads")
+
+    def __init__(self, routine, dtype, block, threads):
+        self.routine, self.dtype, self.block, self.threads = routine, dtype, block, threads
+
+    def __call__(self, target, alpha, values):
+        """target += alpha * values for two C-contiguous arrays of ``dtype``, one size."""
+        n = target.size
+        whole = n - n % (self.block * max(1, self.threads()))
+        if whole:
+            self.routine(whole, alpha, values.ctypes.data, 1, target.ctypes.data, 1)
+        if whole < n:
+            tail = n - whole
+            padded = -(-tail // self.block) * self.block
+            flat_target, flat_values = target.reshape(-1), values.reshape(-1)
+            y, x = numpy.zeros(padded, self.dtype), numpy.zeros(padded, self.dtype)
+            y[:tail], x[:tail] = flat_target[whole:], flat_values[whole:]
+            self.routine(padded, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
+            flat_target[whole:] = y[:tail]
+
+
+def _fused_axpy(routine, dtype, threads):
+    """``routine`` as a :class:`_FusedAxpy` with the smallest block for which it rounds every
+    element once, or None when no block does (a BLAS without fused multiply-adds). The probe:
+    y = -1, x = alpha = 1 + e, where the fused result -1 + (1 + e)^2 = 2e + e^2 is a number of
+    ``dtype`` but the product rounded first loses the e^2; every length up to three blocks and
+    one long enough to be split over the threads."""
+    e = 2.0 ** -(numpy.finfo(dtype).nmant // 2 + 1)
+    fused = dtype.type(2 * e + e * e)
+    for block in (8, 16, 32, 64, 128):
+        axpy = _FusedAxpy(routine, dtype, block, threads)
+        share = block * max(1, threads())
+        long = share * -(-20_000 // share) + 3      # OpenBLAS threads axpy past 10,000
+        for n in list(range(1, 3 * block + 2)) + [long]:
+            y, x = numpy.full(n, -1.0, dtype), numpy.full(n, 1 + e, dtype)
+            axpy(y, 1 + e, x)
+            if not (y == fused).all():
+                break
+        else:
+            return axpy
+    return None
 
 
 def multiply_by_mask(values, mask, out=None):

@@ -200,3 +200,51 @@ def test_a_numpy_scalar_learning_rate_steps_as_a_float(lr):
     w.grad = chainrule.tensor([2.0, 4.0])
     optim.SGD([w], lr=lr).step()
     assert w.tolist() == [0.5, 1.0]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_add_scaled_rounds_once_at_every_length(dtype):
+    """The tail past the BLAS kernel's last whole block (and past each thread's share of a
+    long axpy) is where OpenBLAS's Haswell kernel multiplies and adds in two roundings:
+    add_scaled_ must round once there too."""
+    if not backend_helpers._find_numpy_axpy():
+        pytest.skip("NumPy's BLAS here has no fused axpy: add_scaled_ takes two steps")
+    rng = np.random.default_rng(8)
+    for n in list(range(1, 70)) + [100, 1000]:
+        target, values = rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype)
+        expected = fused(target, -0.3, values)
+        backend_helpers.add_scaled_(target, -0.3, values)
+        np.testing.assert_array_equal(target, expected, err_msg=f"length {n}")
+    e = 2.0 ** -(np.finfo(dtype).nmant // 2 + 1)     # -1 + (1 + e)^2: only fused gives e^2
+    for n in (10_001, 20_013, 100_003, 1_000_003):
+        target, values = np.full(n, -1.0, dtype), np.full(n, 1 + e, dtype)
+        backend_helpers.add_scaled_(target, 1 + e, values)
+        assert (target == np.dtype(dtype).type(2 * e + e * e)).all(), f"length {n}"
+
+
+def _fake_axpy(dtype, block):
+    """An axpy of ctypes pointers, as BLAS's: fused (computed exactly in Fractions) on whole
+    blocks, two roundings on the rest; block None: two roundings everywhere."""
+    import ctypes
+
+    def routine(n, alpha, x, incx, y, incy):
+        kind = ctypes.c_float if dtype == np.float32 else ctypes.c_double
+        xs = np.ctypeslib.as_array((kind * n).from_address(x))
+        ys = np.ctypeslib.as_array((kind * n).from_address(y))
+        whole = 0 if block is None else n - n % block
+        ys[:whole] = fused(ys[:whole], alpha, xs[:whole])
+        ys[whole:] += dtype(alpha) * xs[whole:]
+    return routine
+
+
+def test_the_probe_finds_the_block_or_refuses_an_unfused_axpy():
+    dtype = np.dtype(np.float32)
+    axpy = backend_helpers._fused_axpy(_fake_axpy(np.float32, 32), dtype, lambda: 1)
+    assert axpy is not None and axpy.block == 32
+    rng = np.random.default_rng(9)
+    target, values = rng.standard_normal(45).astype(np.float32), rng.standard_normal(45).astype(
+        np.float32)
+    expected = fused(target, 0.7, values)
+    axpy(target, 0.7, values)
+    np.testing.assert_array_equal(target, expected)
+    assert backend_helpers._fused_axpy(_fake_axpy(np.float32, None), dtype, lambda: 1) is None

@@ -520,7 +520,8 @@ def _class_labels(target, n_classes, ignore_index, op):
     labels = target._data
     xp = backend.namespace_of(labels)
     if labels.size:     # the common case, every label a class: no masking to do
-        low, high = (int(backend_helpers.reduced(name, labels)) for name in ("min", "max"))
+        low = int(backend_helpers.reduced("min", labels))
+        high = int(backend_helpers.reduced("max", labels))
         if 0 <= low and high < n_classes and not low <= ignore_index <= high:
             return xp.asarray(labels, copy=True), None   # a node may keep it: ours
     valid = labels != ignore_index

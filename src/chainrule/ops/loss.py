@@ -34,7 +34,7 @@ class SoftmaxCrossEntropy(Function):
         self.save_for_backward(x, exp / total)
         rows = xp.arange(x.shape[0])
         losses = xp.log(total[:, 0]) - shifted[rows, self.targets]
-        # the per-sample losses in float64 (weights are float64): PyTorch sums them in double
+        # per-sample losses in float64, as the weighted path's float64 weights make them
         losses = xp.asarray(losses, dtype=xp.float64) if self.sample_weights is None else \
             losses * self.sample_weights
         if self.reduce:
