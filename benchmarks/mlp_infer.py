@@ -28,16 +28,18 @@ def inputs(batch, dtype=np.float32):
 
 
 def numpy_forward(dtype=np.float32, batch=1024):
-    """The NumPy bound: the same forward with preallocated buffers, written in place."""
+    """The NumPy bound: the same forward with preallocated buffers, written in place (ReLU
+    against an array of zeros: NumPy's float32 maximum against the scalar 0 is 3x slower)."""
     params = init_weights(dtype=dtype)
     buffers = [np.empty((batch, s), dtype) for s in SIZES[1:]]
+    zeros = [np.zeros((batch, s), dtype) for s in SIZES[1:]]
 
     def forward(x):
         for i, (w, b) in enumerate(params):
             np.matmul(x, w.T, out=buffers[i])
             buffers[i] += b
             if i < len(params) - 1:
-                np.maximum(buffers[i], 0, out=buffers[i])
+                np.maximum(zeros[i], buffers[i], out=buffers[i])
             x = buffers[i]
         return x
     return forward

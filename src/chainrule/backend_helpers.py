@@ -25,6 +25,8 @@ each with a NumPy and a CuPy implementation:
 ``into(out, f, *a)``        ``f(*a, out=out)`` (NumPy's ``out=``, to reuse memory)
 ``reduced(name, x, ...)``   ``xp.sum/max/min(x, ...)`` without NumPy's Python wrapper
 ``multiply_by_mask(v, m)``  ``v * m`` for a bool mask (NumPy promotes the bool)
+``relu_values(x, out)``     ``maximum(0, x)``, vectorised (NumPy's float32 loop against a
+                            scalar is not) and keeping -0.0 as PyTorch's relu
 ``add_scaled_(y, a, x)``    ``y += a * x`` rounded once, as PyTorch's ``add_(x, alpha=a)``
 ``base_of(a)``, ...         memory layout: the array a view was taken of, its root,
                             C-contiguity, writeability, a C-ordered copy (views, .grad)
@@ -375,6 +377,54 @@ def _fused_axpy(routine, dtype, threads):
         else:
             return axpy
     return None
+
+
+#: relu_values compares float arrays with a block of this many zeros: longer than NumPy's
+#: default ufunc buffer (8192 elements), so rows of it are never copied into buffers
+_ZERO_BLOCK = 16384
+_zero_blocks = {}
+_BLOCKED_FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
+
+
+def relu_values(x, out=None):
+    """``maximum(0, x)`` elementwise: 0 where x < 0, else x (nan and -0.0 kept). For float32 and
+    float64 NumPy arrays the zero is a block of zeros as long as a row of x, not a scalar:
+    NumPy 2.4's float32 ``maximum`` against a scalar runs 3-4x slower than against an array
+    (a (32, 16, 32, 32) activation: 344 vs 93 us on an AMD EPYC VM), and with the zeros first
+    a tie returns x, so -0.0 stays -0.0 as in PyTorch's relu (the vector max returns its
+    second operand of a tie).
+
+    >>> relu_values(numpy.array([-1.0, -0.0, 2.0])).tolist()
+    [0.0, -0.0, 2.0]
+    """
+    if type(x) is not _NDARRAY:
+        xp = backend.namespace_of(x)
+        return xp.maximum(x, 0) if out is None else into(out, xp.maximum, x, 0)
+    if x.dtype not in _BLOCKED_FLOATS or not x.flags.c_contiguous or \
+            (out is not None and not out.flags.c_contiguous):
+        if x.dtype.kind != "f" or x.dtype in _BLOCKED_FLOATS:   # (float32/64 keep -0.0 so)
+            return numpy.maximum(0, x, out=out)
+        values = numpy.where(x < 0, numpy.zeros((), x.dtype), x)   # float16's max loses -0.0
+        if out is None:
+            return values
+        numpy.copyto(out, values)
+        return out
+    zeros = _zero_blocks.get(x.dtype)
+    if zeros is None:
+        zeros = _zero_blocks[x.dtype] = numpy.zeros(_ZERO_BLOCK, x.dtype)
+        zeros.flags.writeable = False
+    if out is None:
+        out = numpy.empty_like(x)
+    size = x.size
+    if size <= _ZERO_BLOCK:
+        return numpy.maximum(zeros[:size].reshape(x.shape), x, out=out)
+    flat, target = x.reshape(-1), out.reshape(-1)
+    whole = size - size % _ZERO_BLOCK
+    numpy.maximum(zeros, flat[:whole].reshape(-1, _ZERO_BLOCK),
+                  out=target[:whole].reshape(-1, _ZERO_BLOCK))
+    if whole < size:
+        numpy.maximum(zeros[:size - whole], flat[whole:], out=target[whole:])
+    return out
 
 
 def multiply_by_mask(values, mask, out=None):

@@ -97,11 +97,11 @@ class TanhBackward(Function):
 
 
 class ReLU(Function):
-    """max(x, 0); the gradient passes where the output is not 0 (positive, or nan), as
-    PyTorch's: 0 at x = 0."""
+    """max(x, 0) (-0.0 kept, as PyTorch's); the gradient passes where the output is not 0
+    (positive, or nan), as PyTorch's: 0 at x = 0."""
 
     def forward(self, x):
-        y = backend.xp.maximum(x, 0)
+        y = backend_helpers.relu_values(x)
         self.save_for_backward(y)
         return y
 
@@ -126,7 +126,7 @@ class ReLUAfter:
 
     def forward(self, *arrays):
         y = super().forward(*arrays)                # a new array: relu'd in place
-        backend_helpers.into(y, backend.xp.maximum, y, 0)          # as ReLU: maximum(x, 0)
+        backend_helpers.relu_values(y, out=y)                      # as ReLU
         self.save_for_backward(*self._to_save, y)
         return y
 
