@@ -26,6 +26,8 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from . import workspace
 
+per_channel = backend_helpers.per_channel
+
 
 def _rows(a):
     """a (N, C, ...) as an (N, C, rest) array: a view when a is contiguous, else a copy in
@@ -58,11 +60,6 @@ def _wanted(node, gx, gweight, gbias):
     return tuple(result) if len(result) > 1 else result[0]
 
 
-def _per_channel(values):
-    """(C,) -> (1, C, 1), to broadcast against channel rows."""
-    return backend.xp.reshape(values, (1, -1, 1))
-
-
 class BatchNorm(Function):
     """Batch normalisation in training mode: normalise x with its own batch statistics, then
     scale by ``weight`` and shift by ``bias`` (each optional: ``affine`` says which are given).
@@ -77,15 +74,15 @@ class BatchNorm(Function):
         bias = affine[-1] if self.has_bias else None
         rows = _rows(x)
         count = rows.shape[0] * rows.shape[2]
-        mean = backend.xp.sum(rows, axis=(0, 2)) / count
-        centered = workspace.empty(rows.shape, rows.dtype)
-        backend_helpers.into(centered, xp.subtract, rows, _per_channel(mean))
+        mean = backend_helpers.channel_sums(rows) / count
+        centered = per_channel(xp.subtract, rows, mean,
+                               out=workspace.empty(rows.shape, rows.dtype))
         var = _channel_dot(centered, centered) / count
         inv_std = 1.0 / xp.sqrt(var + self.eps)
         scale = inv_std if weight is None else weight * inv_std
-        y = backend_helpers.into(centered, xp.multiply, centered, _per_channel(scale))
+        y = per_channel(xp.multiply, centered, scale, out=centered)
         if bias is not None:
-            backend_helpers.into(y, xp.add, y, _per_channel(bias))
+            per_channel(xp.add, y, bias, out=y)
         self.batch_mean, self.batch_var = mean, var
         if True in self.needs_input_grad:
             self.save_for_backward(x, weight, mean, inv_std)
@@ -107,19 +104,18 @@ class BatchNorm(Function):
         xp = backend.xp
         g, rows = _rows(gy), _rows(x)
         count = self.count
-        centered = workspace.empty(rows.shape, rows.dtype)
-        backend_helpers.into(centered, xp.subtract, rows, _per_channel(mean))
-        gbias = xp.sum(g, axis=(0, 2))
+        centered = per_channel(xp.subtract, rows, mean,
+                               out=workspace.empty(rows.shape, rows.dtype))
+        gbias = backend_helpers.channel_sums(g)
         dot = _channel_dot(g, centered)                 # sum(g * (x - mean)) per channel
         gweight = dot * inv_std
         scale = inv_std if weight is None else weight * inv_std
         # gx = scale * g - centered * (scale * inv_std^2 * dot / n) - scale * gbias / n
-        gx = backend_helpers.into(workspace.empty(rows.shape, rows.dtype), xp.multiply, g,
-                                  _per_channel(scale))
-        backend_helpers.into(centered, xp.multiply, centered,
-                             _per_channel(-scale * inv_std * inv_std * dot / count))
+        gx = per_channel(xp.multiply, g, scale, out=workspace.empty(rows.shape, rows.dtype))
+        per_channel(xp.multiply, centered, -scale * inv_std * inv_std * dot / count,
+                    out=centered)
         gx += centered
-        gx += _per_channel(-scale * gbias / count)
+        per_channel(xp.add, gx, -scale * gbias / count, out=gx)
         return xp.reshape(gx, x.shape), gweight, gbias
 
     def _recorded_backward(self, gy, x, weight):
