@@ -620,7 +620,7 @@ class Conv(Function):
             gx, gw = (gy._make(array, None) for array in both)
             if len(need) == 2:
                 return gx, gw
-            return gx, gw, (gy.sum(dim=(0, 2, 3)) if need[2] else None)
+            return gx, gw, (_bias_gradient(gy) if need[2] else None)
         rows = None                         # gy in the product layout, shared by both
         if need[1] and self.out_hw is None:
             layout = _Layout(geometry, self.x_hw, self.w_shape)
@@ -633,7 +633,17 @@ class Conv(Function):
                                 None if cols is None else cols._data)(x, gy)
         if len(need) == 2:
             return gx, gw
-        return gx, gw, (gy.sum(dim=(0, 2, 3)) if need[2] else None)
+        return gx, gw, (_bias_gradient(gy) if need[2] else None)
+
+
+def _bias_gradient(gy):
+    """The bias's gradient, gy (N, O, H, W) summed per channel: on arrays (einsum's faster
+    loop) unless the backward pass is recorded."""
+    if grad_mode.state.enabled or not backend_helpers.is_c_contiguous(gy._data):
+        return gy.sum(dim=(0, 2, 3))
+    data = gy._data
+    rows = backend.xp.reshape(data, (data.shape[0], data.shape[1], -1))
+    return gy._make(backend_helpers.channel_sums(rows), None)
 
 
 class ConvReLU(activation.ReLUAfter, Conv):
