@@ -148,3 +148,46 @@ def test_momentum_none_is_a_cumulative_average_as_in_pytorch():
 def test_training_batch_norm_needs_more_than_one_value_per_channel():
     with pytest.raises(chainrule.errors.ArgumentError, match="more than 1 value per channel"):
         F.batch_norm(chainrule.randn(1, 3), None, None, training=True)
+
+
+@pytest.mark.parametrize("shape", [(32, 16, 32, 32), (3, 5, 7, 9), (0, 4, 3, 3), (2, 3, 5),
+                                   (4, 6), (70, 2, 1000)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("layout", ["c", "channel_major"])
+def test_eval_batch_norm_on_arrays_is_the_recorded_formula_bit_for_bit(shape, dtype, layout):
+    """Under no_grad the inference formula runs on arrays (scale_shift's per-channel passes):
+    the same bits as the recorded x * scale + shift, and in both, gradients still flow."""
+    rng = np.random.default_rng(3)
+    channels = shape[1]
+    layer = chainrule.nn.BatchNorm2d(channels) if len(shape) == 4 else \
+        chainrule.nn.BatchNorm1d(channels)
+    layer = layer.to(dtype)
+    for tensor in (layer.running_mean, layer.weight, layer.bias):
+        tensor._data[...] = rng.standard_normal(channels)
+    layer.running_var._data[...] = rng.random(channels) + 0.5
+    layer.eval()
+    x = _layout(rng.standard_normal(shape).astype(dtype), layout)
+    with chainrule.no_grad():
+        fast = layer(chainrule.tensor(x))
+    x_leaf = chainrule.tensor(x, requires_grad=True)
+    with pytest.warns(UserWarning, match="eval mode"):
+        recorded = layer(x_leaf)
+    assert fast.dtype == recorded.dtype and fast.shape == recorded.shape
+    assert np.array_equal(fast.numpy(), recorded.detach().numpy())
+    if x.size:
+        recorded.sum().backward()
+        assert x_leaf.grad is not None and layer.weight.grad is not None
+
+
+def test_scale_shift_keeps_promotion_and_fresh_output():
+    """A float64 scale meeting a float32 input promotes as the recorded ops do, and the
+    output is the caller's to change in place (not the input's memory)."""
+    from chainrule.ops.norm import scale_shift
+    x = chainrule.ones(2, 3, 200, 200)
+    with chainrule.no_grad():
+        y = scale_shift(x, chainrule.tensor([1.0, 2.0, 3.0], dtype=chainrule.float64),
+                        chainrule.zeros(3, dtype=chainrule.float64))
+        same = scale_shift(x, chainrule.tensor([1.0, 2.0, 3.0]), chainrule.zeros(3))
+    assert y.dtype == chainrule.float64 and y[0, 2, 0, 0].item() == 3.0
+    same.add_(1.0)
+    assert x[0, 0, 0, 0].item() == 1.0 and same[0, 1, 0, 0].item() == 3.0

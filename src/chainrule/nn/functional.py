@@ -15,6 +15,7 @@ from ..ops.attention import (multi_head_attention_forward,  # noqa: F401
                              scaled_dot_product_attention)
 from ..ops.norm import BatchNorm as _BatchNormNode
 from ..ops.norm import LayerNorm as _LayerNormNode
+from ..ops.norm import scale_shift as _scale_shift
 from ..tensor_base import TensorBase
 from ..ops.resample import (affine_grid, grid_sample, interpolate, upsample,  # noqa: F401
                             upsample_bilinear, upsample_nearest)
@@ -116,7 +117,6 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     >>> [round(v, 4) for v in batch_norm(x, None, None, training=True).flatten().tolist()]
     [-1.0, 1.0]
     """
-    shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
     if not training:
         scale = (running_var + eps).rsqrt()
         if weight is not None:
@@ -124,7 +124,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         shift = -running_mean * scale
         if bias is not None:
             shift = shift + bias
-        return input * scale.reshape(shape) + shift.reshape(shape)
+        return _scale_shift(input, scale, shift)
     count = input._data.size // input.shape[1]
     if count <= 1:
         raise ArgumentError(f"batch_norm: expected more than 1 value per channel when "
