@@ -555,3 +555,115 @@ def test_kernel_rows_form_is_taken_and_passes_gradcheck(x_shape, w_shape, paddin
         check(lambda x, w: F.conv2d(x, w, None, 1, padding, dilation, groups),  # as in training
               make(x_shape[:1] + (x_shape[1],) + (5, 6), 0), make(w_shape, 1))
     assert taken
+
+
+# ---------------------------------------------------------------- inf and nan
+
+FAST_PATH_SETTINGS = {
+    "default": {},
+    "row blocks": dict(SHORT_PRODUCT=1 << 20, BLOCK_ROWS=24),
+    "kernel rows": dict(KERNEL_ROWS_MIN_COLUMNS=1, SHORT_PRODUCT=0, WHOLE_BYTES=0),
+    "chunks": dict(CHUNK_BYTES=1, WHOLE_BYTES=0),
+}
+
+
+def _plant(case, seed, where, value):
+    """The case's arrays with one inf or nan at a drawn position of x or w."""
+    x, w, b = _arrays(case, seed)
+    target = x if where == "x" else w
+    position = np.random.default_rng(seed + 2).integers(0, target.size)
+    target.reshape(-1)[position] = value
+    return x, w, b
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+@pytest.mark.parametrize("paths", list(FAST_PATH_SETTINGS))
+@settings(max_examples=25, deadline=None)
+@given(case=geometries(), seed=st.integers(0, 1000), where=st.sampled_from(["x", "w"]),
+       value=st.sampled_from([np.inf, -np.inf, np.nan]))
+def test_inf_and_nan_reach_only_what_they_reach_in_the_definition(paths, case, seed, where,
+                                                                 value):
+    """One inf or nan in x or w: values and gradients (nan where the reference has nan, the
+    same infinities, the rest to 1e-12) as by the definition, on every fast path: the flat
+    layout's extra columns and the row blocks' zero weights must not turn into nan."""
+    x, w, b = _plant(case, seed, where, value)
+    args = (case["stride"], _padding4(case), case["dilation"], case["groups"])
+    with _conv_settings(**FAST_PATH_SETTINGS[paths]):
+        xt = chainrule.tensor(laid_out(x, case["layout"]), requires_grad=True)
+        wt = chainrule.tensor(w, requires_grad=True)
+        bt = None if b is None else chainrule.tensor(b)
+        y = F.conv2d(xt, wt, bt, case["stride"], case["padding"], case["dilation"],
+                     case["groups"])
+        with chainrule.no_grad():
+            y_inference = F.conv2d(chainrule.tensor(x), chainrule.tensor(w), bt,
+                                   case["stride"], case["padding"], case["dilation"],
+                                   case["groups"])
+        expected = reference_conv(x, w, b, *args)
+        r = np.random.default_rng(seed + 1).standard_normal(expected.shape)
+        y.backward(chainrule.tensor(r))
+    gx, gw, _ = reference_grads(x, w, r, *args)
+    for ours, reference in ((y.detach().numpy(), expected), (y_inference.numpy(), expected),
+                            (xt.grad.numpy(), gx), (wt.grad.numpy(), gw)):
+        np.testing.assert_allclose(ours, reference, **EXACT)     # (nan equals nan here)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+@pytest.mark.parametrize("where", ["x", "w"])
+@settings(max_examples=25, deadline=None)
+@given(case=geometries(), seed=st.integers(0, 1000), value=st.sampled_from([np.inf, np.nan]))
+def test_transposed_convolution_with_inf_or_nan_follows_the_definition(case, seed, where,
+                                                                       value):
+    """conv_transpose2d (col2im, or the convolution of g that _as_convolution takes) with one
+    inf or nan in its input or weight: the reference adjoint's values and gradients."""
+    x, w, _ = _arrays(case, seed)
+    args = (case["stride"], _padding4(case), case["dilation"], case["groups"])
+    g = reference_conv(x, w, None, *args)                 # the transposed conv's input
+    target = g if where == "x" else w
+    target.reshape(-1)[np.random.default_rng(seed + 2).integers(0, target.size)] = value
+    top, _, left, _ = args[1]
+    if args[1] != (top, top, left, left):
+        return                                            # (conv_transpose2d: symmetric)
+    gt = chainrule.tensor(g, requires_grad=True)
+    wt = chainrule.tensor(w, requires_grad=True)
+    y = F.conv_transpose2d(gt, wt, None, case["stride"], (top, left), groups=case["groups"],
+                           dilation=case["dilation"])
+    x_hw = tuple(y.shape[2:])
+    expected, _, _ = reference_grads(None, w, g, *args, x_hw=x_hw)
+    np.testing.assert_allclose(y.detach().numpy(), expected, **EXACT)
+    ggx = np.random.default_rng(seed + 3).standard_normal(y.shape)
+    y.backward(chainrule.tensor(ggx))
+    np.testing.assert_allclose(gt.grad.numpy(), reference_conv(ggx, w, None, *args), **EXACT)
+    _, gw, _ = reference_grads(ggx, w, g, *args)
+    np.testing.assert_allclose(wt.grad.numpy(), gw, **EXACT)
+
+
+@pytest.mark.torch
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+@pytest.mark.parametrize("x_shape, w_shape, options", [
+    ((2, 1, 12, 12), (6, 1, 5, 5), dict(padding=2)),        # LeNet's first layer: row blocks
+    ((1, 1, 5, 5), (1, 1, 3, 3), {}),                       # flat, both gradients from g
+    ((2, 4, 8, 8), (3, 4, 3, 3), dict(padding=1)),
+    ((2, 16, 8, 8), (16, 16, 3, 3), dict(padding=1)),       # kernel rows under no_grad
+    ((2, 3, 9, 9), (4, 3, 3, 3), dict(stride=2, padding=1)),
+])
+@pytest.mark.parametrize("where", ["x", "w"])
+@pytest.mark.parametrize("value", [np.inf, np.nan])
+def test_inf_and_nan_match_pytorch(x_shape, w_shape, options, where, value):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    (x if where == "x" else w)[0, 0, 2 if where == "x" else 1, 0] = value
+    ours = [chainrule.tensor(x, requires_grad=True), chainrule.tensor(w, requires_grad=True)]
+    theirs = [torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)]
+    y = F.conv2d(*ours, **options)
+    ty = torch.nn.functional.conv2d(*theirs, **options)
+    with chainrule.no_grad():
+        inference = F.conv2d(chainrule.tensor(x), chainrule.tensor(w), **options)
+    r = rng.standard_normal(ty.shape)
+    y.backward(chainrule.tensor(r))
+    ty.backward(torch.tensor(r))
+    for mine, reference in ((y.detach().numpy(), ty.detach().numpy()),
+                            (inference.numpy(), ty.detach().numpy()),
+                            (ours[0].grad.numpy(), theirs[0].grad.numpy()),
+                            (ours[1].grad.numpy(), theirs[1].grad.numpy())):
+        np.testing.assert_allclose(mine, reference, rtol=1e-10, atol=1e-10)

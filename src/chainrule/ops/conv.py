@@ -35,6 +35,18 @@ the memory traffic of keeping it. How a chunk's matrix is built:
 * ``patches`` (stride = kernel, no padding, no dilation): one reshaping copy;
 * ``windows`` (anything else): one strided copy of all kernel offsets.
 
+Inf and nan: the flat layout's extra columns (and the zeros of a row block's shifted weight)
+are products nobody reads, or are multiplied by zeros, which is exact only while every
+value is finite (0 * inf is nan): an inf in x would turn weight-gradient entries that
+PyTorch gives finite into nan. So the fast paths check, where it is cheap, whether a
+non-finite value could have met those zeros, and redo only then the step on the
+``windows`` path (:meth:`ConvGeometry.without_extra_columns`), whose matrix holds the
+windows alone: a weight gradient that is not all finite (a sum of finite products is
+exact, a product with inf or nan makes its sum inf or nan); an input gradient when the
+weight holds inf or nan (by col2im on that path: the convolution of g that
+``_as_convolution`` would take reads g's zero padding); row blocks when x does. The valid outputs of the flat
+and kernel-rows forms read only their own windows and need no check.
+
 Large arrays live in the reused memory of :mod:`chainrule.ops.workspace`, so a training step
 does not map fresh pages for them every time.
 
@@ -76,11 +88,17 @@ KERNEL_ROWS_MIN_COLUMNS = 16
 class ConvGeometry:
     """stride, padding, dilation and groups of one 2-D convolution, plus the im2col maths."""
 
-    __slots__ = ("stride", "padding", "dilation", "groups")
+    __slots__ = ("stride", "padding", "dilation", "groups", "exact")
 
-    def __init__(self, stride, padding, dilation, groups):
+    def __init__(self, stride, padding, dilation, groups, exact=False):
         self.stride, self.padding = stride, padding      # padding: (top, bottom, left, right)
         self.dilation, self.groups = dilation, groups
+        self.exact = exact          # no flat path: its extra columns must not be read
+
+    def without_extra_columns(self):
+        """The same convolution on the ``windows`` path instead of the flat one: its im2col
+        matrix holds each window and nothing else (see the module docstring on inf and nan)."""
+        return ConvGeometry(self.stride, self.padding, self.dilation, self.groups, exact=True)
 
     def output_size(self, h, w, kh, kw):
         (sh, sw), (dh, dw) = self.stride, self.dilation
@@ -94,7 +112,7 @@ class ConvGeometry:
         padded = any(self.padding)
         if kh == kw == 1 and not padded:
             return "pointwise"
-        if self.stride == (1, 1):
+        if self.stride == (1, 1) and not self.exact:
             return "flat"
         if self.stride == (kh, kw) and self.dilation == (1, 1) and not padded:
             return "patches"
@@ -317,6 +335,8 @@ def _convolve(geometry, x, w, keep_columns=False):
     xp = backend.xp
     n = x.shape[0]
     layout = _Layout(geometry, x.shape[2:], w.shape)
+    if layout.block > 1 and not _all_finite(x):     # the shifted weights' zeros meet x
+        layout, keep_columns = _Layout(geometry, x.shape[2:], w.shape, blocked=False), False
     dtype = xp.result_type(x, w)
     images = _channel_major(x)
     if _by_kernel_rows(layout, w.shape) and not (
@@ -456,7 +476,7 @@ def _both_gradients(geometry, g, w, x):
     matrix serves both products and x's im2col is not rebuilt. None when it does not apply
     (no such convolution, or row blocks in it)."""
     convolution = _as_convolution(geometry, w, x.shape[2:], g.shape[2:])
-    if convolution is None:
+    if convolution is None or not _all_finite(w):   # inf * g's zero padding would be nan
         return None
     xp = backend.xp
     flipped_geometry, flipped = convolution
@@ -479,6 +499,8 @@ def _both_gradients(geometry, g, w, x):
     # total[g, (o, kh-1-i, kw-1-j), c] is gw[o, c, i, j]
     parts = xp.reshape(total, (groups, o // groups, kh, kw, cg))[:, :, ::-1, ::-1, :]
     gw = xp.reshape(xp.permute_dims(parts, (0, 1, 4, 2, 3)), w.shape)
+    if not _all_finite(gw):
+        return _to_nchw(y, layout), _exact_weight_gradient(geometry, x, g, w.shape)
     return _to_nchw(y, layout), backend_helpers.contiguous_copy(gw)
 
 
@@ -539,6 +561,21 @@ def _unblocked(products, layout, w_shape):
     for b in range(2, block):
         total += parts[:, :, b:b + kh, :, :, b]
     return xp.reshape(xp.permute_dims(total, (0, 4, 1, 2, 3)), w_shape)
+
+
+def _all_finite(array):
+    """Whether ``array`` holds no inf or nan: whether its sum is finite (a finite array whose
+    sum overflows says no as well, which only sends the caller to its exact path)."""
+    return bool(backend.xp.isfinite(backend.xp.sum(array)))
+
+
+def _exact_weight_gradient(geometry, x, g, w_shape):
+    """The weight gradient from an im2col matrix of the windows alone, for an x or g with inf
+    or nan (see the module docstring): the flat layout's extra columns would have multiplied
+    them by the zeros of g's padding, and 0 * inf is nan."""
+    exact = geometry.without_extra_columns()
+    rows = _product_rows(g, exact.groups, _Layout(exact, x.shape[2:], w_shape))
+    return _weight_gradient(exact, x, rows, w_shape)
 
 
 def _product_rows(g, groups, layout):
@@ -664,15 +701,18 @@ class ConvInputGrad(Function):
         self.w_shape, self.g_hw = w.shape, g.shape[2:]
         groups = self.geometry.groups
         rows, self.given_rows = self.given_rows, None
-        convolution = _as_convolution(self.geometry, w, self.x_hw, g.shape[2:])
+        geometry = self.geometry
+        if geometry.path(*w.shape[2:]) == "flat" and not _all_finite(w):
+            geometry, rows = geometry.without_extra_columns(), None     # (and no _as_convolution)
+        convolution = _as_convolution(geometry, w, self.x_hw, g.shape[2:])
         if convolution is not None:
             y, layout, _ = _convolve(convolution[0], g, convolution[1])
             return _to_nchw(y, layout)
         if rows is None:
-            rows = _product_rows(g, groups, _Layout(self.geometry, self.x_hw, w.shape,
+            rows = _product_rows(g, groups, _Layout(geometry, self.x_hw, w.shape,
                                                     g.shape[2:], blocked=False))
         x_shape = (g.shape[0], w.shape[1] * groups) + self.x_hw
-        return _input_gradient(self.geometry, rows, w, x_shape, g.shape[2:])
+        return _input_gradient(geometry, rows, w, x_shape, g.shape[2:])
 
     def backward(self, ggx):
         g, w = self.saved_tensors
@@ -700,7 +740,10 @@ class ConvWeightGrad(Function):
             rows = _product_rows(g, self.geometry.groups,
                                  _Layout(self.geometry, x.shape[2:], self.w_shape))
         cols, self.given_cols = self.given_cols, None
-        return _weight_gradient(self.geometry, x, rows, self.w_shape, cols)
+        gw = _weight_gradient(self.geometry, x, rows, self.w_shape, cols)
+        if self.geometry.path(*self.w_shape[2:]) == "flat" and not _all_finite(gw):
+            return _exact_weight_gradient(self.geometry, x, g, self.w_shape)
+        return gw
 
     def backward(self, ggw):
         x, g = self.saved_tensors
