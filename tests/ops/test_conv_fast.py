@@ -88,7 +88,8 @@ LAYOUTS = ["nchw", "channel_major", "channels_last", "strided"]
 @st.composite
 def geometries(draw):
     """Geometries that reach every im2col path: pointwise (1x1), flat (stride 1), patches
-    (stride = kernel) and windows (anything else)."""
+    (stride = kernel) and phased (any other stride; "windows" draws them: its exact form
+    is what the phased path falls back to for inf and nan)."""
     path = draw(st.sampled_from(["pointwise", "flat", "patches", "windows"]))
     groups = draw(st.sampled_from([1, 2, 3]))
     c_in, c_out = groups * draw(st.integers(1, 3)), groups * draw(st.integers(1, 3))
@@ -242,7 +243,7 @@ def test_the_forward_keeps_the_whole_im2col_matrix_only_up_to_whole_bytes(keep_b
     ((1, 1), 2, 0, 1, 2),          # pointwise, strided
     ((3, 2), 1, (1, 0), (1, 2), 1),  # flat
     ((2, 2), 2, 0, 1, 1),          # patches
-    ((3, 3), (2, 1), 1, 1, 2),     # windows
+    ((3, 3), (2, 1), 1, 1, 2),     # phased
 ])
 def test_each_path_passes_gradcheck_and_gradgradcheck(kernel, stride, padding, dilation, groups):
     x = make((2, 2 * groups, 5, 6), 0)
@@ -621,8 +622,10 @@ def test_transposed_convolution_with_inf_or_nan_follows_the_definition(case, see
     target = g if where == "x" else w
     target.reshape(-1)[np.random.default_rng(seed + 2).integers(0, target.size)] = value
     top, _, left, _ = args[1]
-    if args[1] != (top, top, left, left):
-        return                                            # (conv_transpose2d: symmetric)
+    assume(args[1] == (top, top, left, left))             # (conv_transpose2d: symmetric)
+    (sh, sw), (dh, dw), (kh, kw) = case["stride"], case["dilation"], w.shape[2:]
+    assume((g.shape[2] - 1) * sh - 2 * top + dh * (kh - 1) >= 0 and
+           (g.shape[3] - 1) * sw - 2 * left + dw * (kw - 1) >= 0)   # an output to give
     gt = chainrule.tensor(g, requires_grad=True)
     wt = chainrule.tensor(w, requires_grad=True)
     y = F.conv_transpose2d(gt, wt, None, case["stride"], (top, left), groups=case["groups"],
@@ -667,3 +670,35 @@ def test_inf_and_nan_match_pytorch(x_shape, w_shape, options, where, value):
                             (ours[0].grad.numpy(), theirs[0].grad.numpy()),
                             (ours[1].grad.numpy(), theirs[1].grad.numpy())):
         np.testing.assert_allclose(mine, reference, rtol=1e-10, atol=1e-10)
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=geometries(), seed=st.integers(0, 1000))
+def test_phased_columns_are_the_windows_columns_bit_for_bit(case, seed):
+    """The phased im2col matrix, cropped to the output width, is the windows one (the same
+    values), and its col2im gives the windows col2im's bits (each pixel's sum in the same
+    order), on strided geometries."""
+    geometry = ConvGeometry(case["stride"], _padding4(case), case["dilation"], case["groups"])
+    kh, kw = case["w_shape"][2:]
+    assume(geometry.path(kh, kw) == "phased")
+    exact = geometry.without_extra_columns()
+    x, _, _ = _arrays(case, seed)
+    images = np.ascontiguousarray(x.transpose(1, 0, 2, 3))
+    c, m, h, w = images.shape
+    oh, ow = geometry.output_size(h, w, kh, kw)
+    width = geometry.width(w, kh, kw)
+    assert width >= ow and exact.path(kh, kw) == "windows"
+    phased = np.empty((1, c * kh * kw, m * oh * width))
+    windows = np.empty((1, c * kh * kw, m * oh * ow))
+    geometry.fill_columns(images, phased, kh, kw)
+    exact.fill_columns(images, windows, kh, kw)
+    cropped = phased.reshape(c * kh * kw, m, oh, width)[..., :ow]
+    assert np.array_equal(cropped, windows.reshape(c * kh * kw, m, oh, ow))
+    rng = np.random.default_rng(seed)
+    spread = np.zeros(phased.shape)
+    spread.reshape(c * kh * kw, m, oh, width)[..., :ow] = rng.standard_normal(cropped.shape)
+    ours, theirs = np.empty(images.shape), np.empty(images.shape)
+    geometry.add_columns(spread, ours, kh, kw, (oh, ow))
+    exact.add_columns(np.ascontiguousarray(spread.reshape(c * kh * kw, m, oh, width)[..., :ow]),
+                      theirs, kh, kw, (oh, ow))
+    assert np.array_equal(ours, theirs)

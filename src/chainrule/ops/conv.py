@@ -33,19 +33,28 @@ the memory traffic of keeping it. How a chunk's matrix is built:
   taller weight, each row's products then summed at its offset (a third of the copying for
   a 3x3 kernel: the forward of those layers ~35% faster alone, ~9% within a ResNet step);
 * ``patches`` (stride = kernel, no padding, no dilation): one reshaping copy;
-* ``windows`` (anything else): one strided copy of all kernel offsets.
+* ``phased`` (any other stride): the padded image is first split by phase (rows u * sh + a,
+  columns v * sw + b for each a < sh, b < sw: one copy of the image), and a kernel offset
+  then reads one phase at stride 1, so each of its window rows is again a contiguous run of
+  the flattened phase, read at the phase's full width (the extra columns are cropped as on
+  the flat path). col2im adds each offset's runs into the phases and writes them back
+  once, instead of kh * kw strided additions (a ResNet's 16 -> 32 stride-2 layer, forward +
+  backward, 9% faster; 3-4% for larger images);
+* ``windows``: one strided copy of all kernel offsets, each window's values and nothing
+  else (the exact form, see below).
 
-Inf and nan: the flat layout's extra columns (and the zeros of a row block's shifted weight)
-are products nobody reads, or are multiplied by zeros, which is exact only while every
-value is finite (0 * inf is nan): an inf in x would turn weight-gradient entries that
-PyTorch gives finite into nan. So the fast paths check, where it is cheap, whether a
-non-finite value could have met those zeros, and redo only then the step on the
+Inf and nan: the flat and phased layouts' extra columns (and the zeros of a row block's
+shifted weight) are products nobody reads, or are multiplied by zeros, which is exact only
+while every value is finite (0 * inf is nan): an inf in x would turn weight-gradient
+entries that PyTorch gives finite into nan. So the fast paths check, where it is cheap,
+whether a non-finite value could have met those zeros, and redo only then the step on the
 ``windows`` path (:meth:`ConvGeometry.without_extra_columns`), whose matrix holds the
 windows alone: a weight gradient that is not all finite (a sum of finite products is
 exact, a product with inf or nan makes its sum inf or nan); an input gradient when the
 weight holds inf or nan (by col2im on that path: the convolution of g that
-``_as_convolution`` would take reads g's zero padding); row blocks when x does. The valid outputs of the flat
-and kernel-rows forms read only their own windows and need no check.
+``_as_convolution`` would take reads g's zero padding); row blocks when x does. The valid
+outputs of the flat, phased and kernel-rows forms read only their own windows and need no
+check.
 
 Large arrays live in the reused memory of :mod:`chainrule.ops.workspace`, so a training step
 does not map fresh pages for them every time.
@@ -116,7 +125,24 @@ class ConvGeometry:
             return "flat"
         if self.stride == (kh, kw) and self.dilation == (1, 1) and not padded:
             return "patches"
-        return "windows"
+        return "windows" if self.exact else "phased"
+
+    def extra_columns(self, kh, kw):
+        """Whether the im2col matrix has columns past each output row (flat, phased)."""
+        return self.path(kh, kw) in ("flat", "phased")
+
+    def phase_size(self, h, w):
+        """(Hq, Wq): the size of one phase of the padded image (rows i, i + sh, ...)."""
+        hp, wp = self.padded_size(h, w)
+        return -(-hp // self.stride[0]), -(-wp // self.stride[1])
+
+    def phase_taps(self, kh, kw, wq):
+        """Per kernel offset (i, j): (its phase (a, b), where its run starts in the flattened
+        phase): padded pixel (r * sh + i * dh, s * sw + j * dw) is pixel (r + i * dh // sh,
+        s + j * dw // sw) of phase (i * dh % sh, j * dw % sw)."""
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        return [((i * dh % sh, j * dw % sw), i * dh // sh * wq + j * dw // sw)
+                for i in range(kh) for j in range(kw)]
 
     def row_block(self, kh, kw, group_outputs, oh):
         """How many output rows one im2col column covers: 1, or on the flat path (dilation
@@ -129,8 +155,11 @@ class ConvGeometry:
 
     def width(self, w, kh, kw):
         """The width of one output row in the im2col layout (padded width when ``flat``)."""
-        if self.path(kh, kw) == "flat":
+        path = self.path(kh, kw)
+        if path == "flat":
             return self.padded_size(1, w)[1]
+        if path == "phased":
+            return self.phase_size(1, w)[1]
         return self.output_size(1, w, 1, kw)[1]
 
     def padded_size(self, h, w):
@@ -167,6 +196,13 @@ class ConvGeometry:
                 taps = _strided(flat, (c, kh + block - 1, kw, m, -(-oh // block), wp),
                                 (s_c, wp, dw, s_n, block * wp, 1))
             _view(cols, taps.shape)[...] = taps
+        elif path == "phased":
+            phases, (_, wq) = self._phases(images, kh, kw)
+            run = oh * wq
+            taps = _view(cols, (c, kh * kw, m, run))
+            for tap, ((a, b), start) in enumerate(self.phase_taps(kh, kw, wq)):
+                phase = _view(phases[:, :, a, b, ...], (c, m, -1))
+                taps[:, tap, ...] = phase[:, :, start:start + run]
         elif path == "patches":
             blocks = _view(images[:, :, :oh * kh, :ow * kw], (c, m, oh, kh, ow, kw))
             _view(cols, (c, kh, kw, m, oh, ow))[...] = backend.xp.permute_dims(
@@ -198,6 +234,50 @@ class ConvGeometry:
         _fill_padded(_view(flat[:, :, :hp * wp], (c, m, hp, wp)), images, self.padding)
         return flat
 
+    def _phase_ranges(self, h, w):
+        """Per phase (a, b): ((u0, u1), (v0, v1)), its rows and columns that hold image
+        pixels, and (r0, c0), the image pixel at (u0, v0) (the rest is padding)."""
+        (sh, sw), (top, _, left, _) = self.stride, self.padding
+        hq, wq = self.phase_size(h, w)
+        ranges = {}
+        for a in range(sh):
+            for b in range(sw):
+                u0, v0 = -(-(top - a) // sh), -(-(left - b) // sw)
+                u1, v1 = min(hq, -(-(h + top - a) // sh)), min(wq, -(-(w + left - b) // sw))
+                ranges[a, b] = (u0, max(u0, u1)), (v0, max(v0, v1)), \
+                    (u0 * sh + a - top, v0 * sw + b - left)
+        return ranges
+
+    def _phases(self, images, kh, kw):
+        """(C, m, H, W) -> (C, m, sh, sw, Hq + 1, Wq): the padded images split by phase
+        (padded pixel (u * sh + a, v * sw + b) at [a, b, u, v]), a row of zeros after each
+        phase so that the last run of a tap that starts a few columns in stays inside. Only
+        the phases some kernel offset reads are written. Returns it and (Hq, Wq)."""
+        c, m, h, w = images.shape
+        (sh, sw) = self.stride
+        hq, wq = self.phase_size(h, w)
+        phases = workspace.empty((c, m, sh, sw, hq + 1, wq), images.dtype)
+        ranges = self._phase_ranges(h, w)
+        for a, b in {phase for phase, _ in self.phase_taps(kh, kw, wq)}:
+            (u0, u1), (v0, v1), (r0, c0) = ranges[a, b]
+            target = phases[:, :, a, b, ...]
+            target[:, :, :u0, :] = 0
+            target[:, :, u1:, :] = 0
+            target[:, :, u0:u1, :v0] = 0
+            target[:, :, u0:u1, v1:] = 0
+            target[:, :, u0:u1, v0:v1] = images[:, :, r0:r0 + (u1 - u0 - 1) * sh + 1:sh,
+                                                c0:c0 + (v1 - v0 - 1) * sw + 1:sw]
+        return phases, (hq, wq)
+
+    def _from_phases(self, phases, images):
+        """Write the image pixels of ``phases`` (C, m, sh, sw, Hq, Wq) back into ``images``
+        (C, m, H, W): each pixel is in exactly one phase."""
+        (sh, sw) = self.stride
+        for (a, b), ((u0, u1), (v0, v1), (r0, c0)) in self._phase_ranges(*images.shape[2:]).items():
+            if u1 > u0 and v1 > v0:
+                images[:, :, r0:r0 + (u1 - u0 - 1) * sh + 1:sh,
+                       c0:c0 + (v1 - v0 - 1) * sw + 1:sw] = phases[:, :, a, b, u0:u1, v0:v1]
+
     # ------------------------------------------------------------ col2im
     def add_columns(self, cols, images, kh, kw, out_hw):
         """col2im: the adjoint of ``fill_columns``: write into ``images`` (C, m, H, W) the sum
@@ -226,6 +306,15 @@ class ConvGeometry:
                     backend_helpers.into(part, xp.add, part, blocks[:, i, j, ...])
             images[...] = _view(flat[:, :, :hp * wp], (c, m, hp, wp))[:, :, top:top + h,
                                                                          left:left + w]
+        elif path == "phased":
+            hq, wq = self.phase_size(h, w)
+            run = oh * wq
+            flat = workspace.zeros((c, m, self.stride[0], self.stride[1], hq * wq + wq), cols.dtype)
+            taps = _view(cols, (c, kh * kw, m, run))
+            for tap, ((a, b), start) in enumerate(self.phase_taps(kh, kw, wq)):
+                part = flat[:, :, a, b, start:start + run]
+                backend_helpers.into(part, xp.add, part, taps[:, tap, ...])
+            self._from_phases(_view(flat[..., :hq * wq], flat.shape[:4] + (hq, wq)), images)
         elif path == "patches":
             if (h, w) != (oh * kh, ow * kw):
                 images[:, :, oh * kh:, :] = 0
@@ -571,8 +660,8 @@ def _all_finite(array):
 
 def _exact_weight_gradient(geometry, x, g, w_shape):
     """The weight gradient from an im2col matrix of the windows alone, for an x or g with inf
-    or nan (see the module docstring): the flat layout's extra columns would have multiplied
-    them by the zeros of g's padding, and 0 * inf is nan."""
+    or nan (see the module docstring): the extra columns of the flat or phased layout would
+    have multiplied them by the zeros of g's padding, and 0 * inf is nan."""
     exact = geometry.without_extra_columns()
     rows = _product_rows(g, exact.groups, _Layout(exact, x.shape[2:], w_shape))
     return _weight_gradient(exact, x, rows, w_shape)
@@ -702,7 +791,7 @@ class ConvInputGrad(Function):
         groups = self.geometry.groups
         rows, self.given_rows = self.given_rows, None
         geometry = self.geometry
-        if geometry.path(*w.shape[2:]) == "flat" and not _all_finite(w):
+        if geometry.extra_columns(*w.shape[2:]) and not _all_finite(w):
             geometry, rows = geometry.without_extra_columns(), None     # (and no _as_convolution)
         convolution = _as_convolution(geometry, w, self.x_hw, g.shape[2:])
         if convolution is not None:
@@ -741,7 +830,7 @@ class ConvWeightGrad(Function):
                                  _Layout(self.geometry, x.shape[2:], self.w_shape))
         cols, self.given_cols = self.given_cols, None
         gw = _weight_gradient(self.geometry, x, rows, self.w_shape, cols)
-        if self.geometry.path(*self.w_shape[2:]) == "flat" and not _all_finite(gw):
+        if self.geometry.extra_columns(*self.w_shape[2:]) and not _all_finite(gw):
             return _exact_weight_gradient(self.geometry, x, g, self.w_shape)
         return gw
 
