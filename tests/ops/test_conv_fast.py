@@ -702,3 +702,19 @@ def test_phased_columns_are_the_windows_columns_bit_for_bit(case, seed):
     exact.add_columns(np.ascontiguousarray(spread.reshape(c * kh * kw, m, oh, width)[..., :ow]),
                       theirs, kh, kw, (oh, ow))
     assert np.array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("size, kernel, stride, padding", [
+    (1, 3, 3, 2), (2, 5, 4, 2), (1, 1, 3, 1), (3, 2, 3, 1)])  # phases with no image pixel
+def test_phased_path_with_phases_of_padding_only(size, kernel, stride, padding):
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 2, size, size)), rng.standard_normal((3, 2, kernel, kernel))
+    xt, wt = chainrule.tensor(x, requires_grad=True), chainrule.tensor(w, requires_grad=True)
+    y = F.conv2d(xt, wt, stride=stride, padding=padding)
+    args = ((stride, stride), (padding,) * 4, (1, 1), 1)
+    np.testing.assert_allclose(y.detach().numpy(), reference_conv(x, w, None, *args), **EXACT)
+    r = rng.standard_normal(y.shape)
+    y.backward(chainrule.tensor(r))
+    gx, gw, _ = reference_grads(x, w, r, *args)
+    np.testing.assert_allclose(xt.grad.numpy(), gx, **EXACT)
+    np.testing.assert_allclose(wt.grad.numpy(), gw, **EXACT)

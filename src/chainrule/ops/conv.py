@@ -102,11 +102,12 @@ class ConvGeometry:
     def __init__(self, stride, padding, dilation, groups, exact=False):
         self.stride, self.padding = stride, padding      # padding: (top, bottom, left, right)
         self.dilation, self.groups = dilation, groups
-        self.exact = exact          # no flat path: its extra columns must not be read
+        self.exact = exact          # no flat or phased path: no extra columns to read
 
     def without_extra_columns(self):
-        """The same convolution on the ``windows`` path instead of the flat one: its im2col
-        matrix holds each window and nothing else (see the module docstring on inf and nan)."""
+        """The same convolution on the ``windows`` path instead of the flat or phased one: its
+        im2col matrix holds each window and nothing else (see the module docstring on inf
+        and nan)."""
         return ConvGeometry(self.stride, self.padding, self.dilation, self.groups, exact=True)
 
     def output_size(self, h, w, kh, kw):
@@ -154,7 +155,8 @@ class ConvGeometry:
         return max(1, min(8, -(-BLOCK_ROWS // group_outputs), oh))
 
     def width(self, w, kh, kw):
-        """The width of one output row in the im2col layout (padded width when ``flat``)."""
+        """The width of one output row in the im2col layout (the padded width when ``flat``,
+        a phase's width when ``phased``)."""
         path = self.path(kh, kw)
         if path == "flat":
             return self.padded_size(1, w)[1]
@@ -265,15 +267,17 @@ class ConvGeometry:
             target[:, :, u1:, :] = 0
             target[:, :, u0:u1, :v0] = 0
             target[:, :, u0:u1, v1:] = 0
-            target[:, :, u0:u1, v0:v1] = images[:, :, r0:r0 + (u1 - u0 - 1) * sh + 1:sh,
-                                                c0:c0 + (v1 - v0 - 1) * sw + 1:sw]
+            if u1 > u0 and v1 > v0:
+                target[:, :, u0:u1, v0:v1] = images[:, :, r0:r0 + (u1 - u0 - 1) * sh + 1:sh,
+                                                    c0:c0 + (v1 - v0 - 1) * sw + 1:sw]
         return phases, (hq, wq)
 
     def _from_phases(self, phases, images):
         """Write the image pixels of ``phases`` (C, m, sh, sw, Hq, Wq) back into ``images``
         (C, m, H, W): each pixel is in exactly one phase."""
         (sh, sw) = self.stride
-        for (a, b), ((u0, u1), (v0, v1), (r0, c0)) in self._phase_ranges(*images.shape[2:]).items():
+        ranges = self._phase_ranges(*images.shape[2:])
+        for (a, b), ((u0, u1), (v0, v1), (r0, c0)) in ranges.items():
             if u1 > u0 and v1 > v0:
                 images[:, :, r0:r0 + (u1 - u0 - 1) * sh + 1:sh,
                        c0:c0 + (v1 - v0 - 1) * sw + 1:sw] = phases[:, :, a, b, u0:u1, v0:v1]
@@ -309,12 +313,12 @@ class ConvGeometry:
         elif path == "phased":
             hq, wq = self.phase_size(h, w)
             run = oh * wq
-            flat = workspace.zeros((c, m, self.stride[0], self.stride[1], hq * wq + wq), cols.dtype)
+            phases = workspace.zeros((c, m) + self.stride + (hq * wq + wq,), cols.dtype)
             taps = _view(cols, (c, kh * kw, m, run))
             for tap, ((a, b), start) in enumerate(self.phase_taps(kh, kw, wq)):
-                part = flat[:, :, a, b, start:start + run]
+                part = phases[:, :, a, b, start:start + run]
                 backend_helpers.into(part, xp.add, part, taps[:, tap, ...])
-            self._from_phases(_view(flat[..., :hq * wq], flat.shape[:4] + (hq, wq)), images)
+            self._from_phases(_view(phases[..., :hq * wq], phases.shape[:4] + (hq, wq)), images)
         elif path == "patches":
             if (h, w) != (oh * kh, ow * kw):
                 images[:, :, oh * kh:, :] = 0
