@@ -609,33 +609,39 @@ def test_inf_and_nan_reach_only_what_they_reach_in_the_definition(paths, case, s
 
 
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
-@pytest.mark.parametrize("where", ["x", "w"])
-@settings(max_examples=25, deadline=None)
-@given(case=geometries(), seed=st.integers(0, 1000), value=st.sampled_from([np.inf, np.nan]))
+@pytest.mark.parametrize("where", ["input", "weight", "upstream"])
+@settings(max_examples=30, deadline=None)
+@given(case=geometries(), seed=st.integers(0, 1000), value=st.sampled_from([np.inf, np.nan]),
+       extra=st.tuples(st.integers(0, 2), st.integers(0, 2)))
 def test_transposed_convolution_with_inf_or_nan_follows_the_definition(case, seed, where,
-                                                                       value):
+                                                                       value, extra):
     """conv_transpose2d (col2im, or the convolution of g that _as_convolution takes) with one
-    inf or nan in its input or weight: the reference adjoint's values and gradients."""
+    inf or nan in its input, its weight or the upstream gradient, with output padding (up to
+    max(stride, dilation) - 1, as PyTorch allows): the reference adjoint's values and
+    gradients."""
     x, w, _ = _arrays(case, seed)
     args = (case["stride"], _padding4(case), case["dilation"], case["groups"])
+    (sh, sw), (dh, dw), (kh, kw) = case["stride"], case["dilation"], w.shape[2:]
+    output_padding = (min(extra[0], max(sh, dh) - 1), min(extra[1], max(sw, dw) - 1))
     g = reference_conv(x, w, None, *args)                 # the transposed conv's input
-    target = g if where == "x" else w
-    target.reshape(-1)[np.random.default_rng(seed + 2).integers(0, target.size)] = value
     top, _, left, _ = args[1]
     assume(args[1] == (top, top, left, left))             # (conv_transpose2d: symmetric)
-    (sh, sw), (dh, dw), (kh, kw) = case["stride"], case["dilation"], w.shape[2:]
-    assume((g.shape[2] - 1) * sh - 2 * top + dh * (kh - 1) >= 0 and
-           (g.shape[3] - 1) * sw - 2 * left + dw * (kw - 1) >= 0)   # an output to give
+    x_hw = ((g.shape[2] - 1) * sh - 2 * top + dh * (kh - 1) + output_padding[0] + 1,
+            (g.shape[3] - 1) * sw - 2 * left + dw * (kw - 1) + output_padding[1] + 1)
+    assume(min(x_hw) >= 1)                                # an output to give
+    ggx = np.random.default_rng(seed + 3).standard_normal((g.shape[0], x.shape[1]) + x_hw)
+    target = {"input": g, "weight": w, "upstream": ggx}[where]
+    target.reshape(-1)[np.random.default_rng(seed + 2).integers(0, target.size)] = value
     gt = chainrule.tensor(g, requires_grad=True)
     wt = chainrule.tensor(w, requires_grad=True)
-    y = F.conv_transpose2d(gt, wt, None, case["stride"], (top, left), groups=case["groups"],
-                           dilation=case["dilation"])
-    x_hw = tuple(y.shape[2:])
+    y = F.conv_transpose2d(gt, wt, None, case["stride"], (top, left), output_padding,
+                           groups=case["groups"], dilation=case["dilation"])
+    assert tuple(y.shape[2:]) == x_hw
     expected, _, _ = reference_grads(None, w, g, *args, x_hw=x_hw)
     np.testing.assert_allclose(y.detach().numpy(), expected, **EXACT)
-    ggx = np.random.default_rng(seed + 3).standard_normal(y.shape)
     y.backward(chainrule.tensor(ggx))
-    np.testing.assert_allclose(gt.grad.numpy(), reference_conv(ggx, w, None, *args), **EXACT)
+    cropped = reference_conv(ggx, w, None, *args)[:, :, :g.shape[2], :g.shape[3]]
+    np.testing.assert_allclose(gt.grad.numpy(), cropped, **EXACT)
     _, gw, _ = reference_grads(ggx, w, g, *args)
     np.testing.assert_allclose(wt.grad.numpy(), gw, **EXACT)
 
@@ -718,3 +724,37 @@ def test_phased_path_with_phases_of_padding_only(size, kernel, stride, padding):
     gx, gw, _ = reference_grads(x, w, r, *args)
     np.testing.assert_allclose(xt.grad.numpy(), gx, **EXACT)
     np.testing.assert_allclose(wt.grad.numpy(), gw, **EXACT)
+
+
+@pytest.mark.torch
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+@pytest.mark.parametrize("kernel, stride, dilation, output_padding, bad", [
+    (2, 1, 2, 1, "weight"),      # the exact path's windows for an output narrower than them
+    (1, 1, 2, 1, None),          # a 1x1 kernel there, all finite
+    (2, 2, 3, 2, "weight"),
+    (2, 1, 2, 1, "upstream"),    # x cropped to what g's windows read
+    (3, 2, 3, 2, "upstream"),
+])
+def test_transposed_convolution_with_output_padding_past_the_stride(kernel, stride, dilation,
+                                                                    output_padding, bad):
+    """PyTorch allows output padding up to max(stride, dilation) - 1: the output is then
+    smaller than its windows, on the exact path too (found in review)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((1, 2, 3, 3)), rng.standard_normal((2, 1, kernel, kernel))
+    if bad == "weight":
+        w[0, 0, 0, 0] = np.inf
+    options = dict(stride=stride, dilation=dilation, output_padding=output_padding)
+    ours = [chainrule.tensor(x, requires_grad=True), chainrule.tensor(w, requires_grad=True)]
+    theirs = [torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)]
+    y = F.conv_transpose2d(*ours, **options)
+    ty = torch.nn.functional.conv_transpose2d(*theirs, **options)
+    r = rng.standard_normal(ty.shape)
+    if bad == "upstream":
+        r[0, 0, -1, -1] = np.inf
+    y.backward(chainrule.tensor(r))
+    ty.backward(torch.tensor(r))
+    for mine, reference in ((y.detach().numpy(), ty.detach().numpy()),
+                            (ours[0].grad.numpy(), theirs[0].grad.numpy()),
+                            (ours[1].grad.numpy(), theirs[1].grad.numpy())):
+        np.testing.assert_allclose(mine, reference, rtol=1e-10, atol=1e-10)

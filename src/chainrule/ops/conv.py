@@ -394,7 +394,10 @@ class _Layout:
         o, cg, self.kh, self.kw = w_shape
         self.path = geometry.path(self.kh, self.kw)
         self.oh, self.ow = out_hw or geometry.output_size(x_hw[0], x_hw[1], self.kh, self.kw)
-        self.width = geometry.width(x_hw[1], self.kh, self.kw)
+        # (an output cropped by a transposed convolution's output padding is narrower than
+        # its windows: only the flat and phased layouts keep their full row width)
+        self.width = geometry.width(x_hw[1], self.kh, self.kw) \
+            if geometry.extra_columns(self.kh, self.kw) else self.ow
         self.block = geometry.row_block(self.kh, self.kw, o // geometry.groups, self.oh) \
             if blocked else 1
         self.blocks = -(-self.oh // self.block)
@@ -664,8 +667,21 @@ def _all_finite(array):
 
 def _exact_weight_gradient(geometry, x, g, w_shape):
     """The weight gradient from an im2col matrix of the windows alone, for an x or g with inf
-    or nan (see the module docstring): the extra columns of the flat or phased layout would
-    have multiplied them by the zeros of g's padding, and 0 * inf is nan."""
+    or nan (see the module docstring): on the flat or phased layout an inf in one met the
+    zeros the other has in its extra columns, and 0 * inf is nan. x is cropped to what g's
+    windows read (a g smaller than x's windows, after a transposed convolution's output
+    padding, would otherwise be padded with zeros that meet x)."""
+    (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
+    top, _, left, _ = geometry.padding
+    kh, kw = w_shape[2:]
+    h, w = x.shape[2:]
+    reach_h = (g.shape[2] - 1) * sh + dh * (kh - 1) + 1 - top       # rows of x g's windows read
+    reach_w = (g.shape[3] - 1) * sw + dw * (kw - 1) + 1 - left
+    if reach_h >= 1 and reach_w >= 1:       # (the bottom and right padding: what is read)
+        rows, columns = min(h, reach_h), min(w, reach_w)
+        x = x[:, :, :rows, :columns]
+        geometry = ConvGeometry(geometry.stride, (top, reach_h - rows, left, reach_w - columns),
+                                geometry.dilation, geometry.groups)
     exact = geometry.without_extra_columns()
     rows = _product_rows(g, exact.groups, _Layout(exact, x.shape[2:], w_shape))
     return _weight_gradient(exact, x, rows, w_shape)
@@ -673,8 +689,8 @@ def _exact_weight_gradient(geometry, x, g, w_shape):
 
 def _product_rows(g, groups, layout):
     """(N, O, OH, OW) -> (G, O/G, N * L), the layout of the im2col products for an output of
-    (layout.oh, layout.width): g in the top-left corner, zeros elsewhere (the flat stride-1
-    layout reads full padded rows; an output cropped by a transposed convolution's output
+    (layout.oh, layout.width): g in the top-left corner, zeros elsewhere (the flat and phased
+    layouts read full padded rows; an output cropped by a transposed convolution's output
     padding is smaller than its windows). Free when g is channel-major and of that size
     already. With row blocks: (G, O/G * block, N * L), row (o, b) holding output rows b,
     b + block, ...."""
