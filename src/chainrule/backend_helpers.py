@@ -466,6 +466,19 @@ def per_channel(function, rows, values, out=None):
     return out
 
 
+def channel_rows(array):
+    """A contiguous (N, C, ...) ``array`` as (N, C, rest), a view (rest counted, not -1: an
+    empty batch has no size to infer it from).
+
+    >>> channel_rows(numpy.zeros((0, 3, 2, 2))).shape
+    (0, 3, 4)
+    """
+    rest = 1
+    for size in array.shape[2:]:
+        rest *= size
+    return backend.namespace_of(array).reshape(array, (array.shape[0], array.shape[1], rest))
+
+
 def channel_sums(rows):
     """The sum over axes 0 and 2 of ``rows`` (N, C, R): per channel. NumPy arrays go through
     einsum's loop, 2-3x faster than ``sum(axis=(0, 2))`` ((32, 16, 1024) float32: 138 -> 47

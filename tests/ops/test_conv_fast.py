@@ -758,3 +758,14 @@ def test_transposed_convolution_with_output_padding_past_the_stride(kernel, stri
                             (ours[0].grad.numpy(), theirs[0].grad.numpy()),
                             (ours[1].grad.numpy(), theirs[1].grad.numpy())):
         np.testing.assert_allclose(mine, reference, rtol=1e-10, atol=1e-10)
+
+
+def test_an_empty_batch_gives_zero_weight_and_bias_gradients():
+    """N = 0: the bias gradient's per-channel sums see an (0, O, rest) array (a reshape with
+    -1 cannot infer rest from an empty array)."""
+    x = chainrule.zeros(0, 2, 5, 5, requires_grad=True)
+    w = chainrule.ones(3, 2, 3, 3, requires_grad=True)
+    b = chainrule.ones(3, requires_grad=True)
+    F.conv2d(x, w, b).sum().backward()
+    assert b.grad.tolist() == [0.0, 0.0, 0.0] and (w.grad.numpy() == 0).all()
+    assert x.grad.shape == (0, 2, 5, 5)

@@ -155,14 +155,12 @@ class ConvGeometry:
         return max(1, min(8, -(-BLOCK_ROWS // group_outputs), oh))
 
     def width(self, w, kh, kw):
-        """The width of one output row in the im2col layout (the padded width when ``flat``,
-        a phase's width when ``phased``)."""
-        path = self.path(kh, kw)
-        if path == "flat":
+        """The width of one output row in a layout with extra columns: the padded width
+        when ``flat``, a phase's width when ``phased`` (other layouts' rows are the output's:
+        see _Layout)."""
+        if self.path(kh, kw) == "flat":
             return self.padded_size(1, w)[1]
-        if path == "phased":
-            return self.phase_size(1, w)[1]
-        return self.output_size(1, w, 1, kw)[1]
+        return self.phase_size(1, w)[1]
 
     def padded_size(self, h, w):
         top, bottom, left, right = self.padding
@@ -238,7 +236,8 @@ class ConvGeometry:
 
     def _phase_ranges(self, h, w):
         """Per phase (a, b): ((u0, u1), (v0, v1)), its rows and columns that hold image
-        pixels, and (r0, c0), the image pixel at (u0, v0) (the rest is padding)."""
+        pixels (the rest is padding), and the (row, column) slices of those pixels in the
+        image, or None when the phase holds none."""
         (sh, sw), (top, _, left, _) = self.stride, self.padding
         hq, wq = self.phase_size(h, w)
         ranges = {}
@@ -246,8 +245,12 @@ class ConvGeometry:
             for b in range(sw):
                 u0, v0 = -(-(top - a) // sh), -(-(left - b) // sw)
                 u1, v1 = min(hq, -(-(h + top - a) // sh)), min(wq, -(-(w + left - b) // sw))
-                ranges[a, b] = (u0, max(u0, u1)), (v0, max(v0, v1)), \
-                    (u0 * sh + a - top, v0 * sw + b - left)
+                pixels = None
+                if u1 > u0 and v1 > v0:
+                    r0, c0 = u0 * sh + a - top, v0 * sw + b - left
+                    pixels = (slice(r0, r0 + (u1 - u0 - 1) * sh + 1, sh),
+                              slice(c0, c0 + (v1 - v0 - 1) * sw + 1, sw))
+                ranges[a, b] = (u0, max(u0, u1)), (v0, max(v0, v1)), pixels
         return ranges
 
     def _phases(self, images, kh, kw):
@@ -256,31 +259,26 @@ class ConvGeometry:
         phase so that the last run of a tap that starts a few columns in stays inside. Only
         the phases some kernel offset reads are written. Returns it and (Hq, Wq)."""
         c, m, h, w = images.shape
-        (sh, sw) = self.stride
         hq, wq = self.phase_size(h, w)
-        phases = workspace.empty((c, m, sh, sw, hq + 1, wq), images.dtype)
+        phases = workspace.empty((c, m) + self.stride + (hq + 1, wq), images.dtype)
         ranges = self._phase_ranges(h, w)
         for a, b in {phase for phase, _ in self.phase_taps(kh, kw, wq)}:
-            (u0, u1), (v0, v1), (r0, c0) = ranges[a, b]
+            (u0, u1), (v0, v1), pixels = ranges[a, b]
             target = phases[:, :, a, b, ...]
             target[:, :, :u0, :] = 0
             target[:, :, u1:, :] = 0
             target[:, :, u0:u1, :v0] = 0
             target[:, :, u0:u1, v1:] = 0
-            if u1 > u0 and v1 > v0:
-                target[:, :, u0:u1, v0:v1] = images[:, :, r0:r0 + (u1 - u0 - 1) * sh + 1:sh,
-                                                    c0:c0 + (v1 - v0 - 1) * sw + 1:sw]
+            if pixels is not None:
+                target[:, :, u0:u1, v0:v1] = images[:, :, pixels[0], pixels[1]]
         return phases, (hq, wq)
 
     def _from_phases(self, phases, images):
         """Write the image pixels of ``phases`` (C, m, sh, sw, Hq, Wq) back into ``images``
         (C, m, H, W): each pixel is in exactly one phase."""
-        (sh, sw) = self.stride
-        ranges = self._phase_ranges(*images.shape[2:])
-        for (a, b), ((u0, u1), (v0, v1), (r0, c0)) in ranges.items():
-            if u1 > u0 and v1 > v0:
-                images[:, :, r0:r0 + (u1 - u0 - 1) * sh + 1:sh,
-                       c0:c0 + (v1 - v0 - 1) * sw + 1:sw] = phases[:, :, a, b, u0:u1, v0:v1]
+        for (a, b), ((u0, u1), (v0, v1), pixels) in self._phase_ranges(*images.shape[2:]).items():
+            if pixels is not None:
+                images[:, :, pixels[0], pixels[1]] = phases[:, :, a, b, u0:u1, v0:v1]
 
     # ------------------------------------------------------------ col2im
     def add_columns(self, cols, images, kh, kw, out_hw):
@@ -787,9 +785,7 @@ def _bias_gradient(gy):
     loop) unless the backward pass is recorded."""
     if grad_mode.state.enabled or not backend_helpers.is_c_contiguous(gy._data):
         return gy.sum(dim=(0, 2, 3))
-    data = gy._data
-    rows = backend.xp.reshape(data, (data.shape[0], data.shape[1], -1))
-    return gy._make(backend_helpers.channel_sums(rows), None)
+    return gy._make(backend_helpers.channel_sums(backend_helpers.channel_rows(gy._data)), None)
 
 
 class ConvReLU(activation.ReLUAfter, Conv):

@@ -36,7 +36,7 @@ def _rows(a):
         copy = workspace.empty(a.shape, a.dtype)
         copy[...] = a
         a = copy
-    return backend.xp.reshape(a, (a.shape[0], a.shape[1], -1))
+    return backend_helpers.channel_rows(a)
 
 
 def _channel_dot(a, b):
@@ -67,8 +67,8 @@ def scale_shift(x, scale, shift):
     else the two recorded ops.
 
     >>> import chainrule
-    >>> x = chainrule.ones(1, 2, 1, 1)
-    >>> scale_shift(x, chainrule.tensor([2.0, 3.0]), chainrule.tensor([0.5, 0.0])).flatten().tolist()
+    >>> x, scale = chainrule.ones(1, 2, 1, 1), chainrule.tensor([2.0, 3.0])
+    >>> scale_shift(x, scale, chainrule.tensor([0.5, 0.0])).flatten().tolist()
     [2.5, 3.0]
     """
     data, dtype = x._data, x._data.dtype
@@ -78,10 +78,7 @@ def scale_shift(x, scale, shift):
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         return x * scale.reshape(shape) + shift.reshape(shape)
     xp = backend.xp
-    inner = 1
-    for size in data.shape[2:]:
-        inner *= size
-    rows = xp.reshape(data, (data.shape[0], data.shape[1], inner))
+    rows = backend_helpers.channel_rows(data)
     y = per_channel(xp.multiply, rows, scale._data, out=workspace.empty(rows.shape, dtype))
     per_channel(xp.add, y, shift._data, out=y)
     return x._make(xp.reshape(y, data.shape), None)
