@@ -42,6 +42,7 @@ _TWO_FALSE = (False, False)
 _TWO = ((_TWO_FALSE, (False, True)), ((True, False), (True, True)))   # [a needs][b needs]
 _RELEASED = object()    # what a node saved, after a backward without retain_graph freed it
 _OUTPUT_ONLY = (None,)  # what a node saved when forward saved just its output (y = f(x))
+_MANY = object()        # _input0 of a node with three or more inputs (_input1 holds them)
 
 
 class Function:
@@ -49,16 +50,18 @@ class Function:
 
     # What every call sets lives in slots, so an op without parameters has no per-node dict:
     # needs_input_grad (per input: does it want a gradient? set before forward runs);
-    # inputs (the input tensors, for tools that walk the graph — explain, viz, ONNX — until
-    # backward frees them; backward reads saved_tensors); edges (per input: its grad_fn at
-    # call time, the leaf itself, or None); input_shapes (the engine sums broadcast gradients
-    # back to them; None when every input with an edge has the output's shape, the common
-    # case: three tuples fewer per node for the garbage collector to walk, ~10% of a small
-    # op's cost); _saved, _saved_versions and the _out_* fields (what save_for_backward
-    # kept: the output is remembered by position, array, version counter and version).
-    __slots__ = ("needs_input_grad", "inputs", "edges", "input_shapes", "_to_save", "_saved",
-                 "_saved_versions", "_out_index", "_out_data", "_out_counter", "_out_version",
-                 "_inplace_mark", "watched", "__dict__")
+    # _input0 and _input1 (the input tensors, read through ``inputs``: one or two inputs in
+    # a slot each rather than a tuple, which would be one more object per node for the
+    # garbage collector to walk, ~5% of a small op's cost; three or more: _MANY and the
+    # tuple); edges (per input: its grad_fn at call time, the leaf itself, or None);
+    # input_shapes (the engine sums broadcast gradients back to them; None when every input
+    # with an edge has the output's shape, the common case: three tuples fewer per node for
+    # the garbage collector, ~10% of a small op's cost); _saved, _saved_versions and the
+    # _out_* fields (what save_for_backward kept: the output is remembered by position,
+    # array, version counter and version).
+    __slots__ = ("needs_input_grad", "_input0", "_input1", "edges", "input_shapes", "_to_save",
+                 "_saved", "_saved_versions", "_out_index", "_out_data", "_out_counter",
+                 "_out_version", "_inplace_mark", "watched", "__dict__")
 
     #: True for ops whose output may share memory with their (first) input: reshape, slices,
     #: transpose, expand... The output then shares the input's version counter, and an
@@ -114,25 +117,33 @@ class Function:
         return self._record(inputs, out) if record else inputs[0]._make(out, None)
 
     def _record(self, inputs, out):
-        """Make ``out`` the output of this node: remember where each input's gradient goes
-        (its edge), the input shapes, and what forward saved."""
-        self.inputs = inputs
+        """Make ``out`` the output of this node: remember its inputs, where each input's
+        gradient goes (its edge), the input shapes, and what forward saved."""
+        shape = out.shape
         if len(inputs) == 2:
             a, b = inputs
+            self._input0, self._input1 = a, b
             edge_a = a.grad_fn if a._view is None else edge_of(a)
             edge_b = b.grad_fn if b._view is None else edge_of(b)
-            self.edges = edges = (a if edge_a is None and a.requires_grad else edge_a,
-                                  b if edge_b is None and b.requires_grad else edge_b)
-            shape, shape_a, shape_b = out.shape, a._data.shape, b._data.shape
-            self.input_shapes = None if shape_a == shape and (
-                shape_b == shape or edges[1] is None) else (shape_a, shape_b)
+            if edge_b is None and not b.requires_grad:      # (x * 2: a constant b)
+                self.edges = (a if edge_a is None and a.requires_grad else edge_a, None)
+                shape_a = a._data.shape
+                self.input_shapes = None if shape_a == shape else (shape_a, b._data.shape)
+            else:
+                self.edges = (a if edge_a is None and a.requires_grad else edge_a,
+                              b if edge_b is None else edge_b)
+                shape_a, shape_b = a._data.shape, b._data.shape
+                self.input_shapes = None if shape_a == shape and shape_b == shape else \
+                    (shape_a, shape_b)
         elif len(inputs) == 1:
             x = inputs[0]
+            self._input0, self._input1 = x, None
             edge = x.grad_fn if x._view is None else edge_of(x)
             self.edges = (x if edge is None else edge,)     # x requires grad: we record
-            shape = x._data.shape
-            self.input_shapes = None if shape == out.shape else (shape,)
+            shape_x = x._data.shape
+            self.input_shapes = None if shape_x == shape else (shape_x,)
         else:
+            self._input0, self._input1 = _MANY, inputs
             self.edges = tuple([edge_of(t) for t in inputs])
             self.input_shapes = tuple([t._data.shape for t in inputs])
         self._inplace_mark, self.watched = inplace_clock.value, False
@@ -142,6 +153,16 @@ class Function:
         else:
             self._resolve_saved(inputs, out, result)
         return result
+
+    @property
+    def inputs(self):
+        """The input tensors, for tools that walk the graph (explain, viz, ONNX), until
+        backward frees them (then None); backward reads ``saved_tensors``."""
+        first = self._input0
+        if first is None or first is _MANY:
+            return self._input1
+        second = self._input1
+        return (first,) if second is None else (first, second)
 
     def forward(self, *arrays):
         raise NotImplementedError
@@ -208,11 +229,18 @@ class Function:
             self._check_versions()
         if self._out_index is None:
             return saved
+        output = self._output_tensor()
         if saved is _OUTPUT_ONLY:
-            return (self.inputs[0]._make(self._out_data, self),)
+            return (output,)
         items = list(saved)
-        items[self._out_index] = self.inputs[0]._make(self._out_data, self)
+        items[self._out_index] = output
         return tuple(items)
+
+    def _output_tensor(self):
+        """The saved output as a tensor of this node (made on each read: a tensor held by
+        its own grad_fn would be a reference cycle)."""
+        first = self._input0
+        return (self._input1[0] if first is _MANY else first)._make(self._out_data, self)
 
     def _check_versions(self):
         versions = self._saved_versions or (0,) * len(self._saved)
@@ -250,7 +278,8 @@ class Function:
         """Free what was kept for backward (called after backward unless retain_graph).
         The node keeps its edges and input shapes, so a gate that saved nothing (add,
         reshape) can still be walked again, as in PyTorch."""
-        self._saved, self._out_data, self.inputs = _RELEASED, None, None
+        self._saved, self._out_data = _RELEASED, None
+        self._input0 = self._input1 = None
 
     @property
     def released(self):

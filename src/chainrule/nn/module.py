@@ -65,8 +65,14 @@ class Module:
         self.__dict__.pop(name, None)
 
     def __getattr__(self, name):
-        for registry in ("_parameters", "_buffers", "_modules"):
-            values = self.__dict__.get(registry)
+        # (only names not in the instance dict get here: parameters, buffers, submodules;
+        # a layer's forward reads its weight this way on every call)
+        state = self.__dict__
+        parameters = state.get("_parameters")
+        if parameters is not None and name in parameters:
+            return parameters[name]
+        for registry in ("_buffers", "_modules"):
+            values = state.get(registry)
             if values is not None and name in values:
                 return values[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
