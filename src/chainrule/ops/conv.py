@@ -341,9 +341,7 @@ class ConvGeometry:
 def _view(array, shape):
     """``array`` reshaped without copying (it must be possible: these are our own layouts,
     and a silent copy would lose the writes made through the view)."""
-    if backend.name == "cupy":
-        return array.reshape(shape)
-    return backend.xp.reshape(array, shape, copy=False)
+    return backend_helpers.view_as(array, shape)
 
 
 def _strided(array, shape, strides):
@@ -660,7 +658,7 @@ def _unblocked(products, layout, w_shape):
 def _all_finite(array):
     """Whether ``array`` holds no inf or nan: whether its sum is finite (a finite array whose
     sum overflows says no as well, which only sends the caller to its exact path)."""
-    return bool(backend.xp.isfinite(backend.xp.sum(array)))
+    return bool(backend.xp.isfinite(backend_helpers.reduced("sum", array)))
 
 
 def _exact_weight_gradient(geometry, x, g, w_shape):

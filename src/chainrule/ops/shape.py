@@ -373,7 +373,7 @@ def flatten(x, start_dim=0, end_dim=-1):
         return reshape(x, 1)
     start = single_axis(start_dim, x.ndim, "flatten")
     end = single_axis(end_dim, x.ndim, "flatten")
-    size = int(numpy.prod(x.shape[start:end + 1]))
+    size = math.prod(x.shape[start:end + 1])
     return reshape(x, x.shape[:start] + (size,) + x.shape[end + 1:])
 
 

@@ -25,6 +25,7 @@ Only the NumPy backend uses it (CuPy has its own memory pool).
 >>> workspace.empty((256, 256), "float32").shape     # the same buffer, handed out again
 (256, 256)
 """
+import math
 import sys
 import threading
 
@@ -103,10 +104,7 @@ _workspace = Workspace()
 def empty(shape, dtype):
     """An uninitialised array, in reused memory when it is large (NumPy backend)."""
     dtype = numpy.dtype(backend.numpy_dtype(dtype))
-    count = 1
-    for n in shape:
-        count *= n
-    nbytes = count * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize
     if nbytes < MIN_BYTES or backend.name != "numpy":
         return backend.xp.empty(shape, dtype=dtype)
     return _workspace.take(nbytes).view(dtype).reshape(shape)
