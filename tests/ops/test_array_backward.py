@@ -1,5 +1,5 @@
 """Gates whose backward works on arrays when it is not recorded (mul, sub, neg, div, x ** 2,
-tanh, sigmoid, relu): the gradients must be the ones their formula in chainrule ops gives
+tanh, sigmoid, relu, sum): the gradients must be the ones their formula in chainrule ops gives
 under create_graph, bit for bit, broadcasting included. (GELU and layer_norm, whose array
 forms are arranged differently, are checked to 1e-12 in their own tests.)"""
 import numpy as np
@@ -17,6 +17,11 @@ OPS = {
     "tanh": lambda a, b: chainrule.tanh(a * b),
     "sigmoid": lambda a, b: chainrule.sigmoid(a - b),
     "relu": lambda a, b: chainrule.relu(a) * b,
+    "sum_all": lambda a, b: a.sum() + a * b,
+    "sum_dim": lambda a, b: a.sum(dim=0) * a + b,
+    "sum_keepdim": lambda a, b: a.sum(dim=1, keepdim=True) * b,
+    "sum_dims": lambda a, b: a.sum(dim=(0, 1)) * a + b,
+    "mean": lambda a, b: a.mean(dim=0) * a * b,
 }
 
 

@@ -103,7 +103,8 @@ _workspace = Workspace()
 
 def empty(shape, dtype):
     """An uninitialised array, in reused memory when it is large (NumPy backend)."""
-    dtype = numpy.dtype(backend.numpy_dtype(dtype))
+    if not isinstance(dtype, numpy.dtype):
+        dtype = numpy.dtype(backend.numpy_dtype(dtype))
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes < MIN_BYTES or backend.name != "numpy":
         return backend.xp.empty(shape, dtype=dtype)
