@@ -189,6 +189,8 @@ class Function:
             self._out_counter, self._out_version = counter, counter.value
             self._saved = _OUTPUT_ONLY
             return
+        if len(to_save) == 2 and len(inputs) == 2 and self._saved_own_inputs(to_save, out):
+            return
         saved, versions = [None] * len(to_save), None
         for i, array in enumerate(to_save):
             if array is None:
@@ -213,6 +215,24 @@ class Function:
         if versions is not None:          # else every saved input is taken to be at version 0
             self._saved_versions = tuple(versions)
 
+    def _saved_own_inputs(self, to_save, out):
+        """Keep (a or None, b or None) as a shared pattern, when forward saved the arrays of
+        its two inputs a and b each at its own position (x * y saving (None, y), the common
+        case); False when it saved anything else."""
+        saved_a, saved_b = to_save
+        a, b = self._input0, self._input1
+        if (saved_a is not None and (saved_a is not a._data or saved_a is out)) or \
+                (saved_b is not None and (saved_b is not b._data or saved_b is out)):
+            return False
+        self._saved = _SAVED_PAIRS[saved_a is not None][saved_b is not None]
+        counter_a = a._version_counter if saved_a is not None else None
+        counter_b = b._version_counter if saved_b is not None else None
+        if (counter_a is not None and counter_a.value) or \
+                (counter_b is not None and counter_b.value):     # changed in place before
+            self._saved_versions = (counter_a.value if counter_a is not None else 0,
+                                    counter_b.value if counter_b is not None else 0)
+        return True
+
     @property
     def saved_tensors(self):
         """What forward saved, as Tensors, after checking that no saved input or output was
@@ -227,6 +247,8 @@ class Function:
                 "backward(retain_graph=True) the first time if you need to backward twice")
         if inplace_clock.value != self._inplace_mark:   # something somewhere changed in place
             self._check_versions()
+        if type(saved) is _SavedInputs:
+            return saved.tensors(self)
         if self._out_index is None:
             return saved
         output = self._output_tensor()
@@ -242,9 +264,15 @@ class Function:
         first = self._input0
         return (self._input1[0] if first is _MANY else first)._make(self._out_data, self)
 
+    def _saved_items(self):
+        """What save_for_backward kept (the output as None), as a tuple."""
+        saved = self._saved
+        return saved.tensors(self) if type(saved) is _SavedInputs else saved
+
     def _check_versions(self):
-        versions = self._saved_versions or (0,) * len(self._saved)
-        for item, version in zip(self._saved, versions):
+        items = self._saved_items()
+        versions = self._saved_versions or (0,) * len(items)
+        for item, version in zip(items, versions):
             if item is not None and version is not None and item._version != version:
                 self._raise_inplace(item, version)
         if self._out_index is not None and self._out_counter.value != self._out_version:
@@ -256,8 +284,9 @@ class Function:
 
     def saves(self, tensor):
         """Whether ``tensor`` is among the inputs this node saved for backward."""
-        saved = self._saved
-        return type(saved) is tuple and any(item is tensor for item in saved)
+        if self._saved is None or self._saved is _RELEASED:
+            return False
+        return any(item is tensor for item in self._saved_items())
 
     def adopt_output(self, tensor):
         """An in-place op made ``tensor`` this node's output (it copied the result into the
@@ -298,6 +327,25 @@ class Function:
     def next_functions(self):
         """PyTorch's name for the edges: ``((node_or_leaf, 0), ...)``."""
         return tuple((edge, 0) for edge in self.edges)
+
+
+class _SavedInputs:
+    """What a two-input node saved when forward saved only its inputs' arrays, each at its
+    own position (x * y saving (None, y)): which of the two, one shared object per pattern,
+    instead of a tuple of tensors per node (the inputs are in the node's slots already):
+    one object fewer per node for the garbage collector, ~6% of a small op's cost."""
+
+    __slots__ = ("keep_a", "keep_b")
+
+    def __init__(self, keep_a, keep_b):
+        self.keep_a, self.keep_b = keep_a, keep_b
+
+    def tensors(self, fn):
+        """The saved inputs of ``fn``, None where an input was not saved."""
+        return (fn._input0 if self.keep_a else None, fn._input1 if self.keep_b else None)
+
+
+_SAVED_PAIRS = [[_SavedInputs(a, b) for b in (False, True)] for a in (False, True)]
 
 
 def edge_of(tensor):
