@@ -169,6 +169,33 @@ def test_inplace_change_of_a_saved_tensor_is_named_at_backward(torch):
         tc.sum().backward()
 
 
+def test_an_input_changed_in_place_before_it_was_saved_is_checked_from_its_version(torch):
+    """A parameter after an optimizer step (version 1) saved by a two-input gate: backward
+    works while it stays at that version and names both versions once it changes again."""
+    results = []
+    for lib, error in ((chainrule, InplaceError), (torch, RuntimeError)):
+        w = lib.ones(3, requires_grad=True)
+        x = lib.ones(3, requires_grad=True)
+        with lib.no_grad():
+            w.add_(1)
+        y = (x * w).sum()
+        y.backward(retain_graph=True)
+        results.append(x.grad.tolist())
+        with lib.no_grad():
+            w.add_(1)
+        match = r"Mul: input 1 .* \(version 1 -> 2\)" if lib is chainrule else "inplace"
+        with pytest.raises(error, match=match):
+            y.backward()
+    assert results[0] == results[1] == [2.0, 2.0, 2.0]
+
+
+def test_saves_names_the_inputs_a_two_input_gate_kept():
+    x, w = chainrule.ones(3, requires_grad=True), chainrule.ones(3, requires_grad=True)
+    product, scaled = x * w, x * 2.0
+    assert product.grad_fn.saves(x) and product.grad_fn.saves(w)
+    assert not scaled.grad_fn.saves(x)          # d/dx of x * 2 reads only the 2
+
+
 def test_inplace_change_of_a_saved_output_is_named():
     x = chainrule.tensor([1.0, 2.0], requires_grad=True)
     y = x.exp()
