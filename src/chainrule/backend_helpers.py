@@ -525,7 +525,8 @@ def strides_of(x):
     """``x``'s strides in elements (not bytes)."""
     if _kind(x) == "strict":
         x = _writable_host(x)
-    return tuple(s // x.dtype.itemsize for s in x.strides)
+    itemsize = x.dtype.itemsize
+    return tuple([s // itemsize for s in x.strides])
 
 
 def view_as(array, shape):
@@ -555,9 +556,10 @@ def sliding_windows(x, shape, strides):
         return _strict(numpy.ascontiguousarray(sliding_windows(_host(x), shape, strides)))
     module = numpy.lib.stride_tricks if kind == "numpy" else _cupy().lib.stride_tricks
     itemsize = x.dtype.itemsize
-    return module.as_strided(x, shape=shape, strides=tuple(s * itemsize for s in strides),
-                             writeable=False) if kind == "numpy" else \
-        module.as_strided(x, shape=shape, strides=tuple(s * itemsize for s in strides))
+    byte_strides = tuple([s * itemsize for s in strides])
+    if kind == "numpy":
+        return module.as_strided(x, shape=shape, strides=byte_strides, writeable=False)
+    return module.as_strided(x, shape=shape, strides=byte_strides)
 
 
 def einsum(spec, *operands, optimize=False):

@@ -5,6 +5,7 @@ kernel, stride, padding, dilation, ceil_mode, count_include_pad, divisor_overrid
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -125,3 +126,22 @@ def test_unpool_gradient_gathers_at_repeated_indices_as_pytorch():
     assert out.tolist() == [[[2.0, 3.0, 0.0, 0.0]]]
     out.backward(chainrule.tensor([[[5.0, 7.0, 0.0, 0.0]]], dtype="float64"))
     np.testing.assert_array_equal(v.grad.numpy(), [[[5.0, 5.0, 7.0]]])
+
+
+def test_remembered_window_checks_still_refuse_what_they_refused():
+    """windows() remembers the checked geometry of plain int arguments; a float, a bool or a
+    too-small input asked after the same ints must still be refused, and a remembered
+    geometry must pool as a fresh one does."""
+    x = chainrule.randn(1, 2, 6, 6)
+    first = chainrule.nn.functional.max_pool2d(x, 2)
+    again = chainrule.nn.functional.max_pool2d(x, 2)
+    assert np.array_equal(first.numpy(), again.numpy())
+    for bad in (2.0, (2.0, 2)):
+        with pytest.raises(chainrule.errors.ChainruleError):
+            chainrule.nn.functional.max_pool2d(x, bad)
+    with pytest.raises(chainrule.errors.ChainruleError):
+        chainrule.nn.functional.max_pool2d(x, 2, padding=-1)
+    with pytest.raises(chainrule.errors.ChainruleError):
+        chainrule.nn.functional.max_pool2d(chainrule.randn(1, 2, 1, 1), 2)
+    small = chainrule.nn.functional.avg_pool2d(chainrule.randn(1, 1, 4, 4), 2)
+    assert small.shape == (1, 1, 2, 2)

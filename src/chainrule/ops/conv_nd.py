@@ -97,7 +97,7 @@ def _padding(padding, spatial, kernel, stride, dilation, op):
 def _check_output(op, x, kernel, pairs, stride, dilation):
     for axis, (size, k, (before, after), s, d) in enumerate(
             zip(x.shape[2:], kernel, pairs, stride, dilation)):
-        if any(v < 1 for v in (s, d)) or before < 0 or after < 0:
+        if s < 1 or d < 1 or before < 0 or after < 0:
             raise ArgumentError(f"{op}: stride and dilation must be positive and padding "
                                 f"non-negative, got stride={stride}, dilation={dilation}")
         if size + before + after < d * (k - 1) + 1:

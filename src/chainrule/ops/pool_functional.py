@@ -61,8 +61,27 @@ def _check_floating(x, op):
         raise DTypeError(f"{op}: needs a floating-point input, got {x.dtype}")
 
 
+_CHECKED = {}       # windows()'s int arguments -> their checked Windows (a model asks a few)
+
+
 def windows(x, d, kernel_size, stride, padding, dilation, ceil_mode, op):
-    """The checked window geometry of a pooling of x's last d axes."""
+    """The checked window geometry of a pooling of x's last d axes; for plain int arguments
+    (``MaxPool2d(2)``'s) remembered by arguments, as a model asks the same few every step
+    and the checks cost more than a small pooling (not for tuples: (2.0, 2) == (2, 2))."""
+    if not (type(kernel_size) is int and type(padding) is int and type(dilation) is int
+            and (stride is None or type(stride) is int)):
+        return _checked_windows(x, d, kernel_size, stride, padding, dilation, ceil_mode, op)
+    key = (x.shape[x.ndim - d:], d, kernel_size, stride, padding, dilation, bool(ceil_mode), op)
+    geometry = _CHECKED.get(key)
+    if geometry is None:
+        geometry = _checked_windows(x, d, kernel_size, stride, padding, dilation, ceil_mode, op)
+        if len(_CHECKED) >= 256:
+            _CHECKED.clear()
+        _CHECKED[key] = geometry
+    return geometry
+
+
+def _checked_windows(x, d, kernel_size, stride, padding, dilation, ceil_mode, op):
     kernel = ints(kernel_size, d, "kernel_size", op)
     empty = stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0)
     stride = kernel if empty else ints(stride, d, "stride", op)
