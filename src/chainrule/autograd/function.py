@@ -144,7 +144,8 @@ class Function:
             self.input_shapes = None if shape_x == shape else (shape_x,)
         else:
             self._input0, self._input1 = _MANY, inputs
-            self.edges = tuple([edge_of(t) for t in inputs])
+            self.edges = tuple([(t.grad_fn or (t if t.requires_grad else None))
+                                if t._view is None else edge_of(t) for t in inputs])
             self.input_shapes = tuple([t._data.shape for t in inputs])
         self._inplace_mark, self.watched = inplace_clock.value, False
         result = inputs[0]._make(out, self)
