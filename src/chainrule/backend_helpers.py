@@ -544,6 +544,30 @@ def view_as(array, shape):
     return backend.namespace_of(array).reshape(array, shape, copy=False)
 
 
+def reshaped(array, shape):
+    """``xp.reshape(array, shape)`` (a copy when the layout needs one): a NumPy array's own
+    method, without ``numpy.reshape``'s Python wrapper.
+
+    >>> reshaped(numpy.zeros((2, 3)).T, (6,)).shape
+    (6,)
+    """
+    if type(array) is _NDARRAY:
+        return array.reshape(shape)
+    return backend.namespace_of(array).reshape(array, shape)
+
+
+def permuted(array, axes):
+    """``xp.permute_dims(array, axes)``, a view: a NumPy array's own ``transpose``, without
+    ``numpy.permute_dims``'s Python wrapper.
+
+    >>> permuted(numpy.zeros((2, 3, 4)), (2, 0, 1)).shape
+    (4, 2, 3)
+    """
+    if type(array) is _NDARRAY:
+        return array.transpose(axes)
+    return backend.namespace_of(array).permute_dims(array, axes)
+
+
 def sliding_windows(x, shape, strides):
     """A read-only strided view of ``x`` (``as_strided``; strides in elements, not bytes):
     the windows of im2col without copying (a copy for strict arrays).

@@ -371,7 +371,7 @@ def _grouped_weight(w, groups, block=1):
     xp = backend.xp
     o, cg, kh, kw = w.shape
     if block == 1:
-        return xp.reshape(w, (groups, o // groups, -1))
+        return backend_helpers.reshaped(w, (groups, o // groups, -1))
     shifted = xp.zeros((groups, o // groups, block, cg, kh + block - 1, kw), dtype=w.dtype)
     per_group = xp.reshape(w, (groups, o // groups, cg, kh, kw))
     for b in range(block):
@@ -418,7 +418,7 @@ def _column_chunks(geometry, layout, n, dtype):
 
 def _channel_major(x):
     """(N, C, H, W) -> a (C, N, H, W) array: a view when x is channel-major already."""
-    return backend.xp.permute_dims(x, (1, 0, 2, 3))
+    return backend_helpers.permuted(x, (1, 0, 2, 3))
 
 
 def _convolve(geometry, x, w, keep_columns=False):
@@ -521,10 +521,10 @@ def _to_nchw(y, layout, out_hw=None, bias=None):
     oh, ow = out_hw or (layout.oh, layout.ow)
     if bias is not None:
         rows = _view(y, (g * og, block * total))
-        backend_helpers.into(rows, xp.add, rows, xp.reshape(bias, (-1, 1)))
+        backend_helpers.into(rows, xp.add, rows, backend_helpers.reshaped(bias, (-1, 1)))
     out = workspace.empty((n, g * og, oh, ow), y.dtype)
     if block == 1:
-        out[...] = xp.permute_dims(
+        out[...] = backend_helpers.permuted(
             _view(y, (g * og, n, layout.blocks, layout.width))[:, :, :oh, :ow], (1, 0, 2, 3))
         return out
     # y[(o, b), (n, row block r, column)] is out[n, o, r * block + b, column]
@@ -532,7 +532,7 @@ def _to_nchw(y, layout, out_hw=None, bias=None):
     whole, rest = divmod(oh, block)
     if whole:
         _view(out[:, :, :whole * block, :], (n, g * og, whole, block, ow))[...] = \
-            xp.permute_dims(blocked[:, :, :, :whole, :ow], (2, 0, 3, 1, 4))
+            backend_helpers.permuted(blocked[:, :, :, :whole, :ow], (2, 0, 3, 1, 4))
     if rest:
         out[:, :, whole * block:, :] = xp.permute_dims(blocked[:, :rest, :, whole, :ow],
                                                        (2, 0, 1, 3))

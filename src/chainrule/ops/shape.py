@@ -27,7 +27,7 @@ class Reshape(Function):
 
     def forward(self, x):
         self.input_shape = x.shape
-        return backend.xp.reshape(x, self.shape)
+        return backend_helpers.reshaped(x, self.shape)
 
     def backward(self, gy):
         return reshape(gy, self.input_shape)
@@ -40,7 +40,7 @@ class Permute(Function):
         self.axes = axes
 
     def forward(self, x):
-        return backend.xp.permute_dims(x, self.axes)
+        return backend_helpers.permuted(x, self.axes)
 
     def backward(self, gy):
         return permute(gy, *numpy.argsort(self.axes).tolist())
