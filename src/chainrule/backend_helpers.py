@@ -230,7 +230,7 @@ def into(out, function, *arrays):
     >>> into(out, numpy.add, numpy.ones(2), 1.0).tolist()
     [2.0, 2.0]
     """
-    if _kind(out) == "strict":
+    if type(out) is not _NDARRAY and _kind(out) == "strict":
         out[...] = function(*arrays)
         return out
     return function(*arrays, out=out)

@@ -32,6 +32,8 @@ def ntuple(value, n, name, op):
         raise ArgumentError(f"{op}: {name} must be an int or {n} ints, got {value!r}")
     if isinstance(value, int):
         return (value,) * n
+    if type(value) is tuple and len(value) == n and all(type(v) is int for v in value):
+        return value                        # (a layer's own stride and dilation)
     try:
         values = tuple(int(v) for v in value)
     except TypeError:

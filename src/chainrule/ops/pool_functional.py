@@ -19,8 +19,7 @@ from ..tensor_base import TensorBase
 from . import pool
 from .arithmetic import abs as _abs, where
 from .linalg import einsum
-from .pool_nd import (AdaptiveMaxPoolNd, AvgPoolNd, MaxPoolNd, MaxUnpoolNd, Windows,
-                      pooled_length)
+from .pool_nd import AdaptiveMaxPoolNd, AvgPoolNd, MaxPoolNd, MaxUnpoolNd, Windows
 
 _COUNT = {1: "an int or a tuple of one int", 2: "an int or a tuple of two ints",
           3: "an int or a tuple of three ints"}
@@ -105,9 +104,7 @@ def _checked_windows(x, d, kernel_size, stride, padding, dilation, ceil_mode, op
 
 
 def _floor_sizes(geometry):
-    return tuple(pooled_length(*axis, False) for axis in
-                 zip(geometry.in_size, geometry.kernel, geometry.stride, geometry.padding,
-                     geometry.dilation))
+    return geometry.floor_size
 
 
 def _on_batch(x, d, fn):

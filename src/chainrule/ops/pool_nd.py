@@ -51,6 +51,10 @@ class Windows:
         self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
         self.out_size = tuple(pooled_length(*axis, ceil_mode) for axis in
                               zip(in_size, kernel, stride, padding, dilation))
+        # the size without ceil_mode (the same but where ceil_mode adds a partial window)
+        self.floor_size = self.out_size if not ceil_mode else tuple(
+            pooled_length(*axis, False) for axis in zip(in_size, kernel, stride, padding,
+                                                         dilation))
 
     @property
     def ndim(self):
