@@ -46,6 +46,7 @@ run proves that everything else in an op is standard.
 [2.0, 0.0, 1.0]
 """
 import contextlib
+import ctypes
 import functools
 import sys
 
@@ -348,7 +349,7 @@ class _FusedAxpy:
         n = target.size
         whole = n - n % (self.block * max(1, self.threads()))
         if whole:
-            self.routine(whole, alpha, values.ctypes.data, 1, target.ctypes.data, 1)
+            self.routine(whole, alpha, _address(values), 1, _address(target), 1)
         if whole < n:
             tail = n - whole
             padded = -(-tail // self.block) * self.block
@@ -357,6 +358,19 @@ class _FusedAxpy:
             y[:tail], x[:tail] = flat_target[whole:], flat_values[whole:]
             self.routine(padded, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
             flat_target[whole:] = y[:tail]
+
+
+def _address(array):
+    """The address of a C-contiguous NumPy array's first element: through ctypes'
+    ``from_buffer`` (0.8 us) rather than ``array.ctypes.data`` (1.7 us, a Python object made
+    per call; an SGD step asks twice per parameter), which read-only memory still takes."""
+    try:
+        return ctypes.addressof(_CHAR.from_buffer(array))
+    except TypeError:                       # read-only memory: no writable buffer to view
+        return array.ctypes.data
+
+
+_CHAR = ctypes.c_char
 
 
 def _fused_axpy(routine, dtype, threads):

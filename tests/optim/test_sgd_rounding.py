@@ -248,3 +248,16 @@ def test_the_probe_finds_the_block_or_refuses_an_unfused_axpy():
     axpy(target, 0.7, values)
     np.testing.assert_array_equal(target, expected)
     assert backend_helpers._fused_axpy(_fake_axpy(np.float32, None), dtype, lambda: 1) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_add_scaled_reads_read_only_values(dtype):
+    """The BLAS call takes its arrays' addresses through a writable buffer when it can; a
+    read-only ``values`` (memory NumPy may not write) must still be read, and rounded once."""
+    rng = np.random.default_rng(0)
+    target = rng.standard_normal(300).astype(dtype)
+    values = rng.standard_normal(300).astype(dtype)
+    values.flags.writeable = False
+    expected = fused(target, -0.1, values)
+    backend_helpers.add_scaled_(target, -0.1, values)
+    assert np.array_equal(target, expected)
