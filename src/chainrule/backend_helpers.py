@@ -356,7 +356,7 @@ class _FusedAxpy:
             flat_target, flat_values = target.reshape(-1), values.reshape(-1)
             y, x = numpy.zeros(padded, self.dtype), numpy.zeros(padded, self.dtype)
             y[:tail], x[:tail] = flat_target[whole:], flat_values[whole:]
-            self.routine(padded, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
+            self.routine(padded, alpha, _address(x), 1, _address(y), 1)
             flat_target[whole:] = y[:tail]
 
 
