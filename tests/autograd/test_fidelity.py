@@ -189,6 +189,34 @@ def test_an_input_changed_in_place_before_it_was_saved_is_checked_from_its_versi
     assert results[0] == results[1] == [2.0, 2.0, 2.0]
 
 
+@pytest.mark.parametrize("make_other", [lambda y: y, lambda y: y.detach()],
+                         ids=["itself", "detached"])
+@pytest.mark.parametrize("op", ["mul_", "div_"])
+def test_an_inplace_op_that_reads_its_own_memory_refuses_backward(op, make_other, torch):
+    """y.mul_(y) saves y's memory as the other operand and then overwrites it: PyTorch
+    refuses the backward, and so does chainrule (it once matched the saved array to the
+    first input holding it and gave a silent wrong gradient)."""
+    for lib, error in ((chainrule, InplaceError), (torch, RuntimeError)):
+        x = lib.tensor([1.5, 2.0, 3.0], requires_grad=True)
+        y = x * 1
+        getattr(y, op)(make_other(y))
+        with pytest.raises(error):
+            y.sum().backward()
+
+
+def test_a_detached_operand_of_the_same_memory_gets_no_gradient_path(torch):
+    grads = []
+    for lib in (chainrule, torch):
+        x = lib.tensor([1.5, 2.0, 3.0], requires_grad=True)
+        (g,) = lib.autograd.grad((x * x.detach()).sum(), x, create_graph=True)
+        assert not g.requires_grad
+        y = x * 1
+        y.mul_(y.data)
+        y.sum().backward()
+        grads.append(x.grad.tolist())
+    assert grads[0] == grads[1] == [2.25, 4.0, 9.0]
+
+
 def test_saves_names_the_inputs_a_two_input_gate_kept():
     x, w = chainrule.ones(3, requires_grad=True), chainrule.ones(3, requires_grad=True)
     product, scaled = x * w, x * 2.0
