@@ -48,6 +48,7 @@ run proves that everything else in an op is standard.
 import contextlib
 import ctypes
 import functools
+import math
 import sys
 
 import numpy
@@ -487,10 +488,7 @@ def channel_rows(array):
     >>> channel_rows(numpy.zeros((0, 3, 2, 2))).shape
     (0, 3, 4)
     """
-    rest = 1
-    for size in array.shape[2:]:
-        rest *= size
-    return backend.namespace_of(array).reshape(array, (array.shape[0], array.shape[1], rest))
+    return reshaped(array, (array.shape[0], array.shape[1], math.prod(array.shape[2:])))
 
 
 def channel_sums(rows):

@@ -1,7 +1,8 @@
 """Gates whose backward works on arrays when it is not recorded (mul, sub, neg, div, x ** 2,
-tanh, sigmoid, relu, sum): the gradients must be the ones their formula in chainrule ops gives
-under create_graph, bit for bit, broadcasting included. (GELU and layer_norm, whose array
-forms are arranged differently, are checked to 1e-12 in their own tests.)"""
+tanh, sigmoid, relu, and the reductions' broadcast back: sum, mean, amax, prod, ...): the
+gradients must be the ones their formula in chainrule ops gives under create_graph, bit for
+bit, broadcasting included. (GELU and layer_norm, whose array forms are arranged
+differently, are checked to 1e-12 in their own tests.)"""
 import numpy as np
 import pytest
 
@@ -22,6 +23,11 @@ OPS = {
     "sum_keepdim": lambda a, b: a.sum(dim=1, keepdim=True) * b,
     "sum_dims": lambda a, b: a.sum(dim=(0, 1)) * a + b,
     "mean": lambda a, b: a.mean(dim=0) * a * b,
+    "amax": lambda a, b: a.amax(dim=0) * a + b,
+    "prod": lambda a, b: a.prod(dim=1, keepdim=True) * b,
+    "logsumexp": lambda a, b: a.logsumexp(dim=0) * a + b,
+    "norm": lambda a, b: a.norm(dim=1, keepdim=True) * b,
+    "var": lambda a, b: a.var(dim=0) * a + b,
 }
 
 

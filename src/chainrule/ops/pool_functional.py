@@ -103,10 +103,6 @@ def _checked_windows(x, d, kernel_size, stride, padding, dilation, ceil_mode, op
     return geometry
 
 
-def _floor_sizes(geometry):
-    return geometry.floor_size
-
-
 def _on_batch(x, d, fn):
     """fn on x as a 4-D batch (a batch of one for unbatched input)."""
     if x.ndim == d + 2:
@@ -123,7 +119,7 @@ def _max_pool(x, d, kernel_size, stride, padding, dilation, ceil_mode, return_in
         raise DTypeError(f"{op}: needs a floating-point or integer input, got {x.dtype}")
     geometry = windows(x, d, kernel_size, stride, padding, dilation, ceil_mode, op)
     if (not return_indices and d == 2 and geometry.dilation == (1, 1)
-            and geometry.padding == (0, 0) and geometry.out_size == _floor_sizes(geometry)):
+            and geometry.padding == (0, 0) and geometry.out_size == geometry.floor_size):
         fast = pool.PoolGeometry(geometry.kernel, geometry.stride, (0, 0))
         return _on_batch(x, d, pool.MaxPool(fast))
     node = MaxPoolNd(geometry, keep_indices=return_indices)
@@ -218,7 +214,7 @@ def _avg_pool(x, d, kernel_size, stride, padding, ceil_mode, count_include_pad,
         divisor_override = operator.index(divisor_override)
         if divisor_override == 0:
             raise ArgumentError(f"{op}: divisor_override must not be zero")
-    if (d == 2 and divisor_override is None and geometry.out_size == _floor_sizes(geometry)
+    if (d == 2 and divisor_override is None and geometry.out_size == geometry.floor_size
             and (count_include_pad or geometry.padding == (0, 0))):
         fast = pool.PoolGeometry(geometry.kernel, geometry.stride, geometry.padding)
         return _on_batch(x, d, pool.AvgPool(fast))
