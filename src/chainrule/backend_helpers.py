@@ -24,7 +24,7 @@ each with a NumPy and a CuPy implementation:
 ``copy_into(t, s)``         ``copyto(t, s, casting="unsafe")`` (in-place results)
 ``into(out, f, *a)``        ``f(*a, out=out)`` (NumPy's ``out=``, to reuse memory)
 ``reduced(name, x, ...)``   ``xp.sum/max/min(x, ...)`` without NumPy's Python wrapper
-``multiply_by_mask(v, m)``  ``v * m`` for a bool mask (NumPy promotes the bool)
+``keep_where(v, m)``        ``where(m, v, 0)`` at a multiply's speed (masked gradients)
 ``per_channel(f, rows, v)`` ``f(rows, v[None, :, None])``, faster than NumPy's broadcast
 ``channel_sums(rows)``      ``sum(rows, axis=(0, 2))``, faster (einsum's loop)
 ``relu_values(x, out)``     ``maximum(0, x)``, vectorised (NumPy's float32 loop against a
@@ -510,16 +510,39 @@ def channel_sums(rows):
 _LONG_CHANNEL = 1 << 16
 
 
-def multiply_by_mask(values, mask, out=None):
-    """``values * mask`` for a bool ``mask`` (0 where False; NumPy promotes the bool, the
-    standard does not mix kinds, so strict arrays cast the mask first)."""
+_BIT_INTEGERS = {2: numpy.int16, 4: numpy.int32, 8: numpy.int64}
+
+
+def keep_where(values, mask, out=None):
+    """``values`` where the bool ``mask`` holds, else +0.0: a gradient masked as PyTorch
+    masks it (``threshold_backward``, a max pool's positions that did not win).
+
+    Not ``values * mask``: ``inf * 0`` is nan and ``-2.0 * 0`` is -0.0. NumPy's ``where``
+    gets both right but runs ~10x slower on a random mask (it branches per element), so float
+    values are multiplied as the integers their bits spell: a bit pattern times 1 is itself,
+    times 0 is +0.0's, in one pass at the speed of a float multiply.
+
+    >>> keep_where(numpy.array([numpy.inf, -2.0, 3.0]), numpy.array([False, False, True]))
+    array([0., 0., 3.])
+    """
     if _kind(values) == "strict":
-        product = values * backend_strict.strict_namespace().astype(mask, values.dtype)
+        xp = backend_strict.strict_namespace()
+        picked = xp.where(mask, values, xp.zeros((), dtype=values.dtype))
         if out is None:
-            return product
-        out[...] = product
+            return picked
+        out[...] = picked
         return out
-    return (_cupy() if _kind(values) == "cupy" else numpy).multiply(values, mask, out=out)
+    library = _cupy() if _kind(values) == "cupy" else numpy
+    bits = _BIT_INTEGERS.get(values.dtype.itemsize) if values.dtype.kind == "f" else None
+    if bits is None:                                   # not a real float: no nan, no -0.0
+        return library.multiply(values, mask, out=out)
+    if out is None:                 # an array of its own, not a view of the integers' array
+        shape = values.shape
+        if mask.shape != shape:
+            shape = numpy.broadcast_shapes(shape, mask.shape)
+        out = library.empty(shape, values.dtype)
+    library.multiply(values.view(bits), mask, out=out.view(bits))
+    return out
 
 
 def setitem(target, index, values):

@@ -379,6 +379,43 @@ def test_nan_and_infinity_pass_through_the_piecewise_gates_as_in_pytorch():
                     _TorchCall(lambda t: tF.threshold(t, 0.5, 9.0)), x)
 
 
+
+MASKED_GRADIENT_GATES = {
+    "relu": (), "relu6": (), "hardtanh": (), "hardsigmoid": (), "hardshrink": (),
+    "softshrink": (), "threshold": (0.5, 9.0)}
+
+
+@pytest.mark.parametrize("name", sorted(MASKED_GRADIENT_GATES))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_an_infinite_or_negative_gradient_is_blocked_to_plus_zero_as_in_pytorch(name, dtype):
+    """PyTorch's kernels answer ``cond ? grad : 0``: where the gradient is blocked it is +0.0,
+    even for an infinite upstream gradient (``inf * 0`` would be nan) or a negative one (``-2 * 0``
+    would be -0.0). Compared bit for bit, on 64 values (no scalar tail)."""
+    args = MASKED_GRADIENT_GATES[name]
+    x = np.resize([-2.0, -1.0, -0.25, 0.0, 0.25, 0.75, 1.0, 3.0, 7.0, -7.0, -3.0], 64).astype(dtype)
+    gy = np.resize([np.inf, -np.inf, -2.0, -0.0, 3.0], 64).astype(dtype)
+    ours = chainrule.tensor(x, requires_grad=True)
+    getattr(F, name)(ours, *args).backward(chainrule.tensor(gy))
+    theirs = torch.tensor(x, requires_grad=True)
+    getattr(tF, name)(theirs, *args).backward(torch.tensor(gy))
+    expected = theirs.grad.numpy()
+    np.testing.assert_array_equal(ours.grad.numpy(), expected)
+    np.testing.assert_array_equal(np.signbit(ours.grad.numpy()), np.signbit(expected))
+
+
+@pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 2), (3, 3)])
+def test_max_pooling_blocks_an_infinite_gradient_to_plus_zero_as_in_pytorch(kernel, stride):
+    x = RNG.standard_normal((2, 3, 9, 9))
+    gy_shape = tF.max_pool2d(torch.tensor(x), kernel, stride).shape
+    gy = np.resize([np.inf, -np.inf, -2.0, 3.0, -1.0], gy_shape)
+    ours = chainrule.tensor(x, requires_grad=True)
+    F.max_pool2d(ours, kernel, stride).backward(chainrule.tensor(gy))
+    theirs = torch.tensor(x, requires_grad=True)
+    tF.max_pool2d(theirs, kernel, stride).backward(torch.tensor(gy))
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+    np.testing.assert_array_equal(np.signbit(ours.grad.numpy()), np.signbit(theirs.grad.numpy()))
+
+
 # ---------------------------------------------------------------- normalisation
 
 @pytest.mark.parametrize("bias", [True, False])

@@ -137,14 +137,14 @@ class ReLUAfter:
 
 class ReLUBackward(Function):
     """Kept as a gate for speed: relu's backward in one node instead of a comparison and a
-    promoting multiply (PyTorch's threshold_backward(gy, y, 0): gy where y <= 0 is false).
-    For relu's output y (>= 0 or nan) that is gy * (y != 0): the gradient passes where the
-    output is positive or nan, as PyTorch's does. It is linear in gy, and its derivative
-    with respect to y is 0."""
+    masked copy (PyTorch's threshold_backward(gy, y, 0): gy where y <= 0 is false, else 0).
+    For relu's output y (>= 0 or nan) that is gy where y != 0, else +0.0 (an infinite gy
+    too): the gradient passes where the output is positive or nan, as PyTorch's does. It is
+    linear in gy, and its derivative with respect to y is 0."""
 
     @staticmethod
     def on_arrays(gy, y):
-        return backend_helpers.multiply_by_mask(gy, y != 0)
+        return backend_helpers.keep_where(gy, y != 0)
 
     def forward(self, gy, y):
         self.save_for_backward(y)

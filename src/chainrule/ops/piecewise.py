@@ -8,19 +8,38 @@ gradient passes; the masks are constants, so second derivatives follow. At NaN i
 values and gradients are those of PyTorch's vectorised CPU kernels (which answer for all
 but the last few elements of a tensor; its scalar tail loop can differ).
 """
+import numpy
+
 from .. import backend, backend_helpers
 from ..autograd.function import Function
 from .arithmetic import where
 
 
+class PassWhere(Function):
+    """gy where a constant bool mask holds, else +0.0: the masked gradient of PyTorch's
+    piecewise kernels (``cond ? grad : 0``), which an infinite or -0.0 gy does not turn into
+    nan or -0.0 as ``gy * mask`` would. Linear in gy: its backward is itself."""
+
+    def __init__(self, mask):
+        self.mask = mask
+
+    def forward(self, gy):
+        return backend_helpers.keep_where(gy, self.mask)
+
+    def backward(self, g):
+        return PassWhere(self.mask)(g)
+
+
 class _Masked(Function):
-    """A gate whose local gradient is a constant slope on each piece: ``slope(x)`` (array)."""
+    """A gate whose gradient is gy times a constant ``slope`` where ``passes(x)`` (a bool
+    array) holds, and 0 elsewhere."""
+
+    slope = None                                                # None: gy itself
 
     def backward(self, gy):
         (x,) = self.saved_tensors
-        slope = self.slope(x._data)
-        return gy * x._make(backend.namespace_of(slope).astype(slope, gy._data.dtype,
-                                                                copy=False), None)
+        passed = PassWhere(self.passes(x._data))(gy)
+        return passed if self.slope is None else passed * self.slope
 
 
 class Hardtanh(_Masked):
@@ -34,7 +53,7 @@ class Hardtanh(_Masked):
         self.save_for_backward(x)
         return backend.xp.astype(backend.xp.clip(x, self.min_val, self.max_val), x.dtype, copy=False)
 
-    def slope(self, x):
+    def passes(self, x):
         return (x > self.min_val) & (x < self.max_val)
 
     def to_onnx(self, b, x, batch):
@@ -48,8 +67,10 @@ class Hardsigmoid(_Masked):
         self.save_for_backward(x)
         return backend.xp.astype(backend.xp.clip(x / 6 + 0.5, 0, 1), x.dtype, copy=False)
 
-    def slope(self, x):
-        return ((x > -3) & (x < 3)) / 6.0
+    slope = float(numpy.float32(1 / 6))     # PyTorch's constant is 1.0f / 6.0f, in float64 too
+
+    def passes(self, x):
+        return (x > -3) & (x < 3)
 
     def to_onnx(self, b, x, batch):
         return b.node("HardSigmoid", x, alpha=1 / 6, beta=0.5)
@@ -84,7 +105,7 @@ class Threshold(_Masked):
         self.save_for_backward(x)
         return backend.xp.astype(backend.xp.where(x <= self.threshold, self.value, x), x.dtype, copy=False)
 
-    def slope(self, x):
+    def passes(self, x):
         return ~(x <= self.threshold)                           # NaN passes, as PyTorch
 
     def to_onnx(self, b, x, batch):
@@ -106,7 +127,7 @@ class Hardshrink(_Masked):
     def _inside(self, x):
         return (x >= -self.lambd) & (x <= self.lambd)
 
-    def slope(self, x):
+    def passes(self, x):
         return (x < -self.lambd) | (x > self.lambd)
 
     def to_onnx(self, b, x, batch):

@@ -204,19 +204,6 @@ class MaxPool(Function):
         return MaxPoolScatter(self.geometry, chosen, self.x_shape)(gy)
 
 
-def _masked(values, mask, finite, out=None):
-    """values where mask, else 0: a multiply by the 0/1 mask when values are finite (fast,
-    and exact), numpy's where otherwise (0 * inf would be nan)."""
-    xp = backend.xp
-    if finite:
-        return backend_helpers.multiply_by_mask(values, mask, out=out)
-    picked = xp.where(mask, values, xp.zeros((), dtype=values.dtype))
-    if out is None:
-        return picked
-    out[...] = picked
-    return out
-
-
 class MaxPoolScatter(Function):
     """gy sent back to each window's chosen position (linear in gy); its adjoint gathers.
     ``chosen``: per kernel offset a mask (tiling windows) or each window's offset (int)."""
@@ -227,18 +214,17 @@ class MaxPoolScatter(Function):
     def forward(self, gy):
         xp = backend.xp
         geometry = self.geometry
-        finite = bool(xp.all(xp.isfinite(gy)))
         if _small_tiles(geometry):
             gx = geometry.gradient_image(gy, self.x_shape, zero_all=False)
             for part, mask in zip(geometry.tile_views(gx), self.chosen):
-                _masked(gy, mask, finite, out=part)
+                backend_helpers.keep_where(gy, mask, out=part)
             return gx
         kw = geometry.kernel[1]
         pieces = []
         for index in range(geometry.kernel_size):
             hit = self.chosen == index
             if xp.any(hit):
-                pieces.append(((index // kw, index % kw), _masked(gy, hit, finite)))
+                pieces.append(((index // kw, index % kw), backend_helpers.keep_where(gy, hit)))
         return geometry.scatter(pieces, self.x_shape, gy.dtype)
 
     def backward(self, ggx):
@@ -255,12 +241,11 @@ class MaxPoolGather(Function):
         xp = backend.xp
         self.x_shape = x.shape
         if _small_tiles(self.geometry):
-            finite = bool(xp.all(xp.isfinite(x)))
             views = self.geometry.tile_views(x)
             out = _empty_output(views[0].shape, x)
-            _masked(views[0], self.chosen[0], finite, out=out)
+            backend_helpers.keep_where(views[0], self.chosen[0], out=out)
             for values, mask in zip(views[1:], self.chosen[1:]):
-                out += _masked(values, mask, finite)
+                out += backend_helpers.keep_where(values, mask)
             return out
         windows = self.geometry.windows(x, 0)
         n, c, oh, ow, kh, kw = windows.shape
