@@ -18,6 +18,8 @@ MODELS = {
         nn.LogSoftmax(1)),
     "sigmoid_softmax": lambda: nn.Sequential(nn.Linear(8, 5), nn.Sigmoid(),
                                              nn.GELU("tanh"), nn.Softmax(-1)),
+    "mish_hardswish": lambda: nn.Sequential(nn.Linear(8, 6), nn.Mish(), nn.Linear(6, 5),
+                                            nn.Hardswish(), nn.Linear(5, 3)),
 }
 IMAGE_MODELS = {
     "lenet": lambda: chainrule.models.LeNet5(3, 4, 16),

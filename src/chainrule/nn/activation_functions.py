@@ -21,6 +21,7 @@ from ..generator import default_generator
 from ..ops import piecewise
 from ..ops._util import as_floating, require_float, require_tensor
 from ..ops.activation import GLU as _GLUGate
+from ..ops.activation import Mish as _MishGate
 from ..ops.activation import Softplus as _SoftplusGate
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -260,7 +261,7 @@ def silu(input, inplace=False):
 
 
 def _mish(x):
-    return x * ops.tanh(ops.softplus(x, 1.0, math.inf))
+    return _MishGate()(x)
 
 
 def mish(input, inplace=False):

@@ -11,7 +11,7 @@ from ..autograd.grad_mode import state
 from ..errors import ArgumentError, DTypeError
 from ..tensor_base import TensorBase
 from ._util import as_floating, constant_array, normalize_axis, require_float, require_tensor
-from .arithmetic import erf, erf_array, exp, minimum, mul, where
+from .arithmetic import erf, erf_array, exp, minimum, where
 from .shape import chunk, concatenate
 
 
@@ -266,16 +266,64 @@ class Softplus(Function):
         self.beta, self.threshold = beta, threshold
 
     def forward(self, x):
-        xp = backend.xp
         self.save_for_backward(x)
-        z = self.beta * x
-        soft = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / self.beta
-        return xp.where(z > self.threshold, x, soft)
+        return softplus_array(x, self.beta, self.threshold)
 
     def backward(self, gy):
         (x,) = self.saved_tensors
         z = x * self.beta
         return gy * where(z._data > self.threshold, 1.0, sigmoid(z))
+
+
+def softplus_array(x, beta=1.0, threshold=math.inf):
+    """log(1 + e^(beta x)) / beta without overflow, x itself above ``threshold``."""
+    xp = backend.namespace_of(x)
+    z = beta * x
+    soft = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
+    return xp.where(z > threshold, x, soft)
+
+
+class SiLU(Function):
+    """x * sigmoid(x), kept as a gate for PyTorch's gradient gy * (s (1 + x (1 - s))): the
+    composition's gy s + gy x s (1 - s) is inf - inf = nan for an infinite gy where
+    PyTorch's is infinite."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return x * sigmoid_array(x)
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        if not state.enabled:                   # not recorded: the same values on arrays
+            s = sigmoid_array(x._data)
+            return gy._make(gy._data * (s * (1 + x._data * (1 - s))), None)
+        s = sigmoid(x)
+        return gy * (s * (1 + x * (1 - s)))
+
+    def to_onnx(self, b, x, batch):
+        return b.node("Mul", [x[0], b.node("Sigmoid", [x[0]])])
+
+
+class Mish(Function):
+    """x * tanh(softplus(x)), kept as a gate for PyTorch's gradient
+    gy * (t + x s (1 - t^2)) (t = tanh(softplus(x)), s = sigmoid(x)), which an infinite gy
+    does not turn into nan as the composition's sum of two terms does."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return x * backend.xp.tanh(softplus_array(x))
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        if not state.enabled:                   # not recorded: the same values on arrays
+            data = x._data
+            t = backend.xp.tanh(softplus_array(data))
+            return gy._make(gy._data * (t + data * sigmoid_array(data) * (1 - t * t)), None)
+        t = tanh(softplus(x, 1.0, math.inf))
+        return gy * (t + x * sigmoid(x) * (1 - t * t))
+
+    def to_onnx(self, b, x, batch):
+        return b.node("Mul", [x[0], b.node("Tanh", [b.node("Softplus", [x[0]])])])
 
 
 class GLU(Function):
@@ -442,14 +490,14 @@ def softplus(x, beta=1.0, threshold=20.0):
 
 
 def silu(x):
-    """x * sigmoid(x) (swish), the composition of the two gates.
+    """x * sigmoid(x) (swish).
 
     >>> import chainrule
     >>> chainrule.silu(chainrule.tensor([0.0])).tolist()
     [0.0]
     """
     require_float(require_tensor(x, "silu"), "silu")
-    return mul(x, sigmoid(x))
+    return SiLU()(x)
 
 
 def softmax(x, dim=-1, axis=None):

@@ -88,8 +88,8 @@ class Hardswish(Function):
     def backward(self, gy):
         (x,) = self.saved_tensors
         data = x._data
-        lower = where(data <= -3, 0.0, x * (1 / 3) + 0.5)     # NaN keeps its NaN slope
-        return gy * where(data >= 3, 1.0, lower)
+        slope = where(data >= 3, 1.0, x * (1 / 3) + 0.5)       # NaN keeps its NaN slope
+        return PassWhere(~(data <= -3))(gy * slope)             # 0 up to -3, even for inf
 
     def to_onnx(self, b, x, batch):
         return b.node("HardSwish", x)
