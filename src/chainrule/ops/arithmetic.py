@@ -274,6 +274,21 @@ class Erf(Function):
         return gy * (2.0 / math.sqrt(math.pi)) * exp(-(x * x))
 
 
+class PassWhere(Function):
+    """gy where a constant bool mask holds, else +0.0: the masked gradient of PyTorch's
+    piecewise kernels (``cond ? grad : 0``), which an infinite or -0.0 gy does not turn into
+    nan or -0.0 as ``gy * mask`` would. Linear in gy: its backward is itself."""
+
+    def __init__(self, mask):
+        self.mask = mask
+
+    def forward(self, gy):
+        return backend_helpers.keep_where(gy, self.mask)
+
+    def backward(self, g):
+        return PassWhere(self.mask)(g)
+
+
 class Maximum(Function):
     """Elementwise max; at ties each side gets half the gradient, and where either is NaN
     both get all of it (PyTorch's rule)."""
@@ -284,8 +299,7 @@ class Maximum(Function):
         return backend.xp.maximum(a, b)
 
     def backward(self, gy):
-        share_a, share_b = self.saved_tensors
-        return gy * share_a, gy * share_b
+        return _shared_gradients(gy, *self.saved_tensors)
 
 
 class Minimum(Function):
@@ -297,8 +311,13 @@ class Minimum(Function):
         return backend.xp.minimum(a, b)
 
     def backward(self, gy):
-        share_a, share_b = self.saved_tensors
-        return gy * share_a, gy * share_b
+        return _shared_gradients(gy, *self.saved_tensors)
+
+
+def _shared_gradients(gy, share_a, share_b):
+    """gy times each side's share, +0.0 where the side lost (PyTorch masks it there: an
+    infinite gy gives 0, not inf * 0 = nan)."""
+    return tuple(PassWhere(share._data != 0)(gy) * share for share in (share_a, share_b))
 
 
 def _shares(a, b, a_loses, b_loses):
@@ -333,7 +352,7 @@ class Clamp(Function):
 
     def backward(self, gy):
         (inside,) = self.saved_tensors
-        return gy * inside
+        return PassWhere(inside._data)(gy)
 
 
 class ClampTensor(Function):

@@ -12,22 +12,7 @@ import numpy
 
 from .. import backend, backend_helpers
 from ..autograd.function import Function
-from .arithmetic import where
-
-
-class PassWhere(Function):
-    """gy where a constant bool mask holds, else +0.0: the masked gradient of PyTorch's
-    piecewise kernels (``cond ? grad : 0``), which an infinite or -0.0 gy does not turn into
-    nan or -0.0 as ``gy * mask`` would. Linear in gy: its backward is itself."""
-
-    def __init__(self, mask):
-        self.mask = mask
-
-    def forward(self, gy):
-        return backend_helpers.keep_where(gy, self.mask)
-
-    def backward(self, g):
-        return PassWhere(self.mask)(g)
+from .arithmetic import PassWhere, where
 
 
 class _Masked(Function):
