@@ -1,6 +1,7 @@
 """Gradients that an op blocks are +0.0, as PyTorch's masked kernels give them: an infinite
 upstream gradient must not become ``inf * 0 = nan`` and a negative one must not become -0.0
-(maximum, minimum and clamp; the activations' own table is in tests/nn/test_layers_vocab.py)."""
+(maximum, minimum, clamp, and max()/min() without a dim, whose gradient PyTorch fills in at
+the winners; the activations' own table is in tests/nn/test_layers_vocab.py)."""
 import numpy as np
 import pytest
 
@@ -21,6 +22,10 @@ BINARY = {
     "clamp": (lambda a, b: a.clamp(-1.0, 1.0), lambda a, b: a.clamp(-1.0, 1.0)),
     "clamp_min": (lambda a, b: a.clamp(min=0.0), lambda a, b: a.clamp(min=0.0)),
     "clamp_max": (lambda a, b: a.clamp(max=0.5), lambda a, b: a.clamp(max=0.5)),
+    # max()/min() without a dim: zeros filled in at the winners (ties share, a nan wins)
+    "max_all_nan_wins": (lambda a, b: a.max(), lambda a, b: a.max()),
+    "max_all_tie": (lambda a, b: a[:10].abs().max(), lambda a, b: a[:10].abs().max()),
+    "min_all": (lambda a, b: b[:7].min(), lambda a, b: b[:7].min()),
 }
 
 

@@ -18,7 +18,7 @@ from ..autograd.grad_mode import state
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ._util import (as_floating, normalize_axis, pick_axis, pick_keepdims, require_float,
                     require_tensor, single_axis)
-from .arithmetic import abs as _abs, exp, maximum, minimum, sign as _sign, where
+from .arithmetic import PassWhere, abs as _abs, exp, maximum, minimum, sign as _sign, where
 from ._named import return_types
 from .indexing import gather
 from .cumulative import CumProd
@@ -59,7 +59,9 @@ class Sum(Function):
 class _Extreme(Function):
     """amax/amin (and max/min without a dim): the gradient goes to the elements equal to the
     result, split evenly among ties (PyTorch's rule). Where the result is nan, max()/min()
-    (``nan_wins``) give it to the nan elements; amax/amin, as in PyTorch, give nan."""
+    (``nan_wins``) give it to the nan elements; amax/amin, as in PyTorch, give nan. max()/min()
+    leave +0.0 off the winners, as PyTorch's masked fill (amax's product gives inf * 0 = nan
+    for an infinite gy there, as PyTorch's does)."""
 
     reduce = None
 
@@ -81,7 +83,10 @@ class _Extreme(Function):
 
     def backward(self, gy):
         (share,) = self.saved_tensors
-        return _expand_back(gy, self.input_shape, self.axes, self.keepdims) * share
+        spread = _expand_back(gy, self.input_shape, self.axes, self.keepdims)
+        if self.nan_wins:   # PyTorch fills zeros at the winners: 0 elsewhere, even for inf
+            spread = PassWhere(share._data != 0)(spread)
+        return spread * share
 
 
 class Amax(_Extreme):
