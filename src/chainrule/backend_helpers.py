@@ -526,22 +526,36 @@ def keep_where(values, mask, out=None):
     array([0., 0., 3.])
     """
     if _kind(values) == "strict":
-        xp = backend_strict.strict_namespace()
-        picked = xp.where(mask, values, xp.zeros((), dtype=values.dtype))
-        if out is None:
-            return picked
-        out[...] = picked
-        return out
+        return _select(backend_strict.strict_namespace(), mask, values, out)
     library = _cupy() if _kind(values) == "cupy" else numpy
-    bits = _BIT_INTEGERS.get(values.dtype.itemsize) if values.dtype.kind == "f" else None
-    if bits is None:                                   # not a real float: no nan, no -0.0
-        return library.multiply(values, mask, out=out)
+    bits = _bit_integers(values.dtype)
+    mask_shape = numpy.shape(mask)
+    if bits is None or (out is not None and out.dtype != values.dtype):
+        # complex or long double (no integer of its width) or a cast into ``out``: a select
+        return _select(library, mask, values, out)
     if out is None:                 # an array of its own, not a view of the integers' array
         shape = values.shape
-        if mask.shape != shape:
-            shape = numpy.broadcast_shapes(shape, mask.shape)
+        if mask_shape != shape:
+            shape = numpy.broadcast_shapes(shape, mask_shape)
         out = library.empty(shape, values.dtype)
     library.multiply(values.view(bits), mask, out=out.view(bits))
+    return out
+
+
+def _bit_integers(dtype):
+    """The signed integer type as wide as the float ``dtype``, or None where it has none or
+    ``dtype`` is no float (integers and bools have no nan and no -0.0, but the view does
+    them no harm)."""
+    if dtype.kind in "fiub" or backend.is_bfloat16(dtype):
+        return _BIT_INTEGERS.get(dtype.itemsize)
+    return None
+
+
+def _select(library, mask, values, out):
+    picked = library.where(mask, values, library.zeros((), dtype=values.dtype))
+    if out is None:
+        return picked
+    out[...] = picked
     return out
 
 

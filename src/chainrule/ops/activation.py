@@ -1,4 +1,5 @@
-"""Activations: sigmoid, tanh, relu, leaky_relu, elu, gelu, softplus, silu, softmax, log_softmax.
+"""Activations: sigmoid, tanh, relu, leaky_relu, elu, gelu, softplus, silu, mish, softmax,
+log_softmax.
 
 Each forward is written to stay finite at inputs of +-1000 (no overflow, no NaN), and each
 backward is the textbook local derivative times the upstream gradient.

@@ -276,8 +276,8 @@ class Erf(Function):
 
 class PassWhere(Function):
     """gy where a constant bool mask holds, else +0.0: the masked gradient of PyTorch's
-    piecewise kernels (``cond ? grad : 0``), which an infinite or -0.0 gy does not turn into
-    nan or -0.0 as ``gy * mask`` would. Linear in gy: its backward is itself."""
+    piecewise kernels (``cond ? grad : 0``), which an infinite or negative gy does not turn
+    into nan or -0.0 as ``gy * mask`` would. Linear in gy: its backward is itself."""
 
     def __init__(self, mask):
         self.mask = mask
@@ -295,7 +295,7 @@ class Maximum(Function):
 
     def forward(self, a, b):
         if True in self.needs_input_grad:
-            self.save_for_backward(*_shares(a, b, a < b, a > b))
+            self.save_for_backward(*_shares(a, b, a < b, a > b, self.needs_input_grad))
         return backend.xp.maximum(a, b)
 
     def backward(self, gy):
@@ -307,7 +307,7 @@ class Minimum(Function):
 
     def forward(self, a, b):
         if True in self.needs_input_grad:
-            self.save_for_backward(*_shares(a, b, a > b, a < b))
+            self.save_for_backward(*_shares(a, b, a > b, a < b, self.needs_input_grad))
         return backend.xp.minimum(a, b)
 
     def backward(self, gy):
@@ -316,19 +316,19 @@ class Minimum(Function):
 
 def _shared_gradients(gy, share_a, share_b):
     """gy times each side's share, +0.0 where the side lost (PyTorch masks it there: an
-    infinite gy gives 0, not inf * 0 = nan)."""
-    return tuple(PassWhere(share._data != 0)(gy) * share for share in (share_a, share_b))
+    infinite gy gives 0, not inf * 0 = nan); None for a side that wants no gradient."""
+    return tuple(None if share is None else PassWhere(share._data != 0)(gy) * share
+                 for share in (share_a, share_b))
 
 
-def _shares(a, b, a_loses, b_loses):
+def _shares(a, b, a_loses, b_loses, wanted):
     """The fraction of the gradient each side of a max/min gets: 1 if it was chosen (or
-    nothing was, at NaN), 0 if the other was, 1/2 at a tie."""
+    nothing was, at NaN), 0 if the other was, 1/2 at a tie; None for a side not ``wanted``."""
     xp = backend.xp
     dtype = a.dtype if backend.kind(a.dtype) == "f" else backend.default_float
     tie = a == b
-    share_a = xp.where(tie, 0.5, xp.astype(~a_loses, dtype))
-    share_b = xp.where(tie, 0.5, xp.astype(~b_loses, dtype))
-    return share_a, share_b
+    return tuple(xp.where(tie, 0.5, xp.astype(~loses, dtype)) if want else None
+                 for loses, want in zip((a_loses, b_loses), wanted))
 
 
 class Clamp(Function):

@@ -48,11 +48,11 @@ class Hardtanh(_Masked):
 class Hardsigmoid(_Masked):
     """clip(x / 6 + 1/2, 0, 1); gradient 1/6 strictly inside (-3, 3)."""
 
+    slope = float(numpy.float32(1 / 6))     # PyTorch's constant is 1.0f / 6.0f, in float64 too
+
     def forward(self, x):
         self.save_for_backward(x)
         return backend.xp.astype(backend.xp.clip(x / 6 + 0.5, 0, 1), x.dtype, copy=False)
-
-    slope = float(numpy.float32(1 / 6))     # PyTorch's constant is 1.0f / 6.0f, in float64 too
 
     def passes(self, x):
         return (x > -3) & (x < 3)
