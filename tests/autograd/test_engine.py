@@ -94,6 +94,48 @@ def test_in_place_change_of_a_saved_output_is_detected():
         y.sum().backward()
 
 
+SAVING_GATES = {        # gate: (forward, what it saves, local derivative at x = 0.5)
+    "tanh": (chainrule.tanh, "output", 1 - np.tanh(0.5) ** 2),
+    "sigmoid": (chainrule.sigmoid, "output", 0.25 - (1 / (1 + np.exp(-0.5)) - 0.5) ** 2),
+    "relu": (chainrule.relu, "output", 1.0),
+    "pow": (lambda t: t ** 3, "input", 3 * 0.25),
+    "sin": (chainrule.sin, "input", np.cos(0.5)),
+    "mul": (lambda t: t * t, "input", 1.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAVING_GATES))
+def test_saved_values_are_read_back_checked_and_released(name):
+    """The backward of a gate reads what forward saved, checked for in-place changes (on
+    the fast paths for a saved output alone and a saved input alone too), and a second
+    backward without retain_graph is refused."""
+    forward, saves, slope = SAVING_GATES[name]
+    x = chainrule.tensor([0.5, 0.5], dtype="float64", requires_grad=True)
+    y = forward(x)
+    chainrule.tensor([1.0]).add_(1)          # an unrelated in-place change: no effect
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [slope, slope], rtol=1e-12)
+    with pytest.raises(GraphError, match="retain_graph=True"):
+        y.sum().backward()
+    base = x.detach().clone().requires_grad_()
+    inner = base * 1.0                          # a non-leaf that can change in place
+    y = forward(inner)
+    (y if saves == "output" else inner).add_(1)
+    with pytest.raises(InplaceError, match="modified in place"):
+        y.sum().backward()
+
+
+def test_a_root_that_is_also_an_input_of_another_root_gets_both_gradients():
+    x = chainrule.tensor(3.0, requires_grad=True)
+    a = x * x                       # a is a root and an input of b
+    b = a * 2
+    chainrule.autograd.backward([a, b], [chainrule.tensor(1.0), chainrule.tensor(1.0)])
+    assert x.grad.item() == 18.0    # (1 + 2) * 2x
+    leaf = chainrule.tensor(2.0, requires_grad=True)
+    chainrule.autograd.backward([leaf * 3, leaf], [chainrule.tensor(1.0), chainrule.tensor(5.0)])
+    assert leaf.grad.item() == 8.0  # a leaf among the roots
+
+
 def test_in_place_on_unsaved_tensor_is_fine_and_correct():
     a = chainrule.tensor([1.0, 2.0], requires_grad=True)
     b = a + 0

@@ -20,7 +20,7 @@ from ..errors import ArgumentTypeError, GraphError, ShapeError
 from ..tensor_base import TensorBase
 from . import anomaly
 from .broadcast import can_sum_to, sum_to
-from .function import Function, edge_of
+from .function import _RELEASED, Function, edge_of
 from .grad_mode import state
 
 
@@ -49,16 +49,20 @@ def topological_order(roots):
 
 
 def count_users(roots):
-    """For every node reachable from ``roots``: how many edges point to it (its users)."""
-    users, roots = {}, set(roots)
-    stack = [node for node in roots if isinstance(node, Function)]
+    """For every node reachable from ``roots``: how many edges point to it (its users; 0 for
+    a root no other node uses)."""
+    users = dict.fromkeys(roots, 0)      # (a root is walked from the start, not again)
+    stack = list(users)
     while stack:
-        for child in stack.pop().edges:
+        node = stack.pop()
+        if not isinstance(node, Function):          # a leaf among the roots
+            continue
+        for child in node.edges:
             if child is not None:
                 count = users.get(child)
                 if count is None:        # first time seen: walk on below it
                     users[child] = 1
-                    if child not in roots and isinstance(child, Function):
+                    if isinstance(child, Function):
                         stack.append(child)
                 else:
                     users[child] = count + 1
@@ -190,7 +194,10 @@ class _Pass:
         state.enabled = create_graph
         try:
             # a node is ready once every node that uses its output has passed it its share
-            ready = [node for node in pending if not users.get(node)]
+            ready = []
+            for node in pending:
+                if not users[node]:
+                    ready.append(node)
             next_ready, now_ready, take = ready.pop, ready.append, pending.pop
             while ready:
                 node = next_ready()
@@ -215,13 +222,10 @@ class _Pass:
                     grads = (grads,)
                 if len(grads) != len(edges):
                     raise _arity_error(node, grads)
-                passed = None if tracer is None else []
                 # (input_shapes None: every input with an edge has the output's shape)
                 shapes = node.input_shapes or (upstream._data.shape,) * len(grads)
                 for shape, edge, g in zip(shapes, edges, grads):
                     if edge is None:
-                        if passed is not None:
-                            passed.append(None)
                         continue
                     if g is not None:
                         if g._data.shape != shape:       # ... summed over broadcasting ...
@@ -230,16 +234,15 @@ class _Pass:
                             anomaly.check_backward(node, g)
                         total = pending.get(edge)        # ... and over every use
                         pending[edge] = g if total is None else _add(total, g, create_graph)
-                    if passed is not None:
-                        passed.append(g)
                     left = users[edge] - 1      # the input has heard from one more user
                     users[edge] = left
                     if not left:
                         now_ready(edge)
                 if tracer is not None:
-                    tracer.on_node(node, upstream, tuple(passed))
-                if not retain_graph:
-                    node.release()
+                    tracer.on_node(node, upstream, _passed(node, shapes, grads))
+                if not retain_graph:            # node.release(), inlined: once a node
+                    node._saved, node._out_data = _RELEASED, None
+                    node._input0 = node._input1 = None
         finally:
             state.enabled = previous
         return self.found
@@ -340,6 +343,14 @@ def _one_user_less(edges, users, ready):
             users[child] = left
             if not left:
                 ready.append(child)
+
+
+def _passed(fn, shapes, grads):
+    """What a node passed to each input (None where it has no edge), as the loop summed it
+    back: for the tracer (explain)."""
+    return tuple(None if edge is None or g is None else
+                 g if g._data.shape == shape else sum_to(g, shape)
+                 for shape, edge, g in zip(shapes, fn.edges, grads))
 
 
 def _call_backward(fn, upstream):

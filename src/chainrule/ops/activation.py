@@ -36,8 +36,7 @@ class Sigmoid(Function):
         return y
 
     def backward(self, gy):
-        (y,) = self.saved_tensors
-        return _local(SigmoidBackward, gy, y)
+        return _output_local(SigmoidBackward, gy, self)
 
 
 def _local(gate, gy, y):
@@ -46,6 +45,16 @@ def _local(gate, gy, y):
     if state.enabled:
         return gate()(gy, y)
     return gy._make(gate.on_arrays(gy._data, y._data), None)
+
+
+def _output_local(gate, gy, node):
+    """``_local(gate, gy, y)`` for the output y that ``node`` saved (tanh, sigmoid, relu): not
+    recorded, y's array is read without making a tensor of it."""
+    if state.enabled:
+        (y,) = node.saved_tensors
+        return gate()(gy, y)
+    (y,) = node.saved_arrays
+    return gy._make(gate.on_arrays(gy._data, y), None)
 
 
 class SigmoidBackward(Function):
@@ -75,8 +84,7 @@ class Tanh(Function):
         return y
 
     def backward(self, gy):
-        (y,) = self.saved_tensors
-        return _local(TanhBackward, gy, y)
+        return _output_local(TanhBackward, gy, self)
 
 
 class TanhBackward(Function):
@@ -107,8 +115,7 @@ class ReLU(Function):
         return y
 
     def backward(self, gy):
-        (y,) = self.saved_tensors
-        return relu_gradient(gy, y)
+        return _output_local(ReLUBackward, gy, self)
 
 
 def relu_gradient(gy, y):

@@ -52,12 +52,13 @@ class Mul(Function):
         return a * b
 
     def backward(self, gy):
-        a, b = self.saved_tensors
         need_a, need_b = self.needs_input_grad
         if not state.enabled:               # not recorded: the same products, on arrays
+            a, b = self.saved_arrays
             g = gy._data
-            return (gy._make(g * b._data, None) if need_a else None,
-                    gy._make(g * a._data, None) if need_b else None)
+            return (gy._make(g * b, None) if need_a else None,
+                    gy._make(g * a, None) if need_b else None)
+        a, b = self.saved_tensors
         return (gy * b if need_a else None), (gy * a if need_b else None)
 
 
