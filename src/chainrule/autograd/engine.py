@@ -240,7 +240,7 @@ class _Pass:
                         now_ready(edge)
                 if tracer is not None:
                     tracer.on_node(node, upstream, _passed(node, shapes, grads))
-                if not retain_graph:            # node.release(), inlined: once a node
+                if not retain_graph:     # what node.release() does, inlined (hot: every node)
                     node._saved, node._out_data = _RELEASED, None
                     node._input0 = node._input1 = None
         finally:
@@ -346,8 +346,9 @@ def _one_user_less(edges, users, ready):
 
 
 def _passed(fn, shapes, grads):
-    """What a node passed to each input (None where it has no edge), as the loop summed it
-    back: for the tracer (explain)."""
+    """What a node passed to each input (None where it has no edge), summed back to the
+    input's shape as the loop does (computed again here, only when explain traces, so that
+    the loop keeps no list per node)."""
     return tuple(None if edge is None or g is None else
                  g if g._data.shape == shape else sum_to(g, shape)
                  for shape, edge, g in zip(shapes, fn.edges, grads))

@@ -268,7 +268,9 @@ class Function:
     @property
     def saved_arrays(self):
         """What forward saved, as arrays, after the checks of ``saved_tensors``: for a backward
-        that is not recorded. A saved output alone is read without making a tensor of it."""
+        that is not recorded. When nothing changed in place since forward, a saved output
+        alone and saved inputs (the shared patterns) are read without making tensors;
+        anything else goes through ``saved_tensors``."""
         saved = self._saved
         if inplace_clock.value == self._inplace_mark:       # nothing changed in place since
             if saved is _OUTPUT_ONLY:
@@ -323,7 +325,8 @@ class Function:
             "out-of-place op (x = x + 1 instead of x += 1) or clone() it first")
 
     def release(self):
-        """Free what was kept for backward (called after backward unless retain_graph).
+        """Free what was kept for backward (the engine does the same, inlined, after each
+        node's backward unless retain_graph).
         The node keeps its edges and input shapes, so a gate that saved nothing (add,
         reshape) can still be walked again, as in PyTorch."""
         self._saved, self._out_data = _RELEASED, None
@@ -352,32 +355,29 @@ class _SavedInputs:
     """What a node saved when forward saved only its inputs' arrays, each at its own position
     (x * y saving (None, y); x ** c saving x): which of them, one shared object per pattern,
     instead of a tuple of tensors per node (the inputs are in the node's slots already):
-    one object fewer per node for the garbage collector, ~6% of a small op's cost.
-    ``keep_b`` None: a one-input node that saved its input."""
+    one object fewer per node for the garbage collector, ~6% of a small op's cost."""
 
-    __slots__ = ("keep_a", "keep_b")
+    __slots__ = ("one_input", "keep_a", "keep_b")
 
-    def __init__(self, keep_a, keep_b):
-        self.keep_a, self.keep_b = keep_a, keep_b
+    def __init__(self, keep_a, keep_b, one_input=False):
+        self.one_input, self.keep_a, self.keep_b = one_input, keep_a, keep_b
 
     def tensors(self, fn):
         """The saved inputs of ``fn``, None where an input was not saved."""
-        keep_b = self.keep_b
-        if keep_b is None:
+        if self.one_input:
             return (fn._input0,)
-        return (fn._input0 if self.keep_a else None, fn._input1 if keep_b else None)
+        return (fn._input0 if self.keep_a else None, fn._input1 if self.keep_b else None)
 
     def arrays(self, fn):
         """The arrays of the saved inputs of ``fn``, None where an input was not saved."""
-        keep_b = self.keep_b
-        if keep_b is None:
+        if self.one_input:
             return (fn._input0._data,)
         return (fn._input0._data if self.keep_a else None,
-                fn._input1._data if keep_b else None)
+                fn._input1._data if self.keep_b else None)
 
 
 _SAVED_PAIRS = [[_SavedInputs(a, b) for b in (False, True)] for a in (False, True)]
-_SAVED_INPUT = _SavedInputs(True, None)
+_SAVED_INPUT = _SavedInputs(True, False, one_input=True)    # a one-input gate that saved x
 
 
 def edge_of(tensor):

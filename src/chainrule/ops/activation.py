@@ -119,7 +119,8 @@ class ReLU(Function):
 
 
 def relu_gradient(gy, y):
-    """gy where relu's output y is not 0, else 0: ReLU's backward (and the fused gates')."""
+    """gy where relu's output y is not 0, else 0: the backward of the fused gates (LinearReLU,
+    ConvReLU), which save y beside the gate's own values."""
     return _local(ReLUBackward, gy, y)
 
 
