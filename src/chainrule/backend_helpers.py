@@ -529,12 +529,12 @@ def keep_where(values, mask, out=None):
         return _select(backend_strict.strict_namespace(), mask, values, out)
     library = _cupy() if _kind(values) == "cupy" else numpy
     bits = _bit_integers(values.dtype)
-    mask_shape = numpy.shape(mask)
     if bits is None or (out is not None and out.dtype != values.dtype):
         # complex or long double (no integer of its width) or a cast into ``out``: a select
         return _select(library, mask, values, out)
     if out is None:                 # an array of its own, not a view of the integers' array
         shape = values.shape
+        mask_shape = numpy.shape(mask)              # (a Python bool has no .shape)
         if mask_shape != shape:
             shape = numpy.broadcast_shapes(shape, mask_shape)
         out = library.empty(shape, values.dtype)

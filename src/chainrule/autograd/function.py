@@ -325,8 +325,7 @@ class Function:
             "out-of-place op (x = x + 1 instead of x += 1) or clone() it first")
 
     def release(self):
-        """Free what was kept for backward (the engine does the same, inlined, after each
-        node's backward unless retain_graph).
+        """Free what was kept for backward (called after backward unless retain_graph).
         The node keeps its edges and input shapes, so a gate that saved nothing (add,
         reshape) can still be walked again, as in PyTorch."""
         self._saved, self._out_data = _RELEASED, None
