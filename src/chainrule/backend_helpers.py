@@ -23,6 +23,7 @@ each with a NumPy and a CuPy implementation:
 ``stable_argsort(x, axis)`` a stable argsort (NumPy's ``kind="stable"``)
 ``copy_into(t, s)``         ``copyto(t, s, casting="unsafe")`` (in-place results)
 ``into(out, f, *a)``        ``f(*a, out=out)`` (NumPy's ``out=``, to reuse memory)
+``assign(t, s)``            ``t[...] = s`` (large copies on OpenBLAS's threads)
 ``reduced(name, x, ...)``   ``xp.sum/max/min(x, ...)`` without NumPy's Python wrapper
 ``keep_where(v, m)``        ``where(m, v, 0)`` at a multiply's speed (masked gradients)
 ``per_channel(f, rows, v)`` ``f(rows, v[None, :, None])``, faster than NumPy's broadcast
@@ -53,7 +54,7 @@ import sys
 
 import numpy
 
-from . import backend, backend_strict
+from . import backend, backend_pool, backend_strict
 
 
 def _kind(array):
@@ -232,10 +233,26 @@ def into(out, function, *arrays):
     >>> into(out, numpy.add, numpy.ones(2), 1.0).tolist()
     [2.0, 2.0]
     """
-    if type(out) is not _NDARRAY and _kind(out) == "strict":
-        out[...] = function(*arrays)
-        return out
+    if type(out) is not _NDARRAY:
+        if _kind(out) == "strict":
+            out[...] = function(*arrays)
+            return out
+    elif len(arrays) == 2 and backend_pool.binary(function, out, *arrays):
+        return out          # (add, subtract, multiply of large float arrays: OpenBLAS's threads)
     return function(*arrays, out=out)
+
+
+def assign(target, source):
+    """``target[...] = source``; a large NumPy copy of one dtype runs on OpenBLAS's threads
+    (:mod:`chainrule.backend_pool`: the same values).
+
+    >>> target = numpy.zeros((2, 2))
+    >>> assign(target, numpy.arange(2.0))
+    >>> target.tolist()
+    [[0.0, 1.0], [0.0, 1.0]]
+    """
+    if type(target) is not _NDARRAY or not backend_pool.copy(target, source):
+        target[...] = source
 
 
 _REDUCING_UFUNCS = {"sum": numpy.add, "max": numpy.maximum, "min": numpy.minimum}
@@ -426,12 +443,14 @@ def relu_values(x, out=None):
             return values
         numpy.copyto(out, values)
         return out
+    if out is None:
+        out = numpy.empty_like(x)
+    if backend_pool.relu(out, x):
+        return out
     zeros = _zero_blocks.get(x.dtype)
     if zeros is None:
         zeros = _zero_blocks[x.dtype] = numpy.zeros(_ZERO_BLOCK, x.dtype)
         zeros.flags.writeable = False
-    if out is None:
-        out = numpy.empty_like(x)
     size = x.size
     if size <= _ZERO_BLOCK:
         return numpy.maximum(zeros[:size].reshape(x.shape), x, out=out)
@@ -465,13 +484,15 @@ def per_channel(function, rows, values, out=None):
             not rows.flags.c_contiguous or (out is not None and not out.flags.c_contiguous):
         column = backend.namespace_of(rows).reshape(values, (1, -1, 1))
         return function(rows, column) if out is None else into(out, function, rows, column)
+    if out is None:
+        out = numpy.empty(rows.shape, numpy.result_type(rows, values))
+    if backend_pool.binary(function, out, rows, values[None, :, None]):
+        return out
     image = channels * inner
     k = min(n, -(-_ZERO_BLOCK // image))
     block = numpy.empty((k, channels, inner), numpy.result_type(rows, values))
     block[...] = values[:, None]
     block = block.reshape(-1)
-    if out is None:
-        out = numpy.empty(rows.shape, block.dtype)
     whole = n - n % k
     function(rows[:whole].reshape(-1, k * image), block,
              out=out[:whole].reshape(-1, k * image))
@@ -538,6 +559,8 @@ def keep_where(values, mask, out=None):
         if mask_shape != shape:
             shape = numpy.broadcast_shapes(shape, mask_shape)
         out = library.empty(shape, values.dtype)
+    if library is numpy and backend_pool.keep_where(out, values, mask):
+        return out
     library.multiply(values.view(bits), mask, out=out.view(bits))
     return out
 

@@ -30,6 +30,7 @@ EDGE_MODULES = {
     "backend.py": "the backend: NumPy is one of its namespaces",
     "backend_strict.py": "the array_api_strict namespace and its dtype boundary",
     "backend_helpers.py": "the NumPy/CuPy implementations of what the standard lacks",
+    "backend_pool.py": "NumPy-only passes on OpenBLAS's threads (other arrays never reach it)",
     "io/": "checkpoints, ONNX, safetensors, TensorBoard: files hold host arrays",
     "data/": "datasets, images, text, samplers, splits and collation: host data entering "
              "(collate stacks with backend.xp)",

@@ -185,7 +185,7 @@ class ConvGeometry:
         (sh, sw), (dh, dw) = self.stride, self.dilation
         path = self.path(kh, kw)
         if path == "pointwise":
-            _view(cols, (c, m, oh, ow))[...] = images[:, :, ::sh, ::sw]
+            backend_helpers.assign(_view(cols, (c, m, oh, ow)), images[:, :, ::sh, ::sw])
         elif path == "flat":
             hp, wp = self.padded_size(h, w)
             flat = self._flat_padded(images, kw, block)
@@ -195,24 +195,24 @@ class ConvGeometry:
             else:                   # (dh is 1) the kh + block - 1 rows of each row block
                 taps = _strided(flat, (c, kh + block - 1, kw, m, -(-oh // block), wp),
                                 (s_c, wp, dw, s_n, block * wp, 1))
-            _view(cols, taps.shape)[...] = taps
+            backend_helpers.assign(_view(cols, taps.shape), taps)
         elif path == "phased":
             phases, (_, wq) = self._phases(images, kh, kw)
             run = oh * wq
             taps = _view(cols, (c, kh * kw, m, run))
             for tap, ((a, b), start) in enumerate(self.phase_taps(kh, kw, wq)):
                 phase = _view(phases[:, :, a, b, ...], (c, m, -1))
-                taps[:, tap, ...] = phase[:, :, start:start + run]
+                backend_helpers.assign(taps[:, tap, ...], phase[:, :, start:start + run])
         elif path == "patches":
             blocks = _view(images[:, :, :oh * kh, :ow * kw], (c, m, oh, kh, ow, kw))
-            _view(cols, (c, kh, kw, m, oh, ow))[...] = backend.xp.permute_dims(
-                blocks, (0, 3, 5, 1, 2, 4))
+            backend_helpers.assign(_view(cols, (c, kh, kw, m, oh, ow)),
+                                   backend.xp.permute_dims(blocks, (0, 3, 5, 1, 2, 4)))
         else:
             padded = self._padded(images)
             s_c, s_n, s_h, s_w = backend_helpers.strides_of(padded)
             taps = _strided(padded, (c, kh, kw, m, oh, ow),
                             (s_c, dh * s_h, dw * s_w, s_n, sh * s_h, sw * s_w))
-            _view(cols, taps.shape)[...] = taps
+            backend_helpers.assign(_view(cols, taps.shape), taps)
 
     def _padded(self, images):
         """(C, m, H, W) -> zero-padded (C, m, Hp, Wp), in workspace memory."""
@@ -270,7 +270,8 @@ class ConvGeometry:
             target[:, :, u0:u1, :v0] = 0
             target[:, :, u0:u1, v1:] = 0
             if pixels is not None:
-                target[:, :, u0:u1, v0:v1] = images[:, :, pixels[0], pixels[1]]
+                backend_helpers.assign(target[:, :, u0:u1, v0:v1],
+                                       images[:, :, pixels[0], pixels[1]])
         return phases, (hq, wq)
 
     def _from_phases(self, phases, images):
@@ -278,7 +279,8 @@ class ConvGeometry:
         (C, m, H, W): each pixel is in exactly one phase."""
         for (a, b), ((u0, u1), (v0, v1), pixels) in self._phase_ranges(*images.shape[2:]).items():
             if pixels is not None:
-                images[:, :, pixels[0], pixels[1]] = phases[:, :, a, b, u0:u1, v0:v1]
+                backend_helpers.assign(images[:, :, pixels[0], pixels[1]],
+                                       phases[:, :, a, b, u0:u1, v0:v1])
 
     # ------------------------------------------------------------ col2im
     def add_columns(self, cols, images, kh, kw, out_hw):
@@ -295,7 +297,8 @@ class ConvGeometry:
         if path == "pointwise":
             if (sh, sw) != (1, 1) or (oh, ow) != (h, w):
                 images[...] = 0
-            images[:, :, :oh * sh:sh, :ow * sw:sw] = _view(cols, (c, m, oh, ow))
+            backend_helpers.assign(images[:, :, :oh * sh:sh, :ow * sw:sw],
+                                   _view(cols, (c, m, oh, ow)))
         elif path == "flat":
             hp, wp = self.padded_size(h, w)
             run = oh * wp
@@ -306,8 +309,8 @@ class ConvGeometry:
                     start = i * dh * wp + j * dw
                     part = flat[:, :, start:start + run]
                     backend_helpers.into(part, xp.add, part, blocks[:, i, j, ...])
-            images[...] = _view(flat[:, :, :hp * wp], (c, m, hp, wp))[:, :, top:top + h,
-                                                                         left:left + w]
+            padded = _view(flat[:, :, :hp * wp], (c, m, hp, wp))
+            backend_helpers.assign(images, padded[:, :, top:top + h, left:left + w])
         elif path == "phased":
             hq, wq = self.phase_size(h, w)
             run = oh * wq
@@ -322,8 +325,8 @@ class ConvGeometry:
                 images[:, :, oh * kh:, :] = 0
                 images[:, :, :, ow * kw:] = 0
             target = _view(images[:, :, :oh * kh, :ow * kw], (c, m, oh, kh, ow, kw))
-            xp.permute_dims(target, (0, 3, 5, 1, 2, 4))[...] = _view(cols,
-                                                                     (c, kh, kw, m, oh, ow))
+            backend_helpers.assign(xp.permute_dims(target, (0, 3, 5, 1, 2, 4)),
+                                   _view(cols, (c, kh, kw, m, oh, ow)))
         else:
             hp, wp = self.padded_size(h, w)
             padded = workspace.zeros((c, m, hp, wp), cols.dtype)
@@ -333,7 +336,7 @@ class ConvGeometry:
                     part = padded[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
                                   j * dw:j * dw + sw * (ow - 1) + 1:sw]
                     backend_helpers.into(part, xp.add, part, blocks[:, i, j, ...])
-            images[...] = padded[:, :, top:top + h, left:left + w]
+            backend_helpers.assign(images, padded[:, :, top:top + h, left:left + w])
 
 
 # ---------------------------------------------------------------- array helpers
@@ -362,7 +365,7 @@ def _fill_padded(padded, source, padding):
         padded[:, :, top:hp - bottom, :left] = 0
     if right:
         padded[:, :, top:hp - bottom, wp - right:] = 0
-    padded[:, :, top:hp - bottom, left:wp - right] = source
+    backend_helpers.assign(padded[:, :, top:hp - bottom, left:wp - right], source)
 
 
 def _grouped_weight(w, groups, block=1):
@@ -498,7 +501,7 @@ def _convolve_by_kernel_rows(geometry, images, w, dtype, layout):
                      geometry.padding)
         cols = workspace.empty((c, kw, size + reach), images.dtype)
         for j in range(kw):
-            cols[:, j, :] = flat[:, j * dw:j * dw + size + reach]
+            backend_helpers.assign(cols[:, j, :], flat[:, j * dw:j * dw + size + reach])
         products = workspace.empty((groups, kh * og, size + reach), dtype)
         backend_helpers.into(products, xp.matmul, stacked, _view(cols, (groups, cg * kw, -1)))
         rows = _view(products, (groups, kh, og, size + reach))
@@ -524,18 +527,19 @@ def _to_nchw(y, layout, out_hw=None, bias=None):
         backend_helpers.into(rows, xp.add, rows, backend_helpers.reshaped(bias, (-1, 1)))
     out = workspace.empty((n, g * og, oh, ow), y.dtype)
     if block == 1:
-        out[...] = backend_helpers.permuted(
-            _view(y, (g * og, n, layout.blocks, layout.width))[:, :, :oh, :ow], (1, 0, 2, 3))
+        rows = _view(y, (g * og, n, layout.blocks, layout.width))[:, :, :oh, :ow]
+        backend_helpers.assign(out, backend_helpers.permuted(rows, (1, 0, 2, 3)))
         return out
     # y[(o, b), (n, row block r, column)] is out[n, o, r * block + b, column]
     blocked = _view(y, (g * og, block, n, layout.blocks, layout.width))
     whole, rest = divmod(oh, block)
     if whole:
-        _view(out[:, :, :whole * block, :], (n, g * og, whole, block, ow))[...] = \
-            backend_helpers.permuted(blocked[:, :, :, :whole, :ow], (2, 0, 3, 1, 4))
+        backend_helpers.assign(_view(out[:, :, :whole * block, :], (n, g * og, whole, block, ow)),
+                               backend_helpers.permuted(blocked[:, :, :, :whole, :ow],
+                                                        (2, 0, 3, 1, 4)))
     if rest:
-        out[:, :, whole * block:, :] = xp.permute_dims(blocked[:, :rest, :, whole, :ow],
-                                                       (2, 0, 1, 3))
+        backend_helpers.assign(out[:, :, whole * block:, :],
+                               xp.permute_dims(blocked[:, :rest, :, whole, :ow], (2, 0, 1, 3)))
     return out
 
 
@@ -606,7 +610,7 @@ def _input_gradient(geometry, rows, w, x_shape, out_hw):
     gx = workspace.empty(x_shape, rows.dtype)
     if layout.direct(geometry) and (layout.oh, layout.ow) == (h, width):
         products = xp.matmul(weight_t, rows)                                 # (G, C/G, N*H*W)
-        gx[...] = xp.permute_dims(_view(products, (c, n, h, width)), (1, 0, 2, 3))
+        backend_helpers.assign(gx, xp.permute_dims(_view(products, (c, n, h, width)), (1, 0, 2, 3)))
         return gx
     images = _channel_major(gx)
     for first, end, cols in _column_chunks(geometry, layout, n, rows.dtype):
@@ -703,7 +707,7 @@ def _product_rows(g, groups, layout):
             rows[..., ow:] = 0
         if height != oh:
             rows[:, :, oh:, :] = 0
-        rows[:, :, :oh, :ow] = channels
+        backend_helpers.assign(rows[:, :, :oh, :ow], channels)
     return _view(rows, (groups, o // groups, -1))
 
 
@@ -720,11 +724,12 @@ def _blocked_rows(g, groups, layout):
         rows[..., ow:] = 0
     whole, rest = divmod(oh, block)
     if whole:
-        rows[:, :, :, :whole, :ow] = xp.permute_dims(
-            xp.reshape(g[:, :, :whole * block, :], (n, o, whole, block, ow)), (1, 3, 0, 2, 4))
+        whole_blocks = xp.reshape(g[:, :, :whole * block, :], (n, o, whole, block, ow))
+        backend_helpers.assign(rows[:, :, :, :whole, :ow],
+                               xp.permute_dims(whole_blocks, (1, 3, 0, 2, 4)))
     if rest:
-        rows[:, :rest, :, whole, :ow] = xp.permute_dims(g[:, :, whole * block:, :],
-                                                        (1, 2, 0, 3))
+        backend_helpers.assign(rows[:, :rest, :, whole, :ow],
+                               xp.permute_dims(g[:, :, whole * block:, :], (1, 2, 0, 3)))
     return _view(rows, (groups, o // groups * block, -1))
 
 
