@@ -61,7 +61,7 @@ static void copy_run(char *out, long os, const char *a, long as, long n, long it
 /* One inner run of an elementwise op in type T: out = a op b (b a scalar when its stride
  * is 0), relu(a) (0 where a < 0, else a: nan and -0.0 kept), or a where the bool b holds
  * and +0.0 elsewhere. Each loop is one IEEE operation per element, as NumPy's. */
-#define ELEMENTWISE_RUN(NAME, T)                                                          \
+#define ELEMENTWISE_RUN(NAME, T, BITS)                                                        \
     static void NAME(int op, char *out, long os, const char *a, long as, const char *b,   \
                      long bs, long n)                                                     \
     {                                                                                     \
@@ -73,9 +73,11 @@ static void copy_run(char *out, long os, const char *a, long as, long n, long it
                 for (long i = 0; i < n; i++) o[i] = x[i] < (T)0 ? (T)0 : x[i];            \
                 return;                                                                   \
             }                                                                             \
-            if (op == OP_KEEP_WHERE && bs == 1) {                                         \
+            if (op == OP_KEEP_WHERE && bs == 1) {   /* the bits, and-ed: no branch */     \
                 const unsigned char *m = (const unsigned char *)b;                        \
-                for (long i = 0; i < n; i++) o[i] = m[i] ? x[i] : (T)0;                   \
+                const BITS *from = (const BITS *)a;                                       \
+                BITS *to = (BITS *)out;                                                   \
+                for (long i = 0; i < n; i++) to[i] = from[i] & ((BITS)0 - (BITS)(m[i] != 0)); \
                 return;                                                                   \
             }                                                                             \
             if (bs == 0 && op != OP_KEEP_WHERE) {                                         \
@@ -99,8 +101,8 @@ static void copy_run(char *out, long os, const char *a, long as, long n, long it
             }                                                                             \
         }                                                                                 \
     }
-ELEMENTWISE_RUN(elementwise_run_f32, float)
-ELEMENTWISE_RUN(elementwise_run_f64, double)
+ELEMENTWISE_RUN(elementwise_run_f32, float, uint32_t)
+ELEMENTWISE_RUN(elementwise_run_f64, double, uint64_t)
 
 /* ------------------------------------------------------------------ rows of a pass */
 
