@@ -248,6 +248,7 @@ static long start_pass(int op, int kind, int ndim, const long *shape, long items
 
 typedef int (*thread_count_fn)(void);
 static thread_count_fn blas_threads = NULL;
+static char pass_running = 0;           /* set while a pass is with OpenBLAS */
 
 /* For the calibration in backend_pool.py: the start OpenBLAS gave its second share. */
 static long probe_starts[2];
@@ -277,11 +278,13 @@ static PyObject *pool_probe(PyObject *self, PyObject *args)
 static PyObject *pool_init(PyObject *self, PyObject *args)
 {
     unsigned long long level1, threads;
-    if (!PyArg_ParseTuple(args, "KiiK", &level1, &level1_mode, &level1_shift, &threads))
+    int mode, shift;
+    if (!PyArg_ParseTuple(args, "KiiK", &level1, &mode, &shift, &threads))
         return NULL;
+    level1_mode = mode, level1_shift = shift;
     level1_thread = (level1_thread_fn)(uintptr_t)level1;
-    blas_threads = (thread_count_fn)(uintptr_t)threads;
-    Py_RETURN_NONE;
+    __atomic_store_n(&blas_threads, (thread_count_fn)(uintptr_t)threads, __ATOMIC_RELEASE);
+    Py_RETURN_NONE;                     /* (passes start once blas_threads is set) */
 }
 
 /* The bytes [low, high) an operand's elements occupy. */
@@ -374,8 +377,11 @@ static PyObject *run_op(int op, PyObject *const *objects, int count)
         }
     }
     ok = ok && suits(op, views, count, &kind);
-    int threads = ok && blas_threads ? blas_threads() : 1;
-    if (ok && threads > 1) {
+    thread_count_fn count = __atomic_load_n(&blas_threads, __ATOMIC_ACQUIRE);
+    int threads = ok && count ? count() : 1;
+    /* one pass at a time: a second caller's pass would only wait for the first one's
+     * share of OpenBLAS's threads, so it runs NumPy's pass instead */
+    if (ok && threads > 1 && !__atomic_test_and_set(&pass_running, __ATOMIC_ACQUIRE)) {
         long shape[MAX_DIMS], os[MAX_DIMS], as[MAX_DIMS], bs[MAX_DIMS];
         for (int d = 0; d < views[0].ndim; d++) {
             shape[d] = views[0].shape[d];
@@ -387,6 +393,7 @@ static PyObject *run_op(int op, PyObject *const *objects, int count)
         start_pass(op, kind, views[0].ndim, shape, views[0].itemsize, views[0].buf, os,
                    views[1].buf, as, count > 2 ? views[2].buf : NULL, bs, threads);
         Py_END_ALLOW_THREADS
+        __atomic_clear(&pass_running, __ATOMIC_RELEASE);
     } else {
         ok = 0;
     }

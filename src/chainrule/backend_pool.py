@@ -28,6 +28,7 @@ True
 import contextlib
 import ctypes
 import os
+import threading
 
 import numpy
 
@@ -35,6 +36,7 @@ import numpy
 MIN_BYTES = 64 << 10
 
 _state = {"module": None, "on": None}
+_loading = threading.Lock()
 
 
 def _openblas_path():
@@ -94,8 +96,10 @@ def _load():
 def available():
     """Whether passes can run on OpenBLAS's threads in this process."""
     if _state["on"] is None:
-        _state["module"] = _load()
-        _state["on"] = _state["module"] is not None
+        with _loading:                  # (two threads' first passes: one probe)
+            if _state["on"] is None:
+                _state["module"] = _load()
+                _state["on"] = _state["module"] is not None
     return _state["on"]
 
 

@@ -137,6 +137,40 @@ def test_what_the_pool_leaves_to_numpy():
     assert backend_pool.copy(np.empty(100_000), np.ones(100_000))
 
 
+THREADED = """
+import threading, numpy as np
+from chainrule import backend_helpers
+wrong = []
+def work(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(150):
+        a, b = rng.standard_normal((300, 300)), rng.standard_normal((300, 300))
+        out = np.full_like(a, 7.0)
+        backend_helpers.assign(out, a.T)
+        wrong.append(not np.array_equal(out, a.T))
+        backend_helpers.into(out, np.add, a, b)
+        wrong.append(not np.array_equal(out, a + b))
+        a @ b                                   # OpenBLAS's own products in between
+threads = [threading.Thread(target=work, args=(seed,)) for seed in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(sum(wrong), len(wrong))
+"""
+
+
+def test_passes_from_several_threads_at_once():
+    """Four threads whose first passes start together (the pool is set up once) and then
+    mix pooled passes with matrix products: every result right, whichever path ran."""
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-c", THREADED], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["0", "1200"]
+
+
 def test_helpers_fall_back_to_numpy_whatever_the_pool():
     """assign and into give NumPy's results when the pool declines (casts, small arrays)."""
     target = np.zeros((300, 300), np.float32)
