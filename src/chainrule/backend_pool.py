@@ -35,6 +35,11 @@ import numpy
 #: passes writing fewer bytes than this stay on NumPy (a hand-off to the pool costs a few µs)
 MIN_BYTES = 64 << 10
 
+#: the OpenBLAS versions whose thread server this was written against (the precision codes of
+#: its routines changed over the years; numpy 2.x wheels ship 0.3.27 or later)
+MIN_OPENBLAS = (0, 3, 27)
+SINGLE_PRECISION = 2           # OpenBLAS's BLAS_SINGLE: its threads call float routines
+
 _state = {"module": None, "on": None}
 _loading = threading.Lock()
 
@@ -83,14 +88,25 @@ def _load():
     # would wait forever): with one (OPENBLAS_NUM_THREADS=1) the pool stays off in this process
     if ctypes.CFUNCTYPE(ctypes.c_int)(threads)() < 2:
         return None
-    # which precision code OpenBLAS runs "legacy" routines for (2 since 0.3.2x, 0 before),
-    # and how it encodes where a share starts: probe with two rows over two threads
-    for mode in (2, 0):
-        second = _pool.probe(level1, mode)
-        if second > 0 and second & (second - 1) == 0:
-            _pool.init(level1, mode, second.bit_length() - 1, threads)
-            return _pool
-    return None
+    if _version(openblas) < MIN_OPENBLAS:
+        return None
+    # how OpenBLAS encodes where a share starts: probe with two rows over two threads
+    second = _pool.probe(level1, SINGLE_PRECISION)
+    if second <= 0 or second & (second - 1):
+        return None
+    _pool.init(level1, SINGLE_PRECISION, second.bit_length() - 1, threads)
+    return _pool
+
+
+def _version(openblas):
+    """OpenBLAS's version as a tuple of ints ((0,) when it does not say)."""
+    config = _address(openblas, "scipy_openblas_get_config64_", "openblas_get_config",
+                      "openblas_get_config64_", "scipy_openblas_get_config")
+    if config is None:
+        return (0,)
+    words = ctypes.CFUNCTYPE(ctypes.c_char_p)(config)().decode(errors="replace").split()
+    numbers = words[1].split(".")[:3] if len(words) > 1 and words[0] == "OpenBLAS" else []
+    return tuple(int(n) for n in numbers if n.isdigit()) or (0,)
 
 
 def available():
