@@ -1,4 +1,5 @@
-/* chainrule._pool: array passes (strided copies, additions) run on OpenBLAS's own threads.
+/* chainrule._pool: array passes (strided copies, add/subtract/multiply, relu, keep_where) run
+ * on OpenBLAS's own threads.
  *
  * Why: NumPy runs a copy or an addition on one core. Splitting it over threads of our own
  * loses on a 2-core machine, because after every matrix product OpenBLAS's idle workers spin
@@ -8,8 +9,8 @@
  *
  * The module takes arrays through the buffer protocol (see chainrule/backend_pool.py): no
  * NumPy C API, no Python in the passes (the GIL is released), and the results are NumPy's
- * bit for bit (a copy is a copy; an addition is one IEEE operation per element, compiled
- * without contraction).
+ * bit for bit (a copy is a copy; arithmetic is one IEEE operation per element in the
+ * arrays' precision, compiled without contraction; relu and keep_where select).
  * It is optional: where it is not built, or OpenBLAS is not found, NumPy does the work.
  */
 #define PY_SSIZE_T_CLEAN
