@@ -378,8 +378,8 @@ static PyObject *run_op(int op, PyObject *const *objects, int count)
         }
     }
     ok = ok && suits(op, views, count, &kind);
-    thread_count_fn count = __atomic_load_n(&blas_threads, __ATOMIC_ACQUIRE);
-    int threads = ok && count ? count() : 1;
+    thread_count_fn thread_count = __atomic_load_n(&blas_threads, __ATOMIC_ACQUIRE);
+    int threads = ok && thread_count ? thread_count() : 1;
     /* one pass at a time: a second caller's pass would only wait for the first one's
      * share of OpenBLAS's threads, so it runs NumPy's pass instead */
     if (ok && threads > 1 && !__atomic_test_and_set(&pass_running, __ATOMIC_ACQUIRE)) {

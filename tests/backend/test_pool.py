@@ -3,6 +3,9 @@ for bit, over drawn shapes and layouts (slices with steps, transposes, reversed 
 broadcast operands, in-place adds), and leave to NumPy what they cannot do (overlap, a
 read-only target, small arrays, mixed or other dtypes). Convolutions give the same values
 and gradients with the pool on and off."""
+import shutil
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -11,6 +14,14 @@ from hypothesis import strategies as st
 import chainrule
 import chainrule.nn.functional as F
 from chainrule import backend_helpers, backend_pool
+
+def test_the_pool_is_built_where_a_compiler_is():
+    """setup.py builds chainrule._pool as an optional extension: a C error would only show as
+    NumPy doing the passes. Where a C compiler is at hand (as in CI) the module is there."""
+    if not sys.platform.startswith("linux") or not (shutil.which("cc") or shutil.which("gcc")):
+        pytest.skip("no C compiler here: NumPy does the passes")
+    import chainrule._pool    # noqa: F401  (fails when the build failed)
+
 
 needs_pool = pytest.mark.skipif(not backend_pool.available(),
                                 reason="chainrule._pool not built or no OpenBLAS thread server")
