@@ -1,7 +1,7 @@
 """The build's one addition to pyproject.toml: the optional C passes of chainrule._pool.
 
 ``optional=True``: where no C compiler is at hand the build goes on without it, and NumPy
-does that work instead (chainrule/parallel.py finds out at run time).
+does that work instead (chainrule/backend_pool.py finds out at run time).
 """
 from setuptools import Extension, setup
 

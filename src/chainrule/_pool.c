@@ -15,8 +15,12 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <fenv.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
 
 #define MAX_DIMS 16
 
@@ -39,6 +43,7 @@ typedef struct {
     char *out;
     const char *a, *b;
     long blocks;                   /* each inner run is cut into this many pieces */
+    int raised;                    /* floating-point exceptions the shares raised */
 } pass_t;
 
 /* ------------------------------------------------------------------ inner runs */
@@ -152,25 +157,56 @@ static void run_rows(const pass_t *p, long start, long end)
     }
 }
 
-/* The routine OpenBLAS's threads call (its "legacy" signature): m rows from the start
- * encoded in a. The floating-point argument (alpha) is not used. */
-static int rows_routine(long m, long n, long k, double alpha, void *a, long lda, void *b,
+/* Rows [start, end) on this thread, noting the floating-point exceptions the arithmetic
+ * raised (each thread has its own flags; NumPy clears them before its loops too). */
+static void run_share(pass_t *p, long start, long end)
+{
+    int arithmetic = p->op == OP_ADD || p->op == OP_SUBTRACT || p->op == OP_MULTIPLY;
+    if (arithmetic)
+        feclearexcept(FE_ALL_EXCEPT);
+    run_rows(p, start, end);
+    if (arithmetic) {
+        int raised = fetestexcept(FE_DIVBYZERO | FE_OVERFLOW | FE_UNDERFLOW | FE_INVALID);
+        if (raised)
+            __atomic_fetch_or(&p->raised, raised, __ATOMIC_RELAXED);
+    }
+}
+
+/* The routine OpenBLAS's threads call (its "legacy" signature for single precision): m rows
+ * from the start encoded in a. alpha is not used. */
+static int rows_routine(long m, long n, long k, float alpha, void *a, long lda, void *b,
                         long ldb, void *c, long ldc, void *scratch)
 {
     long start = (long)((intptr_t)a >> level1_shift);
-    run_rows((const pass_t *)c, start, start + m);
+    run_share((pass_t *)c, start, start + m);
     return 0;
 }
 
 static void run_pass(pass_t *p, long rows, int threads)
 {
     if (threads > 1 && level1_thread != NULL && rows > 1) {
-        double one = 1.0;
+        float one = 1.0f;
         level1_thread(level1_mode, rows, 0, 0, &one, NULL, 1, NULL, 0, p, 0,
                       (void *)rows_routine, threads < rows ? threads : (int)rows);
     } else {
-        run_rows(p, 0, rows);
+        run_share(p, 0, rows);
     }
+}
+
+/* Whether this thread computes as OpenBLAS's workers do by default: round to nearest, no
+ * flush of subnormals (torch.set_flush_denormal changes the caller's register only, and
+ * the workers would then compute differently from the caller's share). */
+static int default_float_environment(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return (_mm_getcsr() & 0xE040) == 0;        /* flush-to-zero, denormals-are-zero, rounding */
+#elif defined(__aarch64__)
+    uint64_t fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    return (fpcr & ((1u << 24) | (3u << 22))) == 0;   /* flush-to-zero, rounding mode */
+#else
+    return 0;                                   /* unknown: NumPy's pass */
+#endif
 }
 
 /* ------------------------------------------------------------------ shapes */
@@ -208,7 +244,7 @@ static void coalesce(pass_t *p)
     p->ndim = kept;
 }
 
-/* Set up and run a pass; returns the number of rows it was split into (for tests). */
+/* Set up and run a pass; returns the floating-point exceptions it raised (fenv bits). */
 static long start_pass(int op, int kind, int ndim, const long *shape, long itemsize,
                        char *out, const long *out_strides, const char *a,
                        const long *a_strides, const char *b, const long *b_strides,
@@ -242,7 +278,7 @@ static long start_pass(int op, int kind, int ndim, const long *shape, long items
     }
     long rows = outer_rows * p.blocks;
     run_pass(&p, rows, threads);
-    return rows;
+    return p.raised;
 }
 
 /* ------------------------------------------------------------------ the module */
@@ -341,15 +377,55 @@ static int float_kind(const Py_buffer *v)
     return strcmp(f, "f") == 0 ? KIND_F32 : strcmp(f, "d") == 0 ? KIND_F64 : KIND_OTHER;
 }
 
-/* Whether the operands suit `op`: the same shape, every output element its own memory,
- * the inputs apart from the output, out's type for the values, a bool mask for keep_where,
- * float32 or float64 for the arithmetic. Sets *kind. */
+/* Whether every element of v has memory of its own (no two index tuples at one address):
+ * with the dimensions sorted by stride, each stride must step past everything the
+ * smaller ones reach. */
+static int elements_apart(const Py_buffer *v)
+{
+    long strides[MAX_DIMS], extents[MAX_DIMS];
+    int n = 0;
+    for (int d = 0; d < v->ndim; d++) {
+        if (v->shape[d] == 1)
+            continue;
+        long s = v->strides[d] < 0 ? -v->strides[d] : v->strides[d], e = v->shape[d] - 1;
+        int i = n++;
+        for (; i > 0 && strides[i - 1] > s; i--)        /* insertion sort by stride */
+            strides[i] = strides[i - 1], extents[i] = extents[i - 1];
+        strides[i] = s, extents[i] = e;
+    }
+    long reach = v->itemsize;                            /* bytes the smaller ones span */
+    for (int i = 0; i < n; i++) {
+        if (strides[i] < reach)
+            return 0;
+        reach += extents[i] * strides[i];
+    }
+    return 1;
+}
+
+/* Whether v's elements are aligned for the typed loads and stores of 4- and 8-byte items. */
+static int aligned(const Py_buffer *v)
+{
+    long size = v->itemsize;
+    if (size != 4 && size != 8)
+        return 1;
+    if ((uintptr_t)v->buf % (uintptr_t)size)
+        return 0;
+    for (int d = 0; d < v->ndim; d++)
+        if (v->strides[d] % size)
+            return 0;
+    return 1;
+}
+
+/* Whether the operands suit `op`: the same shape, every output element its own memory, the
+ * inputs apart from the output, out's type for the values (no Python objects), a bool mask
+ * for keep_where, float32 or float64 for the arithmetic (and this thread's floating-point
+ * environment the workers' default), aligned items. Sets *kind. */
 static int suits(int op, Py_buffer *views, int count, int *kind)
 {
-    if (views[0].ndim > MAX_DIMS)
+    if (views[0].ndim > MAX_DIMS || !elements_apart(&views[0]))
         return 0;
-    for (int d = 0; d < views[0].ndim; d++)
-        if (views[0].shape[d] != 1 && views[0].strides[d] == 0)
+    for (int i = 0; i < count; i++)
+        if (strchr(views[i].format, 'O') != NULL || !aligned(&views[i]))
             return 0;
     for (int i = 1; i < count; i++) {
         if (!same_shape(&views[0], &views[i]) || !apart(&views[0], &views[i]))
@@ -360,15 +436,18 @@ static int suits(int op, Py_buffer *views, int count, int *kind)
             return 0;
     }
     *kind = float_kind(&views[0]);
-    return op == OP_COPY || *kind != KIND_OTHER;
+    if (op == OP_COPY || op == OP_KEEP_WHERE)      /* bits moved, nothing computed */
+        return op == OP_COPY || *kind != KIND_OTHER;
+    return *kind != KIND_OTHER && default_float_environment();
 }
 
-/* A pass of `op` writing out (objects[0]) from the other operands; returns True when it
- * ran, False when NumPy should run it instead (then nothing was written). */
+/* A pass of `op` writing out (objects[0]) from the other operands; returns -1 when NumPy
+ * should run it instead (then nothing was written), else the floating-point exceptions it
+ * raised (1 divide by zero, 2 overflow, 4 underflow, 8 invalid: NumPy's error kinds). */
 static PyObject *run_op(int op, PyObject *const *objects, int count)
 {
     Py_buffer views[3];
-    int got = 0, ok = 1, kind = KIND_OTHER;
+    int got = 0, ok = 1, kind = KIND_OTHER, raised = 0;
     for (; got < count; got++) {
         int flags = PyBUF_STRIDES | PyBUF_FORMAT | (got == 0 ? PyBUF_WRITABLE : 0);
         if (PyObject_GetBuffer(objects[got], &views[got], flags) < 0) {
@@ -391,8 +470,9 @@ static PyObject *run_op(int op, PyObject *const *objects, int count)
             bs[d] = count > 2 ? views[2].strides[d] : 0;
         }
         Py_BEGIN_ALLOW_THREADS
-        start_pass(op, kind, views[0].ndim, shape, views[0].itemsize, views[0].buf, os,
-                   views[1].buf, as, count > 2 ? views[2].buf : NULL, bs, threads);
+        raised = (int)start_pass(op, kind, views[0].ndim, shape, views[0].itemsize,
+                                 views[0].buf, os, views[1].buf, as,
+                                 count > 2 ? views[2].buf : NULL, bs, threads);
         Py_END_ALLOW_THREADS
         __atomic_clear(&pass_running, __ATOMIC_RELEASE);
     } else {
@@ -400,7 +480,10 @@ static PyObject *run_op(int op, PyObject *const *objects, int count)
     }
     for (int i = 0; i < got; i++)
         PyBuffer_Release(&views[i]);
-    return PyBool_FromLong(ok);
+    if (!ok)
+        return PyLong_FromLong(-1);
+    return PyLong_FromLong((raised & FE_DIVBYZERO ? 1 : 0) | (raised & FE_OVERFLOW ? 2 : 0) |
+                           (raised & FE_UNDERFLOW ? 4 : 0) | (raised & FE_INVALID ? 8 : 0));
 }
 
 #define POOL_FUNCTION(NAME, OP, COUNT, SIGNATURE)                                         \
@@ -427,8 +510,9 @@ static PyMethodDef pool_methods[] = {
      "probe(blas_level1_thread address, mode) -> where OpenBLAS starts a second share"},
     {"init", pool_init, METH_VARARGS,
      "init(blas_level1_thread address, mode, shift, openblas_get_num_threads address)"},
-    METHOD("copy", pool_copy, "copy(out, a): out[...] = a (same shape and dtype)"),
-    METHOD("add", pool_add, "add(out, a, b): out = a + b (float32/float64, one shape)"),
+    METHOD("copy", pool_copy, "copy(out, a): out[...] = a (same shape and dtype); -1 if declined, else 0"),
+    METHOD("add", pool_add, "add(out, a, b): out = a + b (float32/float64, one shape); -1 if declined, else the\n"
+     "floating-point exceptions raised (1 divide, 2 over, 4 under, 8 invalid)"),
     METHOD("subtract", pool_subtract, "subtract(out, a, b): out = a - b"),
     METHOD("multiply", pool_multiply, "multiply(out, a, b): out = a * b"),
     METHOD("relu", pool_relu, "relu(out, a): 0 where a < 0, else a (nan and -0.0 kept)"),

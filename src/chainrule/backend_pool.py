@@ -8,15 +8,18 @@ given to the very threads that spin: the C library ``chainrule._pool`` (built wi
 package when a C compiler is at hand) hands OpenBLAS the rows of a pass, and each of its
 threads, the caller's included, does a share.
 
-The results are NumPy's bit for bit: a copy is a copy, and an addition is one IEEE operation
-per element in the arrays' own precision (relu and keep_where select, as NumPy's). Everything else falls back to NumPy: the C library
-not built, no OpenBLAS with a thread server in the process (another BLAS, or NumPy not on
-OpenBLAS), one BLAS thread, small arrays (below ``MIN_BYTES`` the hand-off costs more than it
-saves), other dtypes, operands that overlap.
+The results are NumPy's bit for bit: a copy is a copy, arithmetic is one IEEE operation per
+element in the arrays' own precision (relu and keep_where select, as NumPy's), and the
+floating-point exceptions the threads raised meet the caller's ``numpy.errstate`` as NumPy's
+own would. Everything else falls back to NumPy: the C library not built, no OpenBLAS 0.3.27+
+with a thread server in the process (another BLAS, or NumPy not on OpenBLAS), one BLAS
+thread, small arrays (below ``MIN_BYTES`` the hand-off costs more than it saves), other
+dtypes (objects never), operands that overlap, unaligned items, a flush-to-zero or
+non-default rounding mode in the caller's thread (OpenBLAS's workers do not share it).
 
 ``copy``, ``binary`` (add, subtract, multiply), ``relu`` and ``keep_where`` return False when
-they did nothing (the caller then runs NumPy's pass). :func:`disabled` turns the pool off in a ``with`` block (tests compare
-both paths); the environment variable ``CHAINRULE_POOL=0`` turns it off for a process.
+they did nothing (the caller then runs NumPy's pass). :func:`disabled` turns the pool off in a
+``with`` block (tests compare both paths); ``CHAINRULE_POOL=0`` turns it off for a process.
 
 >>> import numpy
 >>> out = numpy.empty((512, 512))
@@ -29,6 +32,7 @@ import contextlib
 import ctypes
 import os
 import threading
+import warnings
 
 import numpy
 
@@ -47,8 +51,10 @@ _loading = threading.Lock()
 def _openblas_path():
     """The OpenBLAS library NumPy loaded (its own wheel's copy when several are mapped)."""
     try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+        with open("/proc/self/maps") as maps:    # (the path is the 6th field, may hold spaces)
+            fields = [line.rstrip("\n").split(maxsplit=5) for line in maps
+                      if "openblas" in line.lower()]
+        paths = {f[5] for f in fields if len(f) == 6}
     except OSError:
         return None
     paths = sorted(p for p in paths if p.startswith("/"))
@@ -68,9 +74,17 @@ def _address(library, *names):
 
 
 def _load():
-    """The C module, set up with OpenBLAS's thread server, or None."""
+    """The C module, set up with OpenBLAS's thread server, or None (whatever goes wrong on
+    the way: the passes then stay on NumPy)."""
     if os.environ.get("CHAINRULE_POOL", "1") == "0":
         return None
+    try:
+        return _set_up()
+    except (OSError, AttributeError, ValueError):
+        return None
+
+
+def _set_up():
     try:
         from . import _pool
     except ImportError:
@@ -121,7 +135,8 @@ def available():
 
 @contextlib.contextmanager
 def disabled():
-    """Run every pass on NumPy inside the block (tests hold the pool against it)."""
+    """Run every pass on NumPy inside the block (tests hold the pool against it). It turns
+    the pool off for the whole process, not only this thread: not for threaded code."""
     was = available()
     _state["on"] = False
     try:
@@ -154,10 +169,11 @@ def _broadcast(arrays, shape):
 def copy(out, a):
     """``out[...] = a`` (same dtype; ``a`` broadcast to out's shape) on OpenBLAS's threads;
     False when NumPy should do it."""
-    if not _ready(out) or type(a) is not numpy.ndarray or a.dtype != out.dtype:
+    if not _ready(out) or type(a) is not numpy.ndarray or a.dtype != out.dtype or \
+            out.dtype.hasobject:
         return False
     operands = _broadcast((a,), out.shape)
-    return operands is not None and _state["module"].copy(out, *operands)
+    return operands is not None and _state["module"].copy(out, *operands) >= 0
 
 
 _BINARY = {numpy.add: "add", numpy.subtract: "subtract", numpy.multiply: "multiply"}
@@ -167,13 +183,43 @@ def binary(function, out, a, b):
     """``function(a, b, out=out)`` for ``numpy.add``, ``subtract`` or ``multiply`` on float32
     or float64 arrays of out's dtype (broadcast to its shape) on OpenBLAS's threads; False
     when NumPy should do it."""
-    name = _BINARY.get(function)
-    if name is None or not _ready(out):
+    if type(function) is not numpy.ufunc or function not in _BINARY or not _ready(out):
         return False
     operands = _broadcast((a, b), out.shape)
     if operands is None or operands[0].dtype != out.dtype or operands[1].dtype != out.dtype:
         return False
-    return getattr(_state["module"], name)(out, *operands)
+    name = _BINARY[function]
+    raised = getattr(_state["module"], name)(out, *operands)
+    if raised > 0:
+        _numpy_error(raised, name)
+    return raised >= 0
+
+
+#: the C module's exception bits, as NumPy names its error kinds (numpy.seterr)
+_ERRORS = ((1, "divide", "divide by zero encountered in {}"),
+           (2, "over", "overflow encountered in {}"), (4, "under", "underflow encountered in {}"),
+           (8, "invalid", "invalid value encountered in {}"))
+
+
+def _numpy_error(raised, name):
+    """Do what NumPy does after a ufunc loop that raised these floating-point exceptions,
+    under the caller's ``numpy.errstate``: ignore, warn, raise, call or print (the output is
+    written either way, as NumPy's)."""
+    settings = numpy.geterr()
+    for bit, kind, message in _ERRORS:
+        if not raised & bit or settings[kind] == "ignore":
+            continue
+        text = message.format(name)
+        if settings[kind] == "raise":
+            raise FloatingPointError(text)
+        if settings[kind] == "call":
+            numpy.geterrcall()(kind, bit)
+        elif settings[kind] == "print":
+            print(f"Warning: {text}")
+        elif settings[kind] == "log":
+            numpy.geterrcall().write(f"Warning: {text}\n")
+        else:
+            warnings.warn(text, RuntimeWarning, stacklevel=4)
 
 
 def add(out, a, b):
@@ -187,7 +233,7 @@ def relu(out, x):
     if not _ready(out) or type(x) is not numpy.ndarray or x.dtype != out.dtype or \
             x.shape != out.shape:
         return False
-    return _state["module"].relu(out, x)
+    return _state["module"].relu(out, x) >= 0
 
 
 def keep_where(out, values, mask):
@@ -199,4 +245,4 @@ def keep_where(out, values, mask):
     operands = _broadcast((values, mask), out.shape)
     if operands is None or operands[0].dtype != out.dtype or operands[1].dtype != numpy.bool_:
         return False
-    return _state["module"].keep_where(out, *operands)
+    return _state["module"].keep_where(out, *operands) >= 0

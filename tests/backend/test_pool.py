@@ -182,6 +182,75 @@ def test_passes_from_several_threads_at_once():
     assert result.stdout.split() == ["0", "1200"]
 
 
+@needs_pool
+def test_what_numpy_must_do_itself():
+    """Object arrays (copying their pointers would skip the reference counts), an output
+    whose elements share memory, unaligned items: declined, and NumPy's own pass runs."""
+    objects = np.array([object() for _ in range(20_000)], dtype=object)
+    out = np.empty_like(objects)
+    assert not backend_pool.copy(out, objects)
+    backend_helpers.assign(out, objects)
+    assert all(a is b for a, b in zip(out[:5], objects[:5]))
+    base = np.zeros(2_000_003, np.float32)
+    overlapping = np.lib.stride_tricks.as_strided(base, (2_000_000, 4), (4, 4))
+    assert not backend_pool.copy(overlapping, np.ones((2_000_000, 4), np.float32))
+    raw = np.zeros(4 * 100_000 + 1, np.uint8)
+    unaligned = raw[1:].view(np.float32)
+    assert not unaligned.flags.aligned
+    assert not backend_pool.copy(unaligned, np.ones(100_000, np.float32))
+    assert not backend_pool.binary(np.add, unaligned, np.ones(100_000, np.float32),
+                                   np.ones(100_000, np.float32))
+
+
+@needs_pool
+def test_floating_point_errors_meet_numpys_errstate():
+    """Overflow in a pooled add warns, raises or stays silent as NumPy's add would."""
+    a = np.full(100_000, 3e38, np.float32)
+    out = np.empty_like(a)
+    with np.errstate(over="raise"):
+        with pytest.raises(FloatingPointError, match="overflow encountered in add"):
+            np.add(a, a, out=np.empty_like(a))
+        with pytest.raises(FloatingPointError, match="overflow encountered in add"):
+            backend_helpers.into(out, np.add, a, a)
+    assert np.isposinf(out).all()                    # written first, as NumPy does
+    with np.errstate(over="warn"), pytest.warns(RuntimeWarning, match="overflow encountered"):
+        assert backend_pool.binary(np.add, out, a, a)
+    with np.errstate(all="ignore"):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert backend_pool.binary(np.multiply, out, a, a)
+            assert backend_pool.binary(np.subtract, out, np.zeros_like(a), a)   # no flags
+
+
+@needs_pool
+def test_a_flush_to_zero_caller_gets_numpys_pass():
+    """torch.set_flush_denormal sets the caller's thread only: OpenBLAS's workers would
+    keep subnormals, so arithmetic then stays on NumPy (copies are bits and still go)."""
+    torch = pytest.importorskip("torch")
+    if not torch.set_flush_denormal(True):
+        pytest.skip("this CPU has no flush-to-zero mode")
+    try:
+        tiny = np.full(100_000, 1e-30, np.float32)
+        out = np.empty_like(tiny)
+        assert not backend_pool.binary(np.multiply, out, tiny, np.full_like(tiny, 1e-10))
+        assert not backend_pool.relu(out, tiny)
+        assert backend_pool.copy(out, tiny)
+    finally:
+        torch.set_flush_denormal(False)
+    assert backend_pool.binary(np.multiply, out, tiny, np.full_like(tiny, 1e-10))
+
+
+def test_a_failed_set_up_leaves_numpy_in_charge(monkeypatch):
+    """Whatever fails while finding or probing OpenBLAS, the pool is just off."""
+    import ctypes
+
+    def refuse(*args, **kwargs):
+        raise OSError("cannot open shared object file")
+    monkeypatch.setattr(ctypes, "CDLL", refuse)
+    assert backend_pool._load() is None
+
+
 def test_helpers_fall_back_to_numpy_whatever_the_pool():
     """assign and into give NumPy's results when the pool declines (casts, small arrays)."""
     target = np.zeros((300, 300), np.float32)
