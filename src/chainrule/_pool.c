@@ -100,7 +100,9 @@ static void copy_run(char *out, long os, const char *a, long as, long n, long it
         for (long i = 0; i < n; i++) {                                                    \
             T x = *(const T *)(a + i * as), *o = (T *)(out + i * os);                     \
             if (op == OP_RELU) *o = x < (T)0 ? (T)0 : x;                                  \
-            else if (op == OP_KEEP_WHERE) *o = *(const unsigned char *)(b + i * bs) ? x : (T)0; \
+            else if (op == OP_KEEP_WHERE)               /* bits and-ed, as above */       \
+                *(BITS *)o = *(const BITS *)(a + i * as) &                                \
+                             ((BITS)0 - (BITS)(*(const unsigned char *)(b + i * bs) != 0)); \
             else {                                                                        \
                 T y = *(const T *)(b + i * bs);                                           \
                 *o = op == OP_ADD ? x + y : op == OP_SUBTRACT ? x - y : x * y;            \
