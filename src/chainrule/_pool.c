@@ -64,50 +64,57 @@ static void copy_run(char *out, long os, const char *a, long as, long n, long it
     }
 }
 
-/* One inner run of an elementwise op in type T: out = a op b (b a scalar when its stride
- * is 0), relu(a) (0 where a < 0, else a: nan and -0.0 kept), or a where the bool b holds
- * and +0.0 elsewhere. Each loop is one IEEE operation per element, as NumPy's. */
-#define ELEMENTWISE_RUN(NAME, T, BITS)                                                        \
-    static void NAME(int op, char *out, long os, const char *a, long as, const char *b,   \
-                     long bs, long n)                                                     \
-    {                                                                                     \
-        if (os == sizeof(T) && as == sizeof(T) && (bs == sizeof(T) || bs == 0 ||          \
-                                                   op == OP_KEEP_WHERE || op == OP_RELU)) { \
-            T *o = (T *)out;                                                              \
-            const T *x = (const T *)a, *y = (const T *)b;                                 \
-            if (op == OP_RELU) {                                                          \
-                for (long i = 0; i < n; i++) o[i] = x[i] < (T)0 ? (T)0 : x[i];            \
-                return;                                                                   \
-            }                                                                             \
-            if (op == OP_KEEP_WHERE && bs == 1) {   /* the bits, and-ed: no branch */     \
-                const unsigned char *m = (const unsigned char *)b;                        \
-                const BITS *from = (const BITS *)a;                                       \
-                BITS *to = (BITS *)out;                                                   \
-                for (long i = 0; i < n; i++) to[i] = from[i] & ((BITS)0 - (BITS)(m[i] != 0)); \
-                return;                                                                   \
-            }                                                                             \
-            if (bs == 0 && op != OP_KEEP_WHERE) {                                         \
-                T v = *y;                                                                 \
-                if (op == OP_ADD) for (long i = 0; i < n; i++) o[i] = x[i] + v;           \
-                else if (op == OP_SUBTRACT) for (long i = 0; i < n; i++) o[i] = x[i] - v; \
-                else for (long i = 0; i < n; i++) o[i] = x[i] * v;                        \
-                return;                                                                   \
-            }                                                                             \
-            if (op == OP_ADD) { for (long i = 0; i < n; i++) o[i] = x[i] + y[i]; return; } \
-            if (op == OP_SUBTRACT) { for (long i = 0; i < n; i++) o[i] = x[i] - y[i]; return; } \
-            if (op == OP_MULTIPLY) { for (long i = 0; i < n; i++) o[i] = x[i] * y[i]; return; } \
-        }                                                                                 \
-        for (long i = 0; i < n; i++) {                                                    \
-            T x = *(const T *)(a + i * as), *o = (T *)(out + i * os);                     \
-            if (op == OP_RELU) *o = x < (T)0 ? (T)0 : x;                                  \
-            else if (op == OP_KEEP_WHERE)               /* bits and-ed, as above */       \
-                *(BITS *)o = *(const BITS *)(a + i * as) &                                \
-                             ((BITS)0 - (BITS)(*(const unsigned char *)(b + i * bs) != 0)); \
-            else {                                                                        \
-                T y = *(const T *)(b + i * bs);                                           \
-                *o = op == OP_ADD ? x + y : op == OP_SUBTRACT ? x - y : x * y;            \
-            }                                                                             \
-        }                                                                                 \
+/* One loop over n contiguous elements, o[i] = EXPRESSION, then return. */
+#define CONTIGUOUS(EXPRESSION) \
+    do { for (long i = 0; i < n; i++) o[i] = (EXPRESSION); return; } while (0)
+
+/* keep_where on one element: a's bits where the mask byte is set, else +0.0's (no branch). */
+#define KEPT(BITS, value, mask) ((value) & ((BITS)0 - (BITS)((mask) != 0)))
+
+/* One inner run of an elementwise op in type T: out = a op b (b a scalar when its stride is
+ * 0), relu(a) (0 where a < 0, else a: nan and -0.0 kept), or a where the bool b holds and
+ * +0.0 elsewhere. One IEEE operation per element, as NumPy's; the contiguous cases get
+ * loops of their own, which the compiler vectorises. */
+#define ELEMENTWISE_RUN(NAME, T, BITS)                                                     \
+    static void NAME(int op, char *out, long os, const char *a, long as, const char *b,    \
+                     long bs, long n)                                                      \
+    {                                                                                      \
+        T *o = (T *)out;                                                                   \
+        const T *x = (const T *)a, *y = (const T *)b;                                      \
+        int unit = os == sizeof(T) && as == sizeof(T);                                     \
+        if (unit && op == OP_RELU)                                                         \
+            CONTIGUOUS(x[i] < (T)0 ? (T)0 : x[i]);                                         \
+        if (unit && op == OP_KEEP_WHERE && bs == 1) {                                      \
+            const unsigned char *m = (const unsigned char *)b;                             \
+            const BITS *from = (const BITS *)a;                                            \
+            BITS *to = (BITS *)out;                                                        \
+            for (long i = 0; i < n; i++)                                                   \
+                to[i] = KEPT(BITS, from[i], m[i]);                                         \
+            return;                                                                        \
+        }                                                                                  \
+        if (unit && bs == 0 && op != OP_KEEP_WHERE) {                                      \
+            T v = *y;                                                                      \
+            if (op == OP_ADD) CONTIGUOUS(x[i] + v);                                        \
+            if (op == OP_SUBTRACT) CONTIGUOUS(x[i] - v);                                   \
+            if (op == OP_MULTIPLY) CONTIGUOUS(x[i] * v);                                   \
+        }                                                                                  \
+        if (unit && bs == sizeof(T)) {                                                     \
+            if (op == OP_ADD) CONTIGUOUS(x[i] + y[i]);                                     \
+            if (op == OP_SUBTRACT) CONTIGUOUS(x[i] - y[i]);                                \
+            if (op == OP_MULTIPLY) CONTIGUOUS(x[i] * y[i]);                                \
+        }                                                                                  \
+        for (long i = 0; i < n; i++) {                   /* any strides */                 \
+            T u = *(const T *)(a + i * as), *target = (T *)(out + i * os);                 \
+            if (op == OP_RELU) {                                                           \
+                *target = u < (T)0 ? (T)0 : u;                                             \
+            } else if (op == OP_KEEP_WHERE) {                                              \
+                *(BITS *)target = KEPT(BITS, *(const BITS *)(a + i * as),                  \
+                                       *(const unsigned char *)(b + i * bs));              \
+            } else {                                                                       \
+                T w = *(const T *)(b + i * bs);                                            \
+                *target = op == OP_ADD ? u + w : op == OP_SUBTRACT ? u - w : u * w;        \
+            }                                                                              \
+        }                                                                                  \
     }
 ELEMENTWISE_RUN(elementwise_run_f32, float, uint32_t)
 ELEMENTWISE_RUN(elementwise_run_f64, double, uint64_t)
@@ -438,9 +445,11 @@ static int suits(int op, Py_buffer *views, int count, int *kind)
             return 0;
     }
     *kind = float_kind(&views[0]);
-    if (op == OP_COPY || op == OP_KEEP_WHERE)      /* bits moved, nothing computed */
-        return op == OP_COPY || *kind != KIND_OTHER;
-    return *kind != KIND_OTHER && default_float_environment();
+    if (op == OP_COPY)
+        return 1;
+    if (*kind == KIND_OTHER)
+        return 0;
+    return op == OP_KEEP_WHERE || default_float_environment();  /* (keep_where moves bits) */
 }
 
 /* A pass of `op` writing out (objects[0]) from the other operands; returns -1 when NumPy
@@ -512,9 +521,11 @@ static PyMethodDef pool_methods[] = {
      "probe(blas_level1_thread address, mode) -> where OpenBLAS starts a second share"},
     {"init", pool_init, METH_VARARGS,
      "init(blas_level1_thread address, mode, shift, openblas_get_num_threads address)"},
-    METHOD("copy", pool_copy, "copy(out, a): out[...] = a (same shape and dtype); -1 if declined, else 0"),
-    METHOD("add", pool_add, "add(out, a, b): out = a + b (float32/float64, one shape); -1 if declined, else the\n"
-     "floating-point exceptions raised (1 divide, 2 over, 4 under, 8 invalid)"),
+    METHOD("copy", pool_copy,
+           "copy(out, a): out[...] = a (same shape and dtype); -1 if declined, else 0"),
+    METHOD("add", pool_add,
+           "add(out, a, b): out = a + b (float32/float64, one shape); -1 if declined, else the "
+           "floating-point exceptions raised (1 divide, 2 over, 4 under, 8 invalid)"),
     METHOD("subtract", pool_subtract, "subtract(out, a, b): out = a - b"),
     METHOD("multiply", pool_multiply, "multiply(out, a, b): out = a * b"),
     METHOD("relu", pool_relu, "relu(out, a): 0 where a < 0, else a (nan and -0.0 kept)"),

@@ -147,7 +147,7 @@ def disabled():
 
 def _ready(out):
     """Whether a pass writing NumPy array ``out`` may go to the pool (large, pool on)."""
-    return out.nbytes >= MIN_BYTES and (_state["on"] or _state["on"] is None and available())
+    return out.nbytes >= MIN_BYTES and available()
 
 
 def _broadcast(arrays, shape):
@@ -220,11 +220,6 @@ def _numpy_error(raised, name):
             numpy.geterrcall().write(f"Warning: {text}\n")
         else:
             warnings.warn(text, RuntimeWarning, stacklevel=4)
-
-
-def add(out, a, b):
-    """``numpy.add(a, b, out=out)`` on OpenBLAS's threads (see :func:`binary`)."""
-    return binary(numpy.add, out, a, b)
 
 
 def relu(out, x):
